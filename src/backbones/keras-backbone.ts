@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BackboneError } from '../errors.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { reprobeHome } from '../util/paths.ts';
+import { loadNsfwjsModel } from './keras/nsfwjs-files.ts';
+import type { KerasModelFiles } from './keras/topology.ts';
+import { CONVERTER_VERSION, kerasToOnnx, layerHint } from './keras/to-onnx.ts';
+import { openOnnx, ORT_VERSION } from './ort.ts';
+import { loadTfjsModel, tfjsBackend, TFJS_VERSION } from './tfjs.ts';
+import type { Backbone, Card } from './types.ts';
+
+export interface OpenOptions {
+  /** Feature layer; default the card's tap. */
+  layer?: string;
+  /** `auto`: onnxruntime on a converted graph, tfjs if conversion fails. */
+  runtime: 'auto' | 'onnx' | 'tfjs';
+  threads?: number;
+}
+
+/** Open a Keras-layers backbone, cut at its tap, on the fastest runtime that can run it. */
+export async function openKerasBackbone(card: Card, opt: OpenOptions): Promise<Backbone> {
+  const files = loadNsfwjsModel(card.source.model);
+  const tap = opt.layer ?? card.tap;
+  if (!files.layers.some((l) => l.name === tap)) throw new BackboneError(`Layer "${tap}" is not in ${card.id}. ${layerHint(files.layers)}`);
+  const shape = [card.input.height, card.input.width, card.input.channels];
+  if (opt.runtime !== 'tfjs') {
+    try {
+      const session = await openOnnx(await convertedOnnx(card, files, [tap]), { threads: opt.threads });
+      return {
+        card,
+        tap,
+        runtime: `onnxruntime-node ${ORT_VERSION} (cpu, graph converted from tfjs layers)`,
+        embed: async (batch, n) => (await session.run(batch, [n, ...shape]))[0],
+        dispose: () => session.dispose(),
+      };
+    } catch (err) {
+      if (opt.runtime === 'onnx') throw err;
+    }
+  }
+  const backend = await tfjsBackend();
+  const model = await loadTfjsModel(files, [tap]);
+  return {
+    card,
+    tap,
+    runtime: `tfjs ${TFJS_VERSION} (${backend})`,
+    embed: async (batch, n) => (await model.run(batch, [n, ...shape]))[0],
+    dispose: async () => model.dispose(),
+  };
+}
+
+/** ONNX bytes for these taps, converted once and cached under $REPROBE_HOME/onnx (best effort when unwritable). */
+export async function convertedOnnx(card: Card, files: KerasModelFiles, taps: string[]): Promise<Uint8Array> {
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ v: CONVERTER_VERSION, taps, layers: files.layers, specs: files.weightSpecs }))
+    .update(files.weightData)
+    .digest('hex')
+    .slice(0, 16);
+  const path = join(reprobeHome(), 'onnx', `${card.id}--${taps.length === 1 ? taps[0] : `${taps.length}taps`}--${hash}.onnx`);
+  const cached = await readFile(path).catch(() => undefined);
+  if (cached) return new Uint8Array(cached);
+  const bytes = kerasToOnnx(files, { taps, pool: card.pooling === 'gap' });
+  await writeFileAtomic(path, bytes).catch(() => undefined);
+  return bytes;
+}
+
+/** Layer names and types of a Keras backbone, in network order (for --layer). */
+export function kerasLayers(card: Card): { name: string; type: string }[] {
+  return loadNsfwjsModel(card.source.model).layers.map((l) => ({ name: l.name, type: l.class_name }));
+}

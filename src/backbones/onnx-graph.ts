@@ -1,0 +1,69 @@
+import protos from 'onnx-proto';
+
+const { onnx } = protos;
+/** int, ints, string, or float as { f }. */
+type Attr = number | number[] | string | { f: number };
+
+/** Small builder over the ONNX protobuf classes: nodes, float/int64 initializers, one dynamic batch axis. */
+export class OnnxGraph {
+  private nodes: InstanceType<typeof onnx.NodeProto>[] = [];
+  private inits: InstanceType<typeof onnx.TensorProto>[] = [];
+  private count = 0;
+
+  /** Add a node; returns its (first) output name. */
+  node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, output?: string): string {
+    const out = output ?? `${op.toLowerCase()}_${this.count++}`;
+    const attribute = Object.entries(attrs).map(([name, v]) => attribute_(name, v));
+    this.nodes.push(onnx.NodeProto.create({ opType: op, input: inputs, output: [out], name: `${out}_node`, attribute }));
+    return out;
+  }
+
+  /** float32 initializer; returns its name. */
+  float(name: string, dims: number[], values: Float32Array): string {
+    const raw = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    this.inits.push(onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw.slice() }));
+    return name;
+  }
+
+  int64(name: string, values: number[]): string {
+    const raw = new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer);
+    this.inits.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: raw }));
+    return name;
+  }
+
+  /** Serialize with float32 input [batch, ...inputDims] and float32 outputs [batch, ?]. */
+  encode(input: { name: string; dims: number[] }, outputs: string[], graphName: string): Uint8Array {
+    const valueInfo = (name: string, dims: (number | string)[]) =>
+      onnx.ValueInfoProto.create({
+        name,
+        type: {
+          tensorType: {
+            elemType: onnx.TensorProto.DataType.FLOAT,
+            shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+          },
+        },
+      });
+    const graph = onnx.GraphProto.create({
+      name: graphName,
+      node: this.nodes,
+      initializer: this.inits,
+      input: [valueInfo(input.name, ['batch', ...input.dims])],
+      output: outputs.map((o) => valueInfo(o, ['batch', 'features'])),
+    });
+    const model = onnx.ModelProto.create({
+      irVersion: 7,
+      producerName: 'reprobe',
+      opsetImport: [{ domain: '', version: 13 }],
+      graph,
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+function attribute_(name: string, v: Attr) {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v) });
+  if (Array.isArray(v)) return onnx.AttributeProto.create({ name, type: T.INTS, ints: v });
+  if (typeof v === 'object') return onnx.AttributeProto.create({ name, type: T.FLOAT, f: v.f });
+  return onnx.AttributeProto.create({ name, type: T.INT, i: v });
+}

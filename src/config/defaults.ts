@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/** Probe hyper-parameters: the one home of their defaults. */
+export const PROBE_DEFAULTS = {
+  knn: { kGrid: [1, 3, 5, 10, 20] as readonly number[], vote: 'weighted' as const, temperature: 0.07 },
+  lr: { cGrid: [1e-3, 1e-2, 1e-1, 1, 10, 100] as readonly number[], defaultC: 1, maxIter: 500, tol: 1e-4 },
+};
+
+export const PROBE_NAMES = ['knn', 'lr'] as const;
+export const RUNTIMES = ['auto', 'onnx', 'tfjs'] as const;
+
+/** A probe job as the CLI and YAML configs give it; `parse({})` yields every default. */
+export const ProbeJobSchema = z.object({
+  backbones: z.array(z.string().min(1)).min(1).default(['mobilenet-v2']),
+  dataset: z.string().min(1).default('mnist'),
+  shots: z.number().int().min(1).default(10),
+  /** Validation images per class; default about 0.3 x shots (see defaultValPerClass). */
+  valPerClass: z.number().int().min(0).optional(),
+  /** Test images per class; default every image not in train or val. */
+  testPerClass: z.number().int().min(1).optional(),
+  seed: z.number().int().default(0),
+  probes: z.array(z.enum(PROBE_NAMES)).min(1).default([...PROBE_NAMES]),
+  /** Feature layer overriding the card's tap (single-backbone runs). */
+  layer: z.string().optional(),
+  runtime: z.enum(RUNTIMES).default('auto'),
+  batchSize: z.number().int().min(1).max(1024).default(16),
+  threads: z.number().int().min(1).optional(),
+  resultsDir: z.string().default('results'),
+});
+
+export type ProbeJob = z.infer<typeof ProbeJobSchema>;
+export const PROBE_JOB_DEFAULTS: ProbeJob = ProbeJobSchema.parse({});

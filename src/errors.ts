@@ -1,0 +1,20 @@
+/** Errors a user can fix: the CLI prints `reprobe: <message>` on one line and exits 2. */
+export class ReprobeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+/** Bad flags, configs or names. */
+export class ConfigError extends ReprobeError {}
+/** Missing, unreadable or too small datasets. */
+export class DataError extends ReprobeError {}
+/** Models that cannot be found, converted or run. */
+export class BackboneError extends ReprobeError {}
+/** Probe inputs that would give a silently wrong number (NaN features, empty classes). */
+export class ProbeError extends ReprobeError {}
+
+/** `Unknown backbone "x". Known: a, b. <hint>` */
+export function unknownName(kind: string, name: string, known: readonly string[], hint = ''): string {
+  return `Unknown ${kind} "${name}". Known: ${known.join(', ')}.${hint ? ' ' + hint : ''}`;
+}

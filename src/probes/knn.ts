@@ -1,0 +1,71 @@
+import type { Matrix } from '../util/matrix.ts';
+import { l2Normalized } from './features.ts';
+
+export interface KnnOptions {
+  k: number;
+  /** `weighted`: DINO's vote, sum of exp(sim / temperature) per class; `majority`: one vote per neighbour. */
+  vote: 'weighted' | 'majority';
+  temperature: number;
+}
+
+const QUERY_CHUNK = 256;
+
+/**
+ * Exact cosine kNN. train [n,d] with labels [n], queries [m,d] → predicted class [m] and class scores [m,C].
+ * Majority ties go to the class with the larger summed similarity, then the lower class id.
+ */
+export function knnPredict(train: Matrix, labels: ArrayLike<number>, numClasses: number, queries: Matrix, opt: KnnOptions): { pred: Int32Array; scores: Float32Array } {
+  const k = Math.min(opt.k, train.rows);
+  const bank = l2Normalized(train);
+  const q = l2Normalized(queries);
+  const d = train.cols;
+  const pred = new Int32Array(q.rows);
+  const scores = new Float32Array(q.rows * numClasses);
+  const sims = new Float32Array(QUERY_CHUNK * train.rows);
+  const topSim = new Float32Array(k);
+  const topIdx = new Int32Array(k);
+  for (let start = 0; start < q.rows; start += QUERY_CHUNK) {
+    const end = Math.min(q.rows, start + QUERY_CHUNK);
+    for (let i = start; i < end; i++) {
+      const qo = i * d;
+      const so = (i - start) * train.rows;
+      for (let j = 0; j < train.rows; j++) {
+        const bo = j * d;
+        let s = 0;
+        for (let c = 0; c < d; c++) s += q.data[qo + c] * bank.data[bo + c];
+        sims[so + j] = s;
+      }
+    }
+    for (let i = start; i < end; i++) {
+      const so = (i - start) * train.rows;
+      let filled = 0;
+      // Insertion into a sorted top-k: k is small (≤ 100), n can be large.
+      for (let j = 0; j < train.rows; j++) {
+        const s = sims[so + j];
+        if (filled === k && s <= topSim[k - 1]) continue;
+        let p = filled < k ? filled++ : k - 1;
+        while (p > 0 && topSim[p - 1] < s) {
+          topSim[p] = topSim[p - 1];
+          topIdx[p] = topIdx[p - 1];
+          p--;
+        }
+        topSim[p] = s;
+        topIdx[p] = j;
+      }
+      const row = scores.subarray(i * numClasses, (i + 1) * numClasses);
+      const tie = new Float64Array(numClasses);
+      for (let t = 0; t < k; t++) {
+        const cls = labels[topIdx[t]];
+        row[cls] += opt.vote === 'weighted' ? Math.exp(topSim[t] / opt.temperature) : 1;
+        tie[cls] += topSim[t];
+      }
+      let best = 0;
+      for (let c = 1; c < numClasses; c++) if (row[c] > row[best] || (row[c] === row[best] && tie[c] > tie[best])) best = c;
+      pred[i] = best;
+      let total = 0;
+      for (let c = 0; c < numClasses; c++) total += row[c];
+      for (let c = 0; c < numClasses; c++) row[c] /= total;
+    }
+  }
+  return { pred, scores };
+}

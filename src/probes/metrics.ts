@@ -1,0 +1,50 @@
+/** Pure classification metrics over integer labels. Example: accuracy([0,1,1],[0,1,0]) = 2/3. */
+
+export function accuracy(truth: ArrayLike<number>, pred: ArrayLike<number>): number {
+  checkSameLength(truth, pred);
+  let hit = 0;
+  for (let i = 0; i < truth.length; i++) if (truth[i] === pred[i]) hit++;
+  return truth.length === 0 ? NaN : hit / truth.length;
+}
+
+/** [numClasses, numClasses] counts, rows = true class, columns = predicted class (scikit-learn's layout). */
+export function confusionMatrix(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number): number[][] {
+  checkSameLength(truth, pred);
+  const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  for (let i = 0; i < truth.length; i++) m[truth[i]][pred[i]]++;
+  return m;
+}
+
+/** Recall of each class present in `truth`; NaN for classes with no true samples. */
+export function perClassRecall(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number): number[] {
+  return confusionMatrix(truth, pred, numClasses).map((row, c) => {
+    const n = row.reduce((a, b) => a + b, 0);
+    return n === 0 ? NaN : row[c] / n;
+  });
+}
+
+/** Mean recall over classes present in `truth` (scikit-learn's balanced_accuracy_score). */
+export function balancedAccuracy(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number): number {
+  const recalls = perClassRecall(truth, pred, numClasses).filter((r) => !Number.isNaN(r));
+  return recalls.reduce((a, b) => a + b, 0) / recalls.length;
+}
+
+/** Unweighted mean F1 over classes present in truth or predictions (scikit-learn's f1_score average='macro'). */
+export function macroF1(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number): number {
+  const cm = confusionMatrix(truth, pred, numClasses);
+  let sum = 0;
+  let count = 0;
+  for (let c = 0; c < numClasses; c++) {
+    const tp = cm[c][c];
+    const support = cm[c].reduce((a, b) => a + b, 0);
+    const predicted = cm.reduce((a, row) => a + row[c], 0);
+    if (support === 0 && predicted === 0) continue;
+    sum += tp === 0 ? 0 : (2 * tp) / (support + predicted);
+    count++;
+  }
+  return sum / count;
+}
+
+function checkSameLength(a: ArrayLike<number>, b: ArrayLike<number>): void {
+  if (a.length !== b.length) throw new RangeError(`labels and predictions differ in length: ${a.length} vs ${b.length}`);
+}

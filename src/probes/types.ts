@@ -1,0 +1,30 @@
+import type { Matrix } from '../util/matrix.ts';
+
+/** Features and labels of the three split parts; labels are class ids < numClasses. */
+export interface ProbeInput {
+  train: Matrix;
+  trainLabels: Int32Array;
+  val: Matrix;
+  valLabels: Int32Array;
+  test: Matrix;
+  testLabels: Int32Array;
+  numClasses: number;
+}
+
+export interface ProbeOutput {
+  /** Predicted class per test row. */
+  testPred: Int32Array;
+  /** [test rows, numClasses] class scores (probabilities for lr, vote shares for knn). */
+  testScores: Float32Array | Float64Array;
+  /** Accuracy on the validation split at the chosen hyper-parameters (NaN when val is empty). */
+  valAccuracy: number;
+  /** Hyper-parameters chosen on val, e.g. { k: 10 } or { C: 0.1 }. */
+  chosen: Record<string, number | string>;
+}
+
+/** A registered probe: a pure function of features. */
+export interface Probe {
+  name: string;
+  summary: string;
+  run(input: ProbeInput): ProbeOutput;
+}

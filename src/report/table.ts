@@ -1,0 +1,45 @@
+import type { ProbeRecord } from '../results/record.ts';
+
+/** Plain aligned text table; numbers right-aligned. */
+export function formatTable(headers: string[], rows: (string | number)[][]): string {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)));
+  const width = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+  const line = (r: string[], raw?: (string | number)[]) =>
+    r.map((c, i) => (typeof raw?.[i] === 'number' ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ').trimEnd();
+  return [line(headers), width.map((w) => '-'.repeat(w)).join('  '), ...cells.map((r, i) => line(r, rows[i]))].join('\n');
+}
+
+function fmt(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  return Number.isInteger(x) ? String(x) : x.toFixed(4);
+}
+
+/** One row per (backbone, probe): accuracy, split sizes, chosen hyper-parameters, seconds. */
+export function probeDetailTable(records: readonly ProbeRecord[]): string {
+  return formatTable(
+    ['backbone', 'probe', 'test_acc', 'val_acc', 'train/val/test', 'chosen', 'extract_s', 'fit_s'],
+    records.map((r) => [
+      r.backbone,
+      r.probe,
+      r.value,
+      r.val_accuracy,
+      `${r.n_train}/${r.n_val}/${r.n_test}`,
+      Object.entries(r.chosen)
+        .filter(([k]) => k !== 'iterations')
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+      r.extract_seconds,
+      r.fit_seconds,
+    ]),
+  );
+}
+
+/** The study's layout: one row per backbone, columns `<probe>_<shots>`, rows ordered by the last lr column. */
+export function studyTable(records: readonly ProbeRecord[]): string {
+  const cols = [...new Set(records.map((r) => `${r.probe}_${r.shots}`))].sort();
+  const backbones = [...new Set(records.map((r) => r.backbone))];
+  const value = (b: string, col: string) => records.find((r) => r.backbone === b && `${r.probe}_${r.shots}` === col)?.value ?? NaN;
+  const key = [...cols].reverse().find((c) => c.startsWith('lr_')) ?? cols[cols.length - 1];
+  backbones.sort((a, b) => (value(b, key) || 0) - (value(a, key) || 0));
+  return formatTable(['model', ...cols], backbones.map((b) => [b, ...cols.map((c) => value(b, c))]));
+}

@@ -1,0 +1,43 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Versions } from './versions.ts';
+
+/** One result cell: (backbone, dataset, split, probe, seed). Flat fields so pandas.read_json(lines=True) gives columns. */
+export interface ProbeRecord {
+  task: 'probe';
+  backbone: string;
+  layer: string;
+  runtime: string;
+  dataset: string;
+  protocol: 'shots';
+  shots: number;
+  seed: number;
+  probe: string;
+  metric: 'accuracy';
+  value: number;
+  val_accuracy: number;
+  balanced_accuracy: number;
+  macro_f1: number;
+  chosen: Record<string, number | string>;
+  n_train: number;
+  n_val: number;
+  n_test: number;
+  n_classes: number;
+  skipped_images: number;
+  split_hash: string;
+  extract_seconds: number;
+  images_per_second: number;
+  fit_seconds: number;
+  versions: Versions;
+  time: string;
+}
+
+export const PROBE_RESULTS_FILE = 'probe.jsonl';
+
+/** Append records as JSON lines in one write, so a killed run leaves whole lines only. */
+export async function appendRecords(dir: string, records: readonly ProbeRecord[], file = PROBE_RESULTS_FILE): Promise<string> {
+  const path = join(dir, file);
+  await mkdir(dir, { recursive: true });
+  await appendFile(path, records.map((r) => JSON.stringify(r) + '\n').join(''));
+  return path;
+}

@@ -1,0 +1,32 @@
+/** Row-major [rows, cols] float matrix: the one shape features travel in between stages. */
+export interface Matrix {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+}
+
+export function matrix(rows: number, cols: number, data = new Float32Array(rows * cols)): Matrix {
+  if (data.length !== rows * cols) throw new RangeError(`matrix data has ${data.length} values, expected ${rows}x${cols}`);
+  return { data, rows, cols };
+}
+
+/** Rows picked by index, in the given order. */
+export function takeRows(m: Matrix, idx: readonly number[]): Matrix {
+  const out = new Float32Array(idx.length * m.cols);
+  idx.forEach((r, i) => out.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
+  return { data: out, rows: idx.length, cols: m.cols };
+}
+
+/** Stack matrices with equal column counts. */
+export function vstack(parts: readonly Matrix[]): Matrix {
+  const cols = parts[0]?.cols ?? 0;
+  const rows = parts.reduce((s, p) => s + p.rows, 0);
+  const out = new Float32Array(rows * cols);
+  let off = 0;
+  for (const p of parts) {
+    if (p.cols !== cols) throw new RangeError(`vstack: ${p.cols} columns, expected ${cols}`);
+    out.set(p.data, off);
+    off += p.data.length;
+  }
+  return { data: out, rows, cols };
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { loadMnist } from '../../src/data/mnist.ts';
+import { tempDir } from '../helpers.ts';
+
+const home = tempDir();
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
+
+function reprobe(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, REPROBE_HOME: home } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('probe end to end on a small MNIST subset: table, study columns, one JSON line per probe', () => {
+  const results = tempDir();
+  const r = reprobe('probe', '--backbone', 'mobilenet-v2', '--dataset', 'mnist', '--shots', '3', '--test-per-class', '5', '--results-dir', results);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /backbone\s+probe\s+test_acc/);
+  assert.match(r.out, /model\s+knn_3\s+lr_3/);
+  assert.match(r.err, /split train\/val\/test 30\/10\/50/);
+  const lines = readFileSync(join(results, 'probe.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l.probe), ['knn', 'lr']);
+  for (const l of lines) {
+    assert.equal(l.backbone, 'mobilenet-v2');
+    assert.equal(l.n_test, 50);
+    assert.ok(l.value > 0.2, `accuracy ${l.value} not above chance (0.1)`);
+    assert.equal(typeof l.versions.onnxruntime, 'string');
+    assert.equal(l.seed, 0);
+  }
+});
+
+test('unknown backbone: exit 2, one line listing the valid names', () => {
+  const r = reprobe('probe', '--backbone', 'dinov3');
+  assert.equal(r.code, 2);
+  assert.equal(r.err.trim().split('\n').length, 1);
+  assert.match(r.err, /Unknown backbone "dinov3". Known: mobilenet-v2, inception-v3/);
+});
+
+test('unknown dataset: exit 2, one line listing the valid names', () => {
+  const r = reprobe('probe', '--dataset', 'imagenet');
+  assert.equal(r.code, 2);
+  assert.equal(r.err.trim().split('\n').length, 1);
+  assert.match(r.err, /Unknown dataset "imagenet". Known: mnist, folder:<path>/);
+});
+
+test('too few images for --shots: exit 2, one line naming the class', () => {
+  const r = reprobe('probe', '--dataset', 'mnist', '--shots', '5000');
+  assert.equal(r.code, 2);
+  assert.equal(r.err.trim().split('\n').length, 1);
+  assert.match(r.err, /class "0" has \d+/);
+});
+
+test('folder dataset: an unreadable image is skipped and reported, the run goes on', async () => {
+  const root = tempDir();
+  const digits = (await loadMnist()).samples;
+  for (const cls of ['3', '7']) {
+    mkdirSync(join(root, cls));
+    const picks = digits.filter((s) => String(s.label) === cls).slice(0, 6);
+    for (const [i, s] of picks.entries()) {
+      if (s.source.kind !== 'raw') throw new Error('mnist digits are raw');
+      await sharp(s.source.data, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(root, cls, `${i}.png`));
+    }
+  }
+  writeFileSync(join(root, '7', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1, 2, 3]));
+  const results = tempDir();
+  const r = reprobe('probe', '--dataset', `folder:${root}`, '--shots', '2', '--val-per-class', '1', '--results-dir', results);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /skipped 1 unreadable image/);
+  assert.match(r.err, /7\/broken\.jpg/);
+  const lines = readFileSync(join(results, 'probe.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines[0].skipped_images, 1);
+});
+
+test('--help lists the commands and examples', () => {
+  const r = reprobe('--help');
+  assert.equal(r.code, 0);
+  for (const word of ['probe', 'models', 'datasets', 'Examples:']) assert.ok(r.out.includes(word), word);
+  const p = reprobe('probe', '--help');
+  assert.match(p.out, /--shots/);
+  assert.match(p.out, /Examples:/);
+});
+
+test('models list shows both embedded backbones', () => {
+  const r = reprobe('models', 'list');
+  assert.equal(r.code, 0);
+  assert.match(r.out, /mobilenet-v2 .* block_13_expand_relu/);
+  assert.match(r.out, /inception-v3 .* mixed6/);
+});

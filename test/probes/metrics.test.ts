@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { accuracy, balancedAccuracy, confusionMatrix, macroF1, perClassRecall } from '../../src/probes/metrics.ts';
+
+// Hand-computed example: 3 classes, 8 samples.
+const truth = [0, 0, 0, 1, 1, 2, 2, 2];
+const pred = [0, 0, 1, 1, 2, 2, 2, 0];
+
+test('accuracy counts exact matches', () => {
+  assert.equal(accuracy(truth, pred), 5 / 8);
+});
+
+test('confusion matrix has true classes as rows', () => {
+  assert.deepEqual(confusionMatrix(truth, pred, 3), [
+    [2, 1, 0],
+    [0, 1, 1],
+    [1, 0, 2],
+  ]);
+});
+
+test('balanced accuracy is the mean per-class recall', () => {
+  assert.deepEqual(perClassRecall(truth, pred, 3), [2 / 3, 1 / 2, 2 / 3]);
+  assert.ok(Math.abs(balancedAccuracy(truth, pred, 3) - (2 / 3 + 1 / 2 + 2 / 3) / 3) < 1e-12);
+});
+
+test('macro F1 averages per-class F1 (precision and recall by hand)', () => {
+  // class 0: P=2/3 R=2/3 F=2/3; class 1: P=1/2 R=1/2 F=1/2; class 2: P=2/3 R=2/3 F=2/3
+  assert.ok(Math.abs(macroF1(truth, pred, 3) - (2 / 3 + 1 / 2 + 2 / 3) / 3) < 1e-12);
+  // A class never true nor predicted is left out, as scikit-learn does with labels=None.
+  assert.ok(Math.abs(macroF1([0, 1], [0, 1], 5) - 1) < 1e-12);
+});
+
+test('length mismatch is an error', () => {
+  assert.throws(() => accuracy([0, 1], [0]));
+});
