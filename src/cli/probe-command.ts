@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
+import { parse as parseYaml } from 'yaml';
 import { PROBE_JOB_DEFAULTS, ProbeJobSchema, PROBE_NAMES, RUNTIMES } from '../config/defaults.ts';
 import { ConfigError } from '../errors.ts';
 import { runProbeJob } from '../jobs/probe-job.ts';
@@ -8,44 +10,52 @@ import { progressBar } from './progress.ts';
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
 const D = PROBE_JOB_DEFAULTS;
 
+/** Flags carry no yargs defaults: the schema is the one home of defaults, shown here in the help text. */
 export function probeOptions(y: Argv) {
+  const dflt = (v: unknown) => ` [default: ${v}]`;
   return y
-    .option('backbone', { alias: 'b', type: 'string', default: D.backbones.join(','), describe: 'backbone name(s), comma-separated for a side-by-side table' })
-    .option('dataset', { alias: 'd', type: 'string', default: D.dataset, describe: 'mnist | folder:<path> (one sub-folder per class)' })
-    .option('shots', { alias: 'k', type: 'number', default: D.shots, describe: 'training images per class' })
+    .option('config', { alias: 'c', type: 'string', describe: 'YAML file with the job (keys as in configs/probe-mnist.yaml); flags override it' })
+    .option('backbone', { alias: 'b', type: 'string', describe: 'backbone name(s), comma-separated for a side-by-side table' + dflt(D.backbones.join(',')) })
+    .option('dataset', { alias: 'd', type: 'string', describe: 'mnist | folder:<path> (one sub-folder per class)' + dflt(D.dataset) })
+    .option('shots', { alias: 'k', type: 'number', describe: 'training images per class' + dflt(D.shots) })
     .option('val-per-class', { type: 'number', describe: 'validation images per class [default: about 0.3 x shots]' })
     .option('test-per-class', { type: 'number', describe: 'test images per class [default: all the rest]' })
-    .option('seed', { type: 'number', default: D.seed, describe: 'seed of the split; same seed, same split and numbers' })
-    .option('probe', { type: 'string', default: D.probes.join(','), describe: `probes to run: ${PROBE_NAMES.join(', ')}` })
+    .option('seed', { type: 'number', describe: 'seed of the split; same seed, same split and numbers' + dflt(D.seed) })
+    .option('probe', { type: 'string', describe: `probes to run: ${PROBE_NAMES.join(', ')}` + dflt(D.probes.join(',')) })
     .option('layer', { type: 'string', describe: "feature layer instead of the card's tap (see `reprobe models layers NAME`)" })
-    .option('runtime', { choices: RUNTIMES, default: D.runtime, describe: 'auto = onnxruntime on a converted graph, tfjs as fallback' })
-    .option('batch-size', { type: 'number', default: D.batchSize, describe: 'images per inference batch' })
+    .option('runtime', { choices: RUNTIMES, describe: 'auto = onnxruntime on a converted graph, tfjs as fallback' + dflt(D.runtime) })
+    .option('batch-size', { type: 'number', describe: 'images per inference batch' + dflt(D.batchSize) })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads [default: all cores]' })
-    .option('results-dir', { type: 'string', default: D.resultsDir, describe: 'where probe.jsonl is appended' })
+    .option('results-dir', { type: 'string', describe: 'where probe.jsonl is appended' + dflt(D.resultsDir) })
     .example('$0 probe --backbone mobilenet-v2 --dataset mnist --shots 10', 'kNN and logistic-regression probes on 10 digits per class')
-    .example('$0 probe -b mobilenet-v2,inception-v3 -d folder:./photos -k 5', 'compare two backbones on your own image folders');
+    .example('$0 probe -b mobilenet-v2,inception-v3 -d folder:./photos -k 5', 'compare two backbones on your own image folders')
+    .example('$0 probe --config configs/probe-mnist.yaml --seed 1', 'a job from YAML, with one flag overridden');
 }
 
 type ProbeArgs = Awaited<ReturnType<typeof probeOptions>['argv']>;
 
 export async function probeCommand(argv: ProbeArgs): Promise<void> {
-  const parsed = ProbeJobSchema.safeParse({
-    backbones: list(argv.backbone),
+  const flags = {
+    backbones: argv.backbone === undefined ? undefined : list(argv.backbone),
     dataset: argv.dataset,
     shots: argv.shots,
     valPerClass: argv['val-per-class'],
     testPerClass: argv['test-per-class'],
     seed: argv.seed,
-    probes: list(argv.probe),
+    probes: argv.probe === undefined ? undefined : list(argv.probe),
     layer: argv.layer,
     runtime: argv.runtime,
     batchSize: argv['batch-size'],
     threads: argv.threads,
     resultsDir: argv['results-dir'],
-  });
+  };
+  const fromFile = argv.config ? await readJobFile(argv.config) : {};
+  const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  const parsed = ProbeJobSchema.strict().safeParse({ ...fromFile, ...given });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError(`Invalid --${kebab(String(issue.path[0] ?? ''))}: ${issue.message}.`);
+    const key = String(issue.path[0] ?? (issue as { keys?: string[] }).keys?.[0] ?? '');
+    throw new ConfigError(`Invalid ${argv.config && !(key in given) ? `"${key}" in ${argv.config}` : `--${kebab(key)}`}: ${issue.message}.`);
   }
   let bar: ReturnType<typeof progressBar> | undefined;
   const { records, resultsPath } = await runProbeJob(parsed.data, {
@@ -67,6 +77,21 @@ export async function probeCommand(argv: ProbeArgs): Promise<void> {
     },
   });
   process.stdout.write(`\n${probeDetailTable(records)}\n\n${studyTable(records)}\n\nresults appended to ${resultsPath}\n`);
+}
+
+/** A YAML job file: a mapping with the schema's keys. */
+async function readJobFile(path: string): Promise<Record<string, unknown>> {
+  const text = await readFile(path, 'utf8').catch(() => {
+    throw new ConfigError(`Cannot read config file "${path}".`);
+  });
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`Config file "${path}" is not valid YAML: ${String((err as Error).message).split('\n')[0]}`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`Config file "${path}" must be a YAML mapping of job keys (backbones, dataset, shots, ...).`);
+  return doc as Record<string, unknown>;
 }
 
 function note(msg: string): void {

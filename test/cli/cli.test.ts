@@ -90,3 +90,28 @@ test('models list shows both embedded backbones', () => {
   assert.match(r.out, /mobilenet-v2 .* block_13_expand_relu/);
   assert.match(r.out, /inception-v3 .* mixed6/);
 });
+
+test('--config reads a YAML job; flags override it; an unknown key is one clear error', () => {
+  const dir = tempDir();
+  const cfg = join(dir, 'job.yaml');
+  writeFileSync(cfg, `backbones: [mobilenet-v2]\ndataset: mnist\nshots: 2\nvalPerClass: 1\ntestPerClass: 2\nseed: 5\nresultsDir: ${join(dir, 'out')}\n`);
+  const r = reprobe('probe', '--config', cfg, '--seed', '6', '--probe', 'lr');
+  assert.equal(r.code, 0, r.err);
+  const [line] = readFileSync(join(dir, 'out', 'probe.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(line.seed, 6);
+  assert.equal(line.n_train, 20);
+  assert.equal(line.n_test, 20);
+  assert.equal(line.probe, 'lr');
+  writeFileSync(cfg, 'shots: 2\nshotz: 3\n');
+  const bad = reprobe('probe', '--config', cfg);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.err.trim().split('\n').length, 1);
+  assert.match(bad.err, /shotz/);
+});
+
+test('the shipped example config is a valid job', async () => {
+  const { parse } = await import('yaml');
+  const { ProbeJobSchema } = await import('../../src/config/defaults.ts');
+  const text = readFileSync(join(import.meta.dirname, '..', '..', 'configs', 'probe-mnist.yaml'), 'utf8');
+  assert.ok(ProbeJobSchema.strict().safeParse(parse(text)).success);
+});
