@@ -31,6 +31,7 @@ export async function openOnnx(model: string | Uint8Array, opt: SessionOptions =
   };
   let session: ort.InferenceSession;
   try {
+    // Two calls because create() has separate overloads for a path and for bytes.
     session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   } catch (err) {
     const what = typeof model === 'string' ? `"${model}"` : 'the converted model';

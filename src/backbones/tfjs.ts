@@ -11,7 +11,7 @@ const require = createRequire(import.meta.url);
 let chosen: Promise<string> | undefined;
 
 /** Register the best installed tfjs backend once; returns its name (`tensorflow`, `wasm` or `cpu`). */
-export function tfjsBackend(prefer?: string): Promise<string> {
+export function tfjsBackend(): Promise<string> {
   chosen ??= (async () => {
     for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
       try {
@@ -21,7 +21,7 @@ export function tfjsBackend(prefer?: string): Promise<string> {
         /* try the next */
       }
     }
-    const order = prefer ? [prefer] : ['wasm', 'cpu'];
+    const order = ['wasm', 'cpu'];
     for (const name of order) {
       try {
         if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');

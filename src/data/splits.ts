@@ -28,9 +28,8 @@ export function defaultValPerClass(shots: number): number {
  * rest (or `testPerClass`) test. Every class needs shots + val + 1 images, so each class is also tested.
  */
 export function fewShotSplit(labels: readonly number[], classes: readonly string[], opt: FewShotOptions): Split {
-  for (const [flag, v] of [['--shots', opt.shots], ['validation size', opt.valPerClass]] as const) {
-    if (!Number.isInteger(v) || v < (flag === '--shots' ? 1 : 0)) throw new DataError(`${flag} must be a whole number >= ${flag === '--shots' ? 1 : 0}, got ${v}.`);
-  }
+  if (!Number.isInteger(opt.shots) || opt.shots < 1) throw new DataError(`--shots must be a whole number >= 1, got ${opt.shots}.`);
+  if (!Number.isInteger(opt.valPerClass) || opt.valPerClass < 0) throw new DataError(`--val-per-class must be a whole number >= 0, got ${opt.valPerClass}.`);
   const byClass: number[][] = classes.map(() => []);
   labels.forEach((label, i) => byClass[label].push(i));
   const needed = opt.shots + opt.valPerClass + 1;

@@ -45,3 +45,9 @@ test('default validation size is about 0.3 x shots, at least 1', () => {
   assert.equal(defaultValPerClass(1), 1);
   assert.equal(defaultValPerClass(100), 30);
 });
+
+test('shots below 1 or fractional are rejected with the flag name', () => {
+  assert.throws(() => fewShotSplit(labels, classes, { shots: 0, valPerClass: 1, seed: 0 }), /--shots must be a whole number >= 1, got 0/);
+  assert.throws(() => fewShotSplit(labels, classes, { shots: 2.5, valPerClass: 1, seed: 0 }), /--shots/);
+  assert.throws(() => fewShotSplit(labels, classes, { shots: 2, valPerClass: -1, seed: 0 }), /--val-per-class/);
+});
