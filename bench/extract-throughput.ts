@@ -2,7 +2,7 @@
 // inference loop over pre-made tensors of the same model and batch, and vs the tfjs backend tfjs would use.
 // Targets (issue 3): mobilenet-v2 >= 100 images/s, inception-v3 >= 10 on a 2-core machine.
 import { join } from 'node:path';
-import { CARDS } from '../src/backbones/cards.ts';
+import { EMBEDDED_CARDS as CARDS } from '../src/backbones/cards/embedded.ts';
 import { loadNsfwjsModel } from '../src/backbones/keras/nsfwjs-files.ts';
 import { decodeForCard, packBatch } from '../src/backbones/preprocess.ts';
 import { openBackbone } from '../src/backbones/registry.ts';

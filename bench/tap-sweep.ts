@@ -2,7 +2,7 @@
 // multi-output converted graph) on real UC Merced images (10 train + 3 val per class, the rest test, seed 0) and
 // scores the kNN and LR probes per tap. Keeps each card's `tap` justified. Falls back to MNIST without ../shared.
 import { join } from 'node:path';
-import { CARDS } from '../src/backbones/cards.ts';
+import { EMBEDDED_CARDS as CARDS } from '../src/backbones/cards/embedded.ts';
 import { convertedOnnx } from '../src/backbones/keras-backbone.ts';
 import { loadNsfwjsModel } from '../src/backbones/keras/nsfwjs-files.ts';
 import { openOnnx } from '../src/backbones/ort.ts';

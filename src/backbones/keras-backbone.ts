@@ -7,31 +7,33 @@ import { reprobeHome } from '../util/paths.ts';
 import { loadNsfwjsModel } from './keras/nsfwjs-files.ts';
 import type { KerasModelFiles } from './keras/topology.ts';
 import { CONVERTER_VERSION, kerasToOnnx, layerHint } from './keras/to-onnx.ts';
-import { openOnnx, ORT_VERSION } from './ort.ts';
+import { openOnnx, ORT_VERSION, type Device } from './ort.ts';
 import { loadTfjsModel, tfjsBackend, TFJS_VERSION } from './tfjs.ts';
-import type { Backbone, Card } from './types.ts';
+import type { Backbone, KerasCard } from './types.ts';
 
-export interface OpenOptions {
+export interface KerasOpenOptions {
   /** Feature layer; default the card's tap. */
   layer?: string;
   /** `auto`: onnxruntime on a converted graph, tfjs if conversion fails. */
   runtime: 'auto' | 'onnx' | 'tfjs';
   threads?: number;
+  device?: Device;
 }
 
 /** Open a Keras-layers backbone, cut at its tap, on the fastest runtime that can run it. */
-export async function openKerasBackbone(card: Card, opt: OpenOptions): Promise<Backbone> {
+export async function openKerasBackbone(card: KerasCard, opt: KerasOpenOptions): Promise<Backbone> {
   const files = loadNsfwjsModel(card.source.model);
   const tap = opt.layer ?? card.tap;
   if (!files.layers.some((l) => l.name === tap)) throw new BackboneError(`Layer "${tap}" is not in ${card.id}. ${layerHint(files.layers)}`);
   const shape = [card.input.height, card.input.width, card.input.channels];
   if (opt.runtime !== 'tfjs') {
     try {
-      const session = await openOnnx(await convertedOnnx(card, files, [tap]), { threads: opt.threads });
+      const session = await openOnnx(await convertedOnnx(card, files, [tap]), { threads: opt.threads, device: opt.device });
       return {
         card,
         tap,
-        runtime: `onnxruntime-node ${ORT_VERSION} (cpu, graph converted from tfjs layers)`,
+        runtime: `onnxruntime-node ${ORT_VERSION} (${session.device}, graph converted from tfjs layers)`,
+        ...(session.fallback ? { warnings: [session.fallback] } : {}),
         embed: async (batch, n) => (await session.run(batch, [n, ...shape]))[0],
         dispose: () => session.dispose(),
       };
@@ -51,7 +53,7 @@ export async function openKerasBackbone(card: Card, opt: OpenOptions): Promise<B
 }
 
 /** ONNX bytes for these taps, converted once and cached under $REPROBE_HOME/onnx (best effort when unwritable). */
-export async function convertedOnnx(card: Card, files: KerasModelFiles, taps: string[]): Promise<Uint8Array> {
+export async function convertedOnnx(card: KerasCard, files: KerasModelFiles, taps: string[]): Promise<Uint8Array> {
   const hash = createHash('sha256')
     .update(JSON.stringify({ v: CONVERTER_VERSION, taps, layers: files.layers, specs: files.weightSpecs }))
     .update(files.weightData)
@@ -66,6 +68,6 @@ export async function convertedOnnx(card: Card, files: KerasModelFiles, taps: st
 }
 
 /** Layer names and types of a Keras backbone, in network order (for --layer). */
-export function kerasLayers(card: Card): { name: string; type: string }[] {
+export function kerasLayers(card: KerasCard): { name: string; type: string }[] {
   return loadNsfwjsModel(card.source.model).layers.map((l) => ({ name: l.name, type: l.class_name }));
 }

@@ -33,31 +33,46 @@ export class OnnxGraph {
 
   /** Serialize with float32 input [batch, ...inputDims] and float32 outputs [batch, ?]. */
   encode(input: { name: string; dims: number[] }, outputs: string[], graphName: string): Uint8Array {
-    const valueInfo = (name: string, dims: (number | string)[]) =>
+    return this.encodeModel({
+      name: graphName,
+      inputs: [{ name: input.name, dims: ['batch', ...input.dims] }],
+      outputs: outputs.map((o) => ({ name: o, dims: ['batch', 'features'] })),
+    });
+  }
+
+  /** Serialize with any inputs/outputs; string dims are symbolic (`batch_size`), numbers fixed. */
+  encodeModel(spec: { name: string; inputs: IoSpec[]; outputs: IoSpec[]; opset?: number }): Uint8Array {
+    const valueInfo = (v: IoSpec) =>
       onnx.ValueInfoProto.create({
-        name,
+        name: v.name,
         type: {
           tensorType: {
-            elemType: onnx.TensorProto.DataType.FLOAT,
-            shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+            elemType: v.type === 'int64' ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.FLOAT,
+            shape: { dim: v.dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
           },
         },
       });
     const graph = onnx.GraphProto.create({
-      name: graphName,
+      name: spec.name,
       node: this.nodes,
       initializer: this.inits,
-      input: [valueInfo(input.name, ['batch', ...input.dims])],
-      output: outputs.map((o) => valueInfo(o, ['batch', 'features'])),
+      input: spec.inputs.map(valueInfo),
+      output: spec.outputs.map(valueInfo),
     });
     const model = onnx.ModelProto.create({
       irVersion: 7,
       producerName: 'reprobe',
-      opsetImport: [{ domain: '', version: 13 }],
+      opsetImport: [{ domain: '', version: spec.opset ?? 13 }],
       graph,
     });
     return onnx.ModelProto.encode(model).finish();
   }
+}
+
+export interface IoSpec {
+  name: string;
+  dims: (number | string)[];
+  type?: 'float32' | 'int64';
 }
 
 function attribute_(name: string, v: Attr) {

@@ -1,27 +1,71 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BackboneError } from '../errors.ts';
 import { matrix, type Matrix } from '../util/matrix.ts';
 
-/** The only module that imports onnxruntime. Everything else sees Matrix. */
+/** The only module that imports onnxruntime. Everything else sees Matrix and plain tensors. */
 export const ORT_VERSION: string = ort.env.versions?.node ?? 'unknown';
+
+export type Device = 'cpu' | 'cuda';
+
+export interface ValueInfo {
+  name: string;
+  /** Numbers for fixed axes, strings for symbolic ones (`batch_size`). */
+  shape: (number | string)[];
+  type: string;
+}
+
+export interface Tensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+export type Feed = { type: 'float32'; data: Float32Array; dims: number[] } | { type: 'int64'; data: BigInt64Array; dims: number[] };
 
 export interface OnnxSession {
   inputName: string;
   outputNames: string[];
-  /** float32 input of shape `dims` → one [batch, d] matrix per requested output. */
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  /** Execution provider that runs it. */
+  device: Device;
+  /** Why the asked-for device was not used, when it was not. */
+  fallback?: string;
+  /** float32 input of shape `dims` → one [batch, rest] matrix per requested output. */
   run(input: Float32Array, dims: number[], outputs?: string[]): Promise<Matrix[]>;
+  /** Named inputs → requested outputs with their full shapes. */
+  runRaw(feeds: Record<string, Feed>, outputs: string[]): Promise<Tensor[]>;
   dispose(): Promise<void>;
 }
 
 export interface SessionOptions {
   threads?: number;
+  device?: Device;
 }
 
-/** Open an ONNX model (path or bytes) on the CPU execution provider with full graph optimization. */
+/** CUDA runs only when onnxruntime-node's CUDA provider library was installed next to its binding (the install step we skip). */
+export function cudaAvailable(): boolean {
+  try {
+    const binDir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    return existsSync(join(binDir, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}
+
+/** Open an ONNX model (path or bytes) with full graph optimization, on CPU or, when asked and present, CUDA. */
 export async function openOnnx(model: string | Uint8Array, opt: SessionOptions = {}): Promise<OnnxSession> {
+  let device: Device = 'cpu';
+  let fallback: string | undefined;
+  if (opt.device === 'cuda') {
+    if (cudaAvailable()) device = 'cuda';
+    else fallback = "CUDA execution provider not installed with onnxruntime-node (its install step fetches it; .npmrc skips it), running on CPU";
+  }
   const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
+    executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: opt.threads ?? availableParallelism(),
     interOpNumThreads: 1,
@@ -35,23 +79,35 @@ export async function openOnnx(model: string | Uint8Array, opt: SessionOptions =
     session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   } catch (err) {
     const what = typeof model === 'string' ? `"${model}"` : 'the converted model';
-    throw new BackboneError(`onnxruntime cannot load ${what}: ${firstLine(err)}`);
+    const msg = firstLine(err);
+    const hint = /protobuf|parse|invalid model|load model/i.test(msg) ? ' (truncated, corrupt or not an ONNX file?)' : '';
+    throw new BackboneError(`onnxruntime cannot load ${what}: ${msg}${hint}`);
   }
+  const info = (m: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] =>
+    m.map((v) => ({ name: v.name, shape: v.isTensor ? v.shape.map((d) => (typeof d === 'number' ? d : String(d))) : [], type: v.isTensor ? v.type : 'non-tensor' }));
+  const runRaw = async (feeds: Record<string, Feed>, outputs: string[]): Promise<Tensor[]> => {
+    const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, new ort.Tensor(f.type, f.data, f.dims)]));
+    const result = await session.run(ortFeeds, outputs);
+    return outputs.map((name) => {
+      const t = result[name];
+      if (t.type !== 'float32') throw new BackboneError(`Output "${name}" is ${t.type}; reprobe reads float32 features.`);
+      const out = { data: new Float32Array(t.data as Float32Array), dims: t.dims.map(Number) };
+      t.dispose();
+      return out;
+    });
+  };
   return {
     inputName: session.inputNames[0],
     outputNames: [...session.outputNames],
+    inputs: info(session.inputMetadata),
+    outputs: info(session.outputMetadata),
+    device,
+    fallback,
     async run(input, dims, outputs = [...session.outputNames]) {
-      const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, dims) };
-      const result = await session.run(feeds, outputs);
-      return outputs.map((name) => {
-        const t = result[name];
-        const rows = Number(t.dims[0]);
-        const data = t.data as Float32Array;
-        const out = matrix(rows, data.length / rows, new Float32Array(data));
-        t.dispose();
-        return out;
-      });
+      const raw = await runRaw({ [session.inputNames[0]]: { type: 'float32', data: input, dims } }, outputs);
+      return raw.map((t) => matrix(t.dims[0], t.data.length / t.dims[0], t.data));
     },
+    runRaw,
     dispose: () => session.release(),
   };
 }

@@ -1,22 +1,58 @@
 import sharp from 'sharp';
 import type { ImageSource } from '../data/types.ts';
-import type { Card } from './types.ts';
+import type { Card, Preprocess } from './types.ts';
 
 const KERNELS = { bilinear: 'linear', bicubic: 'cubic', nearest: 'nearest' } as const;
 
-/** Decode (EXIF-oriented, any colour space → sRGB), resize per card → [h, w, 3] uint8 RGB. Throws on unreadable images. */
+export interface Geometry {
+  /** Size after the resize. */
+  resized: { width: number; height: number };
+  /** Crop window in the resized image (the whole image for `stretch`). */
+  crop: { left: number; top: number; width: number; height: number };
+}
+
+/** Python's round(): halves go to the even neighbour (torchvision's CenterCrop uses it). */
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d !== 0.5) return Math.round(x);
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** Resize and crop boxes for an image of `width` x `height`, exactly as torchvision's Resize(int) + CenterCrop compute them. */
+export function geometry(width: number, height: number, pre: Preprocess, out: { width: number; height: number }): Geometry {
+  if (pre.resize === 'stretch') return { resized: { ...out }, crop: { left: 0, top: 0, ...out } };
+  const s = pre.resizeTo ?? Math.min(out.width, out.height);
+  const resized = width <= height ? { width: s, height: Math.floor((s * height) / width) } : { width: Math.floor((s * width) / height), height: s };
+  // An image smaller than the crop after resizing cannot happen for cards with resizeTo >= crop size.
+  const cw = Math.min(out.width, resized.width);
+  const ch = Math.min(out.height, resized.height);
+  return { resized, crop: { left: roundHalfEven((resized.width - cw) / 2), top: roundHalfEven((resized.height - ch) / 2), width: cw, height: ch } };
+}
+
+/**
+ * Decode (EXIF-oriented; gray, CMYK, alpha and 16-bit → 8-bit sRGB), resize + crop per card → [h, w, 3] uint8 RGB.
+ * Throws on unreadable images.
+ */
 export async function decodeForCard(source: ImageSource, card: Card): Promise<Uint8Array> {
   const { height, width } = card.input;
-  const img =
+  let img =
     source.kind === 'file'
       ? sharp(source.path, { failOn: 'error' }).rotate()
       : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
-  const { data, info } = await img
-    .removeAlpha()
-    .toColourspace('srgb')
-    .resize(width, height, { fit: 'fill', kernel: KERNELS[card.preprocess.interpolation] })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  let size = { width: source.kind === 'raw' ? source.width : 0, height: source.kind === 'raw' ? source.height : 0 };
+  if (card.preprocess.resize === 'shorter' && source.kind === 'file') {
+    // Oriented size: decode the header only (autoOrient swaps width/height for EXIF rotations 5-8).
+    const meta = await sharp(source.path, { failOn: 'error' }).metadata();
+    size = (meta.orientation ?? 1) >= 5 ? { width: meta.height!, height: meta.width! } : { width: meta.width!, height: meta.height! };
+  }
+  const g = geometry(size.width, size.height, card.preprocess, { width, height });
+  // Flatten colour first: alpha is dropped (as PIL's convert('RGB')), CMYK/gray/16-bit become 8-bit sRGB.
+  img = img.removeAlpha().toColourspace('srgb');
+  img = img.resize(g.resized.width, g.resized.height, { fit: 'fill', kernel: KERNELS[card.preprocess.interpolation], fastShrinkOnLoad: false });
+  if (card.preprocess.resize === 'shorter') img = img.extract(g.crop);
+  const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height) throw new Error(`image is ${info.width}x${info.height} after preprocessing, expected ${width}x${height}`);
   if (info.channels === 3) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   // Gray images can come back single-channel: repeat the first channel.
   const rgb = new Uint8Array(width * height * 3);
@@ -24,19 +60,27 @@ export async function decodeForCard(source: ImageSource, card: Card): Promise<Ui
   return rgb;
 }
 
-/** n decoded images → one float32 batch [n, h, w, 3] with (x * scale - mean) / std. */
+/** n decoded [h, w, 3] images → one float32 batch in the card's layout with (x * scale - mean) / std. */
 export function packBatch(images: readonly Uint8Array[], card: Card): Float32Array {
   const { scale, mean, std } = card.preprocess;
   const px = card.input.height * card.input.width;
   const out = new Float32Array(images.length * px * 3);
   const mul = std.map((s) => scale / s);
   const add = mean.map((m, c) => -m / std[c]);
+  const nchw = card.input.layout === 'NCHW';
   images.forEach((img, i) => {
     const o = i * px * 3;
-    for (let p = 0; p < px * 3; p += 3) {
-      out[o + p] = img[p] * mul[0] + add[0];
-      out[o + p + 1] = img[p + 1] * mul[1] + add[1];
-      out[o + p + 2] = img[p + 2] * mul[2] + add[2];
+    if (nchw) {
+      for (let c = 0; c < 3; c++) {
+        const plane = o + c * px;
+        for (let p = 0; p < px; p++) out[plane + p] = img[p * 3 + c] * mul[c] + add[c];
+      }
+    } else {
+      for (let p = 0; p < px * 3; p += 3) {
+        out[o + p] = img[p] * mul[0] + add[0];
+        out[o + p + 1] = img[p + 1] * mul[1] + add[1];
+        out[o + p + 2] = img[p + 2] * mul[2] + add[2];
+      }
     }
   });
   return out;

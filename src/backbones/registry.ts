@@ -1,24 +1,77 @@
-import { ConfigError, unknownName } from '../errors.ts';
-import { CARDS, findCard } from './cards.ts';
-import { openKerasBackbone, type OpenOptions } from './keras-backbone.ts';
-import type { Backbone, Card } from './types.ts';
+import { existsSync } from 'node:fs';
+import { BackboneError, ConfigError, unknownName } from '../errors.ts';
+import { loadCardFile } from './card-file.ts';
+import { CARDS, findCard } from './cards/index.ts';
+import { findCached, hubFiles, pullFile, type PullOptions } from './hub.ts';
+import { openKerasBackbone } from './keras-backbone.ts';
+import { openOnnxBackbone } from './onnx-backbone.ts';
+import type { Device } from './ort.ts';
+import { isKerasCard, type Backbone, type Card, type OnnxCard } from './types.ts';
+
+export interface OpenOptions {
+  /** Keras backbones: feature layer; default the card's tap. */
+  layer?: string;
+  /** `auto`: onnxruntime (Keras models on a converted graph, tfjs if conversion fails). */
+  runtime: 'auto' | 'onnx' | 'tfjs';
+  threads?: number;
+  device?: Device;
+  /** Card file for a backbone given as a path to an .onnx file. */
+  card?: string;
+  /** Download progress when a hub model is fetched on first use. */
+  onDownload?: (file: string, bytes: number, total: number | undefined) => void;
+}
 
 export function backboneNames(): string[] {
   return CARDS.map((c) => c.id);
 }
 
-/** Card by the name users type; one clear error listing the known names otherwise. */
+const looksLikeFile = (name: string) => /\.onnx$/i.test(name) || name.includes('/') || name.includes('\\');
+
+/** Card by the name users type (or alias); one clear error listing the known names otherwise. */
 export function resolveCard(name: string): Card {
   const card = findCard(name);
-  if (!card) throw new ConfigError(unknownName('backbone', name, backboneNames(), 'Run `reprobe models list`.'));
+  if (!card) throw new ConfigError(unknownName('backbone', name, backboneNames(), 'Run `reprobe models list`, or pass a model file: --backbone model.onnx --card card.json.'));
   return card;
 }
 
-/** Name → ready backbone on the best runtime. */
-export async function openBackbone(name: string, opt: OpenOptions): Promise<Backbone> {
-  const card = resolveCard(name);
-  switch (card.source.kind) {
-    case 'nsfwjs':
-      return openKerasBackbone(card, opt);
+/** A named card, or the card file for a model path (`--backbone model.onnx --card card.json`). */
+export async function loadCard(name: string, cardPath?: string): Promise<Card> {
+  if (!looksLikeFile(name)) return resolveCard(name);
+  if (!cardPath) throw new ConfigError(`--backbone ${name} is a model file: give its card with --card card.json (example: configs/cards/mobilenetv2-12-int8.json).`);
+  if (!existsSync(name)) throw new ConfigError(`Model file "${name}" does not exist.`);
+  return loadCardFile(cardPath, name);
+}
+
+/** Is the card's model file here without a download? Embedded ones always are. */
+export function isCached(card: Card): boolean {
+  if (card.source.kind === 'nsfwjs') return true;
+  if (card.source.kind === 'file') return existsSync(card.source.path);
+  return hubFiles(card.source, isKerasCard(card) ? undefined : card.text?.file).every((f) => findCached(f) !== undefined);
+}
+
+export interface ModelFiles {
+  image: string;
+  text?: string;
+}
+
+/** Every file of a hub card, from the caches or downloaded (with progress); local paths of the towers. */
+export async function fetchModel(card: OnnxCard, onProgress?: (file: string, bytes: number, total: number | undefined) => void): Promise<ModelFiles> {
+  if (card.source.kind === 'file') return { image: card.source.path };
+  const paths: string[] = [];
+  for (const f of hubFiles(card.source, card.text?.file)) {
+    const opt: PullOptions = { name: card.id, exportHint: card.source.exportHint, onProgress: onProgress && ((b, t) => onProgress(f.file, b, t)) };
+    paths.push(await pullFile(f, opt));
   }
+  return { image: paths[0], ...(paths[1] ? { text: paths[1] } : {}) };
+}
+
+/** Name (or model file + card) → ready backbone on the best runtime. */
+export async function openBackbone(name: string, opt: OpenOptions): Promise<Backbone> {
+  const card = await loadCard(name, opt.card);
+  if (isKerasCard(card)) return openKerasBackbone(card, opt);
+  if (opt.runtime === 'tfjs') throw new ConfigError(`${card.id} is an ONNX model; it runs on onnxruntime only (drop --runtime tfjs).`);
+  if (opt.layer) throw new ConfigError(`--layer picks a layer of the Keras backbones; for ${card.id} set output.name in a card file instead.`);
+  const path = (await fetchModel(card, opt.onDownload)).image;
+  if (!existsSync(path)) throw new BackboneError(`Model file "${path}" does not exist.`);
+  return openOnnxBackbone(card, path, { threads: opt.threads, device: opt.device });
 }

@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ReprobeError } from '../errors.ts';
-import { datasetsList, modelsInfo, modelsLayers, modelsList } from './catalog-commands.ts';
+import { datasetsList, modelsInfo, modelsLayers, modelsList, modelsPull } from './catalog-commands.ts';
 import { probeCommand, probeOptions } from './probe-command.ts';
 
 /** Thin CLI: parses flags, calls the library, prints. Errors a user can fix are one line and exit code 2. */
@@ -10,16 +10,25 @@ export async function main(args: string[]): Promise<void> {
     .scriptName('reprobe')
     .usage('$0 <command> [options]\n\nCompare frozen image representations with the probes of representation-learning papers.')
     .command('probe', 'extract features with one or more backbones and score kNN and logistic-regression probes', probeOptions, probeCommand)
-    .command('models <action> [name]', 'list backbones (list), show a card (info NAME), list layers for --layer (layers NAME)', (y) =>
-      y
-        .positional('action', { choices: ['list', 'info', 'layers'] as const, demandOption: true })
-        .positional('name', { type: 'string' })
-        .example('$0 models list', 'name, parameters, input size, tap and feature size of each backbone')
-        .example('$0 models info inception-v3', 'the full card as JSON')
-        .example('$0 models layers mobilenet-v2', 'layer names for --layer; the tap and the swept layers are marked'),
-      (a) => {
+    .command(
+      'models <action> [name]',
+      'list backbones (list), show a card (info NAME), download a hub model (pull NAME), list layers for --layer (layers NAME)',
+      (y) =>
+        y
+          .positional('action', { choices: ['list', 'info', 'pull', 'layers'] as const, demandOption: true })
+          .positional('name', { type: 'string' })
+          .epilog(
+            'Hub models are cached in $REPROBE_HOME/models (default ~/.cache/reprobe); an existing Hugging Face cache (HF_HUB_CACHE, HF_HOME) is reused. ' +
+              'HF_ENDPOINT picks the hub, HF_TOKEN authenticates, HF_HUB_OFFLINE=1 never touches the network.',
+          )
+          .example('$0 models list', 'name, parameters, feature size, pooling, input size and whether it is cached')
+          .example('$0 models info dino', 'the full card of dino-vits16 as JSON, with its cache path')
+          .example('$0 models pull clip-vit-b32', 'download the ONNX files (resumable, checksummed) for offline runs')
+          .example('$0 models layers mobilenet-v2', 'layer names for --layer; the tap and the swept layers are marked'),
+      async (a) => {
         if (a.action === 'list') return modelsList();
         if (!a.name) throw new ReprobeError(`\`reprobe models ${a.action}\` needs a backbone name, e.g. \`reprobe models ${a.action} mobilenet-v2\`.`);
+        if (a.action === 'pull') return modelsPull(a.name);
         return a.action === 'info' ? modelsInfo(a.name) : modelsLayers(a.name);
       },
     )

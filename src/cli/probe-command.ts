@@ -15,7 +15,7 @@ export function probeOptions(y: Argv) {
   const dflt = (v: unknown) => ` [default: ${v}]`;
   return y
     .option('config', { alias: 'c', type: 'string', describe: 'YAML file with the job (keys as in configs/probe-mnist.yaml); flags override it' })
-    .option('backbone', { alias: 'b', type: 'string', describe: 'backbone name(s), comma-separated for a side-by-side table' + dflt(D.backbones.join(',')) })
+    .option('backbone', { alias: 'b', type: 'string', describe: 'backbone name(s) from `reprobe models list`, comma-separated for a side-by-side table, or a model.onnx path with --card' + dflt(D.backbones.join(',')) })
     .option('dataset', { alias: 'd', type: 'string', describe: 'mnist | folder:<path> (one sub-folder per class)' + dflt(D.dataset) })
     .option('shots', { alias: 'k', type: 'number', describe: 'training images per class' + dflt(D.shots) })
     .option('val-per-class', { type: 'number', describe: 'validation images per class [default: about 0.3 x shots]' })
@@ -26,10 +26,14 @@ export function probeOptions(y: Argv) {
     .option('runtime', { choices: RUNTIMES, describe: 'auto = onnxruntime on a converted graph, tfjs as fallback' + dflt(D.runtime) })
     .option('batch-size', { type: 'number', describe: 'images per inference batch' + dflt(D.batchSize) })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads [default: all cores]' })
+    .option('device', { choices: ['cpu', 'cuda'] as const, describe: 'onnxruntime execution provider (cuda falls back to cpu when not installed)' + dflt(D.device) })
+    .option('card', { type: 'string', describe: 'card JSON for a --backbone given as a model.onnx path (see configs/cards/)' })
     .option('results-dir', { type: 'string', describe: 'where probe.jsonl is appended' + dflt(D.resultsDir) })
     .example('$0 probe --backbone mobilenet-v2 --dataset mnist --shots 10', 'kNN and logistic-regression probes on 10 digits per class')
     .example('$0 probe -b mobilenet-v2,inception-v3 -d folder:./photos -k 5', 'compare two backbones on your own image folders')
-    .example('$0 probe --config configs/probe-mnist.yaml --seed 1', 'a job from YAML, with one flag overridden');
+    .example('$0 probe --config configs/probe-mnist.yaml --seed 1', 'a job from YAML, with one flag overridden')
+    .example('$0 probe -b dino -d folder:./photos -k 10', 'a study backbone (downloaded from the hub on first use, then cached)')
+    .example('$0 probe -b model.onnx --card configs/cards/mobilenetv2-12-int8.json -d mnist', 'your own ONNX model, described by a card');
 }
 
 type ProbeArgs = Awaited<ReturnType<typeof probeOptions>['argv']>;
@@ -47,6 +51,8 @@ export async function probeCommand(argv: ProbeArgs): Promise<void> {
     runtime: argv.runtime,
     batchSize: argv['batch-size'],
     threads: argv.threads,
+    device: argv.device,
+    card: argv.card,
     resultsDir: argv['results-dir'],
   };
   const fromFile = argv.config ? await readJobFile(argv.config) : {};
@@ -61,13 +67,20 @@ export async function probeCommand(argv: ProbeArgs): Promise<void> {
   const { records, resultsPath } = await runProbeJob(parsed.data, {
     onDataset: (ds, split) =>
       note(`${ds.name}: ${ds.classes.length} classes, ${ds.samples.length} images; split train/val/test ${split.train.length}/${split.val.length}/${split.test.length} (seed ${parsed.data.seed})`),
-    onBackbone: (name, runtime, layer) => {
+    onDownload: (file, bytes, total) => {
+      if (!bar) bar = progressBar(`download ${file}`, { unit: 'MB', scale: 1e-6 });
+      bar.update(bytes, total ?? bytes);
+    },
+    onBackbone: (name, runtime, layer, _n, warnings) => {
+      bar?.stop();
+      for (const w of warnings) note(`warning: ${w}`);
       note(`${name} @ ${layer} on ${runtime}`);
       bar = progressBar(`extract ${name}`);
     },
     onProgress: (done, total) => bar?.update(done, total),
     onExtracted: (name, ips, skipped) => {
       bar?.stop();
+      bar = undefined;
       note(`${name}: ${ips.toFixed(1)} images/s`);
       if (skipped.length > 0) {
         note(`skipped ${skipped.length} unreadable image(s):`);

@@ -1,19 +1,27 @@
 import cliProgress from 'cli-progress';
 
+export interface BarUnit {
+  /** What is counted, e.g. `images` or `MB`. */
+  unit: string;
+  /** Multiplies raw counts for display (1e-6 for bytes → MB). */
+  scale: number;
+}
+
 /** A progress bar on stderr when it is a terminal; otherwise a line at 25 % steps, so logs stay short. */
-export function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
+export function progressBar(label: string, u: BarUnit = { unit: 'images', scale: 1 }): { update(done: number, total: number): void; stop(): void } {
+  const shown = (x: number) => (u.scale === 1 ? x : Math.round(x * u.scale * 10) / 10);
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} |{bar}| {value}/{total} images | {speed} img/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+      { format: `${label} |{bar}| {value}/{total} ${u.unit} | {speed} ${u.unit}/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
       cliProgress.Presets.shades_classic,
     );
     const t0 = performance.now();
     let started = false;
     return {
       update(done, total) {
-        if (!started) bar.start(total, 0, { speed: '-' });
+        if (!started) bar.start(shown(total), 0, { speed: '-' });
         started = true;
-        bar.update(done, { speed: (done / ((performance.now() - t0) / 1000)).toFixed(1) });
+        bar.update(shown(done), { speed: (shown(done) / ((performance.now() - t0) / 1000)).toFixed(1) });
       },
       stop: () => bar.stop(),
     };
@@ -22,7 +30,7 @@ export function progressBar(label: string): { update(done: number, total: number
   return {
     update(done, total) {
       while (total > 0 && done / total >= nextQuarter) {
-        process.stderr.write(`${label}: ${Math.round(nextQuarter * 100)}% (${done}/${total} images)\n`);
+        process.stderr.write(`${label}: ${Math.round(nextQuarter * 100)}% (${shown(done)}/${shown(total)} ${u.unit})\n`);
         nextQuarter += 0.25;
       }
     },

@@ -25,6 +25,10 @@ export const ProbeJobSchema = z.object({
   runtime: z.enum(RUNTIMES).default('auto'),
   batchSize: z.number().int().min(1).max(1024).default(16),
   threads: z.number().int().min(1).optional(),
+  /** onnxruntime execution provider; cuda falls back to cpu, with a message, when the CUDA provider is not installed. */
+  device: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** Card file for a backbone given as a path to an .onnx file. */
+  card: z.string().optional(),
   resultsDir: z.string().default('results'),
 });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { openBackbone, resolveCard } from '../backbones/registry.ts';
+import { loadCard, openBackbone } from '../backbones/registry.ts';
 import { defaultValPerClass, fewShotSplit, type Split } from '../data/splits.ts';
 import { loadDataset } from '../data/registry.ts';
 import type { Dataset } from '../data/types.ts';
@@ -16,7 +16,8 @@ import type { ProbeJob } from '../config/defaults.ts';
 /** Callbacks the CLI turns into progress bars and notes; the library itself never prints. */
 export interface ProbeJobEvents {
   onDataset?(ds: Dataset, split: Split): void;
-  onBackbone?(backbone: string, runtime: string, layer: string, images: number): void;
+  onDownload?(file: string, bytes: number, total: number | undefined): void;
+  onBackbone?(backbone: string, runtime: string, layer: string, images: number, warnings: string[]): void;
   onProgress?(done: number, total: number): void;
   onExtracted?(backbone: string, imagesPerSecond: number, skipped: Skipped[]): void;
 }
@@ -28,7 +29,7 @@ export interface ProbeJobResult {
 
 /** Dataset → few-shot split → per backbone: features → every probe → one result record per (backbone, probe). */
 export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): Promise<ProbeJobResult> {
-  job.backbones.forEach(resolveCard); // fail on a bad name before any slow work
+  for (const b of job.backbones) await loadCard(b, job.card); // fail on a bad name or card before any slow work
   const probes = job.probes.map(getProbe);
   const ds = await loadDataset(job.dataset);
   const labels = ds.samples.map((s) => s.label);
@@ -41,8 +42,8 @@ export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): P
   let resultsPath = '';
   for (const name of job.backbones) {
     const cell: ProbeRecord[] = [];
-    const backbone = await openBackbone(name, { layer: job.layer, runtime: job.runtime, threads: job.threads });
-    events.onBackbone?.(name, backbone.runtime, backbone.tap, order.length);
+    const backbone = await openBackbone(name, { layer: job.layer, runtime: job.runtime, threads: job.threads, device: job.device, card: job.card, onDownload: events.onDownload });
+    events.onBackbone?.(name, backbone.runtime, backbone.tap, order.length, backbone.warnings ?? []);
     const ext = await extractFeatures(
       backbone,
       order.map((i) => ds.samples[i]),

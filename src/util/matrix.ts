@@ -5,7 +5,7 @@ export interface Matrix {
   cols: number;
 }
 
-export function matrix(rows: number, cols: number, data = new Float32Array(rows * cols)): Matrix {
+export function matrix(rows: number, cols: number, data: Float32Array = new Float32Array(rows * cols)): Matrix {
   if (data.length !== rows * cols) throw new RangeError(`matrix data has ${data.length} values, expected ${rows}x${cols}`);
   return { data, rows, cols };
 }

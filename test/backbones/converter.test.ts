@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CARDS } from '../../src/backbones/cards.ts';
+import { EMBEDDED_CARDS as CARDS } from '../../src/backbones/cards/embedded.ts';
 import { loadNsfwjsModel } from '../../src/backbones/keras/nsfwjs-files.ts';
 import { kerasToOnnx } from '../../src/backbones/keras/to-onnx.ts';
 import { openOnnx } from '../../src/backbones/ort.ts';

@@ -1,18 +1,18 @@
-import type { Card } from './types.ts';
+import type { KerasCard } from '../types.ts';
 
 /** nsfwjs's Keras models: 0..1 RGB, bilinear stretch to the input size, NHWC. */
 const NSFWJS_FAMILY = {
   weights: 'ImageNet, then tuned for 5 NSFW classes by nsfwjs (uint8-quantized)',
   preprocess: { resize: 'stretch', interpolation: 'bilinear', scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] },
   pooling: 'gap',
-} as const satisfies Partial<Card>;
+} as const satisfies Partial<KerasCard>;
 
-function card(c: Omit<Card, keyof typeof NSFWJS_FAMILY> & Partial<Card>): Card {
-  return structuredClone({ ...NSFWJS_FAMILY, ...c } as Card);
+function card(c: Omit<KerasCard, keyof typeof NSFWJS_FAMILY>): KerasCard {
+  return structuredClone({ ...NSFWJS_FAMILY, ...c } as KerasCard);
 }
 
 /** Embedded backbones, shipped inside npm packages: they run offline on a fresh machine. */
-export const CARDS: readonly Card[] = [
+export const EMBEDDED_CARDS: readonly KerasCard[] = [
   card({
     id: 'mobilenet-v2',
     summary: 'MobileNetV2 1.0 @224 (Keras), bundled in the nsfwjs package',
@@ -38,9 +38,3 @@ export const CARDS: readonly Card[] = [
     altTaps: ['mixed4', 'mixed5', 'mixed6', 'mixed7', 'mixed8', 'mixed9', 'mixed10'],
   }),
 ];
-
-/** A copy of the card, so callers cannot change the registry. */
-export function findCard(id: string): Card | undefined {
-  const c = CARDS.find((x) => x.id === id);
-  return c && structuredClone(c);
-}

@@ -1,0 +1,150 @@
+import type { OnnxCard, Preprocess } from '../types.ts';
+
+/*
+ * The study's backbones as ONNX models on the Hugging Face hub. Preprocessing follows each model's reference
+ * evaluation transform (torchvision/timm/HF processor): shorter side → center crop, its interpolation, its mean/std.
+ * Where no public ONNX export exists, `exportHint` says how to make one (optimum-cli) and `models pull` prints it.
+ */
+const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
+const HALF = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } as const;
+const CLIP = { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] } as const;
+
+function pre(resizeTo: number, interpolation: Preprocess['interpolation'], norm: { mean: readonly number[]; std: readonly number[] }): Preprocess {
+  return { resize: 'shorter', resizeTo, interpolation, scale: 1 / 255, mean: [...norm.mean] as Preprocess['mean'], std: [...norm.std] as Preprocess['std'] };
+}
+const nchw = (size: number) => ({ name: 'pixel_values', height: size, width: size, channels: 3, layout: 'NCHW' }) as const;
+const exportHint = (repo: string, extra = '') => `optimum-cli export onnx --model ${repo} --task feature-extraction${extra} <dir>, then copy <dir>/model.onnx to the path above`;
+const CLS = { name: 'last_hidden_state', pooling: 'cls' } as const;
+const MEAN = { name: 'last_hidden_state', pooling: 'mean', prefixTokens: 1 } as const;
+const POOLED = { name: 'pooler_output', pooling: 'none' } as const;
+
+function vit(id: string, repo: string, params: string, dim: number, onHub: boolean): OnnxCard {
+  const [, size, patch] = /-(base|large)-patch(\d+)/.exec(repo) ?? [];
+  return {
+    id,
+    summary: `ViT-${size === 'large' ? 'L' : 'B'}/${patch} @224, ImageNet-21k (${repo})`,
+    weights: 'ImageNet-21k, supervised',
+    params,
+    source: { kind: 'hub', repo: onHub ? `Xenova/${repo.split('/')[1]}` : repo, file: 'onnx/model.onnx', ...(onHub ? {} : { exportHint: exportHint(repo) }) },
+    input: nchw(224),
+    // timm's cfg for these weights: bicubic, crop_pct 0.9 (224/0.9 → 248), mean/std 0.5.
+    preprocess: pre(248, 'bicubic', HALF),
+    output: CLS,
+    featureDim: dim,
+  };
+}
+
+export const STUDY_CARDS: readonly OnnxCard[] = [
+  {
+    id: 'clip-vit-b32',
+    aliases: ['clip'],
+    summary: 'CLIP ViT-B/32 image tower, projected embedding (openai/clip-vit-base-patch32)',
+    weights: 'OpenAI CLIP, 400M image-text pairs',
+    params: '88M',
+    source: { kind: 'hub', repo: 'Xenova/clip-vit-base-patch32', file: 'onnx/vision_model.onnx' },
+    input: nchw(224),
+    preprocess: pre(224, 'bicubic', CLIP),
+    output: { name: 'image_embeds', pooling: 'none' },
+    featureDim: 512,
+    text: { file: 'onnx/text_model.onnx', output: 'text_embeds', contextLength: 77 },
+  },
+  vit('vit-b16', 'google/vit-base-patch16-224-in21k', '86M', 768, true),
+  vit('vit-b32', 'google/vit-base-patch32-224-in21k', '88M', 768, false),
+  vit('vit-l16', 'google/vit-large-patch16-224-in21k', '304M', 1024, false),
+  vit('vit-l32', 'google/vit-large-patch32-224-in21k', '306M', 1024, false),
+  ...(
+    [
+      ['convnext-tiny', 'facebook/convnext-tiny-224', 'ConvNeXt-T @224, ImageNet-1k', '28M', 768],
+      ['convnext-base', 'facebook/convnext-base-224', 'ConvNeXt-B @224, ImageNet-1k', '89M', 1024],
+    ] as const
+  ).map(([id, repo, summary, params, dim]): OnnxCard => ({
+    id,
+    summary: `${summary} (${repo})`,
+    weights: 'ImageNet-1k, supervised',
+    params,
+    source: { kind: 'hub', repo, file: 'onnx/model.onnx', exportHint: exportHint(repo) },
+    input: nchw(224),
+    // HF ConvNextImageProcessor: crop_pct 0.875 (→ 256), bicubic, ImageNet mean/std; pooled = LayerNorm(GAP).
+    preprocess: pre(256, 'bicubic', IMAGENET),
+    output: POOLED,
+    featureDim: dim,
+  })),
+  ...(
+    [
+      ['efficientnet-b2', 'google/efficientnet-b2', 260, 292, '9.1M', 1408],
+      ['efficientnet-b6', 'google/efficientnet-b6', 528, 560, '43M', 2304],
+    ] as const
+  ).map(([id, repo, size, resizeTo, params, dim]): OnnxCard => ({
+    id,
+    summary: `EfficientNet-${id.slice(-2).toUpperCase()} @${size}, ImageNet-1k (${repo})`,
+    weights: 'ImageNet-1k, supervised',
+    params,
+    source: { kind: 'hub', repo, file: 'onnx/model.onnx', exportHint: exportHint(repo) },
+    input: nchw(size),
+    // timm tf_efficientnet cfg: bicubic, crop_pct 0.89 (b2) / 0.942 (b6).
+    preprocess: pre(resizeTo, 'bicubic', IMAGENET),
+    output: POOLED,
+    featureDim: dim,
+  })),
+  {
+    id: 'beit-base',
+    summary: 'BEiT-B/16 @224, self-supervised on ImageNet-22k (microsoft/beit-base-patch16-224-pt22k)',
+    weights: 'ImageNet-22k, masked image modelling (no labels)',
+    params: '86M',
+    source: { kind: 'hub', repo: 'Xenova/beit-base-patch16-224-pt22k', file: 'onnx/model.onnx' },
+    input: nchw(224),
+    // HF BeitImageProcessor: bilinear, mean/std 0.5 (224 → 224, no crop margin).
+    preprocess: pre(224, 'bilinear', HALF),
+    output: MEAN,
+    featureDim: 768,
+  },
+  {
+    id: 'mae-base',
+    aliases: ['mae'],
+    summary: 'MAE ViT-B/16 @224, self-supervised on ImageNet-1k (facebook/vit-mae-base)',
+    weights: 'ImageNet-1k, masked autoencoder (no labels)',
+    params: '86M',
+    source: {
+      kind: 'hub',
+      repo: 'facebook/vit-mae-base',
+      file: 'onnx/model.onnx',
+      // HF's ViTMAEModel masks 75 % of patches at random unless mask_ratio is 0.
+      exportHint: 'export facebook/vit-mae-base with config.mask_ratio = 0 (optimum-cli export onnx --task feature-extraction after setting it in config.json), then copy model.onnx to the path above',
+    },
+    input: nchw(224),
+    // MAE's linear-probe transform: Resize(256, bicubic), CenterCrop(224), ImageNet mean/std.
+    preprocess: pre(256, 'bicubic', IMAGENET),
+    output: MEAN,
+    featureDim: 768,
+  },
+  ...(
+    [
+      ['dino-vits16', ['dino'], 'ViT-S/16', '22M', 384],
+      ['dino-vitb16', [], 'ViT-B/16', '86M', 768],
+    ] as const
+  ).map(([id, aliases, arch, params, dim]): OnnxCard => ({
+    id,
+    ...(aliases.length ? { aliases: [...aliases] } : {}),
+    summary: `DINO ${arch} @224, self-supervised on ImageNet-1k (facebook/${id})`,
+    weights: 'ImageNet-1k, self-distillation (no labels)',
+    params,
+    source: { kind: 'hub', repo: `Xenova/${id}`, file: 'onnx/model.onnx' },
+    input: nchw(224),
+    // DINO's eval_linear transform: Resize(256, bicubic), CenterCrop(224), ImageNet mean/std.
+    preprocess: pre(256, 'bicubic', IMAGENET),
+    output: CLS,
+    featureDim: dim,
+  })),
+  {
+    id: 'data2vec-base',
+    summary: 'data2vec-vision ViT-B/16 @224, self-supervised on ImageNet-1k (facebook/data2vec-vision-base)',
+    weights: 'ImageNet-1k, data2vec (no labels)',
+    params: '86M',
+    source: { kind: 'hub', repo: 'facebook/data2vec-vision-base', file: 'onnx/model.onnx', exportHint: exportHint('facebook/data2vec-vision-base') },
+    input: nchw(224),
+    // BEiT-style processor: bilinear, mean/std 0.5.
+    preprocess: pre(224, 'bilinear', HALF),
+    output: MEAN,
+    featureDim: 768,
+  },
+];

@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BackboneError } from '../errors.ts';
+import { reprobeHome } from '../util/paths.ts';
+import type { HubSource } from './types.ts';
+
+/** One file of a hub repo. */
+export interface HubFile {
+  repo: string;
+  file: string;
+  revision?: string;
+}
+
+export interface PullOptions {
+  onProgress?: (bytes: number, total: number | undefined) => void;
+  /** Resumed attempts after a cut connection (default 3). */
+  retries?: number;
+  /** Card name, for the `reprobe models pull NAME` hint. */
+  name?: string;
+  /** How to make the file when the hub has none. */
+  exportHint?: string;
+}
+
+export const hubEndpoint = () => (process.env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
+export const isOffline = () => ['1', 'true', 'yes', 'on'].includes((process.env.HF_HUB_OFFLINE || process.env.REPROBE_OFFLINE || '').toLowerCase());
+const rev = (f: HubFile) => f.revision ?? 'main';
+
+/** reprobe's own copy: $REPROBE_HOME/models/<org>/<name>/<revision>/<file>. */
+export function reprobeCachePath(f: HubFile): string {
+  return join(reprobeHome(), 'models', ...f.repo.split('/'), rev(f), ...f.file.split('/'));
+}
+
+/** The same file in a huggingface_hub cache (HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub), if it is there. */
+export function hfCachePath(f: HubFile): string | undefined {
+  const root = process.env.HF_HUB_CACHE || join(process.env.HF_HOME || join(homedir(), '.cache', 'huggingface'), 'hub');
+  const repoDir = join(root, `models--${f.repo.replace(/\//g, '--')}`);
+  let commit = rev(f);
+  if (!/^[0-9a-f]{40}$/.test(commit)) {
+    try {
+      commit = readFileSync(join(repoDir, 'refs', commit), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+  const p = join(repoDir, 'snapshots', commit, ...f.file.split('/'));
+  return existsSync(p) ? p : undefined;
+}
+
+/** A finished local copy (reprobe's cache first, then the HF cache), or undefined. */
+export function findCached(f: HubFile): string | undefined {
+  const own = reprobeCachePath(f);
+  return existsSync(own) ? own : hfCachePath(f);
+}
+
+/** The URL huggingface_hub downloads from: <endpoint>/<repo>/resolve/<revision>/<file>. */
+export function resolveUrl(f: HubFile): string {
+  return `${hubEndpoint()}/${f.repo}/resolve/${encodeURIComponent(rev(f))}/${f.file.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+interface Remote {
+  size?: number;
+  sha256?: string;
+}
+
+/**
+ * Download one hub file into reprobe's cache: resumes a partial `.incomplete` file with a Range request, verifies the
+ * size and sha256 the hub announces (x-linked-size / x-linked-etag for LFS files), then renames it into place.
+ */
+export async function pullFile(f: HubFile, opt: PullOptions = {}): Promise<string> {
+  const cached = findCached(f);
+  if (cached) return cached;
+  if (isOffline()) throw notCached(f, 'offline mode is on (HF_HUB_OFFLINE / REPROBE_OFFLINE)', opt.name);
+  const dest = reprobeCachePath(f);
+  const part = `${dest}.incomplete`;
+  await mkdir(dirname(dest), { recursive: true });
+  const url = resolveUrl(f);
+  const headers: Record<string, string> = process.env.HF_TOKEN ? { authorization: `Bearer ${process.env.HF_TOKEN}` } : {};
+  const remote = await probe(url, headers, f, opt);
+  const retries = opt.retries ?? 3;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await download(url, headers, part, remote, opt.onProgress);
+      break;
+    } catch (err) {
+      if (err instanceof BackboneError || attempt >= retries) {
+        if (err instanceof BackboneError) throw err;
+        const have = (await stat(part).catch(() => undefined))?.size ?? 0;
+        throw new BackboneError(`Download of ${f.repo}/${f.file} was cut after ${have} bytes (${reason(err)}); run the same command again to resume.`);
+      }
+    }
+  }
+  await verify(part, remote, f);
+  await rename(part, dest);
+  return dest;
+}
+
+/** HEAD without following redirects: the hub puts size and sha256 on its own answer, before the CDN redirect. */
+async function probe(url: string, headers: Record<string, string>, f: HubFile, opt: PullOptions): Promise<Remote> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'HEAD', redirect: 'manual', headers });
+  } catch (err) {
+    throw notCached(f, `cannot reach ${hubEndpoint()} (${reason(err)})`, opt.name);
+  }
+  if (res.status === 401 || res.status === 403) throw new BackboneError(`${url} answered ${res.status}: the repo is gated or private; set HF_TOKEN to a token that can read it.`);
+  if (res.status === 404) {
+    throw new BackboneError(`${url} does not exist (404).${opt.exportHint ? ` Make it: ${opt.exportHint} (${reprobeCachePath(f)}).` : ''}`);
+  }
+  if (res.status >= 400) throw new BackboneError(`${url} answered ${res.status} ${res.statusText}.`);
+  const etag = (res.headers.get('x-linked-etag') ?? res.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
+  const size = num(res.headers.get('x-linked-size')) ?? (res.status === 200 ? num(res.headers.get('content-length')) : undefined);
+  return { size, sha256: /^[0-9a-f]{64}$/.test(etag) ? etag : undefined };
+}
+
+async function download(url: string, headers: Record<string, string>, part: string, remote: Remote, onProgress?: PullOptions['onProgress']): Promise<void> {
+  let have = (await stat(part).catch(() => undefined))?.size ?? 0;
+  if (remote.size !== undefined && have > remote.size) {
+    await truncate(part, 0);
+    have = 0;
+  }
+  if (remote.size !== undefined && have === remote.size) return;
+  const res = await fetch(url, { headers: have > 0 ? { ...headers, range: `bytes=${have}-` } : headers, redirect: 'follow' });
+  if (res.status === 416 && remote.size === have) return;
+  if (res.status !== 200 && res.status !== 206) throw new BackboneError(`${url} answered ${res.status} ${res.statusText} to the download.`);
+  if (res.status === 200) have = 0; // the server ignored the range: start over
+  const total = remote.size ?? (num(res.headers.get('content-length')) ?? NaN) + have;
+  let done = have;
+  onProgress?.(done, Number.isFinite(total) ? total : undefined);
+  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  body.on('data', (chunk: Buffer) => {
+    done += chunk.length;
+    onProgress?.(done, Number.isFinite(total) ? total : undefined);
+  });
+  await pipeline(body, createWriteStream(part, { flags: have > 0 ? 'a' : 'w' }));
+}
+
+const num = (h: string | null) => (h && /^\d+$/.test(h) ? Number(h) : undefined);
+
+async function verify(part: string, remote: Remote, f: HubFile): Promise<void> {
+  const size = (await stat(part)).size;
+  if (remote.size !== undefined && size !== remote.size) {
+    await rm(part, { force: true });
+    throw new BackboneError(`Download of ${f.repo}/${f.file} has ${size} bytes, the hub says ${remote.size}; removed it, run the command again.`);
+  }
+  if (remote.sha256) {
+    const h = createHash('sha256');
+    await pipeline(createReadStream(part), h);
+    const got = h.digest('hex');
+    if (got !== remote.sha256) {
+      await rm(part, { force: true });
+      throw new BackboneError(`Download of ${f.repo}/${f.file} is corrupt: sha256 ${got.slice(0, 12)}…, the hub says ${remote.sha256.slice(0, 12)}…; removed it, run the command again.`);
+    }
+  }
+}
+
+function notCached(f: HubFile, why: string, name?: string): BackboneError {
+  const fetchIt = `\`reprobe models pull ${name ?? f.repo}\` fetches it when the hub is reachable`;
+  return new BackboneError(`${f.repo}/${f.file} is not cached (${reprobeCachePath(f)}) and ${why}; ${fetchIt}.`);
+}
+
+function reason(err: unknown): string {
+  const e = err as { cause?: { code?: string; message?: string }; message?: string };
+  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+}
+
+/** Every file a hub card needs (the image tower, and the text tower when it has one). */
+export function hubFiles(source: HubSource, textFile?: string): HubFile[] {
+  const base = { repo: source.repo, revision: source.revision };
+  return [{ ...base, file: source.file }, ...(textFile ? [{ ...base, file: textFile }] : [])];
+}
