@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { loadCard, openBackbone } from '../backbones/registry.ts';
+import { fetchModel, loadCard, openBackbone } from '../backbones/registry.ts';
+import { isKerasCard } from '../backbones/types.ts';
 import { defaultValPerClass, fewShotSplit, type Split } from '../data/splits.ts';
 import { loadDataset } from '../data/registry.ts';
 import type { Dataset } from '../data/types.ts';
@@ -29,7 +30,11 @@ export interface ProbeJobResult {
 
 /** Dataset → few-shot split → per backbone: features → every probe → one result record per (backbone, probe). */
 export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): Promise<ProbeJobResult> {
-  for (const b of job.backbones) await loadCard(b, job.card); // fail on a bad name or card before any slow work
+  // Fail on a bad name, card or missing model before any slow work; hub models download here, up front.
+  for (const b of job.backbones) {
+    const card = await loadCard(b, job.card);
+    if (!isKerasCard(card)) await fetchModel(card, events.onDownload);
+  }
   const probes = job.probes.map(getProbe);
   const ds = await loadDataset(job.dataset);
   const labels = ds.samples.map((s) => s.label);
