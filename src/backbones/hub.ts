@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackboneError } from '../errors.ts';
 import { reprobeHome } from '../util/paths.ts';
+import { httpFollow, httpRequestOnce, saveBody } from './http-get.ts';
 import type { HubSource } from './types.ts';
 
 /** One file of a hub repo. */
@@ -101,19 +102,22 @@ export async function pullFile(f: HubFile, opt: PullOptions = {}): Promise<strin
 
 /** HEAD without following redirects: the hub puts size and sha256 on its own answer, before the CDN redirect. */
 async function probe(url: string, headers: Record<string, string>, f: HubFile, opt: PullOptions): Promise<Remote> {
-  let res: Response;
+  let res: IncomingMessage;
   try {
-    res = await fetch(url, { method: 'HEAD', redirect: 'manual', headers });
+    res = await httpRequestOnce(url, 'HEAD', headers);
+    res.resume();
   } catch (err) {
     throw notCached(f, `cannot reach ${hubEndpoint()} (${reason(err)})`, opt.name);
   }
-  if (res.status === 401 || res.status === 403) throw new BackboneError(`${url} answered ${res.status}: the repo is gated or private; set HF_TOKEN to a token that can read it.`);
-  if (res.status === 404) {
+  const status = res.statusCode ?? 0;
+  if (status === 401 || status === 403) throw new BackboneError(`${url} answered ${status}: the repo is gated or private; set HF_TOKEN to a token that can read it.`);
+  if (status === 404) {
     throw new BackboneError(`${url} does not exist (404).${opt.exportHint ? ` Make it: ${opt.exportHint} (${reprobeCachePath(f)}).` : ''}`);
   }
-  if (res.status >= 400) throw new BackboneError(`${url} answered ${res.status} ${res.statusText}.`);
-  const etag = (res.headers.get('x-linked-etag') ?? res.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
-  const size = num(res.headers.get('x-linked-size')) ?? (res.status === 200 ? num(res.headers.get('content-length')) : undefined);
+  if (status >= 400) throw new BackboneError(`${url} answered ${status} ${res.statusMessage ?? ''}.`);
+  const header = (k: string) => (res.headers[k] as string | undefined) ?? null;
+  const etag = (header('x-linked-etag') ?? header('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
+  const size = num(header('x-linked-size')) ?? (status === 200 ? num(header('content-length')) : undefined);
   return { size, sha256: /^[0-9a-f]{64}$/.test(etag) ? etag : undefined };
 }
 
@@ -124,19 +128,22 @@ async function download(url: string, headers: Record<string, string>, part: stri
     have = 0;
   }
   if (remote.size !== undefined && have === remote.size) return;
-  const res = await fetch(url, { headers: have > 0 ? { ...headers, range: `bytes=${have}-` } : headers, redirect: 'follow' });
-  if (res.status === 416 && remote.size === have) return;
-  if (res.status !== 200 && res.status !== 206) throw new BackboneError(`${url} answered ${res.status} ${res.statusText} to the download.`);
-  if (res.status === 200) have = 0; // the server ignored the range: start over
-  const total = remote.size ?? (num(res.headers.get('content-length')) ?? NaN) + have;
+  const { res } = await httpFollow(url, 'GET', have > 0 ? { ...headers, range: `bytes=${have}-` } : headers);
+  const status = res.statusCode ?? 0;
+  if (status === 416 && remote.size === have) return void res.resume();
+  if (status !== 200 && status !== 206) {
+    res.resume();
+    throw new BackboneError(`${url} answered ${status} ${res.statusMessage ?? ''} to the download.`);
+  }
+  if (status === 200) have = 0; // the server ignored the range: start over
+  const total = remote.size ?? (num((res.headers['content-length'] as string | undefined) ?? null) ?? NaN) + have;
   let done = have;
-  onProgress?.(done, Number.isFinite(total) ? total : undefined);
-  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-  body.on('data', (chunk: Buffer) => {
-    done += chunk.length;
-    onProgress?.(done, Number.isFinite(total) ? total : undefined);
+  const report = () => onProgress?.(done, Number.isFinite(total) ? total : undefined);
+  report();
+  await saveBody(res, part, have > 0, (n) => {
+    done += n;
+    report();
   });
-  await pipeline(body, createWriteStream(part, { flags: have > 0 ? 'a' : 'w' }));
 }
 
 const num = (h: string | null) => (h && /^\d+$/.test(h) ? Number(h) : undefined);
@@ -164,8 +171,8 @@ function notCached(f: HubFile, why: string, name?: string): BackboneError {
 }
 
 function reason(err: unknown): string {
-  const e = err as { cause?: { code?: string; message?: string }; message?: string };
-  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+  return e?.code ?? e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
 }
 
 /** Every file a hub card needs (the image tower, and the text tower when it has one). */

@@ -1,6 +1,8 @@
 import sharp from 'sharp';
 import type { ImageSource } from '../data/types.ts';
-import type { Card, Preprocess } from './types.ts';
+import type { Card, Interpolation, Preprocess } from './types.ts';
+
+type Sharp = ReturnType<typeof sharp>;
 
 const KERNELS = { bilinear: 'linear', bicubic: 'cubic', nearest: 'nearest' } as const;
 
@@ -36,19 +38,26 @@ export function geometry(width: number, height: number, pre: Preprocess, out: { 
  */
 export async function decodeForCard(source: ImageSource, card: Card): Promise<Uint8Array> {
   const { height, width } = card.input;
-  let img =
-    source.kind === 'file'
-      ? sharp(source.path, { failOn: 'error' }).rotate()
-      : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
-  let size = { width: source.kind === 'raw' ? source.width : 0, height: source.kind === 'raw' ? source.height : 0 };
-  if (card.preprocess.resize === 'shorter' && source.kind === 'file') {
-    // Oriented size: decode the header only (autoOrient swaps width/height for EXIF rotations 5-8).
-    const meta = await sharp(source.path, { failOn: 'error' }).metadata();
+  let img: Sharp;
+  let size: { width: number; height: number };
+  if (source.kind === 'raw') {
+    img = sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
+    size = { width: source.width, height: source.height };
+  } else {
+    const meta = await sharp(source.path, { failOn: 'error' }).metadata(); // header only
+    // EXIF orientations 5-8 swap width and height once applied.
     size = (meta.orientation ?? 1) >= 5 ? { width: meta.height!, height: meta.width! } : { width: meta.width!, height: meta.height! };
+    img = sharp(source.path, { failOn: 'error' }).rotate();
+    if (meta.hasAlpha) {
+      // sharp's resize weighs colours by alpha; PIL's convert('RGB') drops alpha first. Drop it first here too.
+      const flat = await img.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      img = sharp(flat.data, { raw: rawInfo(flat.info) });
+    }
   }
   const g = geometry(size.width, size.height, card.preprocess, { width, height });
-  // Flatten colour first: alpha is dropped (as PIL's convert('RGB')), CMYK/gray/16-bit become 8-bit sRGB.
+  // CMYK (through its ICC profile), gray and 16-bit become 8-bit sRGB.
   img = img.removeAlpha().toColourspace('srgb');
+  if (g.resized.width > size.width || g.resized.height > size.height) img = await enlarge(img, size, g.resized, card.preprocess.interpolation);
   img = img.resize(g.resized.width, g.resized.height, { fit: 'fill', kernel: KERNELS[card.preprocess.interpolation], fastShrinkOnLoad: false });
   if (card.preprocess.resize === 'shorter') img = img.extract(g.crop);
   const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
@@ -59,6 +68,28 @@ export async function decodeForCard(source: ImageSource, card: Card): Promise<Ui
   for (let p = 0; p < width * height; p++) rgb.fill(data[p * info.channels], p * 3, p * 3 + 3);
   return rgb;
 }
+
+const INTERPOLATORS = { bilinear: 'bilinear', bicubic: 'bicubic', nearest: 'nearest' } as const;
+const EDGE = 2; // pixels of edge copies, the support of the bicubic filter
+
+/**
+ * Upsample the axes that grow with pixel centres aligned as PIL does: sharp's resize() samples enlargements
+ * half a pixel off PIL/torchvision (12/255 mean difference on an upscaled digit; this path: 0.3/255). Edges are
+ * replicated first so border pixels interpolate against themselves, not against black.
+ */
+async function enlarge(img: Sharp, from: { width: number; height: number }, to: { width: number; height: number }, interp: Interpolation): Promise<Sharp> {
+  const sx = Math.max(1, to.width / from.width);
+  const sy = Math.max(1, to.height / from.height);
+  const ext = await img.extend({ top: EDGE, bottom: EDGE, left: EDGE, right: EDGE, extendWith: 'copy' }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const up = await sharp(ext.data, { raw: rawInfo(ext.info) })
+    .affine([sx, 0, 0, sy], { interpolator: INTERPOLATORS[interp], idx: -EDGE, idy: -EDGE, odx: 0.5 * (sx - 1), ody: 0.5 * (sy - 1) })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const keep = { left: 0, top: 0, width: sx > 1 ? to.width : from.width, height: sy > 1 ? to.height : from.height };
+  return sharp(up.data, { raw: rawInfo(up.info) }).extract(keep);
+}
+
+const rawInfo = (i: { width: number; height: number; channels: number }) => ({ width: i.width, height: i.height, channels: i.channels as 1 | 2 | 3 | 4 });
 
 /** n decoded [h, w, 3] images → one float32 batch in the card's layout with (x * scale - mean) / std. */
 export function packBatch(images: readonly Uint8Array[], card: Card): Float32Array {

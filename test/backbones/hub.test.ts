@@ -49,11 +49,11 @@ test('pull downloads into $REPROBE_HOME/models, verified, and a second pull make
 
 test('a cut connection leaves a partial file that the next pull resumes with a Range request', async () => {
   hub.fault.cutAfter = { bytes: 20000, times: 1 };
-  await assert.rejects(pullFile(file, { retries: 0 }), oneLine(/was cut after 20000 bytes .*run the same command again to resume/));
-  const part = `${reprobeCachePath(file)}.incomplete`;
-  assert.equal(statSync(part).size, 20000);
+  await assert.rejects(pullFile(file, { retries: 0 }), oneLine(/was cut after \d+ bytes .*run the same command again to resume/));
+  const kept = statSync(`${reprobeCachePath(file)}.incomplete`).size;
+  assert.ok(kept > 0 && kept <= 20000, `partial file of ${kept} bytes`);
   const path = await pullFile(file);
-  assert.equal(hub.log.filter((r) => r.path.startsWith('/cdn/')).at(-1)?.range, 'bytes=20000-');
+  assert.equal(hub.log.filter((r) => r.path.startsWith('/cdn/')).at(-1)?.range, `bytes=${kept}-`);
   assert.deepEqual(new Uint8Array(readFileSync(path)), model);
 });
 
@@ -61,7 +61,9 @@ test('with retries a cut download finishes in one call', async () => {
   hub.fault.cutAfter = { bytes: 5000, times: 2 };
   const path = await pullFile(file);
   assert.deepEqual(new Uint8Array(readFileSync(path)), model);
-  assert.deepEqual(hub.log.filter((r) => r.path.startsWith('/cdn/')).map((r) => r.range), [undefined, 'bytes=5000-', 'bytes=10000-']);
+  const ranges = hub.log.filter((r) => r.path.startsWith('/cdn/')).map((r) => Number(/bytes=(\d+)-/.exec(r.range ?? '')?.[1] ?? 0));
+  assert.equal(ranges.length, 3);
+  assert.ok(ranges[0] === 0 && ranges[1] > 0 && ranges[2] > ranges[1], `resumed at ${ranges.join(', ')}`);
 });
 
 test('a corrupted download fails the sha256 check and leaves nothing behind', async () => {

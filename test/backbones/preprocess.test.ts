@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { decodeForCard, geometry, packBatch } from '../../src/backbones/preprocess.ts';
+import type { OnnxCard, Preprocess } from '../../src/backbones/types.ts';
+import { readNpy } from '../../src/util/npy.ts';
+import { tempDir } from '../helpers.ts';
+import { PARITY_CONFIGS, PARITY_IMAGES } from '../fixtures/preprocess/configs.ts';
+
+const fixtures = join(import.meta.dirname, '..', 'fixtures', 'preprocess');
+
+function cardWith(pre: Partial<Preprocess>, size: number, layout: 'NCHW' | 'NHWC' = 'NCHW'): OnnxCard {
+  return {
+    id: 't',
+    summary: '',
+    weights: '',
+    params: '',
+    source: { kind: 'file', path: '' },
+    input: { height: size, width: size, channels: 3, layout },
+    preprocess: { resize: 'shorter', resizeTo: size, interpolation: 'bilinear', scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1], ...pre },
+    output: { name: 'x', pooling: 'none' },
+  };
+}
+
+test('resize and crop boxes match torchvision: shorter side, floor of the long side, round-half-even crop offsets', () => {
+  const pre: Preprocess = { resize: 'shorter', resizeTo: 256, interpolation: 'bicubic', scale: 1, mean: [0, 0, 0], std: [1, 1, 1] };
+  // 253x256 (a UC Merced airplane): 256 * 256 / 253 = 259.03 → 259; (259 - 224) / 2 = 17.5 → 18 (even).
+  assert.deepEqual(geometry(253, 256, pre, { width: 224, height: 224 }), { resized: { width: 256, height: 259 }, crop: { left: 16, top: 18, width: 224, height: 224 } });
+  // 500x375 landscape: 256 * 500 / 375 = 341.33 → 341; (341 - 224) / 2 = 58.5 → 58 (even).
+  assert.deepEqual(geometry(500, 375, pre, { width: 224, height: 224 }), { resized: { width: 341, height: 256 }, crop: { left: 58, top: 16, width: 224, height: 224 } });
+  assert.deepEqual(geometry(500, 375, { ...pre, resize: 'stretch' }, { width: 224, height: 224 }).resized, { width: 224, height: 224 });
+});
+
+test("preprocessing matches torchvision's Resize + CenterCrop + Normalize (mean abs diff <= 0.02) for RGB, gray, RGBA, 16-bit and an upscaled digit", async () => {
+  for (const cfg of PARITY_CONFIGS) {
+    const card = cardWith({ resizeTo: cfg.resizeTo, interpolation: cfg.interpolation, mean: [...cfg.mean] as Preprocess['mean'], std: [...cfg.std] as Preprocess['std'] }, cfg.size);
+    for (const [i, name] of PARITY_IMAGES.entries()) {
+      const ref = readNpy(readFileSync(join(fixtures, 'reference', `${cfg.name}__${i}.npy`)));
+      assert.deepEqual(ref.shape, [3, cfg.size, cfg.size]);
+      const ours = packBatch([await decodeForCard({ kind: 'file', path: join(fixtures, 'images', name) }, card)], card);
+      let sum = 0;
+      for (let k = 0; k < ours.length; k++) sum += Math.abs(ours[k] - ref.data[k]);
+      const mad = sum / ours.length;
+      if (process.env.REPROBE_VERBOSE) console.log(`${cfg.name} ${name}: mean abs diff ${mad.toFixed(4)}`);
+      assert.ok(mad <= 0.02, `${cfg.name} ${name}: mean abs diff ${mad.toFixed(4)}`);
+    }
+  }
+});
+
+test('CMYK JPEG and EXIF-rotated images decode to the RGB picture they show', async () => {
+  const dir = tempDir();
+  const w = 40;
+  const h = 24;
+  const rgb = Buffer.alloc(w * h * 3);
+  for (let p = 0; p < w * h; p++) rgb.set([(p % w) * 6, Math.floor(p / w) * 10, 128], p * 3);
+  const raw = { raw: { width: w, height: h, channels: 3 as const } };
+  await sharp(rgb, raw).toColourspace('cmyk').jpeg({ quality: 100 }).toFile(join(dir, 'cmyk.jpg'));
+  assert.equal((await sharp(join(dir, 'cmyk.jpg')).metadata()).space, 'cmyk');
+  // Orientation 6 = stored rotated: the decoder must turn it back upright (h x w stored, w x h shown).
+  await sharp(rgb, raw).rotate(-90).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toFile(join(dir, 'rot.jpg'));
+  const card = cardWith({ resize: 'stretch' }, 16, 'NHWC');
+  const want = await sharp(rgb, raw).resize(16, 16, { fit: 'fill' }).raw().toBuffer();
+  for (const f of ['cmyk.jpg', 'rot.jpg']) {
+    const got = await decodeForCard({ kind: 'file', path: join(dir, f) }, card);
+    let sum = 0;
+    for (let k = 0; k < got.length; k++) sum += Math.abs(got[k] - want[k]);
+    // A round trip through sharp's default CMYK profile is lossy (about 10/255; PIL's profile-free conversion: 34/255).
+    assert.ok(sum / got.length < (f === 'cmyk.jpg' ? 12 : 4), `${f}: mean abs diff ${(sum / got.length).toFixed(2)} of 255`);
+  }
+});
+
+test('packBatch lays out NCHW planes and NHWC pixels with (x * scale - mean) / std', () => {
+  const img = Uint8Array.from([0, 51, 102, 153, 204, 255, 10, 20, 30, 40, 50, 60]); // 2x2 RGB
+  const pre = { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.25, 1] } as Partial<Preprocess>;
+  const nchw = packBatch([img], cardWith(pre, 2, 'NCHW'));
+  const nhwc = packBatch([img], cardWith(pre, 2, 'NHWC'));
+  const f = (v: number, c: number) => (v / 255 - 0.5) / [0.5, 0.25, 1][c];
+  for (let p = 0; p < 4; p++)
+    for (let c = 0; c < 3; c++) {
+      assert.ok(Math.abs(nchw[c * 4 + p] - f(img[p * 3 + c], c)) < 1e-6);
+      assert.ok(Math.abs(nhwc[p * 3 + c] - f(img[p * 3 + c], c)) < 1e-6);
+    }
+});
