@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""PyTorch CPU side of bench/onnx-backbone.ts (tooling only; Debian python3-torch + python3-torchvision).
+
+  export  <arch> <out.onnx>               torchvision <arch> (random weights, seed 0) → ONNX with HF-style names:
+                                          input pixel_values [batch, 3, 224, 224], output pooler_output [batch, d]
+                                          (the pre-logits features: the classification head is replaced by Identity)
+  time    <arch> <batch> <threads> <n>    images/s of the same model in PyTorch, eager, inference_mode
+Prints one JSON line.
+"""
+import json
+import sys
+import time
+
+import torch
+import torchvision
+
+
+def model(arch: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    m = getattr(torchvision.models, arch)(weights=None)
+    if hasattr(m, "heads"):
+        m.heads = torch.nn.Identity()
+    elif hasattr(m, "classifier"):
+        m.classifier = torch.nn.Identity()
+    elif hasattr(m, "fc"):
+        m.fc = torch.nn.Identity()
+    return m.eval()
+
+
+def export(arch: str, out: str) -> None:
+    m = model(arch)
+    x = torch.randn(2, 3, 224, 224)
+    # Grad mode stays on: under no_grad, nn.MultiheadAttention takes a fused fast path the exporter cannot trace.
+    torch.onnx.export(m, x, out, input_names=["pixel_values"], output_names=["pooler_output"],
+                      dynamic_axes={"pixel_values": {0: "batch_size"}, "pooler_output": {0: "batch_size"}}, opset_version=int(__import__("os").environ.get("OPSET", "14")))
+    dim = m(x).shape[1]
+    print(json.dumps({"arch": arch, "onnx": out, "dim": int(dim), "torch": torch.__version__}))
+
+
+def timing(arch: str, batch: int, threads: int, n: int) -> None:
+    torch.set_num_threads(threads)
+    m = model(arch)
+    x = torch.randn(batch, 3, 224, 224)
+    with torch.inference_mode():
+        m(x)  # warm-up
+        t0 = time.perf_counter()
+        done = 0
+        while done < n:
+            m(x)
+            done += batch
+        dt = time.perf_counter() - t0
+    print(json.dumps({"arch": arch, "batch": batch, "threads": threads, "images": done, "seconds": dt, "images_per_s": done / dt, "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    cmd, *args = sys.argv[1:]
+    if cmd == "export":
+        export(args[0], args[1])
+    else:
+        timing(args[0], int(args[1]), int(args[2]), int(args[3]))
