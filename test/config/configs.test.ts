@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { parseCardFile } from '../../src/backbones/card-file.ts';
+import { CARDS } from '../../src/backbones/cards/index.ts';
+import { resolveCard } from '../../src/backbones/registry.ts';
+import { ProbeJobSchema } from '../../src/config/defaults.ts';
+
+const configs = join(import.meta.dirname, '..', '..', 'configs');
+
+test('every configs/*.yaml is a valid probe job naming known backbones', () => {
+  const files = readdirSync(configs).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.length >= 2);
+  for (const f of files) {
+    const job = ProbeJobSchema.strict().parse(parse(readFileSync(join(configs, f), 'utf8')));
+    for (const b of job.backbones) assert.equal(typeof resolveCard(b).id, 'string', `${f}: ${b}`);
+  }
+});
+
+test('every configs/cards/*.json parses as a card', () => {
+  for (const f of readdirSync(join(configs, 'cards'))) {
+    const card = parseCardFile(JSON.parse(readFileSync(join(configs, 'cards', f), 'utf8')), `/models/${f}.onnx`);
+    assert.equal(card.source.kind, 'file');
+  }
+});
+
+test('card names and aliases are unique; every shorter-side card crops inside its resize', () => {
+  const names = CARDS.flatMap((c) => [c.id, ...(c.aliases ?? [])]);
+  assert.equal(new Set(names).size, names.length);
+  for (const c of CARDS) if (c.preprocess.resize === 'shorter') assert.ok((c.preprocess.resizeTo ?? 0) >= Math.max(c.input.height, c.input.width), c.id);
+  assert.equal(resolveCard('dino').id, 'dino-vits16');
+  assert.equal(resolveCard('clip').id, 'clip-vit-b32');
+});
