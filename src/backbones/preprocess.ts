@@ -55,41 +55,95 @@ export async function decodeForCard(source: ImageSource, card: Card): Promise<Ui
     }
   }
   const g = geometry(size.width, size.height, card.preprocess, { width, height });
-  // CMYK (through its ICC profile), gray and 16-bit become 8-bit sRGB.
-  img = img.removeAlpha().toColourspace('srgb');
-  if (g.resized.width > size.width || g.resized.height > size.height) img = await enlarge(img, size, g.resized, card.preprocess.interpolation);
+  const grows = g.resized.width > size.width || g.resized.height > size.height;
+  const shrinks = g.resized.width < size.width || g.resized.height < size.height;
+  const window = card.preprocess.resize === 'shorter' ? g.crop : { left: 0, top: 0, width, height };
+  if (grows) {
+    // Edge copies: in JS for raw pixels (saves a pipeline), in sharp (with the colour conversion) for files.
+    const ext =
+      source.kind === 'raw'
+        ? extendEdges({ data: source.data, width: source.width, height: source.height, channels: source.channels })
+        : await rawOf(img.removeAlpha().toColourspace('srgb').extend({ top: EDGE, bottom: EDGE, left: EDGE, right: EDGE, extendWith: 'copy' }));
+    const up = await enlarge(ext, size, g.resized, card.preprocess.interpolation);
+    if (!shrinks) return toRgb(cropRaw(up, window));
+    img = sharp(up.data, { raw: rawInfo(up) });
+  } else {
+    // CMYK (through its ICC profile), gray and 16-bit become 8-bit sRGB.
+    img = img.removeAlpha().toColourspace('srgb');
+  }
   img = img.resize(g.resized.width, g.resized.height, { fit: 'fill', kernel: KERNELS[card.preprocess.interpolation], fastShrinkOnLoad: false });
   if (card.preprocess.resize === 'shorter') img = img.extract(g.crop);
-  const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  if (info.width !== width || info.height !== height) throw new Error(`image is ${info.width}x${info.height} after preprocessing, expected ${width}x${height}`);
-  if (info.channels === 3) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  // Gray images can come back single-channel: repeat the first channel.
-  const rgb = new Uint8Array(width * height * 3);
-  for (let p = 0; p < width * height; p++) rgb.fill(data[p * info.channels], p * 3, p * 3 + 3);
-  return rgb;
+  const out = await rawOf(img);
+  if (out.width !== width || out.height !== height) throw new Error(`image is ${out.width}x${out.height} after preprocessing, expected ${width}x${height}`);
+  return toRgb(out);
+}
+
+interface RawImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
 }
 
 const INTERPOLATORS = { bilinear: 'bilinear', bicubic: 'bicubic', nearest: 'nearest' } as const;
 const EDGE = 2; // pixels of edge copies, the support of the bicubic filter
 
-/**
- * Upsample the axes that grow with pixel centres aligned as PIL does: sharp's resize() samples enlargements
- * half a pixel off PIL/torchvision (12/255 mean difference on an upscaled digit; this path: 0.3/255). Edges are
- * replicated first so border pixels interpolate against themselves, not against black.
- */
-async function enlarge(img: Sharp, from: { width: number; height: number }, to: { width: number; height: number }, interp: Interpolation): Promise<Sharp> {
-  const sx = Math.max(1, to.width / from.width);
-  const sy = Math.max(1, to.height / from.height);
-  const ext = await img.extend({ top: EDGE, bottom: EDGE, left: EDGE, right: EDGE, extendWith: 'copy' }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  const up = await sharp(ext.data, { raw: rawInfo(ext.info) })
-    .affine([sx, 0, 0, sy], { interpolator: INTERPOLATORS[interp], idx: -EDGE, idy: -EDGE, odx: 0.5 * (sx - 1), ody: 0.5 * (sy - 1) })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const keep = { left: 0, top: 0, width: sx > 1 ? to.width : from.width, height: sy > 1 ? to.height : from.height };
-  return sharp(up.data, { raw: rawInfo(up.info) }).extract(keep);
+async function rawOf(img: Sharp): Promise<RawImage> {
+  const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
 }
 
 const rawInfo = (i: { width: number; height: number; channels: number }) => ({ width: i.width, height: i.height, channels: i.channels as 1 | 2 | 3 | 4 });
+
+/** EDGE copies of the border pixels around an image. */
+function extendEdges(img: RawImage): RawImage {
+  const { width: w, height: h, channels: c } = img;
+  const W = w + 2 * EDGE;
+  const H = h + 2 * EDGE;
+  const out = new Uint8Array(W * H * c);
+  for (let y = 0; y < H; y++) {
+    const sy = Math.min(h - 1, Math.max(0, y - EDGE));
+    for (let x = 0; x < W; x++) {
+      const sx = Math.min(w - 1, Math.max(0, x - EDGE));
+      for (let k = 0; k < c; k++) out[(y * W + x) * c + k] = img.data[(sy * w + sx) * c + k];
+    }
+  }
+  return { data: out, width: W, height: H, channels: c };
+}
+
+/**
+ * Upsample the axes that grow (of an image with EDGE copies around it) with pixel centres aligned as PIL does:
+ * sharp's resize() samples enlargements half a pixel off PIL/torchvision (12/255 mean difference on an upscaled
+ * digit; this path: 0.3/255). The edge copies make border pixels interpolate against themselves, not black.
+ */
+async function enlarge(ext: RawImage, from: { width: number; height: number }, to: { width: number; height: number }, interp: Interpolation): Promise<RawImage> {
+  const sx = Math.max(1, to.width / from.width);
+  const sy = Math.max(1, to.height / from.height);
+  const up = await rawOf(
+    sharp(ext.data, { raw: rawInfo(ext) }).affine([sx, 0, 0, sy], { interpolator: INTERPOLATORS[interp], idx: -EDGE, idy: -EDGE, odx: 0.5 * (sx - 1), ody: 0.5 * (sy - 1) }),
+  );
+  return cropRaw(up, { left: 0, top: 0, width: sx > 1 ? to.width : from.width, height: sy > 1 ? to.height : from.height });
+}
+
+function cropRaw(img: RawImage, box: { left: number; top: number; width: number; height: number }): RawImage {
+  if (box.left === 0 && box.top === 0 && box.width === img.width && box.height === img.height) return img;
+  const c = img.channels;
+  const out = new Uint8Array(box.width * box.height * c);
+  for (let y = 0; y < box.height; y++) {
+    const from = ((box.top + y) * img.width + box.left) * c;
+    out.set(img.data.subarray(from, from + box.width * c), y * box.width * c);
+  }
+  return { data: out, width: box.width, height: box.height, channels: c };
+}
+
+/** [h, w, c] → [h, w, 3]: gray repeats its channel. */
+function toRgb(img: RawImage): Uint8Array {
+  if (img.channels === 3) return img.data;
+  const px = img.width * img.height;
+  const rgb = new Uint8Array(px * 3);
+  for (let p = 0; p < px; p++) rgb.fill(img.data[p * img.channels], p * 3, p * 3 + 3);
+  return rgb;
+}
 
 /** n decoded [h, w, 3] images → one float32 batch in the card's layout with (x * scale - mean) / std. */
 export function packBatch(images: readonly Uint8Array[], card: Card): Float32Array {

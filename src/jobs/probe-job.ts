@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { fetchModel, loadCard, openBackbone } from '../backbones/registry.ts';
-import { isKerasCard } from '../backbones/types.ts';
+import { isKerasCard, type Card } from '../backbones/types.ts';
 import { defaultValPerClass, fewShotSplit, type Split } from '../data/splits.ts';
 import { loadDataset } from '../data/registry.ts';
 import type { Dataset } from '../data/types.ts';
@@ -70,6 +70,7 @@ export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): P
       cell.push({
         task: 'probe',
         backbone: name,
+        model: modelSource(backbone.card),
         layer: backbone.tap,
         runtime: backbone.runtime,
         dataset: job.dataset,
@@ -108,6 +109,12 @@ function hashSplit(ds: Dataset, split: Split): string {
   const h = createHash('sha256');
   for (const part of [split.train, split.val, split.test]) h.update(part.map((i) => ds.samples[i].id).join('\n') + '\n--\n');
   return h.digest('hex').slice(0, 12);
+}
+
+function modelSource(card: Card): string {
+  const s = card.source;
+  if (s.kind === 'hub') return `hub:${s.repo}/${s.file}@${s.revision ?? 'main'}`;
+  return s.kind === 'file' ? `file:${s.path}` : `nsfwjs:${s.model}`;
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

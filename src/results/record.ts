@@ -6,6 +6,8 @@ import type { Versions } from './versions.ts';
 export interface ProbeRecord {
   task: 'probe';
   backbone: string;
+  /** Where the weights came from: `hub:<repo>/<file>@<revision>`, `file:<path>` or `nsfwjs:<model>`. */
+  model: string;
   layer: string;
   runtime: string;
   dataset: string;

@@ -83,3 +83,13 @@ test('packBatch lays out NCHW planes and NHWC pixels with (x * scale - mean) / s
       assert.ok(Math.abs(nhwc[p * 3 + c] - f(img[p * 3 + c], c)) < 1e-6);
     }
 });
+
+test('raw pixels (MNIST) and the same pixels as a PNG file decode to the same tensor, enlarging and shrinking', async () => {
+  const path = join(fixtures, 'images', 'digit.png');
+  const { data, info } = await sharp(path).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(info.channels, 1);
+  const raw = { kind: 'raw', data: new Uint8Array(data), width: info.width, height: info.height, channels: 1 } as const;
+  for (const card of [cardWith({ resizeTo: 40, interpolation: 'bicubic' }, 36), cardWith({ resize: 'stretch' }, 20, 'NHWC')]) {
+    assert.deepEqual(await decodeForCard(raw, card), await decodeForCard({ kind: 'file', path }, card));
+  }
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { STUDY_CARDS } from '../../src/backbones/cards/study.ts';
@@ -60,6 +60,9 @@ test('probe runs any ONNX model described by a card; without the card, one clear
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /@ last_hidden_state\[mean\] on onnxruntime-node/);
   assert.match(r.out, /model\s+knn_3\s+lr_3/);
+  const rec = JSON.parse(readFileSync(join(dir, 'probe.jsonl'), 'utf8').split('\n')[0]);
+  assert.equal(rec.model, `file:${model}`);
+  assert.equal(rec.layer, 'last_hidden_state[mean]');
   const noCard = await reprobe(['probe', '-b', model, '-d', 'mnist']);
   assert.equal(noCard.code, 2);
   assert.match(noCard.err, /is a model file: give its card with --card card\.json/);
