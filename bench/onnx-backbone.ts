@@ -1,9 +1,10 @@
 // ONNX backbones (issue 4): images/s of reprobe's ONNX adapter vs a bare InferenceSession.run loop on the same
 // model, batch and threads (target >= 0.9x), of the end-to-end path (decode + resize + inference) for reference,
 // and of onnxruntime vs PyTorch CPU on the same architecture (target >= 2.4x on ViT-B/32).
-// Models: torchvision's vit_b_32 exported to ONNX by tools/torch_bench.py (random weights: speed does not depend on
-// them; needs Debian python3-torch, cached in $REPROBE_HOME/bench) and the shared ImageNet MobileNetV2 (int8).
-//   npm run bench:onnx [-- --threads 2 --batch 16]
+// Models: torchvision's vit_b_32, convnext_tiny and efficientnet_b2 (study architectures) exported to ONNX by
+// tools/torch_bench.py (random weights: speed does not depend on them; needs Debian python3-torch, cached in
+// $REPROBE_HOME/bench) and the shared ImageNet MobileNetV2 (int8).
+//   npm run bench:onnx [-- --threads 2 --batch 16 --arch vit_b_32,convnext_tiny,efficientnet_b2]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -40,16 +41,19 @@ interface Model {
   torchArch?: string;
 }
 const models: Model[] = [];
-try {
-  const dir = join(reprobeHome(), 'bench');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'vit_b_32.onnx');
-  if (!existsSync(path)) execFileSync(python, [tool, 'export', 'vit_b_32', path], { stdio: ['ignore', 'ignore', 'inherit'] });
-  // torchvision's ViT_B_32 transform: Resize(256, bilinear), CenterCrop(224), ImageNet mean/std.
-  const card = parseCardFile({ id: 'vit_b_32', input: { height: 224, width: 224 }, preprocess: { resizeTo: 256, interpolation: 'bilinear', ...IMAGENET }, output: { name: 'pooler_output' }, featureDim: 768 }, path);
-  models.push({ name: 'vit_b_32 (torchvision)', path, card, images: 96, torchArch: 'vit_b_32' });
-} catch (err) {
-  console.log(`(no PyTorch: ViT-B/32 rows skipped: ${String((err as Error).message).split('\n')[0]})`);
+const ARCHS = (process.argv.includes('--arch') ? process.argv[process.argv.indexOf('--arch') + 1] : 'vit_b_32,convnext_tiny,efficientnet_b2').split(',');
+for (const arch of ARCHS) {
+  try {
+    const dir = join(reprobeHome(), 'bench');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, `${arch}.onnx`);
+    if (!existsSync(path)) execFileSync(python, [tool, 'export', arch, path], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // torchvision's eval transform at 224: Resize(256, bilinear), CenterCrop(224), ImageNet mean/std.
+    const card = parseCardFile({ id: arch, input: { height: 224, width: 224 }, preprocess: { resizeTo: 256, interpolation: 'bilinear', ...IMAGENET }, output: { name: 'pooler_output' } }, path);
+    models.push({ name: `${arch} (torchvision)`, path, card, images: arch.startsWith('vit') ? 96 : 160, torchArch: arch });
+  } catch (err) {
+    console.log(`(no PyTorch export of ${arch}: row skipped: ${String((err as Error).message).split('\n')[0]})`);
+  }
 }
 if (shared) {
   const path = join(shared, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.onnx');
@@ -65,7 +69,7 @@ async function best(rounds: number, f: () => Promise<number>): Promise<number> {
 }
 
 console.log(`threads ${THREADS}, batch ${BATCH}, images from ${shared ? 'UC Merced (../shared)' : 'MNIST'}`);
-console.log('model                    bare ORT  reprobe adapter  ratio  reprobe e2e  e2e/bare  PyTorch  ORT/PyTorch');
+console.log('model                          bare ORT  reprobe adapter  ratio  reprobe e2e  e2e/bare  PyTorch  ORT/PyTorch');
 for (const m of models) {
   const per = 3 * 224 * 224;
   const rng = seeded(1);
@@ -99,6 +103,6 @@ for (const m of models) {
   if (m.torchArch) torch = JSON.parse(execFileSync(python, [tool, 'time', m.torchArch, String(BATCH), String(THREADS), String(n)], { encoding: 'utf8' }).trim().split('\n').at(-1)!).images_per_s;
   const f = (x: number, w: number) => (Number.isFinite(x) ? x.toFixed(1) : '-').padStart(w);
   const r = (x: number, w: number) => (Number.isFinite(x) ? x.toFixed(2) : '-').padStart(w);
-  console.log(`${m.name.padEnd(23)}  ${f(bare, 8)}  ${f(adapter, 15)}  ${r(adapter / bare, 5)}  ${f(e2e, 11)}  ${r(e2e / bare, 8)}  ${f(torch, 7)}  ${r(adapter / torch, 11)}`);
+  console.log(`${m.name.padEnd(29)}  ${f(bare, 8)}  ${f(adapter, 15)}  ${r(adapter / bare, 5)}  ${f(e2e, 11)}  ${r(e2e / bare, 8)}  ${f(torch, 7)}  ${r(adapter / torch, 11)}`);
   console.log(`  adapter/bare ${adapter / bare >= 0.9 ? 'met' : 'MISSED'} (>= 0.9)${Number.isFinite(torch) ? `; ORT/PyTorch ${adapter / torch >= 2.4 ? 'met' : 'MISSED'} (>= 2.4)` : ''}`);
 }
