@@ -1,22 +1,34 @@
 import { ConfigError, unknownName } from '../errors.ts';
 import { folderEntry } from './folder.ts';
+import { dtdEntry, patternnetEntry, ucmercedEntry } from './loaders/image-folders.ts';
+import { csvEntry, fgvcEntry, flowersEntry, isicEntry } from './loaders/list-files.ts';
+import { fmowEntry, iwildcamEntry } from './loaders/wilds.ts';
 import { mnistEntry } from './mnist.ts';
+import { dataRoot } from './paths.ts';
 import type { Dataset, DatasetEntry } from './types.ts';
 
 /** Every dataset kind reprobe can load, by the name users type. */
-export const DATASETS: ReadonlyMap<string, DatasetEntry> = new Map([mnistEntry, folderEntry].map((e) => [e.name, e]));
+export const DATASETS: ReadonlyMap<string, DatasetEntry> = new Map(
+  [mnistEntry, ucmercedEntry, patternnetEntry, dtdEntry, flowersEntry, fgvcEntry, isicEntry, iwildcamEntry, fmowEntry, folderEntry, csvEntry].map((e) => [e.name, e]),
+);
 
 export function datasetNames(): string[] {
   return [...DATASETS.values()].map((e) => (e.arg ? `${e.name}:${e.arg}` : e.name));
 }
 
-/** `mnist` or `folder:<path>` → a loaded dataset. */
-export async function loadDataset(spec: string): Promise<Dataset> {
+/** The registry entry and argument for `name` or `name:arg`. */
+export function datasetEntry(spec: string): { entry: DatasetEntry; arg?: string } {
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
   const arg = colon < 0 ? undefined : spec.slice(colon + 1);
   const entry = DATASETS.get(name);
   if (!entry) throw new ConfigError(unknownName('dataset', spec, datasetNames()));
   if (arg !== undefined && !entry.arg) throw new ConfigError(`Dataset "${name}" takes no argument; use --dataset ${name}.`);
-  return entry.load(arg);
+  return { entry, arg };
+}
+
+/** `mnist`, `ucmerced`, `folder:<path>`, ... → a loaded dataset; study datasets live under the data root. */
+export async function loadDataset(spec: string, root?: string): Promise<Dataset> {
+  const { entry, arg } = datasetEntry(spec);
+  return entry.load(arg, { dataRoot: dataRoot(root) });
 }

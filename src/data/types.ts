@@ -15,13 +15,28 @@ export interface Dataset {
   /** Class names, indexed by label. */
   classes: string[];
   samples: Sample[];
+  /** Named index sets into samples: `pool` (the study's total data) or official splits (`train`, `val`, `id_test`, `test`). */
+  pools?: Record<string, number[]>;
+  /** Per-sample group for group metrics, e.g. FMoW regions: names[of[i]] is sample i's group. */
+  groups?: { field: string; names: string[]; of: Int32Array };
+  /** Rows of the dataset's lists that were not used, with why (a path escaping the data root, an unknown label). */
+  rejected?: { id: string; reason: string }[];
 }
 
-/** A registered dataset kind: `mnist`, or `folder:<path>` where `arg` is the part after the colon. */
+export interface LoadContext {
+  /** Folder holding the datasets (--data-root, $REPROBE_DATA). */
+  dataRoot: string;
+}
+
+/** A registered dataset kind: `mnist`, `ucmerced`, or `folder:<path>` where `arg` is the part after the colon. */
 export interface DatasetEntry {
   name: string;
   summary: string;
   /** Whether the name takes `:<arg>`, and what it means. */
   arg?: string;
-  load(arg: string | undefined): Promise<Dataset>;
+  /** Where it lives under the data root and what must be inside (for `datasets info` and errors). */
+  layout?: string;
+  /** Official download pages or files. */
+  source?: string;
+  load(arg: string | undefined, ctx: LoadContext): Promise<Dataset>;
 }

@@ -44,7 +44,7 @@ test('unknown dataset: exit 2, one line listing the valid names', () => {
   const r = reprobe('probe', '--dataset', 'imagenet');
   assert.equal(r.code, 2);
   assert.equal(r.err.trim().split('\n').length, 1);
-  assert.match(r.err, /Unknown dataset "imagenet". Known: mnist, folder:<path>/);
+  assert.match(r.err, /Unknown dataset "imagenet". Known: mnist, ucmerced, .*, folder:<path>, csv:<file.csv>/);
 });
 
 test('too few images for --shots: exit 2, one line naming the class', () => {

@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataError } from '../../errors.ts';
+import { column, readCsv } from '../csv.ts';
+import { findDir } from '../paths.ts';
+import type { Dataset, DatasetEntry } from '../types.ts';
+import { fromRows, type Row } from './build.ts';
+
+/** Index sets by split name (train, val, id_val, id_test, test) in sample order. */
+function poolsBy(splitOf: readonly string[]): Record<string, number[]> {
+  const pools: Record<string, number[]> = {};
+  splitOf.forEach((s, i) => (pools[s] ??= []).push(i));
+  return pools;
+}
+
+function groupsOf(field: string, values: readonly string[]): Dataset['groups'] {
+  const names = [...new Set(values)].sort();
+  const idx = new Map(names.map((n, i) => [n, i]));
+  return { field, names, of: Int32Array.from(values, (v) => idx.get(v)!) };
+}
+
+const IWILDCAM_LAYOUT = '<data-root>/iwildcam_v2.0/metadata.csv, categories.csv and train/<filename> (the WILDS iWildCam v2.0 archive)';
+export const iwildcamEntry: DatasetEntry = {
+  name: 'iwildcam',
+  summary: 'WILDS iWildCam v2.0: camera-trap species, ID vs OOD (new locations) splits, macro-F1',
+  layout: IWILDCAM_LAYOUT,
+  source: 'https://worksheets.codalab.org/rest/bundles/0x6313da2b204647e79a14b468131fcd64/contents/blob/ (WILDS iwildcam_v2.0)',
+  async load(_arg, ctx) {
+    const dir = findDir(ctx.dataRoot, ['iwildcam_v2.0', 'iwildcam'], 'iwildcam', IWILDCAM_LAYOUT);
+    const metaFile = join(dir, 'metadata.csv');
+    const meta = await readCsv(metaFile);
+    const [split, y, filename] = [column(meta, ['split'], metaFile), column(meta, ['y'], metaFile), column(meta, ['filename'], metaFile)];
+    const loc = column(meta, ['location_remapped', 'location'], metaFile);
+    // WILDS labels are y (0..181); categories.csv names them.
+    const catFile = join(dir, 'categories.csv');
+    const names = new Map<number, string>();
+    if (existsSync(catFile)) {
+      const cats = await readCsv(catFile);
+      const nameCol = column(cats, ['name'], catFile);
+      for (const c of cats) names.set(Number(c[column(cats, ['y'], catFile)]), c[nameCol]);
+    }
+    const maxY = Math.max(...meta.map((r) => Number(r[y])), ...names.keys());
+    const classes = Array.from({ length: maxY + 1 }, (_, i) => names.get(i) ?? `y${i}`);
+    const rows: Row[] = meta.map((r) => ({ id: r[filename], rel: `train/${r[filename]}`, cls: classes[Number(r[y])] }));
+    const { dataset, indexOf } = fromRows('iwildcam', dir, rows, classes);
+    const kept = meta.filter((r) => indexOf.has(r[filename]));
+    return { ...dataset, pools: poolsBy(kept.map((r) => r[split])), groups: groupsOf('location', kept.map((r) => r[loc])) };
+  },
+};
+
+const FMOW_LAYOUT = '<data-root>/fmow_v1.1/rgb_metadata.csv, country_code_mapping.csv and images/rgb_img_<row>.png (the WILDS FMoW v1.1 archive)';
+/** WILDS' official FMoW scheme (time_after_2016): OOD test from 2016, OOD val 2013-2015, in-distribution before 2013. */
+const TEST_FROM = Date.UTC(2016, 0, 1);
+const VAL_FROM = Date.UTC(2013, 0, 1);
+export const fmowEntry: DatasetEntry = {
+  name: 'fmow',
+  summary: 'WILDS FMoW v1.1: 62 land-use classes from satellite images, ID vs OOD by year, average and worst-region accuracy',
+  layout: FMOW_LAYOUT,
+  source: 'https://worksheets.codalab.org/rest/bundles/0xaec91eb7c9d548ebb15e1b5e60f966ab/contents/blob/ (WILDS fmow_v1.1)',
+  async load(_arg, ctx) {
+    const dir = findDir(ctx.dataRoot, ['fmow_v1.1', 'fmow'], 'fmow', FMOW_LAYOUT);
+    const metaFile = join(dir, 'rgb_metadata.csv');
+    const meta = await readCsv(metaFile);
+    const [split, category, timestamp, country] = [column(meta, ['split'], metaFile), column(meta, ['category'], metaFile), column(meta, ['timestamp'], metaFile), column(meta, ['country_code'], metaFile)];
+    const regionOf = new Map<string, string>();
+    const mapFile = join(dir, 'country_code_mapping.csv');
+    if (!existsSync(mapFile)) throw new DataError(`fmow: ${mapFile} is missing (it maps countries to the regions of the worst-region metric).`);
+    const map = await readCsv(mapFile);
+    for (const r of map) regionOf.set(r[column(map, ['alpha-3'], mapFile)], r[column(map, ['region'], mapFile)]);
+    const rows: Row[] = [];
+    const splitOf: string[] = [];
+    const regions: string[] = [];
+    meta.forEach((r, i) => {
+      if (r[split] === 'seq') return; // sequestered: no labels
+      const t = Date.parse(r[timestamp]);
+      const ood = t >= TEST_FROM ? 'test' : t >= VAL_FROM ? 'val' : undefined;
+      // The same mapping as WILDS: train and val/test rows before 2013 are in-distribution, later ones OOD.
+      const s = r[split] === 'train' ? (ood ? undefined : 'train') : r[split] === 'val' ? (ood === 'val' ? 'val' : ood ? undefined : 'id_val') : r[split] === 'test' ? (ood === 'test' ? 'test' : ood ? undefined : 'id_test') : undefined;
+      if (!s) return;
+      rows.push({ id: `rgb_img_${i}`, rel: `images/rgb_img_${i}.png`, cls: r[category] });
+      splitOf.push(s);
+      regions.push(regionOf.get(r[country]) ?? 'Other');
+    });
+    const classes = [...new Set(meta.map((r) => r[category]))].sort();
+    const { dataset, indexOf } = fromRows('fmow', dir, rows, classes);
+    const keep = rows.map((r) => indexOf.has(r.id));
+    return {
+      ...dataset,
+      pools: poolsBy(splitOf.filter((_, i) => keep[i])),
+      groups: groupsOf('region', regions.filter((_, i) => keep[i])),
+    };
+  },
+};
