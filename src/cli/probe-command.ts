@@ -16,8 +16,10 @@ export function probeOptions(y: Argv) {
   return y
     .option('config', { alias: 'c', type: 'string', describe: 'YAML file with the job (keys as in configs/probe-mnist.yaml); flags override it' })
     .option('backbone', { alias: 'b', type: 'string', describe: 'backbone name(s) from `reprobe models list`, comma-separated for a side-by-side table, or a model.onnx path with --card' + dflt(D.backbones.join(',')) })
-    .option('dataset', { alias: 'd', type: 'string', describe: 'mnist | folder:<path> (one sub-folder per class)' + dflt(D.dataset) })
-    .option('shots', { alias: 'k', type: 'number', describe: 'training images per class' + dflt(D.shots) })
+    .option('dataset', { alias: 'd', type: 'string', describe: 'a name from `reprobe datasets list`: mnist, ucmerced, dtd, ..., folder:<path>, csv:<file>' + dflt(D.dataset) })
+    .option('data-root', { type: 'string', describe: 'folder holding the study datasets [default: $REPROBE_DATA, else ~/.cache/reprobe/data]' })
+    .option('protocol', { choices: ['shots', 'study'] as const, describe: "shots = k training images per class; study = the study's split table for --shots 10/100/1000 (configs/splits/study.yaml)" + dflt(D.protocol) })
+    .option('shots', { alias: 'k', type: 'number', describe: 'training images per class, or the study\'s shot level with --protocol study' + dflt(D.shots) })
     .option('val-per-class', { type: 'number', describe: 'validation images per class [default: about 0.3 x shots]' })
     .option('test-per-class', { type: 'number', describe: 'test images per class [default: all the rest]' })
     .option('seed', { type: 'number', describe: 'seed of the split; same seed, same split and numbers' + dflt(D.seed) })
@@ -32,6 +34,7 @@ export function probeOptions(y: Argv) {
     .example('$0 probe --backbone mobilenet-v2 --dataset mnist --shots 10', 'kNN and logistic-regression probes on 10 digits per class')
     .example('$0 probe -b mobilenet-v2,inception-v3 -d folder:./photos -k 5', 'compare two backbones on your own image folders')
     .example('$0 probe --config configs/probe-mnist.yaml --seed 1', 'a job from YAML, with one flag overridden')
+    .example('$0 probe -b mobilenet-v2 -d ucmerced --data-root ../shared/data --protocol study -k 10', "the study's exact 147:42:1071 UC Merced split")
     .example('$0 probe -b dino -d folder:./photos -k 10', 'a study backbone (downloaded from the hub on first use, then cached)')
     .example('$0 probe -b model.onnx --card configs/cards/mobilenetv2-12-int8.json -d mnist', 'your own ONNX model, described by a card');
 }
@@ -42,6 +45,8 @@ export async function probeCommand(argv: ProbeArgs): Promise<void> {
   const flags = {
     backbones: argv.backbone === undefined ? undefined : list(argv.backbone),
     dataset: argv.dataset,
+    dataRoot: argv['data-root'],
+    protocol: argv.protocol,
     shots: argv.shots,
     valPerClass: argv['val-per-class'],
     testPerClass: argv['test-per-class'],
@@ -65,8 +70,15 @@ export async function probeCommand(argv: ProbeArgs): Promise<void> {
   }
   let bar: ReturnType<typeof progressBar> | undefined;
   const { records, resultsPath } = await runProbeJob(parsed.data, {
-    onDataset: (ds, split) =>
-      note(`${ds.name}: ${ds.classes.length} classes, ${ds.samples.length} images; split train/val/test ${split.train.length}/${split.val.length}/${split.test.length} (seed ${parsed.data.seed})`),
+    onDataset: (ds, split) => {
+      const tests = Object.entries(split.tests).map(([k, v]) => (k === 'test' ? `${v.length}` : `${k} ${v.length}`)).join(' + ');
+      note(`${ds.name}: ${ds.classes.length} classes, ${ds.samples.length} images; split train/val/test ${split.train.length}/${split.val.length}/${tests} (${parsed.data.protocol} protocol, seed ${parsed.data.seed})`);
+      if (ds.rejected?.length) {
+        note(`rejected ${ds.rejected.length} listed image(s):`);
+        for (const r of ds.rejected.slice(0, 5)) note(`  ${r.id}: ${r.reason}`);
+        if (ds.rejected.length > 5) note(`  … and ${ds.rejected.length - 5} more`);
+      }
+    },
     onDownload: (file, bytes, total) => {
       if (!bar) bar = progressBar(`download ${file}`, { unit: 'MB', scale: 1e-6 });
       bar.update(bytes, total ?? bytes);

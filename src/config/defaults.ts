@@ -13,6 +13,10 @@ export const RUNTIMES = ['auto', 'onnx', 'tfjs'] as const;
 export const ProbeJobSchema = z.object({
   backbones: z.array(z.string().min(1)).min(1).default(['mobilenet-v2']),
   dataset: z.string().min(1).default('mnist'),
+  /** Folder holding the study datasets; default $REPROBE_DATA, else $REPROBE_HOME/data. */
+  dataRoot: z.string().optional(),
+  /** `shots`: k images per class (any dataset); `study`: the study's split table (configs/splits/study.yaml). */
+  protocol: z.enum(['shots', 'study']).default('shots'),
   shots: z.number().int().min(1).default(10),
   /** Validation images per class; default about 0.3 x shots (see defaultValPerClass). */
   valPerClass: z.number().int().min(0).optional(),

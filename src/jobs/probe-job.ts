@@ -1,22 +1,21 @@
-import { createHash } from 'node:crypto';
 import { fetchModel, loadCard, openBackbone } from '../backbones/registry.ts';
 import { isKerasCard, type Card } from '../backbones/types.ts';
-import { defaultValPerClass, fewShotSplit, type Split } from '../data/splits.ts';
-import { loadDataset } from '../data/registry.ts';
+import { datasetEntry, loadDataset } from '../data/registry.ts';
 import type { Dataset } from '../data/types.ts';
 import { extractFeatures, type Skipped } from '../features/extract.ts';
 import { getProbe } from '../probes/registry.ts';
-import { accuracy, balancedAccuracy, macroF1 } from '../probes/metrics.ts';
+import { accuracy, balancedAccuracy, groupAccuracies, macroF1, macroF1TrueClasses, worstGroupAccuracy } from '../probes/metrics.ts';
 import type { ProbeInput } from '../probes/types.ts';
 import { validateProbeInput } from '../probes/validate.ts';
 import { appendRecords, type ProbeRecord } from '../results/record.ts';
 import { versions } from '../results/versions.ts';
 import { takeRows } from '../util/matrix.ts';
 import type { ProbeJob } from '../config/defaults.ts';
+import { hashSplit, jobSplit, saveSplit, type JobSplit } from './job-split.ts';
 
 /** Callbacks the CLI turns into progress bars and notes; the library itself never prints. */
 export interface ProbeJobEvents {
-  onDataset?(ds: Dataset, split: Split): void;
+  onDataset?(ds: Dataset, split: JobSplit): void;
   onDownload?(file: string, bytes: number, total: number | undefined): void;
   onBackbone?(backbone: string, runtime: string, layer: string, images: number, warnings: string[]): void;
   onProgress?(done: number, total: number): void;
@@ -28,7 +27,10 @@ export interface ProbeJobResult {
   resultsPath: string;
 }
 
-/** Dataset → few-shot split → per backbone: features → every probe → one result record per (backbone, probe). */
+/** Official metrics beyond accuracy: WILDS iWildCam reports macro-F1 (FMoW adds worst-region accuracy via groups). */
+const HEADLINE: Record<string, 'macro_f1' | 'accuracy'> = { iwildcam: 'macro_f1' };
+
+/** Dataset → split → per backbone: features → every probe → one record per (backbone, probe, test set). */
 export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): Promise<ProbeJobResult> {
   // Fail on a bad name, card or missing model before any slow work; hub models download here, up front.
   for (const b of job.backbones) {
@@ -36,13 +38,15 @@ export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): P
     if (!isKerasCard(card)) await fetchModel(card, events.onDownload);
   }
   const probes = job.probes.map(getProbe);
-  const ds = await loadDataset(job.dataset);
+  const { entry } = datasetEntry(job.dataset);
+  const ds = await loadDataset(job.dataset, job.dataRoot);
   const labels = ds.samples.map((s) => s.label);
-  const valPerClass = job.valPerClass ?? defaultValPerClass(job.shots);
-  const split = fewShotSplit(labels, ds.classes, { shots: job.shots, valPerClass, testPerClass: job.testPerClass, seed: job.seed });
+  const split = jobSplit(job, ds, entry.name);
   events.onDataset?.(ds, split);
-  const order = [...split.train, ...split.val, ...split.test];
+  const testNames = Object.keys(split.tests);
+  const order = [...split.train, ...split.val, ...testNames.flatMap((t) => split.tests[t])];
   const splitHash = hashSplit(ds, split);
+  const splitFile = await saveSplit(job.resultsDir, splitHash, ds, split, job);
   const records: ProbeRecord[] = [];
   let resultsPath = '';
   for (const name of job.backbones) {
@@ -57,44 +61,57 @@ export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): P
     await backbone.dispose();
     events.onExtracted?.(name, ext.imagesPerSecond, ext.skipped);
     const rowOf = new Map(ext.kept.map((k, row) => [order[k], row]));
-    const part = (idx: number[]) => {
-      const kept = idx.filter((i) => rowOf.has(i));
-      return { x: takeRows(ext.features, kept.map((i) => rowOf.get(i)!)), y: Int32Array.from(kept, (i) => labels[i]) };
-    };
-    const [tr, va, te] = [part(split.train), part(split.val), part(split.test)];
+    const keptOf = (idx: number[]) => idx.filter((i) => rowOf.has(i));
+    const part = (idx: number[]) => ({ x: takeRows(ext.features, idx.map((i) => rowOf.get(i)!)), y: Int32Array.from(idx, (i) => labels[i]) });
+    const [trIdx, vaIdx] = [keptOf(split.train), keptOf(split.val)];
+    const teIdx = testNames.map((t) => keptOf(split.tests[t]));
+    const [tr, va, te] = [part(trIdx), part(vaIdx), part(teIdx.flat())];
     const input: ProbeInput = { train: tr.x, trainLabels: tr.y, val: va.x, valLabels: va.y, test: te.x, testLabels: te.y, numClasses: ds.classes.length };
     validateProbeInput(input, ds.classes);
     for (const probe of probes) {
       const t0 = performance.now();
       const out = probe.run(input);
-      cell.push({
-        task: 'probe',
-        backbone: name,
-        model: modelSource(backbone.card),
-        layer: backbone.tap,
-        runtime: backbone.runtime,
-        dataset: job.dataset,
-        protocol: 'shots',
-        shots: job.shots,
-        seed: job.seed,
-        probe: probe.name,
-        metric: 'accuracy',
-        value: accuracy(te.y, out.testPred),
-        val_accuracy: out.valAccuracy,
-        balanced_accuracy: balancedAccuracy(te.y, out.testPred, ds.classes.length),
-        macro_f1: macroF1(te.y, out.testPred, ds.classes.length),
-        chosen: out.chosen,
-        n_train: tr.y.length,
-        n_val: va.y.length,
-        n_test: te.y.length,
-        n_classes: ds.classes.length,
-        skipped_images: ext.skipped.length,
-        split_hash: splitHash,
-        extract_seconds: round(ext.seconds),
-        images_per_second: round(ext.imagesPerSecond),
-        fit_seconds: round((performance.now() - t0) / 1000),
-        versions: versions(),
-        time: new Date().toISOString(),
+      const fitSeconds = round((performance.now() - t0) / 1000);
+      let off = 0;
+      testNames.forEach((testName, t) => {
+        const idx = teIdx[t];
+        const truth = te.y.subarray(off, off + idx.length);
+        const pred = out.testPred.subarray(off, off + idx.length);
+        off += idx.length;
+        const metric = HEADLINE[entry.name] ?? 'accuracy';
+        cell.push({
+          task: 'probe',
+          backbone: name,
+          model: modelSource(backbone.card),
+          layer: backbone.tap,
+          runtime: backbone.runtime,
+          dataset: job.dataset,
+          protocol: job.protocol,
+          shots: job.shots,
+          seed: job.seed,
+          probe: probe.name,
+          eval_split: testName,
+          metric,
+          value: metric === 'macro_f1' ? macroF1TrueClasses(truth, pred, ds.classes.length) : accuracy(truth, pred),
+          accuracy: accuracy(truth, pred),
+          val_accuracy: out.valAccuracy,
+          balanced_accuracy: balancedAccuracy(truth, pred, ds.classes.length),
+          macro_f1: macroF1(truth, pred, ds.classes.length),
+          ...(ds.groups ? groupMetrics(ds.groups, idx, truth, pred) : {}),
+          chosen: out.chosen,
+          n_train: tr.y.length,
+          n_val: va.y.length,
+          n_test: idx.length,
+          n_classes: ds.classes.length,
+          skipped_images: ext.skipped.length,
+          split_hash: splitHash,
+          split_file: splitFile,
+          extract_seconds: round(ext.seconds),
+          images_per_second: round(ext.imagesPerSecond),
+          fit_seconds: fitSeconds,
+          versions: versions(),
+          time: new Date().toISOString(),
+        });
       });
     }
     // Written per backbone: a run killed later keeps the finished cells.
@@ -104,11 +121,10 @@ export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): P
   return { records, resultsPath };
 }
 
-/** Short hash of the split's image ids, so two results can be checked to share a split. */
-function hashSplit(ds: Dataset, split: Split): string {
-  const h = createHash('sha256');
-  for (const part of [split.train, split.val, split.test]) h.update(part.map((i) => ds.samples[i].id).join('\n') + '\n--\n');
-  return h.digest('hex').slice(0, 12);
+/** Worst-group accuracy over the dataset's groups (WILDS leaves out FMoW's "Other" region). */
+function groupMetrics(g: NonNullable<Dataset['groups']>, idx: number[], truth: Int32Array, pred: Int32Array) {
+  const acc = groupAccuracies(truth, pred, Int32Array.from(idx, (i) => g.of[i]), g.names.length);
+  return { group_field: g.field, worst_group_accuracy: worstGroupAccuracy(acc, g.names, ['Other']) };
 }
 
 function modelSource(card: Card): string {

@@ -45,6 +45,40 @@ export function macroF1(truth: ArrayLike<number>, pred: ArrayLike<number>, numCl
   return sum / count;
 }
 
+/** Mean F1 over the classes present in `truth` only: WILDS' macro-F1 for iWildCam (sklearn f1_score, labels=unique(y_true)). */
+export function macroF1TrueClasses(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number): number {
+  const cm = confusionMatrix(truth, pred, numClasses);
+  let sum = 0;
+  let count = 0;
+  for (let c = 0; c < numClasses; c++) {
+    const support = cm[c].reduce((a, b) => a + b, 0);
+    if (support === 0) continue;
+    const predicted = cm.reduce((a, row) => a + row[c], 0);
+    sum += cm[c][c] === 0 ? 0 : (2 * cm[c][c]) / (support + predicted);
+    count++;
+  }
+  return sum / count;
+}
+
+/** Accuracy per group (NaN for a group with no samples): FMoW's per-region accuracy. */
+export function groupAccuracies(truth: ArrayLike<number>, pred: ArrayLike<number>, group: ArrayLike<number>, numGroups: number): number[] {
+  checkSameLength(truth, pred);
+  checkSameLength(truth, group);
+  const right = new Array<number>(numGroups).fill(0);
+  const total = new Array<number>(numGroups).fill(0);
+  for (let i = 0; i < truth.length; i++) {
+    total[group[i]]++;
+    if (truth[i] === pred[i]) right[group[i]]++;
+  }
+  return right.map((r, g) => (total[g] === 0 ? NaN : r / total[g]));
+}
+
+/** Lowest accuracy over the groups that have samples, leaving out `skip` (WILDS leaves out FMoW's "Other" region). */
+export function worstGroupAccuracy(accuracies: readonly number[], names: readonly string[], skip: readonly string[] = []): number {
+  const kept = accuracies.filter((a, g) => !Number.isNaN(a) && !skip.includes(names[g]));
+  return kept.length ? Math.min(...kept) : NaN;
+}
+
 function checkSameLength(a: ArrayLike<number>, b: ArrayLike<number>): void {
   if (a.length !== b.length) throw new RangeError(`labels and predictions differ in length: ${a.length} vs ${b.length}`);
 }

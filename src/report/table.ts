@@ -17,10 +17,12 @@ function fmt(x: number): string {
 /** One row per (backbone, probe): accuracy, split sizes, chosen hyper-parameters, seconds. */
 export function probeDetailTable(records: readonly ProbeRecord[]): string {
   return formatTable(
-    ['backbone', 'probe', 'test_acc', 'val_acc', 'train/val/test', 'chosen', 'extract_s', 'fit_s'],
+    ['backbone', 'probe', 'test_set', 'metric', 'value', 'val_acc', 'train/val/test', 'chosen', 'extract_s', 'fit_s'],
     records.map((r) => [
       r.backbone,
       r.probe,
+      r.eval_split,
+      r.worst_group_accuracy === undefined ? r.metric : `${r.metric} (worst ${r.group_field} ${r.worst_group_accuracy.toFixed(4)})`,
       r.value,
       r.val_accuracy,
       `${r.n_train}/${r.n_val}/${r.n_test}`,
@@ -34,11 +36,14 @@ export function probeDetailTable(records: readonly ProbeRecord[]): string {
   );
 }
 
+/** `<probe>_<shots>`, with the test set for WILDS (`lr_10_ood_test`). */
+const columnOf = (r: ProbeRecord) => `${r.probe}_${r.shots}${r.eval_split === 'test' ? '' : `_${r.eval_split}`}`;
+
 /** The study's layout: one row per backbone, columns `<probe>_<shots>`, rows ordered by the last lr column. */
 export function studyTable(records: readonly ProbeRecord[]): string {
-  const cols = [...new Set(records.map((r) => `${r.probe}_${r.shots}`))].sort();
+  const cols = [...new Set(records.map(columnOf))].sort();
   const backbones = [...new Set(records.map((r) => r.backbone))];
-  const value = (b: string, col: string) => records.find((r) => r.backbone === b && `${r.probe}_${r.shots}` === col)?.value ?? NaN;
+  const value = (b: string, col: string) => records.find((r) => r.backbone === b && columnOf(r) === col)?.value ?? NaN;
   const key = [...cols].reverse().find((c) => c.startsWith('lr_')) ?? cols[cols.length - 1];
   backbones.sort((a, b) => (value(b, key) || 0) - (value(a, key) || 0));
   return formatTable(['model', ...cols], backbones.map((b) => [b, ...cols.map((c) => value(b, c))]));

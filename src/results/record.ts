@@ -11,15 +11,22 @@ export interface ProbeRecord {
   layer: string;
   runtime: string;
   dataset: string;
-  protocol: 'shots';
+  protocol: 'shots' | 'study';
   shots: number;
   seed: number;
   probe: string;
-  metric: 'accuracy';
+  /** Which test set: `test`, or WILDS' `id_test` / `ood_test`. */
+  eval_split: string;
+  /** The dataset's headline metric, held in `value`: accuracy, or macro-F1 for iWildCam. */
+  metric: 'accuracy' | 'macro_f1';
   value: number;
+  accuracy: number;
   val_accuracy: number;
   balanced_accuracy: number;
   macro_f1: number;
+  /** Datasets with groups (FMoW regions): the group field and the lowest per-group accuracy. */
+  group_field?: string;
+  worst_group_accuracy?: number;
   chosen: Record<string, number | string>;
   n_train: number;
   n_val: number;
@@ -27,6 +34,8 @@ export interface ProbeRecord {
   n_classes: number;
   skipped_images: number;
   split_hash: string;
+  /** results/splits/<split_hash>.json: the image ids of train, val and every test set. */
+  split_file: string;
   extract_seconds: number;
   images_per_second: number;
   fit_seconds: number;

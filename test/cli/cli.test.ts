@@ -19,7 +19,7 @@ test('probe end to end on a small MNIST subset: table, study columns, one JSON l
   const results = tempDir();
   const r = reprobe('probe', '--backbone', 'mobilenet-v2', '--dataset', 'mnist', '--shots', '3', '--test-per-class', '5', '--results-dir', results);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /backbone\s+probe\s+test_acc/);
+  assert.match(r.out, /backbone\s+probe\s+test_set\s+metric\s+value/);
   assert.match(r.out, /model\s+knn_3\s+lr_3/);
   assert.match(r.err, /split train\/val\/test 30\/10\/50/);
   const lines = readFileSync(join(results, 'probe.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

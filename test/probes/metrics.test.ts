@@ -33,3 +33,15 @@ test('macro F1 averages per-class F1 (precision and recall by hand)', () => {
 test('length mismatch is an error', () => {
   assert.throws(() => accuracy([0, 1], [0]));
 });
+
+test('WILDS metrics: macro-F1 over the true classes only, per-group and worst-group accuracy', async () => {
+  const { macroF1TrueClasses, groupAccuracies, worstGroupAccuracy } = await import('../../src/probes/metrics.ts');
+  // Class 2 is only predicted, never true: sklearn's macro F1 over labels=unique(y_true) leaves it out.
+  // Class 0: tp 1, support 2, predicted 1 → F1 2/3; class 1: tp 1, support 1, predicted 1 → 1.
+  assert.ok(Math.abs(macroF1TrueClasses([0, 0, 1], [0, 2, 1], 3) - (2 / 3 + 1) / 2) < 1e-12);
+  const acc = groupAccuracies([0, 1, 1, 0, 1], [0, 1, 0, 1, 1], [0, 0, 1, 1, 2], 4);
+  assert.deepEqual(acc.slice(0, 3), [1, 0, 1]);
+  assert.ok(Number.isNaN(acc[3]));
+  assert.equal(worstGroupAccuracy(acc, ['Africa', 'Other', 'Asia', 'Europe'], ['Other']), 1);
+  assert.equal(worstGroupAccuracy(acc, ['Africa', 'Americas', 'Asia', 'Europe']), 0);
+});
