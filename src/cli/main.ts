@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ReprobeError } from '../errors.ts';
-import { datasetsList, modelsInfo, modelsLayers, modelsList, modelsPull } from './catalog-commands.ts';
+import { datasetsInfo, datasetsList, datasetsPull, modelsInfo, modelsLayers, modelsList, modelsPull } from './catalog-commands.ts';
 import { probeCommand, probeOptions } from './probe-command.ts';
 
 /** Thin CLI: parses flags, calls the library, prints. Errors a user can fix are one line and exit code 2. */
@@ -32,7 +32,23 @@ export async function main(args: string[]): Promise<void> {
         return a.action === 'info' ? modelsInfo(a.name) : modelsLayers(a.name);
       },
     )
-    .command('datasets list', 'list dataset kinds', (y) => y.example('$0 datasets list', 'mnist, folder:<path>'), datasetsList)
+    .command(
+      'datasets <action> [name]',
+      'list dataset kinds (list), show classes, counts and split sizes (info NAME), say where to get one (pull NAME)',
+      (y) =>
+        y
+          .positional('action', { choices: ['list', 'info', 'pull'] as const, demandOption: true })
+          .positional('name', { type: 'string' })
+          .option('data-root', { type: 'string', describe: 'folder holding the datasets [default: $REPROBE_DATA, else ~/.cache/reprobe/data]' })
+          .example('$0 datasets list', 'every dataset and the study shot levels it has')
+          .example('$0 datasets info ucmerced --data-root ../shared/data', "classes, counts, pools and the study's split sizes")
+          .example('$0 datasets pull dtd', 'the official download and where its files go'),
+      async (a) => {
+        if (a.action === 'list') return datasetsList();
+        if (!a.name) throw new ReprobeError(`\`reprobe datasets ${a.action}\` needs a dataset name, e.g. \`reprobe datasets ${a.action} ucmerced\`.`);
+        return a.action === 'info' ? datasetsInfo(a.name, a['data-root']) : datasetsPull(a.name, a['data-root']);
+      },
+    )
     .example('$0 probe --backbone mobilenet-v2 --dataset mnist --shots 10', 'the quick start: probes on real digits, offline')
     .example('$0 probe --backbone mobilenet-v2,inception-v3 --dataset mnist --shots 10', 'two backbones side by side')
     .example('$0 models list', 'the backbones reprobe knows')

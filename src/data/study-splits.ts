@@ -64,6 +64,13 @@ export function balancedDraw(from: readonly number[], labels: ArrayLike<number>,
   return classes.flatMap((c) => lists.get(c)!.slice(0, take.get(c)!));
 }
 
+/** Up to k indices of each class in `from` (all of a smaller class), seeded. */
+export function perClassDraw(from: readonly number[], labels: ArrayLike<number>, k: number, rng: Rng): number[] {
+  const byClass = new Map<number, number[]>();
+  for (const i of from) (byClass.get(labels[i]) ?? byClass.set(labels[i], []).get(labels[i])!).push(i);
+  return [...byClass.keys()].sort((a, b) => a - b).flatMap((c) => shuffled(byClass.get(c)!, rng).slice(0, k));
+}
+
 /** The study's split for `dataset` at `shots`, from the dataset's pools; exact counts or one clear error. */
 export function studySplit(dataset: string, shots: number, labels: ArrayLike<number>, pools: Pools, seed: number, table = studyTable()): StudySplit {
   const entry = table[dataset];

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { defaultValPerClass, fewShotSplit } from '../data/splits.ts';
-import { studySplit } from '../data/study-splits.ts';
+import { perClassDraw, studySplit } from '../data/study-splits.ts';
+import { seeded } from '../util/rng.ts';
 import type { Dataset } from '../data/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { ProbeJob } from '../config/defaults.ts';
@@ -18,6 +19,12 @@ export function jobSplit(job: ProbeJob, ds: Dataset, datasetName: string): JobSp
   const labels = ds.samples.map((s) => s.label);
   if (job.protocol === 'study') return studySplit(datasetName, job.shots, labels, ds.pools ?? { pool: labels.map((_, i) => i) }, job.seed);
   const valPerClass = job.valPerClass ?? defaultValPerClass(job.shots);
+  const p = ds.pools;
+  if (p?.train && p.val && p.id_test && p.test) {
+    // WILDS: k per class from the train split, val from the val split, scored on the ID and OOD test sets.
+    const rng = seeded(job.seed);
+    return { train: perClassDraw(p.train, labels, job.shots, rng), val: perClassDraw(p.val, labels, valPerClass, rng), tests: { id_test: p.id_test, ood_test: p.test } };
+  }
   const s = fewShotSplit(labels, ds.classes, { shots: job.shots, valPerClass, testPerClass: job.testPerClass, seed: job.seed });
   return { train: s.train, val: s.val, tests: { test: s.test } };
 }

@@ -24,7 +24,7 @@ export const iwildcamEntry: DatasetEntry = {
   name: 'iwildcam',
   summary: 'WILDS iWildCam v2.0: camera-trap species, ID vs OOD (new locations) splits, macro-F1',
   layout: IWILDCAM_LAYOUT,
-  source: 'https://worksheets.codalab.org/rest/bundles/0x6313da2b204647e79a14b468131fcd64/contents/blob/ (WILDS iwildcam_v2.0)',
+  source: 'https://worksheets.codalab.org/rest/bundles/0x5a405f743c4b4c66a16cc09cc3a858ca/contents/blob/ (WILDS iwildcam_v2.0)',
   async load(_arg, ctx) {
     const dir = findDir(ctx.dataRoot, ['iwildcam_v2.0', 'iwildcam'], 'iwildcam', IWILDCAM_LAYOUT);
     const metaFile = join(dir, 'metadata.csv');
