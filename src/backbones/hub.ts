@@ -1,13 +1,11 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { BackboneError } from '../errors.ts';
+import { join } from 'node:path';
+import { BackboneError, ReprobeError } from '../errors.ts';
+import { downloadFile, reason } from '../util/download.ts';
 import { reprobeHome } from '../util/paths.ts';
-import { httpFollow, httpRequestOnce, saveBody } from './http-get.ts';
+import { httpRequestOnce } from '../util/http-get.ts';
 import type { HubSource } from './types.ts';
 
 /** One file of a hub repo. */
@@ -77,27 +75,14 @@ export async function pullFile(f: HubFile, opt: PullOptions = {}): Promise<strin
   if (cached) return cached;
   if (isOffline()) throw notCached(f, 'offline mode is on (HF_HUB_OFFLINE / REPROBE_OFFLINE)', opt.name);
   const dest = reprobeCachePath(f);
-  const part = `${dest}.incomplete`;
-  await mkdir(dirname(dest), { recursive: true });
   const url = resolveUrl(f);
   const headers: Record<string, string> = process.env.HF_TOKEN ? { authorization: `Bearer ${process.env.HF_TOKEN}` } : {};
   const remote = await probe(url, headers, f, opt);
-  const retries = opt.retries ?? 3;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await download(url, headers, part, remote, opt.onProgress);
-      break;
-    } catch (err) {
-      if (err instanceof BackboneError || attempt >= retries) {
-        if (err instanceof BackboneError) throw err;
-        const have = (await stat(part).catch(() => undefined))?.size ?? 0;
-        throw new BackboneError(`Download of ${f.repo}/${f.file} was cut after ${have} bytes (${reason(err)}); run the same command again to resume.`);
-      }
-    }
+  try {
+    return await downloadFile(url, dest, { ...remote, headers, retries: opt.retries, onProgress: opt.onProgress, label: `${f.repo}/${f.file}` });
+  } catch (err) {
+    throw err instanceof ReprobeError && !(err instanceof BackboneError) ? new BackboneError(err.message) : err;
   }
-  await verify(part, remote, f);
-  await rename(part, dest);
-  return dest;
 }
 
 /** HEAD without following redirects: the hub puts size and sha256 on its own answer, before the CDN redirect. */
@@ -121,59 +106,15 @@ async function probe(url: string, headers: Record<string, string>, f: HubFile, o
   return { size, sha256: /^[0-9a-f]{64}$/.test(etag) ? etag : undefined };
 }
 
-async function download(url: string, headers: Record<string, string>, part: string, remote: Remote, onProgress?: PullOptions['onProgress']): Promise<void> {
-  let have = (await stat(part).catch(() => undefined))?.size ?? 0;
-  if (remote.size !== undefined && have > remote.size) {
-    await truncate(part, 0);
-    have = 0;
-  }
-  if (remote.size !== undefined && have === remote.size) return;
-  const { res } = await httpFollow(url, 'GET', have > 0 ? { ...headers, range: `bytes=${have}-` } : headers);
-  const status = res.statusCode ?? 0;
-  if (status === 416 && remote.size === have) return void res.resume();
-  if (status !== 200 && status !== 206) {
-    res.resume();
-    throw new BackboneError(`${url} answered ${status} ${res.statusMessage ?? ''} to the download.`);
-  }
-  if (status === 200) have = 0; // the server ignored the range: start over
-  const total = remote.size ?? (num((res.headers['content-length'] as string | undefined) ?? null) ?? NaN) + have;
-  let done = have;
-  const report = () => onProgress?.(done, Number.isFinite(total) ? total : undefined);
-  report();
-  await saveBody(res, part, have > 0, (n) => {
-    done += n;
-    report();
-  });
-}
 
 const num = (h: string | null) => (h && /^\d+$/.test(h) ? Number(h) : undefined);
 
-async function verify(part: string, remote: Remote, f: HubFile): Promise<void> {
-  const size = (await stat(part)).size;
-  if (remote.size !== undefined && size !== remote.size) {
-    await rm(part, { force: true });
-    throw new BackboneError(`Download of ${f.repo}/${f.file} has ${size} bytes, the hub says ${remote.size}; removed it, run the command again.`);
-  }
-  if (remote.sha256) {
-    const h = createHash('sha256');
-    await pipeline(createReadStream(part), h);
-    const got = h.digest('hex');
-    if (got !== remote.sha256) {
-      await rm(part, { force: true });
-      throw new BackboneError(`Download of ${f.repo}/${f.file} is corrupt: sha256 ${got.slice(0, 12)}…, the hub says ${remote.sha256.slice(0, 12)}…; removed it, run the command again.`);
-    }
-  }
-}
 
 function notCached(f: HubFile, why: string, name?: string): BackboneError {
   const fetchIt = `\`reprobe models pull ${name ?? f.repo}\` fetches it when the hub is reachable`;
   return new BackboneError(`${f.repo}/${f.file} is not cached (${reprobeCachePath(f)}) and ${why}; ${fetchIt}.`);
 }
 
-function reason(err: unknown): string {
-  const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
-  return e?.code ?? e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
-}
 
 /** Every file a hub card needs (the image tower, and the text tower when it has one). */
 export function hubFiles(source: HubSource, textFile?: string): HubFile[] {

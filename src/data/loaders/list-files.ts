@@ -14,6 +14,11 @@ export const flowersEntry: DatasetEntry = {
   summary: 'Oxford Flowers102: 102 flower classes, 8,189 images (imagelabels.mat + setid.mat)',
   layout: FLOWERS_LAYOUT,
   source: 'https://www.robots.ox.ac.uk/~vgg/data/flowers/102/ (102flowers.tgz, imagelabels.mat, setid.mat)',
+  downloads: [
+    { url: 'https://www.robots.ox.ac.uk/~vgg/data/flowers/102/102flowers.tgz', file: '102flowers.tgz', into: 'flowers102', unpack: 'tar' },
+    { url: 'https://www.robots.ox.ac.uk/~vgg/data/flowers/102/imagelabels.mat', file: 'imagelabels.mat', into: 'flowers102' },
+    { url: 'https://www.robots.ox.ac.uk/~vgg/data/flowers/102/setid.mat', file: 'setid.mat', into: 'flowers102' },
+  ],
   async load(_arg, ctx) {
     const dir = findDir(ctx.dataRoot, ['flowers102', 'flowers-102', 'oxford_flowers102'], 'flowers102', FLOWERS_LAYOUT);
     const mat = async (f: string, key: string) => {
@@ -40,6 +45,7 @@ export const fgvcEntry: DatasetEntry = {
   summary: 'FGVC-Aircraft 2013b: 100 aircraft variants, 10,000 images',
   layout: FGVC_LAYOUT,
   source: 'https://www.robots.ox.ac.uk/~vgg/data/fgvc-aircraft/archives/fgvc-aircraft-2013b.tar.gz',
+  downloads: [{ url: 'https://www.robots.ox.ac.uk/~vgg/data/fgvc-aircraft/archives/fgvc-aircraft-2013b.tar.gz', file: 'fgvc-aircraft-2013b.tar.gz', into: '.', unpack: 'tar' }],
   async load(_arg, ctx) {
     const dir = findDir(ctx.dataRoot, ['fgvc-aircraft-2013b', 'fgvc-aircraft'], 'fgvc-aircraft', FGVC_LAYOUT);
     const data = join(dir, 'data');

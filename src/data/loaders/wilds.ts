@@ -25,6 +25,7 @@ export const iwildcamEntry: DatasetEntry = {
   summary: 'WILDS iWildCam v2.0: camera-trap species, ID vs OOD (new locations) splits, macro-F1',
   layout: IWILDCAM_LAYOUT,
   source: 'https://worksheets.codalab.org/rest/bundles/0x5a405f743c4b4c66a16cc09cc3a858ca/contents/blob/ (WILDS iwildcam_v2.0)',
+  downloads: [{ url: 'https://worksheets.codalab.org/rest/bundles/0x5a405f743c4b4c66a16cc09cc3a858ca/contents/blob/', file: 'iwildcam_v2.0.tar.gz', into: 'iwildcam_v2.0', unpack: 'tar' }],
   async load(_arg, ctx) {
     const dir = findDir(ctx.dataRoot, ['iwildcam_v2.0', 'iwildcam'], 'iwildcam', IWILDCAM_LAYOUT);
     const metaFile = join(dir, 'metadata.csv');
@@ -57,6 +58,7 @@ export const fmowEntry: DatasetEntry = {
   summary: 'WILDS FMoW v1.1: 62 land-use classes from satellite images, ID vs OOD by year, average and worst-region accuracy',
   layout: FMOW_LAYOUT,
   source: 'https://worksheets.codalab.org/rest/bundles/0xaec91eb7c9d548ebb15e1b5e60f966ab/contents/blob/ (WILDS fmow_v1.1)',
+  downloads: [{ url: 'https://worksheets.codalab.org/rest/bundles/0xaec91eb7c9d548ebb15e1b5e60f966ab/contents/blob/', file: 'fmow_v1.1.tar.gz', into: 'fmow_v1.1', unpack: 'tar' }],
   async load(_arg, ctx) {
     const dir = findDir(ctx.dataRoot, ['fmow_v1.1', 'fmow'], 'fmow', FMOW_LAYOUT);
     const metaFile = join(dir, 'rgb_metadata.csv');
