@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BackboneError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { reprobeHome } from '../util/paths.ts';
-import { loadNsfwjsModel } from './keras/nsfwjs-files.ts';
+import { loadNsfwjsModel, nsfwjsVersion } from './keras/nsfwjs-files.ts';
 import type { KerasModelFiles } from './keras/topology.ts';
 import { CONVERTER_VERSION, kerasToOnnx, layerHint } from './keras/to-onnx.ts';
 import { openOnnx, ORT_VERSION, type Device } from './ort.ts';
@@ -32,6 +32,7 @@ export async function openKerasBackbone(card: KerasCard, opt: KerasOpenOptions):
       return {
         card,
         tap,
+        weights: kerasWeights(card),
         runtime: `onnxruntime-node ${ORT_VERSION} (${session.device}, graph converted from tfjs layers)`,
         ...(session.fallback ? { warnings: [session.fallback] } : {}),
         embed: async (batch, n) => (await session.run(batch, [n, ...shape]))[0],
@@ -46,10 +47,16 @@ export async function openKerasBackbone(card: KerasCard, opt: KerasOpenOptions):
   return {
     card,
     tap,
+    weights: kerasWeights(card),
     runtime: `tfjs ${TFJS_VERSION} (${backend})`,
     embed: async (batch, n) => (await model.run(batch, [n, ...shape]))[0],
     dispose: async () => model.dispose(),
   };
+}
+
+/** The nsfwjs package version names the weights: they ship inside it. */
+function kerasWeights(card: KerasCard): string {
+  return `nsfwjs@${nsfwjsVersion()}:${card.source.model}`;
 }
 
 /** ONNX bytes for these taps, converted once and cached under $REPROBE_HOME/onnx (best effort when unwritable). */

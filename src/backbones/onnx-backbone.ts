@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { BackboneError } from '../errors.ts';
 import { vstack, type Matrix } from '../util/matrix.ts';
 import { openOnnx, ORT_VERSION, type Device, type OnnxSession, type ValueInfo } from './ort.ts';
@@ -28,6 +29,7 @@ export async function openOnnxBackbone(card: OnnxCard, modelPath: string, opt: O
   return {
     card,
     tap: featureName(card),
+    weights: weightsIdentity(modelPath),
     runtime: `onnxruntime-node ${ORT_VERSION} (${session.device})`,
     ...(session.fallback ? { warnings: [session.fallback] } : {}),
     async embed(batch, n) {
@@ -46,6 +48,12 @@ export async function openOnnxBackbone(card: OnnxCard, modelPath: string, opt: O
     },
     dispose: () => session.dispose(),
   };
+}
+
+/** Cheap identity of a model file (hashing a 1 GB model on every run would cost seconds). */
+function weightsIdentity(path: string): string {
+  const st = statSync(path);
+  return `${path}:${st.size}:${Math.round(st.mtimeMs)}`;
 }
 
 /** The model's input and output must be the ones the card names, with shapes that fit it; one clear line otherwise. */

@@ -94,6 +94,8 @@ export interface Backbone {
   tap: string;
   /** Human-readable runtime that runs it, e.g. `onnxruntime-node 1.30.0 (cpu)`. */
   runtime: string;
+  /** Identity of the weights (file, size, mtime or package version): part of the feature-cache key. */
+  weights: string;
   /** Things the user should know, e.g. a device fallback. */
   warnings?: string[];
   /** A batch in the card's layout ([n, h, w, 3] or [n, 3, h, w]) → [n, featureDim] features. */

@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ReprobeError } from '../errors.ts';
 import { datasetsInfo, datasetsList, datasetsPull, modelsInfo, modelsLayers, modelsList, modelsPull } from './catalog-commands.ts';
+import { cacheCommand, extractCommand, extractOptions } from './extract-command.ts';
 import { probeCommand, probeOptions } from './probe-command.ts';
 
 /** Thin CLI: parses flags, calls the library, prints. Errors a user can fix are one line and exit code 2. */
@@ -10,6 +11,18 @@ export async function main(args: string[]): Promise<void> {
     .scriptName('reprobe')
     .usage('$0 <command> [options]\n\nCompare frozen image representations with the probes of representation-learning papers.')
     .command('probe', 'extract features with one or more backbones and score kNN and logistic-regression probes', probeOptions, probeCommand)
+    .command('extract', 'extract features of a dataset (cached, resumable) and optionally export them as .npy for Python', extractOptions, extractCommand)
+    .command(
+      'cache <action> [keys..]',
+      'list the cached feature matrices (list) or remove them (clear [KEY...], all when no key is given)',
+      (y) =>
+        y
+          .positional('action', { choices: ['list', 'clear'] as const, demandOption: true })
+          .positional('keys', { type: 'string', array: true })
+          .example('$0 cache list', 'key, state (done or partial), backbone, dataset, shape, size')
+          .example('$0 cache clear 3fa2', 'remove the entries whose key starts with 3fa2'),
+      (a) => cacheCommand(a.action, (a.keys ?? []).map(String)),
+    )
     .command(
       'models <action> [name]',
       'list backbones (list), show a card (info NAME), download a hub model (pull NAME), list layers for --layer (layers NAME)',
@@ -52,7 +65,7 @@ export async function main(args: string[]): Promise<void> {
     .example('$0 probe --backbone mobilenet-v2 --dataset mnist --shots 10', 'the quick start: probes on real digits, offline')
     .example('$0 probe --backbone mobilenet-v2,inception-v3 --dataset mnist --shots 10', 'two backbones side by side')
     .example('$0 models list', 'the backbones reprobe knows')
-    .demandCommand(1, 'Name a command: probe, models or datasets. See `reprobe --help`.')
+    .demandCommand(1, 'Name a command: probe, extract, cache, models or datasets. See `reprobe --help`.')
     .strict()
     .recommendCommands()
     .fail((msg, err) => {

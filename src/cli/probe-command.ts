@@ -30,6 +30,7 @@ export function probeOptions(y: Argv) {
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads [default: all cores]' })
     .option('device', { choices: ['cpu', 'cuda'] as const, describe: 'onnxruntime execution provider (cuda falls back to cpu when not installed)' + dflt(D.device) })
     .option('card', { type: 'string', describe: 'card JSON for a --backbone given as a model.onnx path (see configs/cards/)' })
+    .option('cache', { type: 'boolean', describe: 'reuse and keep features in $REPROBE_HOME/features (--no-cache bypasses it)' + dflt(D.cache) })
     .option('results-dir', { type: 'string', describe: 'where probe.jsonl is appended' + dflt(D.resultsDir) })
     .example('$0 probe --backbone mobilenet-v2 --dataset mnist --shots 10', 'kNN and logistic-regression probes on 10 digits per class')
     .example('$0 probe -b mobilenet-v2,inception-v3 -d folder:./photos -k 5', 'compare two backbones on your own image folders')
@@ -59,6 +60,7 @@ export async function probeCommand(argv: ProbeArgs): Promise<void> {
     device: argv.device,
     card: argv.card,
     resultsDir: argv['results-dir'],
+    cache: argv.cache,
   };
   const fromFile = argv.config ? await readJobFile(argv.config) : {};
   const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
@@ -90,10 +92,10 @@ export async function probeCommand(argv: ProbeArgs): Promise<void> {
       bar = progressBar(`extract ${name}`);
     },
     onProgress: (done, total) => bar?.update(done, total),
-    onExtracted: (name, ips, skipped) => {
+    onExtracted: (name, ips, skipped, fromCache) => {
       bar?.stop();
       bar = undefined;
-      note(`${name}: ${ips.toFixed(1)} images/s`);
+      note(fromCache ? `${name}: features from the cache (extracted earlier at ${ips.toFixed(1)} images/s)` : `${name}: ${ips.toFixed(1)} images/s`);
       if (skipped.length > 0) {
         note(`skipped ${skipped.length} unreadable image(s):`);
         for (const s of skipped.slice(0, 10)) note(`  ${s.id}: ${s.reason}`);

@@ -34,6 +34,8 @@ export const ProbeJobSchema = z.object({
   /** Card file for a backbone given as a path to an .onnx file. */
   card: z.string().optional(),
   resultsDir: z.string().default('results'),
+  /** Read and write features in $REPROBE_HOME/features (a finished extraction is reused, a killed one resumes). */
+  cache: z.boolean().default(true),
 });
 
 export type ProbeJob = z.infer<typeof ProbeJobSchema>;

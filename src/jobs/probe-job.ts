@@ -2,6 +2,7 @@ import { fetchModel, loadCard, openBackbone } from '../backbones/registry.ts';
 import { isKerasCard, type Card } from '../backbones/types.ts';
 import { datasetEntry, loadDataset } from '../data/registry.ts';
 import type { Dataset } from '../data/types.ts';
+import { extractCached } from '../features/cache.ts';
 import { extractFeatures, type Skipped } from '../features/extract.ts';
 import { getProbe } from '../probes/registry.ts';
 import { accuracy, balancedAccuracy, groupAccuracies, macroF1, macroF1TrueClasses, worstGroupAccuracy } from '../probes/metrics.ts';
@@ -19,7 +20,7 @@ export interface ProbeJobEvents {
   onDownload?(file: string, bytes: number, total: number | undefined): void;
   onBackbone?(backbone: string, runtime: string, layer: string, images: number, warnings: string[]): void;
   onProgress?(done: number, total: number): void;
-  onExtracted?(backbone: string, imagesPerSecond: number, skipped: Skipped[]): void;
+  onExtracted?(backbone: string, imagesPerSecond: number, skipped: Skipped[], fromCache: boolean): void;
 }
 
 export interface ProbeJobResult {
@@ -44,7 +45,8 @@ export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): P
   const split = jobSplit(job, ds, entry.name);
   events.onDataset?.(ds, split);
   const testNames = Object.keys(split.tests);
-  const order = [...split.train, ...split.val, ...testNames.flatMap((t) => split.tests[t])];
+  // Images in dataset order: the same set (the whole dataset or pool, whatever the seed) gives the same cache key.
+  const order = [...new Set([...split.train, ...split.val, ...testNames.flatMap((t) => split.tests[t])])].sort((a, b) => a - b);
   const splitHash = hashSplit(ds, split);
   const splitFile = await saveSplit(job.resultsDir, splitHash, ds, split, job);
   const records: ProbeRecord[] = [];
@@ -53,13 +55,12 @@ export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): P
     const cell: ProbeRecord[] = [];
     const backbone = await openBackbone(name, { layer: job.layer, runtime: job.runtime, threads: job.threads, device: job.device, card: job.card, onDownload: events.onDownload });
     events.onBackbone?.(name, backbone.runtime, backbone.tap, order.length, backbone.warnings ?? []);
-    const ext = await extractFeatures(
-      backbone,
-      order.map((i) => ds.samples[i]),
-      { batchSize: job.batchSize, onProgress: events.onProgress },
-    );
+    const samples = order.map((i) => ds.samples[i]);
+    const opt = { batchSize: job.batchSize, onProgress: events.onProgress };
+    const cached = job.cache ? await extractCached(backbone, samples, { backboneName: name, dataset: ds.name, classes: ds.classes }, opt) : undefined;
+    const ext = cached ?? (await extractFeatures(backbone, samples, opt));
     await backbone.dispose();
-    events.onExtracted?.(name, ext.imagesPerSecond, ext.skipped);
+    events.onExtracted?.(name, ext.imagesPerSecond, ext.skipped, cached?.fromCache ?? false);
     const rowOf = new Map(ext.kept.map((k, row) => [order[k], row]));
     const keptOf = (idx: number[]) => idx.filter((i) => rowOf.has(i));
     const part = (idx: number[]) => ({ x: takeRows(ext.features, idx.map((i) => rowOf.get(i)!)), y: Int32Array.from(idx, (i) => labels[i]) });
@@ -106,6 +107,8 @@ export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): P
           skipped_images: ext.skipped.length,
           split_hash: splitHash,
           split_file: splitFile,
+          features_key: cached?.key ?? null,
+          features_from_cache: cached?.fromCache ?? false,
           extract_seconds: round(ext.seconds),
           images_per_second: round(ext.imagesPerSecond),
           fit_seconds: fitSeconds,

@@ -36,6 +36,10 @@ export interface ProbeRecord {
   split_hash: string;
   /** results/splits/<split_hash>.json: the image ids of train, val and every test set. */
   split_file: string;
+  /** Key of the cached feature matrix ($REPROBE_HOME/features/<key>.npy), null with --no-cache. */
+  features_key: string | null;
+  /** True when the features were read from the cache rather than extracted in this run. */
+  features_from_cache: boolean;
   extract_seconds: number;
   images_per_second: number;
   fit_seconds: number;

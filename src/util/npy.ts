@@ -1,5 +1,5 @@
 /**
- * NumPy .npy v1 read/write for float32 C-order arrays. Written by hand: the format is one short header, and no
+ * NumPy .npy v1 read/write for float32 (and, writing, int32) C-order arrays. Written by hand: the format is one short header, and no
  * maintained npm package both reads and writes it.
  */
 export interface NpyArray {
@@ -27,8 +27,9 @@ export function readNpy(buf: Uint8Array): NpyArray {
   return { data, shape };
 }
 
-export function writeNpy(arr: NpyArray): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${arr.shape.join(', ')}${arr.shape.length === 1 ? ',' : ''}), }`;
+export function writeNpy(arr: NpyArray | { data: Int32Array; shape: number[] }): Uint8Array {
+  const descr = arr.data instanceof Int32Array ? '<i4' : '<f4';
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${arr.shape.join(', ')}${arr.shape.length === 1 ? ',' : ''}), }`;
   // Pad so the data starts on a 64-byte boundary, ending the header with a newline (as numpy does).
   const pad = 64 - ((10 + header.length + 1) % 64);
   header += ' '.repeat(pad % 64) + '\n';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { BackboneError } from '../../errors.ts';
@@ -8,6 +9,11 @@ const require = createRequire(import.meta.url);
 interface ModelJson {
   modelTopology: { model_config: { config: { layers: KerasLayer[] } } };
   weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
+}
+
+/** The installed nsfwjs version: its weights ship inside the package. */
+export function nsfwjsVersion(): string {
+  return (JSON.parse(readFileSync(join(nsfwjsRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Root folder of the installed nsfwjs package (its exports map hides dist/models, so resolve by path). */

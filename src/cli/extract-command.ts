@@ -1,0 +1,82 @@
+import type { Argv } from 'yargs';
+import { PROBE_JOB_DEFAULTS, RUNTIMES } from '../config/defaults.ts';
+import { clearCache, featuresDir, listCache } from '../features/cache.ts';
+import { runExtractJob } from '../jobs/extract-job.ts';
+import { formatTable } from '../report/table.ts';
+import { progressBar } from './progress.ts';
+
+const D = PROBE_JOB_DEFAULTS;
+
+export function extractOptions(y: Argv) {
+  return y
+    .option('backbone', { alias: 'b', type: 'string', demandOption: true, describe: 'backbone name from `reprobe models list`, or a model.onnx path with --card' })
+    .option('dataset', { alias: 'd', type: 'string', demandOption: true, describe: 'a name from `reprobe datasets list`, folder:<path> or csv:<file>' })
+    .option('data-root', { type: 'string', describe: 'folder holding the study datasets [default: $REPROBE_DATA, else ~/.cache/reprobe/data]' })
+    .option('split', { type: 'string', describe: 'one set of the dataset (pool, train, val, id_test, test, ...) [default: every image]' })
+    .option('out', { alias: 'o', type: 'string', describe: 'also write <out>.npy (float32 [n, d]), <out>.labels.npy (int32) and <out>.json (ids, classes, skipped)' })
+    .option('cache', { type: 'boolean', default: true, describe: 'reuse and keep features in $REPROBE_HOME/features (--no-cache bypasses it)' })
+    .option('card', { type: 'string', describe: 'card JSON for a --backbone given as a model.onnx path' })
+    .option('layer', { type: 'string', describe: "feature layer instead of the card's tap (Keras backbones)" })
+    .option('runtime', { choices: RUNTIMES, default: D.runtime, describe: 'auto = onnxruntime, tfjs as fallback for the embedded Keras models' })
+    .option('batch-size', { type: 'number', default: D.batchSize, describe: 'images per inference batch' })
+    .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads [default: all cores]' })
+    .option('device', { choices: ['cpu', 'cuda'] as const, default: D.device, describe: 'onnxruntime execution provider' })
+    .example('$0 extract -b mobilenet-v2 -d mnist -o mnist-mobilenet', 'features of all 10,000 digits as mnist-mobilenet.npy (+ .labels.npy, .json)')
+    .example('$0 extract -b dino -d ucmerced --split pool --data-root ./data', "the study's UC Merced pool; rerun after a kill to resume")
+    .epilog('In Python: numpy.load("mnist-mobilenet.npy"), numpy.load("mnist-mobilenet.labels.npy").');
+}
+
+type ExtractArgs = Awaited<ReturnType<typeof extractOptions>['argv']>;
+
+export async function extractCommand(a: ExtractArgs): Promise<void> {
+  let bar: ReturnType<typeof progressBar> | undefined;
+  const r = await runExtractJob(
+    {
+      backbone: a.backbone,
+      dataset: a.dataset,
+      dataRoot: a['data-root'],
+      split: a.split,
+      out: a.out,
+      cache: a.cache,
+      batchSize: a['batch-size'],
+      open: { runtime: a.runtime, threads: a.threads, device: a.device, card: a.card, layer: a.layer },
+    },
+    {
+      onDownload: (file, bytes, total) => {
+        bar ??= progressBar(`download ${file}`, { unit: 'MB', scale: 1e-6 });
+        bar.update(bytes, total ?? bytes);
+      },
+      onStart: (n, runtime, layer) => {
+        bar?.stop();
+        process.stderr.write(`${a.backbone} @ ${layer} on ${runtime}: ${n} images\n`);
+        bar = progressBar(`extract ${a.backbone}`);
+      },
+      onProgress: (done, total) => bar?.update(done, total),
+    },
+  );
+  bar?.stop();
+  const lines = [
+    `${r.rows} x ${r.cols} features ${r.fromCache ? 'read from the cache' : `extracted at ${r.imagesPerSecond.toFixed(1)} images/s`}${r.cachePath ? ` (${r.cachePath})` : ''}`,
+    ...(r.skipped.length ? [`skipped ${r.skipped.length} unreadable image(s): ${r.skipped.slice(0, 3).map((s) => `${s.id} (${s.reason})`).join('; ')}${r.skipped.length > 3 ? '; …' : ''}`] : []),
+    ...r.written.map((w) => `wrote ${w}`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function cacheCommand(action: 'list' | 'clear', keys: string[]): Promise<void> {
+  if (action === 'clear') {
+    const removed = await clearCache(keys);
+    process.stdout.write(`removed ${removed.length} cache entr${removed.length === 1 ? 'y' : 'ies'} from ${featuresDir()}\n`);
+    return;
+  }
+  const rows = (await listCache()).map((e) => [
+    e.key,
+    e.complete ? 'done' : 'partial',
+    e.side?.backbone ?? '?',
+    e.side?.dataset ?? '?',
+    e.side ? `${e.side.rows}x${e.side.cols}` : '?',
+    Math.round(e.bytes / 1e5) / 10,
+    e.side?.created?.slice(0, 19) ?? '',
+  ]);
+  process.stdout.write(`${formatTable(['key', 'state', 'backbone', 'dataset', 'shape', 'MB', 'created'], rows)}\n\n${featuresDir()}; \`reprobe cache clear [KEY...]\` removes entries\n`);
+}
