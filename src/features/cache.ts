@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { access, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -8,8 +8,8 @@ import type { Backbone } from '../backbones/types.ts';
 import type { Sample } from '../data/types.ts';
 import { ReprobeError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { matrix, vstack, type Matrix } from '../util/matrix.ts';
-import { readNpy, writeNpy } from '../util/npy.ts';
+import { matrix, type Matrix } from '../util/matrix.ts';
+import { npyDataOffset, npyHeader, readNpy, writeNpy } from '../util/npy.ts';
 import { reprobeHome } from '../util/paths.ts';
 import { extractFeatures, type ExtractOptions, type Extraction, type Skipped } from './extract.ts';
 
@@ -41,6 +41,8 @@ export interface CacheRequest {
   classes: string[];
   /** Images per chunk: a killed extraction resumes from its last whole chunk. */
   chunkSize?: number;
+  /** false: only write the cache (memory stays at one chunk whatever the dataset size); features come back empty. */
+  keep?: boolean;
 }
 
 export interface CachedExtraction extends Extraction {
@@ -72,17 +74,38 @@ export async function extractCached(bb: Backbone, samples: readonly Sample[], re
   const key = featureKey(bb, req.dataset, samples);
   const npyPath = join(dir, `${key}.npy`);
   const sidePath = join(dir, `${key}.json`);
-  const done = await readFinished(npyPath, sidePath);
-  if (done) {
+  const finished = async (): Promise<CachedExtraction | undefined> => {
+    const done = await readFinished(npyPath, sidePath);
+    if (!done) return undefined;
     opt.onProgress?.(samples.length, samples.length);
     const row = new Map(samples.map((s, i) => [s.id, i]));
     return { key, fromCache: true, path: npyPath, features: done.features, kept: done.side.ids.map((id) => row.get(id)!), skipped: done.side.skipped, seconds: done.side.seconds, imagesPerSecond: done.side.imagesPerSecond };
+  };
+  const ready = await finished();
+  if (ready) return ready;
+  try {
+    return await extractChunks(bb, samples, req, opt, { key, dir, npyPath, sidePath });
+  } catch (err) {
+    // Another process on the same key may have finished and removed the shared partial folder under us.
+    const other = await finished();
+    if (other) return other;
+    throw err;
   }
+}
+
+async function extractChunks(
+  bb: Backbone,
+  samples: readonly Sample[],
+  req: CacheRequest,
+  opt: ExtractOptions,
+  at: { key: string; dir: string; npyPath: string; sidePath: string },
+): Promise<CachedExtraction> {
+  const { key, dir, npyPath, sidePath } = at;
   const partial = join(dir, `${key}.partial`);
   await guard(() => mkdir(partial, { recursive: true }), dir);
   const wanted = req.chunkSize ?? (Number(process.env.REPROBE_CHUNK_SIZE) || 2048);
   const size = Math.max(opt.batchSize, Math.ceil(wanted / opt.batchSize) * opt.batchSize);
-  const parts: Matrix[] = [];
+  const chunks: { file: string; rows: number; cols: number }[] = [];
   const kept: number[] = [];
   const skipped: Skipped[] = [];
   let seconds = 0;
@@ -99,12 +122,12 @@ export async function extractCached(bb: Backbone, samples: readonly Sample[], re
       seconds += ext.seconds;
       extracted += ext.kept.length;
     } else opt.onProgress?.(Math.min(start + size, samples.length), samples.length);
-    if (chunk.features.rows > 0) parts.push(chunk.features);
+    chunks.push({ file: `${name}.npy`, rows: chunk.features.rows, cols: chunk.features.cols });
     kept.push(...chunk.kept.map((k) => start + k));
     skipped.push(...chunk.skipped);
   }
-  const cols = parts.find((p) => p.cols > 0)?.cols ?? 0;
-  const features = parts.length ? vstack(parts) : matrix(0, cols);
+  const cols = chunks.find((c) => c.rows > 0)?.cols ?? 0;
+  const rows = chunks.reduce((a, c) => a + c.rows, 0);
   const side: Sidecar = {
     key,
     backbone: req.backboneName,
@@ -117,17 +140,41 @@ export async function extractCached(bb: Backbone, samples: readonly Sample[], re
     labels: kept.map((k) => samples[k].label),
     classes: req.classes,
     skipped,
-    rows: features.rows,
-    cols: features.cols,
+    rows,
+    cols,
     seconds: round(seconds),
     imagesPerSecond: round(seconds > 0 ? extracted / seconds : 0),
     versions: { node: process.versions.node, sharp: sharp.versions.sharp ?? 'unknown' },
     created: new Date().toISOString(),
   };
-  await guard(() => writeFileAtomic(npyPath, writeNpy({ data: features.data, shape: [features.rows, features.cols] })), dir);
+  await guard(() => joinChunks(chunks, [rows, cols], npyPath), dir);
   await guard(() => writeFileAtomic(sidePath, JSON.stringify(side)), dir);
   await rm(partial, { recursive: true, force: true }).catch(() => undefined);
+  const features = req.keep === false ? matrix(0, cols) : ((await readFinished(npyPath, sidePath))?.features ?? matrix(0, cols));
   return { key, fromCache: false, path: npyPath, features, kept, skipped, seconds: side.seconds, imagesPerSecond: side.imagesPerSecond };
+}
+
+/** Chunk .npy files → one .npy, streamed one chunk at a time into a temp file, then renamed into place. */
+async function joinChunks(chunks: readonly { file: string; rows: number }[], shape: [number, number], dest: string): Promise<void> {
+  const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.write(npyHeader(shape));
+    for (const c of chunks) {
+      if (c.rows === 0) continue;
+      const buf = new Uint8Array(await readFile(c.file));
+      await fh.write(buf.subarray(npyDataOffset(buf)));
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, dest);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 async function readFinished(npyPath: string, sidePath: string): Promise<{ features: Matrix; side: Sidecar } | undefined> {
@@ -140,6 +187,11 @@ async function readFinished(npyPath: string, sidePath: string): Promise<{ featur
   } catch {
     return undefined; // unreadable: extract again
   }
+}
+
+/** The sidecar of a finished cache file (`<key>.npy` → `<key>.json`). */
+export async function readSidecar(npyPath: string): Promise<Sidecar> {
+  return JSON.parse(await readFile(npyPath.replace(/\.npy$/, '.json'), 'utf8')) as Sidecar;
 }
 
 async function readChunk(name: string): Promise<{ features: Matrix; kept: number[]; skipped: Skipped[] } | undefined> {

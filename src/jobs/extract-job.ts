@@ -2,7 +2,8 @@ import { dirname, extname, join, basename } from 'node:path';
 import { openBackbone, type OpenOptions } from '../backbones/registry.ts';
 import { datasetEntry, loadDataset } from '../data/registry.ts';
 import { ConfigError } from '../errors.ts';
-import { extractCached } from '../features/cache.ts';
+import { extractCached, readSidecar } from '../features/cache.ts';
+import { copyFile, rename } from 'node:fs/promises';
 import { extractFeatures, type Skipped } from '../features/extract.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { writeNpy } from '../util/npy.ts';
@@ -49,22 +50,27 @@ export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Pr
   const bb = await openBackbone(job.backbone, { ...job.open, onDownload: ev.onDownload });
   ev.onStart?.(samples.length, bb.runtime, bb.tap);
   const opt = { batchSize: job.batchSize, onProgress: ev.onProgress };
-  const cached = job.cache ? await extractCached(bb, samples, { backboneName: job.backbone, dataset: ds.name, classes: ds.classes }, opt) : undefined;
+  // Through the cache, features stay on disk (memory: one chunk), and -o copies the finished file.
+  const cached = job.cache ? await extractCached(bb, samples, { backboneName: job.backbone, dataset: ds.name, classes: ds.classes, keep: false }, opt) : undefined;
   const ext = cached ?? (await extractFeatures(bb, samples, opt));
   await bb.dispose();
   const written: string[] = [];
   if (job.out) {
     const stem = extname(job.out) === '.npy' ? join(dirname(job.out), basename(job.out, '.npy')) : job.out;
     const kept = ext.kept.map((k) => samples[k]);
-    await writeFileAtomic(`${stem}.npy`, writeNpy({ data: ext.features.data, shape: [ext.features.rows, ext.features.cols] }));
+    if (cached) {
+      await copyFile(cached.path, `${stem}.npy.tmp-${process.pid}`);
+      await rename(`${stem}.npy.tmp-${process.pid}`, `${stem}.npy`);
+    } else await writeFileAtomic(`${stem}.npy`, writeNpy({ data: ext.features.data, shape: [ext.features.rows, ext.features.cols] }));
     await writeFileAtomic(`${stem}.labels.npy`, writeNpy({ data: Int32Array.from(kept, (s) => s.label), shape: [kept.length] }));
     const meta = { backbone: job.backbone, layer: bb.tap, runtime: bb.runtime, dataset: ds.name, split: job.split ?? null, classes: ds.classes, ids: kept.map((s) => s.id), skipped: ext.skipped };
     await writeFileAtomic(`${stem}.json`, JSON.stringify(meta));
     written.push(`${stem}.npy`, `${stem}.labels.npy`, `${stem}.json`);
   }
+  const side = cached ? await readSidecar(cached.path) : undefined;
   return {
-    rows: ext.features.rows,
-    cols: ext.features.cols,
+    rows: side?.rows ?? ext.features.rows,
+    cols: side?.cols ?? ext.features.cols,
     skipped: ext.skipped,
     imagesPerSecond: ext.imagesPerSecond,
     fromCache: cached?.fromCache ?? false,

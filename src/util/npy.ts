@@ -27,18 +27,31 @@ export function readNpy(buf: Uint8Array): NpyArray {
   return { data, shape };
 }
 
-export function writeNpy(arr: NpyArray | { data: Int32Array; shape: number[] }): Uint8Array {
-  const descr = arr.data instanceof Int32Array ? '<i4' : '<f4';
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${arr.shape.join(', ')}${arr.shape.length === 1 ? ',' : ''}), }`;
+/** The .npy v1 preamble (magic, version, padded header) for a C-order array of `shape`. */
+export function npyHeader(shape: readonly number[], descr: '<f4' | '<i4' = '<f4'): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   // Pad so the data starts on a 64-byte boundary, ending the header with a newline (as numpy does).
   const pad = 64 - ((10 + header.length + 1) % 64);
   header += ' '.repeat(pad % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + arr.data.byteLength);
+  const out = new Uint8Array(10 + header.length);
   out.set(MAGIC);
   out[6] = 1;
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, header.length, true);
   out.set(new TextEncoder().encode(header), 10);
-  out.set(new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength), 10 + header.length);
+  return out;
+}
+
+/** Byte offset of the data in a .npy file. */
+export function npyDataOffset(buf: Uint8Array): number {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return buf[6] === 1 ? 10 + view.getUint16(8, true) : 12 + view.getUint32(8, true);
+}
+
+export function writeNpy(arr: NpyArray | { data: Int32Array; shape: number[] }): Uint8Array {
+  const head = npyHeader(arr.shape, arr.data instanceof Int32Array ? '<i4' : '<f4');
+  const out = new Uint8Array(head.length + arr.data.byteLength);
+  out.set(head);
+  out.set(new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength), head.length);
   return out;
 }
