@@ -6,7 +6,7 @@
 // $REPROBE_HOME/bench) and the shared ImageNet MobileNetV2 (int8).
 //   npm run bench:onnx [-- --threads 2 --batch 16 --arch vit_b_32,convnext_tiny,efficientnet_b2]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -100,9 +100,20 @@ for (const m of models) {
   await bb.dispose();
   await session.release();
   let torch = NaN;
-  if (m.torchArch) torch = JSON.parse(execFileSync(python, [tool, 'time', m.torchArch, String(BATCH), String(THREADS), String(n)], { encoding: 'utf8' }).trim().split('\n').at(-1)!).images_per_s;
+  let torchE2e = NaN;
+  if (m.torchArch) {
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!).images_per_s as number;
+    torch = last(execFileSync(python, [tool, 'time', m.torchArch, String(BATCH), String(THREADS), String(n)], { encoding: 'utf8' }));
+    const files = spread(images, n).flatMap((s) => (s.source.kind === 'file' ? [s.source.path] : []));
+    if (files.length === n) {
+      const listing = join(reprobeHome(), 'bench', 'images.txt');
+      writeFileSync(listing, files.join('\n'));
+      torchE2e = last(execFileSync(python, [tool, 'e2e', m.torchArch, String(BATCH), String(THREADS), listing], { encoding: 'utf8' }));
+    }
+  }
   const f = (x: number, w: number) => (Number.isFinite(x) ? x.toFixed(1) : '-').padStart(w);
   const r = (x: number, w: number) => (Number.isFinite(x) ? x.toFixed(2) : '-').padStart(w);
   console.log(`${m.name.padEnd(29)}  ${f(bare, 8)}  ${f(adapter, 15)}  ${r(adapter / bare, 5)}  ${f(e2e, 11)}  ${r(e2e / bare, 8)}  ${f(torch, 7)}  ${r(adapter / torch, 11)}`);
   console.log(`  adapter/bare ${adapter / bare >= 0.9 ? 'met' : 'MISSED'} (>= 0.9)${Number.isFinite(torch) ? `; ORT/PyTorch ${adapter / torch >= 2.4 ? 'met' : 'MISSED'} (>= 2.4)` : ''}`);
+  if (Number.isFinite(torchE2e)) console.log(`  end to end with torchvision preprocessing: PyTorch ${torchE2e.toFixed(1)} images/s, reprobe ${e2e.toFixed(1)} (${(e2e / torchE2e).toFixed(2)}x; target >= 2.4)`);
 }

@@ -5,6 +5,8 @@
                                           input pixel_values [batch, 3, 224, 224], output pooler_output [batch, d]
                                           (the pre-logits features: the classification head is replaced by Identity)
   time    <arch> <batch> <threads> <n>    images/s of the same model in PyTorch, eager, inference_mode
+  e2e     <arch> <batch> <threads> <list>  images/s end to end: PIL decode + torchvision Resize(256)/CenterCrop(224)/
+                                          Normalize + the model, over the image paths in <list> (one per line)
 Prints one JSON line.
 """
 import json
@@ -52,9 +54,28 @@ def timing(arch: str, batch: int, threads: int, n: int) -> None:
     print(json.dumps({"arch": arch, "batch": batch, "threads": threads, "images": done, "seconds": dt, "images_per_s": done / dt, "torch": torch.__version__}))
 
 
+def e2e(arch: str, batch: int, threads: int, listing: str) -> None:
+    from PIL import Image
+    from torchvision import transforms as T
+    torch.set_num_threads(threads)
+    m = model(arch)
+    tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    paths = [p for p in open(listing).read().splitlines() if p]
+    load = lambda p: tf(Image.open(p).convert("RGB"))
+    with torch.inference_mode():
+        m(torch.stack([load(p) for p in paths[:batch]]))  # warm-up
+        t0 = time.perf_counter()
+        for i in range(0, len(paths), batch):
+            m(torch.stack([load(p) for p in paths[i:i + batch]]))
+        dt = time.perf_counter() - t0
+    print(json.dumps({"arch": arch, "images": len(paths), "seconds": dt, "images_per_s": len(paths) / dt, "torch": torch.__version__}))
+
+
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
     if cmd == "export":
         export(args[0], args[1])
+    elif cmd == "e2e":
+        e2e(args[0], int(args[1]), int(args[2]), args[3])
     else:
         timing(args[0], int(args[1]), int(args[2]), int(args[3]))
