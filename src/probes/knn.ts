@@ -12,7 +12,7 @@ const QUERY_CHUNK = 256;
 
 /**
  * Exact cosine kNN. train [n,d] with labels [n], queries [m,d] → predicted class [m] and class scores [m,C].
- * Majority ties go to the class with the larger summed similarity, then the lower class id.
+ * Ties go to the lower class id, as in scikit-learn's KNeighborsClassifier (its mode picks the smallest label).
  */
 export function knnPredict(train: Matrix, labels: ArrayLike<number>, numClasses: number, queries: Matrix, opt: KnnOptions): { pred: Int32Array; scores: Float32Array } {
   const k = Math.min(opt.k, train.rows);
@@ -53,14 +53,9 @@ export function knnPredict(train: Matrix, labels: ArrayLike<number>, numClasses:
         topIdx[p] = j;
       }
       const row = scores.subarray(i * numClasses, (i + 1) * numClasses);
-      const tie = new Float64Array(numClasses);
-      for (let t = 0; t < k; t++) {
-        const cls = labels[topIdx[t]];
-        row[cls] += opt.vote === 'weighted' ? Math.exp(topSim[t] / opt.temperature) : 1;
-        tie[cls] += topSim[t];
-      }
+      for (let t = 0; t < k; t++) row[labels[topIdx[t]]] += opt.vote === 'weighted' ? Math.exp(topSim[t] / opt.temperature) : 1;
       let best = 0;
-      for (let c = 1; c < numClasses; c++) if (row[c] > row[best] || (row[c] === row[best] && tie[c] > tie[best])) best = c;
+      for (let c = 1; c < numClasses; c++) if (row[c] > row[best]) best = c;
       pred[i] = best;
       let total = 0;
       for (let c = 0; c < numClasses; c++) total += row[c];

@@ -13,9 +13,9 @@ test('cosine kNN: nearest by angle, not by length', () => {
   assert.deepEqual([...pred], [1, 0]);
 });
 
-test('majority vote ties go to the larger summed similarity', () => {
+test('majority vote ties go to the lower class id, as in scikit-learn, even when the other class is closer', () => {
   const train = matrix(4, 2, new Float32Array([1, 0, 1, 0.1, 0, 1, 0.2, 1]));
-  const q = matrix(1, 2, new Float32Array([1, 0.05]));
+  const q = matrix(1, 2, new Float32Array([0.05, 1])); // right next to class 1's points
   const { pred } = knnPredict(train, [0, 0, 1, 1], 2, q, { k: 4, vote: 'majority', temperature: 0.07 });
   assert.equal(pred[0], 0);
 });
