@@ -63,7 +63,8 @@ export function fitLogReg(x: Matrix, labels: ArrayLike<number>, numClasses: numb
     return loss / n + 0.5 * lambda * reg;
   };
   const start = init ? Float64Array.from(init.weights) : new Float64Array(d * K + K);
-  const res = lbfgs(objective, start, { maxIter: opt.maxIter, gradTol: opt.tol, memory: 10 });
+  // scikit-learn's objective is n times ours, so its gradient tolerance `tol` is tol / n here: the same stopping point.
+  const res = lbfgs(objective, start, { maxIter: opt.maxIter, gradTol: opt.tol / n, memory: 10 });
   return { mean: stats.mean, std: stats.std, weights: res.x, d, K, iterations: res.iterations, converged: res.converged };
 }
 
