@@ -6,7 +6,7 @@ export const PROBE_DEFAULTS = {
   lr: { cGrid: [1e-3, 1e-2, 1e-1, 1, 10, 100] as readonly number[], defaultC: 1, maxIter: 500, tol: 1e-4 },
 };
 
-export const PROBE_NAMES = ['knn', 'lr'] as const;
+export const PROBE_NAMES = ['knn', 'lr', 'lr-ml'] as const;
 export const RUNTIMES = ['auto', 'onnx', 'tfjs'] as const;
 
 /** A probe job as the CLI and YAML configs give it; `parse({})` yields every default. */
@@ -23,7 +23,7 @@ export const ProbeJobSchema = z.object({
   /** Test images per class; default every image not in train or val. */
   testPerClass: z.number().int().min(1).optional(),
   seed: z.number().int().default(0),
-  probes: z.array(z.enum(PROBE_NAMES)).min(1).default([...PROBE_NAMES]),
+  probes: z.array(z.enum(PROBE_NAMES)).min(1).default(['knn', 'lr']),
   /** Feature layer overriding the card's tap (single-backbone runs). */
   layer: z.string().optional(),
   runtime: z.enum(RUNTIMES).default('auto'),

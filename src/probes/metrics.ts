@@ -45,6 +45,21 @@ export function macroF1(truth: ArrayLike<number>, pred: ArrayLike<number>, numCl
   return sum / count;
 }
 
+/** Share of rows whose true class is among the k highest scores ([n, K] row-major); ties rank the lower class first. */
+export function topKAccuracy(truth: ArrayLike<number>, scores: ArrayLike<number>, numClasses: number, k: number): number {
+  let hits = 0;
+  for (let i = 0; i < truth.length; i++) {
+    const own = scores[i * numClasses + truth[i]];
+    let above = 0;
+    for (let c = 0; c < numClasses; c++) {
+      const s = scores[i * numClasses + c];
+      if (s > own || (s === own && c < truth[i])) above++;
+    }
+    if (above < k) hits++;
+  }
+  return hits / truth.length;
+}
+
 /** Mean F1 over the classes present in `truth` only: WILDS' macro-F1 for iWildCam (sklearn f1_score, labels=unique(y_true)). */
 export function macroF1TrueClasses(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number): number {
   const cm = confusionMatrix(truth, pred, numClasses);

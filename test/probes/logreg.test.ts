@@ -44,3 +44,13 @@ test('LR probe separates generated blobs and picks C on val', () => {
   assert.ok(acc > 0.95, `accuracy ${acc}`);
   assert.equal(typeof out.chosen.C, 'number');
 });
+
+test('the lr-ml baseline (ml-logistic-regression) is registered and beats chance on generated classes', async () => {
+  const { getProbe } = await import('../../src/probes/registry.ts');
+  const { probeDatasets } = await import('../fixtures/probe-data.ts');
+  const { accuracy } = await import('../../src/probes/metrics.ts');
+  const d = probeDatasets()[0];
+  const out = getProbe('lr-ml').run(d);
+  assert.ok(accuracy(d.testLabels, out.testPred) > 0.6, 'chance is 0.2');
+  assert.equal(out.testScores.length, d.testLabels.length * d.numClasses);
+});

@@ -45,3 +45,12 @@ test('WILDS metrics: macro-F1 over the true classes only, per-group and worst-gr
   assert.equal(worstGroupAccuracy(acc, ['Africa', 'Other', 'Asia', 'Europe'], ['Other']), 1);
   assert.equal(worstGroupAccuracy(acc, ['Africa', 'Americas', 'Asia', 'Europe']), 0);
 });
+
+test('top-k accuracy: hand-computed on 3 rows of 4 classes', async () => {
+  const { topKAccuracy } = await import('../../src/probes/metrics.ts');
+  const scores = [0.1, 0.5, 0.3, 0.1, /**/ 0.4, 0.3, 0.2, 0.1, /**/ 0.25, 0.25, 0.25, 0.25];
+  // Row 0 (true 2) ranks 2nd; row 1 (true 3) ranks 4th; row 2 (true 1) ties with all, ranks 2nd by class id.
+  assert.equal(topKAccuracy([2, 3, 1], scores, 4, 1), 0);
+  assert.equal(topKAccuracy([2, 3, 1], scores, 4, 2), 2 / 3);
+  assert.equal(topKAccuracy([2, 3, 1], scores, 4, 4), 1);
+});
