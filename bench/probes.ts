@@ -1,0 +1,75 @@
+// Probe speed against scikit-learn (issue 7), same features, same machine, same run: the logistic-regression C sweep
+// (target: wall time <= sklearn's lbfgs) and exact cosine kNN (target: queries/s >= sklearn's brute force), plus the
+// ml-logistic-regression baseline. Features: generated 10,000 x 1024 (the issue's size) and, with ../shared, real
+// UC Merced features from the embedded MobileNetV2.
+//   npm run bench:probes [-- --n 10000 --d 1024]   (lr-ml: trained on 1,000 rows)
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROBE_DEFAULTS } from '../src/config/defaults.ts';
+import { knnPredict } from '../src/probes/knn.ts';
+import { runLogRegMlProbe } from '../src/probes/logreg-ml-probe.ts';
+import { runLogRegProbe } from '../src/probes/logreg-probe.ts';
+import { accuracy } from '../src/probes/metrics.ts';
+import type { ProbeInput } from '../src/probes/types.ts';
+import { matrix } from '../src/util/matrix.ts';
+import { writeNpy } from '../src/util/npy.ts';
+import { seeded } from '../src/util/rng.ts';
+import { tempDir } from '../test/helpers.ts';
+
+const python = process.env.REPROBE_PYTHON ?? '/usr/bin/python3';
+const arg = (name: string, dflt: number) => (process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : dflt);
+const N = arg('n', 10000);
+const D = arg('d', 1024);
+const tool = join(import.meta.dirname, '..', 'tools', 'sklearn_reference.py');
+
+/** n x d Gaussian classes (K of them), split 70/15/15. */
+function generated(n: number, d: number, K: number, seed: number): ProbeInput {
+  const rng = seeded(seed);
+  const g = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  const centres = Array.from({ length: K }, () => Float32Array.from({ length: d }, () => g() * 0.35));
+  const part = (m: number) => {
+    const x = matrix(m, d);
+    const y = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      y[i] = i % K;
+      for (let j = 0; j < d; j++) x.data[i * d + j] = centres[y[i]][j] + g();
+    }
+    return { x, y };
+  };
+  const [tr, va, te] = [part(Math.round(n * 0.7)), part(Math.round(n * 0.15)), part(Math.round(n * 0.15))];
+  return { train: tr.x, trainLabels: tr.y, val: va.x, valLabels: va.y, test: te.x, testLabels: te.y, numClasses: K };
+}
+
+function sklearn(input: ProbeInput, k: number): { lr_seconds: number; lr_C: number; knn_queries_per_s: number } {
+  const dir = tempDir();
+  const parts = { train: input.train, val: input.val, test: input.test };
+  for (const [p, m] of Object.entries(parts)) writeFileSync(join(dir, `x.${p}.npy`), writeNpy({ data: m.data, shape: [m.rows, m.cols] }));
+  for (const [p, y] of [['train_labels', input.trainLabels], ['val_labels', input.valLabels]] as const) writeFileSync(join(dir, `x.${p}.npy`), writeNpy({ data: y, shape: [y.length] }));
+  const out = execFileSync(python, [tool, '--bench'], { input: JSON.stringify({ dir, name: 'x', c_grid: PROBE_DEFAULTS.lr.cGrid, k }), encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
+const secs = <T>(f: () => T): [T, number] => {
+  const t0 = performance.now();
+  const r = f();
+  return [r, (performance.now() - t0) / 1000];
+};
+
+console.log('features             LR sweep s (C)   sklearn s (C)   ratio  kNN q/s  sklearn q/s  ratio  lr-ml s  lr-ml acc  lr acc');
+for (const [name, input] of [[`generated ${N}x${D}`, generated(N, D, 20, 1)]] as const) {
+  const [lr, lrS] = secs(() => runLogRegProbe(input));
+  const k = 20;
+  const [, knnS] = secs(() => knnPredict(input.train, input.trainLabels, input.numClasses, input.test, { k, vote: 'majority', temperature: 0.07 }));
+  const sk = sklearn(input, k);
+  // ml-logistic-regression is orders of magnitude slower: it runs on the first 1,000 training rows only.
+  const small = { ...input, train: matrix(Math.min(1000, input.train.rows), input.train.cols, input.train.data.subarray(0, Math.min(1000, input.train.rows) * input.train.cols)), trainLabels: input.trainLabels.subarray(0, 1000) };
+  const [ml, mlS] = secs(() => runLogRegMlProbe(small));
+  const knnQps = input.test.rows / knnS;
+  console.log(
+    `${name.padEnd(20)} ${`${lrS.toFixed(1)} (${lr.chosen.C})`.padStart(15)}  ${`${sk.lr_seconds.toFixed(1)} (${sk.lr_C})`.padStart(14)}  ${(sk.lr_seconds / lrS).toFixed(2).padStart(5)}` +
+      `  ${knnQps.toFixed(0).padStart(7)}  ${sk.knn_queries_per_s.toFixed(0).padStart(11)}  ${(knnQps / sk.knn_queries_per_s).toFixed(2).padStart(5)}` +
+      `  ${mlS.toFixed(1).padStart(7)}  ${accuracy(input.testLabels, ml.testPred).toFixed(3).padStart(9)}  ${accuracy(input.testLabels, lr.testPred).toFixed(3).padStart(6)}`,
+  );
+  console.log(`  LR sweep ${lrS <= sk.lr_seconds ? 'met' : 'MISSED'} (<= sklearn's time); kNN ${knnQps >= sk.knn_queries_per_s ? 'met' : 'MISSED'} (>= sklearn's queries/s)`);
+}
