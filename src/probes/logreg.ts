@@ -43,17 +43,7 @@ export function fitLogReg(x: Matrix, labels: ArrayLike<number>, numClasses: numb
       row[labels[i]] -= 1; // row now holds (p - y)
     }
     // grad W = Xᵀ (P - Y) / n, grad b = Σ (P - Y) / n
-    for (let i = 0; i < n; i++) {
-      const xo = i * d;
-      const go = i * K;
-      for (let j = 0; j < d; j++) {
-        const xv = X[xo + j];
-        if (xv === 0) continue;
-        const wo = j * K;
-        for (let k = 0; k < K; k++) grad[wo + k] += xv * logits[go + k];
-      }
-      for (let k = 0; k < K; k++) grad[d * K + k] += logits[go + k];
-    }
+    gradXtP(X, n, d, K, logits, grad);
     let reg = 0;
     for (let p = 0; p < d * K; p++) {
       grad[p] = grad[p] / n + lambda * theta[p];
@@ -77,19 +67,64 @@ export function predictProba(model: LogRegModel, x: Matrix): Float64Array {
   return out;
 }
 
-/** logits [n,K] = X W + b */
+/** logits [n,K] = X W + b; four rows per pass over W, so each weight is loaded once for four rows. */
 function forward(X: Float64Array, n: number, d: number, K: number, theta: Float64Array, out: Float64Array): void {
-  for (let i = 0; i < n; i++) {
-    const oo = i * K;
-    for (let k = 0; k < K; k++) out[oo + k] = theta[d * K + k];
+  for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) out[i * K + k] = theta[d * K + k];
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const [x0, x1, x2, x3] = [i * d, (i + 1) * d, (i + 2) * d, (i + 3) * d];
+    const [o0, o1, o2, o3] = [i * K, (i + 1) * K, (i + 2) * K, (i + 3) * K];
+    for (let j = 0; j < d; j++) {
+      const a0 = X[x0 + j];
+      const a1 = X[x1 + j];
+      const a2 = X[x2 + j];
+      const a3 = X[x3 + j];
+      const wo = j * K;
+      for (let k = 0; k < K; k++) {
+        const w = theta[wo + k];
+        out[o0 + k] += a0 * w;
+        out[o1 + k] += a1 * w;
+        out[o2 + k] += a2 * w;
+        out[o3 + k] += a3 * w;
+      }
+    }
+  }
+  for (; i < n; i++) {
     const xo = i * d;
+    const oo = i * K;
     for (let j = 0; j < d; j++) {
       const xv = X[xo + j];
-      if (xv === 0) continue;
       const wo = j * K;
       for (let k = 0; k < K; k++) out[oo + k] += xv * theta[wo + k];
     }
   }
+}
+
+/** grad[d,K] += Xᵀ P and grad bias += Σ P rows; four rows per pass, so each gradient cell is updated once per four. */
+function gradXtP(X: Float64Array, n: number, d: number, K: number, P: Float64Array, grad: Float64Array): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const [x0, x1, x2, x3] = [i * d, (i + 1) * d, (i + 2) * d, (i + 3) * d];
+    const [p0, p1, p2, p3] = [i * K, (i + 1) * K, (i + 2) * K, (i + 3) * K];
+    for (let j = 0; j < d; j++) {
+      const a0 = X[x0 + j];
+      const a1 = X[x1 + j];
+      const a2 = X[x2 + j];
+      const a3 = X[x3 + j];
+      const wo = j * K;
+      for (let k = 0; k < K; k++) grad[wo + k] += a0 * P[p0 + k] + a1 * P[p1 + k] + a2 * P[p2 + k] + a3 * P[p3 + k];
+    }
+  }
+  for (; i < n; i++) {
+    const xo = i * d;
+    const go = i * K;
+    for (let j = 0; j < d; j++) {
+      const xv = X[xo + j];
+      const wo = j * K;
+      for (let k = 0; k < K; k++) grad[wo + k] += xv * P[go + k];
+    }
+  }
+  for (let r = 0; r < n; r++) for (let k = 0; k < K; k++) grad[d * K + k] += P[r * K + k];
 }
 
 /** Softmax of one row in place; returns its log-sum-exp. */
