@@ -118,6 +118,11 @@ test('WILDS iWildCam: splits from metadata.csv, names from categories.csv, locat
   assert.deepEqual(ds.classes, ['empty', 'deer', 'fox']);
   assert.deepEqual(Object.fromEntries(Object.entries(ds.pools!).map(([k, v]) => [k, v.length])), { train: 3, val: 1, id_val: 1, id_test: 1, test: 2 });
   assert.equal(ds.groups!.field, 'location');
+  // The real metadata.csv has 203,029 rows: loading must not spread them into one call (stack overflow).
+  const big = join(tempDir(), 'iwildcam_v2.0');
+  write(big, 'metadata.csv', 'split,location_remapped,y,filename\n' + Array.from({ length: 210000 }, (_, i) => `train,${i % 50},${i % 182},f${i}.jpg`).join('\n') + '\n');
+  const many = await loadDataset('iwildcam', join(big, '..'));
+  assert.deepEqual([many.samples.length, many.classes.length], [210000, 182]);
 });
 
 test('a missing dataset says where it was looked for and what goes there', async () => {

@@ -37,10 +37,12 @@ export const iwildcamEntry: DatasetEntry = {
     const names = new Map<number, string>();
     if (existsSync(catFile)) {
       const cats = await readCsv(catFile);
-      const nameCol = column(cats, ['name'], catFile);
-      for (const c of cats) names.set(Number(c[column(cats, ['y'], catFile)]), c[nameCol]);
+      const [yCol, nameCol] = [column(cats, ['y'], catFile), column(cats, ['name'], catFile)];
+      for (const c of cats) names.set(Number(c[yCol]), c[nameCol]);
     }
-    const maxY = Math.max(...meta.map((r) => Number(r[y])), ...names.keys());
+    // A loop, not Math.max(...rows): spreading iWildCam's 203k rows overflows the call stack.
+    let maxY = Math.max(-1, ...names.keys());
+    for (const r of meta) maxY = Math.max(maxY, Number(r[y]));
     const classes = Array.from({ length: maxY + 1 }, (_, i) => names.get(i) ?? `y${i}`);
     const rows: Row[] = meta.map((r) => ({ id: r[filename], rel: `train/${r[filename]}`, cls: classes[Number(r[y])] }));
     const { dataset, indexOf } = fromRows('iwildcam', dir, rows, classes);
