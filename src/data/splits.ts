@@ -1,5 +1,5 @@
 import { DataError } from '../errors.ts';
-import { seeded, shuffled } from '../util/rng.ts';
+import { seeded, shuffled, type Rng } from '../util/rng.ts';
 
 export interface FewShotOptions {
   /** Training images per class. */
@@ -53,4 +53,15 @@ export function fewShotSplit(labels: readonly number[], classes: readonly string
     split.test.push(...order.slice(needed - 1, testEnd));
   }
   return split;
+}
+
+/** The indices of `from` grouped by label (classes ascending, empty ones left out), each group shuffled by `rng` in that order. */
+export function shuffledByClass(from: Iterable<number>, labels: ArrayLike<number>, rng: Rng): number[][] {
+  const byClass = new Map<number, number[]>();
+  for (const i of from) {
+    const list = byClass.get(labels[i]);
+    if (list) list.push(i);
+    else byClass.set(labels[i], [i]);
+  }
+  return [...byClass.keys()].sort((a, b) => a - b).map((c) => shuffled(byClass.get(c)!, rng));
 }

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, DataError } from '../errors.ts';
 import { seeded, shuffled, type Rng } from '../util/rng.ts';
+import { shuffledByClass } from './splits.ts';
 
 const TableSchema = z.record(
   z.string(),
@@ -35,40 +36,31 @@ export interface StudySplit {
  * has, the rest spread over the classes that still have images; leftover single images go to seeded classes).
  */
 export function balancedDraw(from: readonly number[], labels: ArrayLike<number>, n: number, rng: Rng): number[] {
-  const byClass = new Map<number, number[]>();
-  for (const i of from) {
-    const c = labels[i];
-    if (!byClass.has(c)) byClass.set(c, []);
-    byClass.get(c)!.push(i);
-  }
-  const classes = [...byClass.keys()].sort((a, b) => a - b);
-  const lists = new Map(classes.map((c) => [c, shuffled(byClass.get(c)!, rng)]));
-  const take = new Map(classes.map((c) => [c, 0]));
+  const lists = shuffledByClass(from, labels, rng);
+  const take = lists.map(() => 0);
   let rest = n;
-  let open = classes.filter((c) => lists.get(c)!.length > 0);
+  let open = lists.map((_, g) => g);
   while (rest > 0 && open.length > 0) {
     const share = Math.floor(rest / open.length);
     if (share === 0) {
-      for (const c of shuffled(open, rng).slice(0, rest)) take.set(c, take.get(c)! + 1);
+      for (const g of shuffled(open, rng).slice(0, rest)) take[g]++;
       rest = 0;
       break;
     }
-    for (const c of open) {
-      const t = Math.min(share, lists.get(c)!.length - take.get(c)!);
-      take.set(c, take.get(c)! + t);
+    for (const g of open) {
+      const t = Math.min(share, lists[g].length - take[g]);
+      take[g] += t;
       rest -= t;
     }
-    open = open.filter((c) => take.get(c)! < lists.get(c)!.length);
+    open = open.filter((g) => take[g] < lists[g].length);
   }
   if (rest > 0) throw new DataError(`Cannot draw ${n} images from ${from.length}.`);
-  return classes.flatMap((c) => lists.get(c)!.slice(0, take.get(c)!));
+  return lists.flatMap((list, g) => list.slice(0, take[g]));
 }
 
 /** Up to k indices of each class in `from` (all of a smaller class), seeded. */
 export function perClassDraw(from: readonly number[], labels: ArrayLike<number>, k: number, rng: Rng): number[] {
-  const byClass = new Map<number, number[]>();
-  for (const i of from) (byClass.get(labels[i]) ?? byClass.set(labels[i], []).get(labels[i])!).push(i);
-  return [...byClass.keys()].sort((a, b) => a - b).flatMap((c) => shuffled(byClass.get(c)!, rng).slice(0, k));
+  return shuffledByClass(from, labels, rng).flatMap((list) => list.slice(0, k));
 }
 
 /** The study's split for `dataset` at `shots`, from the dataset's pools; exact counts or one clear error. */

@@ -1,5 +1,6 @@
 import { DataError } from '../../errors.ts';
-import { seeded, shuffled } from '../../util/rng.ts';
+import { seeded } from '../../util/rng.ts';
+import { shuffledByClass } from '../splits.ts';
 import { insideRoot } from '../paths.ts';
 import type { Dataset, Sample } from '../types.ts';
 
@@ -33,11 +34,7 @@ export function fromRows(name: string, root: string, rows: readonly Row[], class
 
 /** A fixed, seeded share of each class (seed 0: the dataset's definition, not the run's seed). */
 export function perClassShare(labels: readonly number[], take: (classSize: number) => number): number[] {
-  const byClass = new Map<number, number[]>();
-  labels.forEach((l, i) => (byClass.get(l) ?? byClass.set(l, []).get(l)!).push(i));
-  const rng = seeded(0);
-  return [...byClass.keys()]
-    .sort((a, b) => a - b)
-    .flatMap((c) => shuffled(byClass.get(c)!, rng).slice(0, take(byClass.get(c)!.length)))
+  return shuffledByClass(labels.keys(), labels, seeded(0))
+    .flatMap((list) => list.slice(0, take(list.length)))
     .sort((a, b) => a - b);
 }
