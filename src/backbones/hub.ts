@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BackboneError, ReprobeError } from '../errors.ts';
-import { downloadFile, reason } from '../util/download.ts';
+import { downloadFile, reason, type Expected } from '../util/download.ts';
 import { reprobeHome } from '../util/paths.ts';
 import { httpRequestOnce } from '../util/http-get.ts';
 import type { HubSource } from './types.ts';
@@ -61,15 +61,7 @@ export function resolveUrl(f: HubFile): string {
   return `${hubEndpoint()}/${f.repo}/resolve/${encodeURIComponent(rev(f))}/${f.file.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-interface Remote {
-  size?: number;
-  sha256?: string;
-}
-
-/**
- * Download one hub file into reprobe's cache: resumes a partial `.incomplete` file with a Range request, verifies the
- * size and sha256 the hub announces (x-linked-size / x-linked-etag for LFS files), then renames it into place.
- */
+/** One hub file into reprobe's cache (resumable, checked against the size and sha256 the hub announces), unless cached. */
 export async function pullFile(f: HubFile, opt: PullOptions = {}): Promise<string> {
   const cached = findCached(f);
   if (cached) return cached;
@@ -86,7 +78,7 @@ export async function pullFile(f: HubFile, opt: PullOptions = {}): Promise<strin
 }
 
 /** HEAD without following redirects: the hub puts size and sha256 on its own answer, before the CDN redirect. */
-async function probe(url: string, headers: Record<string, string>, f: HubFile, opt: PullOptions): Promise<Remote> {
+async function probe(url: string, headers: Record<string, string>, f: HubFile, opt: PullOptions): Promise<Expected> {
   let res: IncomingMessage;
   try {
     res = await httpRequestOnce(url, 'HEAD', headers);
@@ -106,15 +98,12 @@ async function probe(url: string, headers: Record<string, string>, f: HubFile, o
   return { size, sha256: /^[0-9a-f]{64}$/.test(etag) ? etag : undefined };
 }
 
-
 const num = (h: string | null) => (h && /^\d+$/.test(h) ? Number(h) : undefined);
-
 
 function notCached(f: HubFile, why: string, name?: string): BackboneError {
   const fetchIt = `\`reprobe models pull ${name ?? f.repo}\` fetches it when the hub is reachable`;
   return new BackboneError(`${f.repo}/${f.file} is not cached (${reprobeCachePath(f)}) and ${why}; ${fetchIt}.`);
 }
-
 
 /** Every file a hub card needs (the image tower, and the text tower when it has one). */
 export function hubFiles(source: HubSource, textFile?: string): HubFile[] {

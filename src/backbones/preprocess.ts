@@ -57,14 +57,13 @@ export async function decodeForCard(source: ImageSource, card: Card): Promise<Ui
     img = sharp(bytes, { failOn: 'error' }).rotate();
     if (meta.hasAlpha) {
       // sharp's resize weighs colours by alpha; PIL's convert('RGB') drops alpha first. Drop it first here too.
-      const flat = await img.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-      img = sharp(flat.data, { raw: rawInfo(flat.info) });
+      const flat = await rawOf(img.removeAlpha().toColourspace('srgb'));
+      img = sharp(flat.data, { raw: rawInfo(flat) });
     }
   }
   const g = geometry(size.width, size.height, card.preprocess, { width, height });
   const grows = g.resized.width > size.width || g.resized.height > size.height;
   const shrinks = g.resized.width < size.width || g.resized.height < size.height;
-  const window = card.preprocess.resize === 'shorter' ? g.crop : { left: 0, top: 0, width, height };
   if (grows) {
     // Edge copies: in JS for raw pixels (saves a pipeline), in sharp (with the colour conversion) for files.
     const ext =
@@ -72,7 +71,7 @@ export async function decodeForCard(source: ImageSource, card: Card): Promise<Ui
         ? extendEdges({ data: source.data, width: source.width, height: source.height, channels: source.channels })
         : await rawOf(img.removeAlpha().toColourspace('srgb').extend({ top: EDGE, bottom: EDGE, left: EDGE, right: EDGE, extendWith: 'copy' }));
     const up = await enlarge(ext, size, g.resized, card.preprocess.interpolation);
-    if (!shrinks) return toRgb(cropRaw(up, window));
+    if (!shrinks) return toRgb(cropRaw(up, g.crop));
     img = sharp(up.data, { raw: rawInfo(up) });
   } else {
     // CMYK (through its ICC profile), gray and 16-bit become 8-bit sRGB.

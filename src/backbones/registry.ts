@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { BackboneError, ConfigError, unknownName } from '../errors.ts';
+import { ConfigError, unknownName } from '../errors.ts';
 import { loadCardFile } from './card-file.ts';
 import { CARDS, findCard } from './cards/index.ts';
-import { findCached, hubFiles, pullFile, type PullOptions } from './hub.ts';
+import { findCached, hubFiles, pullFile, type HubFile, type PullOptions } from './hub.ts';
 import { openKerasBackbone } from './keras-backbone.ts';
 import { openOnnxBackbone } from './onnx-backbone.ts';
 import type { Device } from './ort.ts';
@@ -46,7 +46,12 @@ export async function loadCard(name: string, cardPath?: string): Promise<Card> {
 export function isCached(card: Card): boolean {
   if (card.source.kind === 'nsfwjs') return true;
   if (card.source.kind === 'file') return existsSync(card.source.path);
-  return hubFiles(card.source, isKerasCard(card) ? undefined : card.text?.file).every((f) => findCached(f) !== undefined);
+  return cardHubFiles(card).every((f) => findCached(f) !== undefined);
+}
+
+/** The hub files of a card: its image tower, and its text tower when it has one; none for embedded or local models. */
+export function cardHubFiles(card: Card): HubFile[] {
+  return card.source.kind === 'hub' ? hubFiles(card.source, isKerasCard(card) ? undefined : card.text?.file) : [];
 }
 
 export interface ModelFiles {
@@ -56,9 +61,9 @@ export interface ModelFiles {
 
 /** Every file of a hub card, from the caches or downloaded (with progress); local paths of the towers. */
 export async function fetchModel(card: OnnxCard, onProgress?: (file: string, bytes: number, total: number | undefined) => void): Promise<ModelFiles> {
-  if (card.source.kind === 'file') return { image: card.source.path };
+  if (card.source.kind !== 'hub') return { image: card.source.path };
   const paths: string[] = [];
-  for (const f of hubFiles(card.source, card.text?.file)) {
+  for (const f of cardHubFiles(card)) {
     const opt: PullOptions = { name: card.id, exportHint: card.source.exportHint, onProgress: onProgress && ((b, t) => onProgress(f.file, b, t)) };
     paths.push(await pullFile(f, opt));
   }
@@ -71,7 +76,7 @@ export async function openBackbone(name: string, opt: OpenOptions): Promise<Back
   if (isKerasCard(card)) return openKerasBackbone(card, opt);
   if (opt.runtime === 'tfjs') throw new ConfigError(`${card.id} is an ONNX model; it runs on onnxruntime only (drop --runtime tfjs).`);
   if (opt.layer) throw new ConfigError(`--layer picks a layer of the Keras backbones; for ${card.id} set output.name in a card file instead.`);
+  // File cards were checked to exist by loadCard; hub files exist once fetched.
   const path = (await fetchModel(card, opt.onDownload)).image;
-  if (!existsSync(path)) throw new BackboneError(`Model file "${path}" does not exist.`);
   return openOnnxBackbone(card, path, { threads: opt.threads, device: opt.device });
 }

@@ -1,7 +1,7 @@
 import { CARDS } from '../backbones/cards/index.ts';
-import { hubFiles, reprobeCachePath } from '../backbones/hub.ts';
+import { reprobeCachePath } from '../backbones/hub.ts';
 import { kerasLayers } from '../backbones/keras-backbone.ts';
-import { fetchModel, isCached, resolveCard } from '../backbones/registry.ts';
+import { cardHubFiles, fetchModel, isCached, resolveCard } from '../backbones/registry.ts';
 import { featureName, isKerasCard } from '../backbones/types.ts';
 import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
@@ -27,7 +27,7 @@ export function modelsList(): void {
 
 export function modelsInfo(name: string): void {
   const card = resolveCard(name);
-  const files = card.source.kind === 'hub' ? hubFiles(card.source, isKerasCard(card) ? undefined : card.text?.file).map(reprobeCachePath) : [];
+  const files = cardHubFiles(card).map(reprobeCachePath);
   process.stdout.write(JSON.stringify({ ...card, feature: featureName(card), cached: isCached(card), ...(files.length ? { cachePaths: files } : {}) }, null, 2) + '\n');
 }
 

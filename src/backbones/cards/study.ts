@@ -13,7 +13,7 @@ function pre(resizeTo: number, interpolation: Preprocess['interpolation'], norm:
   return { resize: 'shorter', resizeTo, interpolation, scale: 1 / 255, mean: [...norm.mean] as Preprocess['mean'], std: [...norm.std] as Preprocess['std'] };
 }
 const nchw = (size: number) => ({ name: 'pixel_values', height: size, width: size, channels: 3, layout: 'NCHW' }) as const;
-const exportHint = (repo: string, extra = '') => `optimum-cli export onnx --model ${repo} --task feature-extraction${extra} <dir>, then copy <dir>/model.onnx to the path above`;
+const exportHint = (repo: string) => `optimum-cli export onnx --model ${repo} --task feature-extraction <dir>, then copy <dir>/model.onnx to the path above`;
 const CLS = { name: 'last_hidden_state', pooling: 'cls' } as const;
 const MEAN = { name: 'last_hidden_state', pooling: 'mean', prefixTokens: 1 } as const;
 const POOLED = { name: 'pooler_output', pooling: 'none' } as const;
