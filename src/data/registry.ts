@@ -4,7 +4,7 @@ import { dtdEntry, patternnetEntry, ucmercedEntry } from './loaders/image-folder
 import { csvEntry, fgvcEntry, flowersEntry, isicEntry } from './loaders/list-files.ts';
 import { fmowEntry, iwildcamEntry } from './loaders/wilds.ts';
 import { mnistEntry } from './mnist.ts';
-import { dataRoot } from './paths.ts';
+import { dataRoot, findDir } from './paths.ts';
 import type { Dataset, DatasetEntry } from './types.ts';
 
 /** Every dataset kind reprobe can load, by the name users type. */
@@ -30,5 +30,7 @@ export function datasetEntry(spec: string): { entry: DatasetEntry; arg?: string 
 /** `mnist`, `ucmerced`, `folder:<path>`, ... → a loaded dataset; study datasets live under the data root. */
 export async function loadDataset(spec: string, root?: string): Promise<Dataset> {
   const { entry, arg } = datasetEntry(spec);
-  return entry.load(arg, { dataRoot: dataRoot(root) });
+  const base = dataRoot(root);
+  const dir = entry.dirs ? findDir(base, entry.dirs, entry.name, entry.layout ?? entry.dirs[0]) : base;
+  return entry.load(arg, { dataRoot: base, dir });
 }

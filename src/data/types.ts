@@ -26,6 +26,8 @@ export interface Dataset {
 export interface LoadContext {
   /** Folder holding the datasets (--data-root, $REPROBE_DATA). */
   dataRoot: string;
+  /** The entry's own folder under the data root (the first of its `dirs` that exists); the data root without `dirs`. */
+  dir: string;
 }
 
 /** One official file of a dataset: where it comes from and where it goes under the data root. */
@@ -46,6 +48,8 @@ export interface DatasetEntry {
   summary: string;
   /** Whether the name takes `:<arg>`, and what it means. */
   arg?: string;
+  /** Folder names it may have under the data root, first match wins (the registry finds it, or says what goes where). */
+  dirs?: string[];
   /** Where it lives under the data root and what must be inside (for `datasets info` and errors). */
   layout?: string;
   /** Official download pages or files. */

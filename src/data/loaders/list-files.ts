@@ -4,7 +4,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DataError } from '../../errors.ts';
 import { column, readCsv } from '../csv.ts';
 import { readMat5 } from '../mat5.ts';
-import { findDir } from '../paths.ts';
 import type { DatasetEntry } from '../types.ts';
 import { fromRows, type Row } from './build.ts';
 
@@ -12,6 +11,7 @@ const FLOWERS_LAYOUT = '<data-root>/flowers102/jpg/image_NNNNN.jpg, flowers102/i
 export const flowersEntry: DatasetEntry = {
   name: 'flowers102',
   summary: 'Oxford Flowers102: 102 flower classes, 8,189 images (imagelabels.mat + setid.mat)',
+  dirs: ['flowers102', 'flowers-102', 'oxford_flowers102'],
   layout: FLOWERS_LAYOUT,
   source: 'https://www.robots.ox.ac.uk/~vgg/data/flowers/102/ (102flowers.tgz, imagelabels.mat, setid.mat)',
   downloads: [
@@ -19,8 +19,7 @@ export const flowersEntry: DatasetEntry = {
     { url: 'https://www.robots.ox.ac.uk/~vgg/data/flowers/102/imagelabels.mat', file: 'imagelabels.mat', into: 'flowers102' },
     { url: 'https://www.robots.ox.ac.uk/~vgg/data/flowers/102/setid.mat', file: 'setid.mat', into: 'flowers102' },
   ],
-  async load(_arg, ctx) {
-    const dir = findDir(ctx.dataRoot, ['flowers102', 'flowers-102', 'oxford_flowers102'], 'flowers102', FLOWERS_LAYOUT);
+  async load(_arg, { dir }) {
     const mat = async (f: string, key: string) => {
       const p = join(dir, f);
       const v = readMat5(new Uint8Array(await readFile(p).catch(() => Promise.reject(new DataError(`flowers102: ${p} is missing. Expected: ${FLOWERS_LAYOUT}.`)))), p).get(key);
@@ -43,11 +42,11 @@ const FGVC_LAYOUT = '<data-root>/fgvc-aircraft-2013b/data/images/<id>.jpg with d
 export const fgvcEntry: DatasetEntry = {
   name: 'fgvc-aircraft',
   summary: 'FGVC-Aircraft 2013b: 100 aircraft variants, 10,000 images',
+  dirs: ['fgvc-aircraft-2013b', 'fgvc-aircraft'],
   layout: FGVC_LAYOUT,
   source: 'https://www.robots.ox.ac.uk/~vgg/data/fgvc-aircraft/archives/fgvc-aircraft-2013b.tar.gz',
   downloads: [{ url: 'https://www.robots.ox.ac.uk/~vgg/data/fgvc-aircraft/archives/fgvc-aircraft-2013b.tar.gz', file: 'fgvc-aircraft-2013b.tar.gz', into: '.', unpack: 'tar' }],
-  async load(_arg, ctx) {
-    const dir = findDir(ctx.dataRoot, ['fgvc-aircraft-2013b', 'fgvc-aircraft'], 'fgvc-aircraft', FGVC_LAYOUT);
+  async load(_arg, { dir }) {
     const data = join(dir, 'data');
     const lines = (f: string) => {
       const p = join(data, f);
@@ -73,10 +72,10 @@ const ISIC_LABELS = ['melanoma', 'nevus'];
 export const isicEntry: DatasetEntry = {
   name: 'isic',
   summary: 'ISIC dermoscopy, the study\'s 2 labels (nevus, melanoma), from a CSV of image id + diagnosis',
+  dirs: ['isic'],
   layout: ISIC_LAYOUT,
   source: 'https://api.isic-archive.com/ (export images + metadata.csv)',
-  async load(_arg, ctx) {
-    const dir = findDir(ctx.dataRoot, ['isic'], 'isic', ISIC_LAYOUT);
+  async load(_arg, { dir }) {
     const file = join(dir, 'metadata.csv');
     const rows = await readCsv(file);
     const idCol = column(rows, ['isic_id', 'image', 'image_id', 'image_name'], file);

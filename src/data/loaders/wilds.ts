@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../../errors.ts';
 import { column, readCsv } from '../csv.ts';
-import { findDir } from '../paths.ts';
 import type { Dataset, DatasetEntry } from '../types.ts';
 import { fromRows, type Row } from './build.ts';
 
@@ -23,11 +22,11 @@ const IWILDCAM_LAYOUT = '<data-root>/iwildcam_v2.0/metadata.csv, categories.csv 
 export const iwildcamEntry: DatasetEntry = {
   name: 'iwildcam',
   summary: 'WILDS iWildCam v2.0: camera-trap species, ID vs OOD (new locations) splits, macro-F1',
+  dirs: ['iwildcam_v2.0', 'iwildcam'],
   layout: IWILDCAM_LAYOUT,
   source: 'https://worksheets.codalab.org/rest/bundles/0x5a405f743c4b4c66a16cc09cc3a858ca/contents/blob/ (WILDS iwildcam_v2.0)',
   downloads: [{ url: 'https://worksheets.codalab.org/rest/bundles/0x5a405f743c4b4c66a16cc09cc3a858ca/contents/blob/', file: 'iwildcam_v2.0.tar.gz', into: 'iwildcam_v2.0', unpack: 'tar' }],
-  async load(_arg, ctx) {
-    const dir = findDir(ctx.dataRoot, ['iwildcam_v2.0', 'iwildcam'], 'iwildcam', IWILDCAM_LAYOUT);
+  async load(_arg, { dir }) {
     const metaFile = join(dir, 'metadata.csv');
     const meta = await readCsv(metaFile);
     const [split, y, filename] = [column(meta, ['split'], metaFile), column(meta, ['y'], metaFile), column(meta, ['filename'], metaFile)];
@@ -58,11 +57,11 @@ const VAL_FROM = Date.UTC(2013, 0, 1);
 export const fmowEntry: DatasetEntry = {
   name: 'fmow',
   summary: 'WILDS FMoW v1.1: 62 land-use classes from satellite images, ID vs OOD by year, average and worst-region accuracy',
+  dirs: ['fmow_v1.1', 'fmow'],
   layout: FMOW_LAYOUT,
   source: 'https://worksheets.codalab.org/rest/bundles/0xaec91eb7c9d548ebb15e1b5e60f966ab/contents/blob/ (WILDS fmow_v1.1)',
   downloads: [{ url: 'https://worksheets.codalab.org/rest/bundles/0xaec91eb7c9d548ebb15e1b5e60f966ab/contents/blob/', file: 'fmow_v1.1.tar.gz', into: 'fmow_v1.1', unpack: 'tar' }],
-  async load(_arg, ctx) {
-    const dir = findDir(ctx.dataRoot, ['fmow_v1.1', 'fmow'], 'fmow', FMOW_LAYOUT);
+  async load(_arg, { dir }) {
     const metaFile = join(dir, 'rgb_metadata.csv');
     const meta = await readCsv(metaFile);
     const [split, category, timestamp, country] = [column(meta, ['split'], metaFile), column(meta, ['category'], metaFile), column(meta, ['timestamp'], metaFile), column(meta, ['country_code'], metaFile)];
