@@ -75,7 +75,7 @@ export async function extractCached(bb: Backbone, samples: readonly Sample[], re
   const npyPath = join(dir, `${key}.npy`);
   const sidePath = join(dir, `${key}.json`);
   const finished = async (): Promise<CachedExtraction | undefined> => {
-    const done = await readFinished(npyPath, sidePath);
+    const done = await readFinished(npyPath, sidePath, req.keep !== false);
     if (!done) return undefined;
     opt.onProgress?.(samples.length, samples.length);
     const row = new Map(samples.map((s, i) => [s.id, i]));
@@ -177,10 +177,15 @@ async function joinChunks(chunks: readonly { file: string; rows: number }[], sha
   }
 }
 
-async function readFinished(npyPath: string, sidePath: string): Promise<{ features: Matrix; side: Sidecar } | undefined> {
+/** A finished pair, checked against its sidecar; `keep` false checks the file size only and leaves the matrix on disk. */
+async function readFinished(npyPath: string, sidePath: string, keep = true): Promise<{ features: Matrix; side: Sidecar } | undefined> {
   if (!existsSync(sidePath) || !existsSync(npyPath)) return undefined;
   try {
     const side = JSON.parse(await readFile(sidePath, 'utf8')) as Sidecar;
+    if (!keep) {
+      const whole = (await stat(npyPath)).size === npyHeader([side.rows, side.cols]).length + side.rows * side.cols * 4;
+      return whole ? { features: matrix(0, side.cols), side } : undefined;
+    }
     const arr = readNpy(new Uint8Array(await readFile(npyPath)));
     if (arr.shape[0] !== side.rows || (arr.shape[1] ?? 0) !== side.cols) return undefined;
     return { features: matrix(side.rows, side.cols, arr.data), side };
