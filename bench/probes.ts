@@ -50,21 +50,21 @@ function sklearn(input: ProbeInput, k: number): { lr_seconds: number; lr_C: numb
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
-const secs = <T>(f: () => T): [T, number] => {
+const secs = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
   const t0 = performance.now();
-  const r = f();
+  const r = await f();
   return [r, (performance.now() - t0) / 1000];
 };
 
 console.log('features             LR sweep s (C)   sklearn s (C)   ratio  kNN q/s  sklearn q/s  ratio  lr-ml s  lr-ml acc  lr acc');
 for (const [name, input] of [[`generated ${N}x${D}`, generated(N, D, 20, 1)]] as const) {
-  const [lr, lrS] = secs(() => runLogRegProbe(input));
+  const [lr, lrS] = await secs(() => runLogRegProbe(input));
   const k = 20;
-  const [, knnS] = secs(() => knnPredict(input.train, input.trainLabels, input.numClasses, input.test, { k, vote: 'majority', temperature: 0.07 }));
+  const [, knnS] = await secs(() => knnPredict(input.train, input.trainLabels, input.numClasses, input.test, { k, vote: 'majority', temperature: 0.07 }));
   const sk = sklearn(input, k);
   // ml-logistic-regression is orders of magnitude slower: it runs on the first 1,000 training rows only.
   const small = { ...input, train: matrix(Math.min(1000, input.train.rows), input.train.cols, input.train.data.subarray(0, Math.min(1000, input.train.rows) * input.train.cols)), trainLabels: input.trainLabels.subarray(0, 1000) };
-  const [ml, mlS] = secs(() => runLogRegMlProbe(small));
+  const [ml, mlS] = await secs(async () => runLogRegMlProbe(small));
   const knnQps = input.test.rows / knnS;
   console.log(
     `${name.padEnd(20)} ${`${lrS.toFixed(1)} (${lr.chosen.C})`.padStart(15)}  ${`${sk.lr_seconds.toFixed(1)} (${sk.lr_C})`.padStart(14)}  ${(sk.lr_seconds / lrS).toFixed(2).padStart(5)}` +

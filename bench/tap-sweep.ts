@@ -36,12 +36,12 @@ for (const card of CARDS.filter((c) => !only || c.id === only)) {
   }
   await session.dispose();
   console.log(`\n${card.id} (card tap: ${card.tap})\nlayer                  dim   knn     lr`);
-  card.altTaps.forEach((tap, t) => {
+  for (const [t, tap] of card.altTaps.entries()) {
     const x = vstack(perTap[t]);
     const rows = (a: number, b: number) => takeRows(x, Array.from({ length: b - a }, (_, j) => a + j));
     const input = { train: rows(0, nTr), trainLabels: labels.slice(0, nTr), val: rows(nTr, nTr + nVa), valLabels: labels.slice(nTr, nTr + nVa), test: rows(nTr + nVa, order.length), testLabels: labels.slice(nTr + nVa), numClasses: ds.classes.length };
-    const knn = accuracy(input.testLabels, runKnnProbe(input).testPred);
-    const lr = accuracy(input.testLabels, runLogRegProbe(input).testPred);
+    const knn = accuracy(input.testLabels, (await runKnnProbe(input)).testPred);
+    const lr = accuracy(input.testLabels, (await runLogRegProbe(input)).testPred);
     console.log(`${tap.padEnd(22)} ${String(x.cols).padStart(4)}  ${knn.toFixed(3)}  ${lr.toFixed(3)}${tap === card.tap ? '  <- card' : ''}`);
-  });
+  }
 }

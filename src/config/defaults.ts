@@ -2,8 +2,10 @@ import { z } from 'zod';
 
 /** Probe hyper-parameters: the one home of their defaults. */
 export const PROBE_DEFAULTS = {
-  knn: { kGrid: [1, 3, 5, 10, 20] as readonly number[], vote: 'weighted' as const, temperature: 0.07 },
-  lr: { cGrid: [1e-3, 1e-2, 1e-1, 1, 10, 100] as readonly number[], defaultC: 1, maxIter: 500, tol: 1e-4 },
+  /** DINO's k-NN evaluation: k = 20, exp(sim / 0.07) weighted vote. */
+  knn: { k: [20] as readonly number[], vote: 'weighted' as const, temperature: 0.07 },
+  /** C log grid swept on val, as CLIP-style linear probes do; C = 1 (scikit-learn's default) when val is empty. */
+  lr: { cGrid: [1e-3, 1e-2, 1e-1, 1, 10, 100] as readonly number[], defaultC: 1, maxIter: 500, tol: 1e-4, refit: 'train' as const },
 };
 
 export const PROBE_NAMES = ['knn', 'lr', 'lr-ml'] as const;
@@ -24,6 +26,13 @@ export const ProbeJobSchema = z.object({
   testPerClass: z.number().int().min(1).optional(),
   seed: z.number().int().default(0),
   probes: z.array(z.enum(PROBE_NAMES)).min(1).default(['knn', 'lr']),
+  /** kNN neighbours: one value, or a grid chosen on val. */
+  knnK: z.array(z.number().int().min(1)).min(1).default([...PROBE_DEFAULTS.knn.k]),
+  knnVote: z.enum(['weighted', 'majority']).default(PROBE_DEFAULTS.knn.vote),
+  /** Logistic-regression C grid swept on val. */
+  lrC: z.array(z.number().positive().finite()).min(1).default([...PROBE_DEFAULTS.lr.cGrid]),
+  /** Final LR model fit on train (the sweep's model) or refit on train + val at the chosen C. */
+  lrRefit: z.enum(['train', 'train+val']).default(PROBE_DEFAULTS.lr.refit),
   /** Feature layer overriding the card's tap (single-backbone runs). */
   layer: z.string().optional(),
   runtime: z.enum(RUNTIMES).default('auto'),

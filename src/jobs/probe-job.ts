@@ -71,7 +71,7 @@ export async function runProbeJob(job: ProbeJob, events: ProbeJobEvents = {}): P
     validateProbeInput(input, ds.classes);
     for (const probe of probes) {
       const t0 = performance.now();
-      const out = probe.run(input);
+      const out = await probe.run(input, { knnK: job.knnK, knnVote: job.knnVote, lrC: job.lrC, lrRefit: job.lrRefit });
       const fitSeconds = round((performance.now() - t0) / 1000);
       let off = 0;
       testNames.forEach((testName, t) => {

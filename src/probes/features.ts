@@ -12,30 +12,38 @@ export function assertFinite(m: Matrix, what: string): void {
 
 /** Copy with every row scaled to unit L2 norm (zero rows stay zero). */
 export function l2Normalized(m: Matrix): Matrix {
-  const out = new Float32Array(m.data.length);
-  for (let r = 0; r < m.rows; r++) {
+  const { data, rows, cols } = m;
+  const out = new Float32Array(data.length);
+  for (let r = 0, o = 0; r < rows; r++, o += cols) {
     let s = 0;
-    for (let c = 0; c < m.cols; c++) s += m.data[r * m.cols + c] ** 2;
+    for (let c = o; c < o + cols; c++) s += data[c] * data[c];
     const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let c = 0; c < m.cols; c++) out[r * m.cols + c] = m.data[r * m.cols + c] * inv;
+    for (let c = o; c < o + cols; c++) out[c] = data[c] * inv;
   }
-  return { data: out, rows: m.rows, cols: m.cols };
+  return { data: out, rows, cols };
 }
 
 /** Column means and standard deviations (population; std 0 → 1 so constant columns stay finite). */
 export function columnStats(m: Matrix): { mean: Float64Array; std: Float64Array } {
-  const mean = new Float64Array(m.cols);
-  const std = new Float64Array(m.cols);
-  for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) mean[c] += m.data[r * m.cols + c];
-  for (let c = 0; c < m.cols; c++) mean[c] /= m.rows;
-  for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) std[c] += (m.data[r * m.cols + c] - mean[c]) ** 2;
-  for (let c = 0; c < m.cols; c++) std[c] = Math.sqrt(std[c] / m.rows) || 1;
+  const { data, rows, cols } = m;
+  const mean = new Float64Array(cols);
+  const std = new Float64Array(cols);
+  for (let r = 0, o = 0; r < rows; r++, o += cols) for (let c = 0; c < cols; c++) mean[c] += data[o + c];
+  for (let c = 0; c < cols; c++) mean[c] /= rows;
+  for (let r = 0, o = 0; r < rows; r++, o += cols)
+    for (let c = 0; c < cols; c++) {
+      const v = data[o + c] - mean[c];
+      std[c] += v * v;
+    }
+  for (let c = 0; c < cols; c++) std[c] = Math.sqrt(std[c] / rows) || 1;
   return { mean, std };
 }
 
 /** (x - mean) / std as float64, row-major. */
 export function standardized(m: Matrix, stats: { mean: Float64Array; std: Float64Array }): Float64Array {
-  const out = new Float64Array(m.data.length);
-  for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) out[r * m.cols + c] = (m.data[r * m.cols + c] - stats.mean[c]) / stats.std[c];
+  const { data, rows, cols } = m;
+  const out = new Float64Array(data.length);
+  const { mean, std } = stats;
+  for (let r = 0, o = 0; r < rows; r++, o += cols) for (let c = 0; c < cols; c++) out[o + c] = (data[o + c] - mean[c]) / std[c];
   return out;
 }

@@ -1,5 +1,5 @@
-/** Objective: value and gradient (written into `grad`) at x. */
-export type Objective = (x: Float64Array, grad: Float64Array) => number;
+/** Objective: value and gradient (written into `grad`) at x; async so its matrix products can run on onnxruntime. */
+export type Objective = (x: Float64Array, grad: Float64Array) => Promise<number>;
 
 export interface LbfgsOptions {
   maxIter: number;
@@ -16,11 +16,11 @@ export interface LbfgsResult {
 }
 
 /** L-BFGS (two-loop recursion) with a backtracking Armijo line search. Hand-written: no maintained npm L-BFGS fits Float64Array objectives. */
-export function lbfgs(f: Objective, x0: Float64Array, opt: LbfgsOptions): LbfgsResult {
+export async function lbfgs(f: Objective, x0: Float64Array, opt: LbfgsOptions): Promise<LbfgsResult> {
   const n = x0.length;
   const x = Float64Array.from(x0);
   const g = new Float64Array(n);
-  let fx = f(x, g);
+  let fx = await f(x, g);
   const S: Float64Array[] = [];
   const Y: Float64Array[] = [];
   const rho: number[] = [];
@@ -37,21 +37,22 @@ export function lbfgs(f: Objective, x0: Float64Array, opt: LbfgsOptions): LbfgsR
       axpy(-alpha[j], Y[j], dir);
     }
     const last = S.length - 1;
-    const gamma = last >= 0 ? dot(S[last], Y[last]) / dot(Y[last], Y[last]) : 1 / Math.max(1, Math.sqrt(dot(g, g)));
+    // Without curvature pairs yet, a first step of unit length (as L-BFGS-B): -g alone is tiny near a warm start.
+    const gamma = last >= 0 ? dot(S[last], Y[last]) / dot(Y[last], Y[last]) : 1 / Math.sqrt(dot(g, g));
     for (let i = 0; i < n; i++) dir[i] *= gamma;
     for (let j = 0; j < S.length; j++) axpy(alpha[j] - rho[j] * dot(Y[j], dir), S[j], dir);
     let slope = dot(g, dir);
     if (slope >= 0) {
       // Not a descent direction (numerical trouble): restart from steepest descent.
       S.length = Y.length = rho.length = 0;
-      for (let i = 0; i < n; i++) dir[i] = -g[i] / Math.max(1, Math.sqrt(dot(g, g)));
+      for (let i = 0; i < n; i++) dir[i] = -g[i] / Math.sqrt(dot(g, g));
       slope = dot(g, dir);
     }
     let step = 1;
     let fNew = Infinity;
     for (let tries = 0; tries < 40; tries++) {
       for (let i = 0; i < n; i++) xNew[i] = x[i] + step * dir[i];
-      fNew = f(xNew, gNew);
+      fNew = await f(xNew, gNew);
       if (fNew <= fx + 1e-4 * step * slope) break;
       step *= 0.5;
     }
@@ -63,7 +64,8 @@ export function lbfgs(f: Objective, x0: Float64Array, opt: LbfgsOptions): LbfgsR
       y[i] = gNew[i] - g[i];
     }
     const sy = dot(s, y);
-    if (sy > 1e-12) {
+    // Keep the pair only with positive curvature, relative to |y|² (an absolute floor drops every pair of a small step).
+    if (sy > Number.EPSILON * dot(y, y)) {
       if (S.length === opt.memory) {
         S.shift();
         Y.shift();
@@ -73,7 +75,7 @@ export function lbfgs(f: Objective, x0: Float64Array, opt: LbfgsOptions): LbfgsR
       Y.push(y);
       rho.push(1 / sy);
     }
-    const decrease = fx - fNew;
+    const decrease = fx - fNew; if (process.env.TRACE) console.log(iter, fNew, maxAbs(gNew), step, decrease);
     x.set(xNew);
     g.set(gNew);
     fx = fNew;

@@ -34,5 +34,5 @@ export function runLogRegMlProbe(input: ProbeInput): ProbeOutput {
 export const logRegMlProbe: Probe = {
   name: 'lr-ml',
   summary: 'baseline: ml-logistic-regression (one-vs-all, gradient descent, 500 steps) on standardised features',
-  run: runLogRegMlProbe,
+  run: async (input) => runLogRegMlProbe(input),
 };

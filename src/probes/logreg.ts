@@ -1,3 +1,4 @@
+import { gemm } from '../util/gemm.ts';
 import type { Matrix } from '../util/matrix.ts';
 import { columnStats, standardized } from './features.ts';
 import { lbfgs } from './lbfgs.ts';
@@ -21,121 +22,97 @@ export interface LogRegModel {
   converged: boolean;
 }
 
+/** Training rows standardized once, shared by every fit of a C sweep. */
+export interface LogRegData {
+  X: Float64Array;
+  /** Xᵀ [d, n], when it fits in memory: the gradient's product is about twice as fast without a transposed operand. */
+  XT?: Float64Array;
+  n: number;
+  d: number;
+  K: number;
+  labels: ArrayLike<number>;
+  mean: Float64Array;
+  std: Float64Array;
+}
+
+/** Largest X (values) that also gets a transposed copy: 256 MB of float64. */
+const TRANSPOSE_LIMIT = 2 ** 25;
+
+export function logRegData(x: Matrix, labels: ArrayLike<number>, numClasses: number, stats = columnStats(x)): LogRegData {
+  const X = standardized(x, stats);
+  const XT = X.length <= TRANSPOSE_LIMIT ? transposed(X, x.rows, x.cols) : undefined;
+  return { X, XT, n: x.rows, d: x.cols, K: numClasses, labels, mean: stats.mean, std: stats.std };
+}
+
+/** [r, c] → [c, r], in 64 x 64 tiles so reads and writes both stay in cache. */
+function transposed(a: Float64Array, r: number, c: number): Float64Array {
+  const out = new Float64Array(a.length);
+  const T = 64;
+  for (let i0 = 0; i0 < r; i0 += T)
+    for (let j0 = 0; j0 < c; j0 += T)
+      for (let i = i0; i < Math.min(r, i0 + T); i++) for (let j = j0; j < Math.min(c, j0 + T); j++) out[j * r + i] = a[i * c + j];
+  return out;
+}
+
 /**
  * Multinomial L2 logistic regression with bias: minimizes (1/n) Σ CE + ||W||² / (2 C n), scikit-learn's lbfgs objective
- * scaled by 1/(C n) (bias unpenalized). x [n,d], labels [n] → model. `init` warm-starts from a previous fit.
+ * scaled by 1/(C n) (bias unpenalized). `init` warm-starts from a previous fit on the same data.
  */
-export function fitLogReg(x: Matrix, labels: ArrayLike<number>, numClasses: number, opt: LogRegOptions, init?: LogRegModel): LogRegModel {
-  const stats = init ? { mean: init.mean, std: init.std } : columnStats(x);
-  const X = standardized(x, stats);
-  const { rows: n, cols: d } = x;
-  const K = numClasses;
+export async function fitLogRegData(data: LogRegData, opt: LogRegOptions, init?: LogRegModel): Promise<LogRegModel> {
+  const { X, XT, n, d, K, labels } = data;
   const lambda = 1 / (opt.C * n);
-  const logits = new Float64Array(n * K);
-  const objective = (theta: Float64Array, grad: Float64Array): number => {
-    forward(X, n, d, K, theta, logits);
-    grad.fill(0);
+  const objective = async (theta: Float64Array, grad: Float64Array): Promise<number> => {
+    const W = theta.slice(0, d * K);
+    const logits = await gemm(X, [n, d], W, [d, K], { bias: theta.slice(d * K) });
     let loss = 0;
     for (let i = 0; i < n; i++) {
-      const row = logits.subarray(i * K, (i + 1) * K);
-      const target = row[labels[i]];
-      loss += softmaxInPlace(row) - target;
-      row[labels[i]] -= 1; // row now holds (p - y)
+      const o = i * K;
+      const target = o + labels[i];
+      const z = logits[target];
+      loss += softmaxAt(logits, o, K) - z;
+      logits[target] -= 1; // the row now holds (p - y)
     }
-    // grad W = Xᵀ (P - Y) / n, grad b = Σ (P - Y) / n
-    gradXtP(X, n, d, K, logits, grad);
+    // grad W = Xᵀ (P - Y) / n + λW, grad b = Σ (P - Y) / n
+    const gW = XT ? await gemm(XT, [d, n], logits, [n, K]) : await gemm(X, [n, d], logits, [n, K], { transA: true });
     let reg = 0;
     for (let p = 0; p < d * K; p++) {
-      grad[p] = grad[p] / n + lambda * theta[p];
+      grad[p] = gW[p] / n + lambda * theta[p];
       reg += theta[p] * theta[p];
     }
+    grad.fill(0, d * K);
+    for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) grad[d * K + k] += logits[i * K + k];
     for (let k = 0; k < K; k++) grad[d * K + k] /= n;
     return loss / n + 0.5 * lambda * reg;
   };
   const start = init ? Float64Array.from(init.weights) : new Float64Array(d * K + K);
   // scikit-learn's objective is n times ours, so its gradient tolerance `tol` is tol / n here: the same stopping point.
-  const res = lbfgs(objective, start, { maxIter: opt.maxIter, gradTol: opt.tol / n, memory: 10 });
-  return { mean: stats.mean, std: stats.std, weights: res.x, d, K, iterations: res.iterations, converged: res.converged };
+  const res = await lbfgs(objective, start, { maxIter: opt.maxIter, gradTol: opt.tol / n, memory: 10 });
+  return { mean: data.mean, std: data.std, weights: res.x, d, K, iterations: res.iterations, converged: res.converged };
+}
+
+/** x [n,d], labels [n] → model (standardizing x on its own statistics). */
+export function fitLogReg(x: Matrix, labels: ArrayLike<number>, numClasses: number, opt: LogRegOptions): Promise<LogRegModel> {
+  return fitLogRegData(logRegData(x, labels, numClasses), opt);
 }
 
 /** x [m,d] → class probabilities [m,K]. */
-export function predictProba(model: LogRegModel, x: Matrix): Float64Array {
-  const X = standardized(x, model);
-  const out = new Float64Array(x.rows * model.K);
-  forward(X, x.rows, model.d, model.K, model.weights, out);
-  for (let i = 0; i < x.rows; i++) softmaxInPlace(out.subarray(i * model.K, (i + 1) * model.K));
+export async function predictProba(model: LogRegModel, x: Matrix): Promise<Float64Array> {
+  const { d, K } = model;
+  const out = await gemm(standardized(x, model), [x.rows, d], model.weights.slice(0, d * K), [d, K], { bias: model.weights.slice(d * K) });
+  for (let i = 0; i < x.rows; i++) softmaxAt(out, i * K, K);
   return out;
 }
 
-/** logits [n,K] = X W + b; four rows per pass over W, so each weight is loaded once for four rows. */
-function forward(X: Float64Array, n: number, d: number, K: number, theta: Float64Array, out: Float64Array): void {
-  for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) out[i * K + k] = theta[d * K + k];
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const [x0, x1, x2, x3] = [i * d, (i + 1) * d, (i + 2) * d, (i + 3) * d];
-    const [o0, o1, o2, o3] = [i * K, (i + 1) * K, (i + 2) * K, (i + 3) * K];
-    for (let j = 0; j < d; j++) {
-      const a0 = X[x0 + j];
-      const a1 = X[x1 + j];
-      const a2 = X[x2 + j];
-      const a3 = X[x3 + j];
-      const wo = j * K;
-      for (let k = 0; k < K; k++) {
-        const w = theta[wo + k];
-        out[o0 + k] += a0 * w;
-        out[o1 + k] += a1 * w;
-        out[o2 + k] += a2 * w;
-        out[o3 + k] += a3 * w;
-      }
-    }
-  }
-  for (; i < n; i++) {
-    const xo = i * d;
-    const oo = i * K;
-    for (let j = 0; j < d; j++) {
-      const xv = X[xo + j];
-      const wo = j * K;
-      for (let k = 0; k < K; k++) out[oo + k] += xv * theta[wo + k];
-    }
-  }
-}
-
-/** grad[d,K] += Xᵀ P and grad bias += Σ P rows; four rows per pass, so each gradient cell is updated once per four. */
-function gradXtP(X: Float64Array, n: number, d: number, K: number, P: Float64Array, grad: Float64Array): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const [x0, x1, x2, x3] = [i * d, (i + 1) * d, (i + 2) * d, (i + 3) * d];
-    const [p0, p1, p2, p3] = [i * K, (i + 1) * K, (i + 2) * K, (i + 3) * K];
-    for (let j = 0; j < d; j++) {
-      const a0 = X[x0 + j];
-      const a1 = X[x1 + j];
-      const a2 = X[x2 + j];
-      const a3 = X[x3 + j];
-      const wo = j * K;
-      for (let k = 0; k < K; k++) grad[wo + k] += a0 * P[p0 + k] + a1 * P[p1 + k] + a2 * P[p2 + k] + a3 * P[p3 + k];
-    }
-  }
-  for (; i < n; i++) {
-    const xo = i * d;
-    const go = i * K;
-    for (let j = 0; j < d; j++) {
-      const xv = X[xo + j];
-      const wo = j * K;
-      for (let k = 0; k < K; k++) grad[wo + k] += xv * P[go + k];
-    }
-  }
-  for (let r = 0; r < n; r++) for (let k = 0; k < K; k++) grad[d * K + k] += P[r * K + k];
-}
-
-/** Softmax of one row in place; returns its log-sum-exp. */
-function softmaxInPlace(row: Float64Array): number {
+/** Softmax of row [o, o + K) of `a` in place; returns its log-sum-exp. */
+function softmaxAt(a: Float64Array, o: number, K: number): number {
   let max = -Infinity;
-  for (let k = 0; k < row.length; k++) max = Math.max(max, row[k]);
+  for (let k = o; k < o + K; k++) if (a[k] > max) max = a[k];
   let sum = 0;
-  for (let k = 0; k < row.length; k++) {
-    row[k] = Math.exp(row[k] - max);
-    sum += row[k];
+  for (let k = o; k < o + K; k++) {
+    a[k] = Math.exp(a[k] - max);
+    sum += a[k];
   }
-  for (let k = 0; k < row.length; k++) row[k] /= sum;
+  // Subnormal probabilities (< 2.2e-308) would slow the next matrix product by orders of magnitude: they become 0.
+  for (let k = o; k < o + K; k++) a[k] = a[k] / sum < 1e-300 ? 0 : a[k] / sum;
   return max + Math.log(sum);
 }

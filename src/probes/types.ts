@@ -22,9 +22,20 @@ export interface ProbeOutput {
   chosen: Record<string, number | string>;
 }
 
-/** A registered probe: a pure function of features. */
+/** Probe hyper-parameters a job can set; defaults in PROBE_DEFAULTS. */
+export interface ProbeOptions {
+  /** One k: used as is; several: the one with the best val accuracy. k above the training size is clamped to it. */
+  knnK: readonly number[];
+  knnVote: 'weighted' | 'majority';
+  /** Inverse regularization strengths swept on val (one: no sweep). */
+  lrC: readonly number[];
+  /** Final LR model: the sweep's fit on train, or a refit at the chosen C on train + val. */
+  lrRefit: 'train' | 'train+val';
+}
+
+/** A registered probe: a function of features (async: its matrix products run on onnxruntime). */
 export interface Probe {
   name: string;
   summary: string;
-  run(input: ProbeInput): ProbeOutput;
+  run(input: ProbeInput, options: ProbeOptions): Promise<ProbeOutput>;
 }

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PROBE_JOB_DEFAULTS } from '../../src/config/defaults.ts';
 import { lbfgs } from '../../src/probes/lbfgs.ts';
 import { fitLogReg, predictProba } from '../../src/probes/logreg.ts';
 import { runLogRegProbe } from '../../src/probes/logreg-probe.ts';
 import { blobs } from '../helpers.ts';
 
-test('L-BFGS finds the minimum of a shifted, badly scaled quadratic', () => {
+test('L-BFGS finds the minimum of a shifted, badly scaled quadratic', async () => {
   const scale = [1, 100, 0.1, 10];
   const target = [3, -2, 5, 0.5];
-  const f = (x: Float64Array, g: Float64Array) => {
+  const f = async (x: Float64Array, g: Float64Array) => {
     let v = 0;
     for (let i = 0; i < 4; i++) {
       v += 0.5 * scale[i] * (x[i] - target[i]) ** 2;
@@ -16,30 +17,30 @@ test('L-BFGS finds the minimum of a shifted, badly scaled quadratic', () => {
     }
     return v;
   };
-  const r = lbfgs(f, new Float64Array(4), { maxIter: 200, gradTol: 1e-5, memory: 5 });
+  const r = await lbfgs(f, new Float64Array(4), { maxIter: 200, gradTol: 1e-5, memory: 5 });
   assert.ok(r.converged);
   r.x.forEach((v, i) => assert.ok(Math.abs(v - target[i]) < 1e-3, `x${i}=${v}`));
 });
 
-test('logistic regression converges and its probabilities sum to 1', () => {
+test('logistic regression converges and its probabilities sum to 1', async () => {
   const { x, y } = blobs(3, 15, 8, 2, 1.5);
-  const model = fitLogReg(x, y, 3, { C: 1, maxIter: 500, tol: 1e-6 });
+  const model = await fitLogReg(x, y, 3, { C: 1, maxIter: 500, tol: 1e-6 });
   assert.ok(model.converged);
-  const p = predictProba(model, x);
+  const p = await predictProba(model, x);
   for (let i = 0; i < x.rows; i++) assert.ok(Math.abs(p[i * 3] + p[i * 3 + 1] + p[i * 3 + 2] - 1) < 1e-9);
 });
 
-test('stronger regularization shrinks the weights', () => {
+test('stronger regularization shrinks the weights', async () => {
   const { x, y } = blobs(3, 15, 8, 3, 1.5);
-  const norm = (C: number) => fitLogReg(x, y, 3, { C, maxIter: 500, tol: 1e-6 }).weights.slice(0, 24).reduce((s, w) => s + w * w, 0);
-  assert.ok(norm(0.01) < norm(1));
+  const norm = async (C: number) => (await fitLogReg(x, y, 3, { C, maxIter: 500, tol: 1e-6 })).weights.slice(0, 24).reduce((s, w) => s + w * w, 0);
+  assert.ok((await norm(0.01)) < (await norm(1)));
 });
 
-test('LR probe separates generated blobs and picks C on val', () => {
+test('LR probe separates generated blobs and picks C on val', async () => {
   const tr = blobs(5, 10, 32, 9, 1.2);
   const va = blobs(5, 4, 32, 9, 1.2);
   const te = blobs(5, 30, 32, 9, 1.2);
-  const out = runLogRegProbe({ train: tr.x, trainLabels: tr.y, val: va.x, valLabels: va.y, test: te.x, testLabels: te.y, numClasses: 5 });
+  const out = await runLogRegProbe({ train: tr.x, trainLabels: tr.y, val: va.x, valLabels: va.y, test: te.x, testLabels: te.y, numClasses: 5 });
   const acc = out.testPred.filter((p, i) => p === te.y[i]).length / te.y.length;
   assert.ok(acc > 0.95, `accuracy ${acc}`);
   assert.equal(typeof out.chosen.C, 'number');
@@ -50,7 +51,7 @@ test('the lr-ml baseline (ml-logistic-regression) is registered and beats chance
   const { probeDatasets } = await import('../fixtures/probe-data.ts');
   const { accuracy } = await import('../../src/probes/metrics.ts');
   const d = probeDatasets()[0];
-  const out = getProbe('lr-ml').run(d);
+  const out = await getProbe('lr-ml').run(d, PROBE_JOB_DEFAULTS);
   assert.ok(accuracy(d.testLabels, out.testPred) > 0.6, 'chance is 0.2');
   assert.equal(out.testScores.length, d.testLabels.length * d.numClasses);
 });

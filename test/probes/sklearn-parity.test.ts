@@ -17,31 +17,31 @@ interface Reference {
 const ref = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'probes', 'sklearn-reference.json'), 'utf8')) as Reference;
 const sets = probeDatasets();
 
-test('logistic regression: test accuracy within 0.5 points of scikit-learn at every C of the grid', () => {
+test('logistic regression: test accuracy within 0.5 points of scikit-learn at every C of the grid', async () => {
   const { maxIter, tol } = PROBE_DEFAULTS.lr;
   for (const d of sets) {
     for (const r of ref.datasets[d.name].lr) {
-      const model = fitLogReg(d.train, d.trainLabels, d.numClasses, { C: r.C, maxIter, tol });
-      const acc = accuracy(d.testLabels, argmaxRows(predictProba(model, d.test), d.numClasses));
+      const model = await fitLogReg(d.train, d.trainLabels, d.numClasses, { C: r.C, maxIter, tol });
+      const acc = accuracy(d.testLabels, argmaxRows(await predictProba(model, d.test), d.numClasses));
       assert.ok(Math.abs(acc - r.test_acc) <= 0.005, `${d.name} C=${r.C}: ours ${acc.toFixed(4)}, sklearn ${r.test_acc.toFixed(4)}`);
     }
   }
 });
 
-test("the C sweep picks scikit-learn's C, or one whose val accuracy ties with it", () => {
+test("the C sweep picks scikit-learn's C, or one whose val accuracy ties with it", async () => {
   for (const d of sets) {
     const lr = ref.datasets[d.name].lr;
     const bestAcc = Math.max(...lr.map((r) => r.val_acc));
-    const out = runLogRegProbe({ ...d, numClasses: d.numClasses });
+    const out = await runLogRegProbe({ ...d, numClasses: d.numClasses });
     const mine = lr.find((r) => r.C === out.chosen.C)!;
     assert.ok(Math.abs(mine.val_acc - bestAcc) < 1e-12, `${d.name}: chose C=${out.chosen.C} (sklearn val acc ${mine.val_acc}), best sklearn val acc ${bestAcc}`);
   }
 });
 
-test("kNN (cosine, majority vote) predicts exactly what scikit-learn's brute-force KNeighborsClassifier does", () => {
+test("kNN (cosine, majority vote) predicts exactly what scikit-learn's brute-force KNeighborsClassifier does", async () => {
   for (const d of sets)
     for (const [k, preds] of Object.entries(ref.datasets[d.name].knn)) {
-      const { pred } = knnPredict(d.train, d.trainLabels, d.numClasses, d.test, { k: Number(k), vote: 'majority', temperature: 0.07 });
+      const { pred } = await knnPredict(d.train, d.trainLabels, d.numClasses, d.test, { k: Number(k), vote: 'majority', temperature: 0.07 });
       assert.deepEqual([...pred], preds, `${d.name} k=${k}`);
     }
 });

@@ -47,7 +47,7 @@ export class OnnxGraph {
         name: v.name,
         type: {
           tensorType: {
-            elemType: v.type === 'int64' ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.FLOAT,
+            elemType: ELEM_TYPES[v.type ?? 'float32'],
             shape: { dim: v.dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
           },
         },
@@ -72,8 +72,10 @@ export class OnnxGraph {
 export interface IoSpec {
   name: string;
   dims: (number | string)[];
-  type?: 'float32' | 'int64';
+  type?: 'float32' | 'float64' | 'int64';
 }
+
+const ELEM_TYPES = { float32: onnx.TensorProto.DataType.FLOAT, float64: onnx.TensorProto.DataType.DOUBLE, int64: onnx.TensorProto.DataType.INT64 };
 
 function attribute_(name: string, v: Attr) {
   const T = onnx.AttributeProto.AttributeType;
