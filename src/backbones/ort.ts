@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { BackboneError } from '../errors.ts';
 import { matrix, type Matrix } from '../util/matrix.ts';
 
-/** The only module that imports onnxruntime. Everything else sees Matrix and plain tensors. */
+/** The only backbone module that imports onnxruntime (util/gemm.ts uses it for matrix products). Everything else sees Matrix and plain tensors. */
 export const ORT_VERSION: string = ort.env.versions?.node ?? 'unknown';
 
 export type Device = 'cpu' | 'cuda';

@@ -24,6 +24,10 @@ export function probeOptions(y: Argv) {
     .option('test-per-class', { type: 'number', describe: 'test images per class [default: all the rest]' })
     .option('seed', { type: 'number', describe: 'seed of the split; same seed, same split and numbers' + dflt(D.seed) })
     .option('probe', { type: 'string', describe: `probes to run: ${PROBE_NAMES.join(', ')}` + dflt(D.probes.join(',')) })
+    .option('knn-k', { type: 'string', describe: 'kNN neighbours; several (1,5,20) = the best on val; k above the training-set size is clamped to it' + dflt(D.knnK.join(',')) })
+    .option('knn-vote', { choices: ['weighted', 'majority'] as const, describe: "weighted = DINO's exp(sim / 0.07) vote; majority = one vote per neighbour" + dflt(D.knnVote) })
+    .option('lr-c', { type: 'string', describe: 'logistic-regression C values swept on val (inverse L2 strength, as scikit-learn)' + dflt(D.lrC.join(',')) })
+    .option('lr-refit', { choices: ['train', 'train+val'] as const, describe: 'final LR model: the sweep\'s fit on train, or a refit at the chosen C on train + val' + dflt(D.lrRefit) })
     .option('layer', { type: 'string', describe: "feature layer instead of the card's tap (see `reprobe models layers NAME`)" })
     .option('runtime', { choices: RUNTIMES, describe: 'auto = onnxruntime on a converted graph, tfjs as fallback' + dflt(D.runtime) })
     .option('batch-size', { type: 'number', describe: 'images per inference batch' + dflt(D.batchSize) })
@@ -32,6 +36,10 @@ export function probeOptions(y: Argv) {
     .option('card', { type: 'string', describe: 'card JSON for a --backbone given as a model.onnx path (see configs/cards/)' })
     .option('cache', { type: 'boolean', describe: 'reuse and keep features in $REPROBE_HOME/features (--no-cache bypasses it)' + dflt(D.cache) })
     .option('results-dir', { type: 'string', describe: 'where probe.jsonl is appended' + dflt(D.resultsDir) })
+    .epilog(
+      'Bad input stops the run with one line, never a silent number: NaN/Inf features, fewer than 2 training classes, a val/test class ' +
+        'without training images, an empty test split. k above the training-set size is clamped (the record\'s chosen.k is the k used).',
+    )
     .example('$0 probe --backbone mobilenet-v2 --dataset mnist --shots 10', 'kNN and logistic-regression probes on 10 digits per class')
     .example('$0 probe -b mobilenet-v2,inception-v3 -d folder:./photos -k 5', 'compare two backbones on your own image folders')
     .example('$0 probe --config configs/probe-mnist.yaml --seed 1', 'a job from YAML, with one flag overridden')
@@ -53,6 +61,10 @@ export async function probeCommand(argv: ProbeArgs): Promise<void> {
     testPerClass: argv['test-per-class'],
     seed: argv.seed,
     probes: argv.probe === undefined ? undefined : list(argv.probe),
+    knnK: argv['knn-k'] === undefined ? undefined : list(argv['knn-k']).map(Number),
+    knnVote: argv['knn-vote'],
+    lrC: argv['lr-c'] === undefined ? undefined : list(argv['lr-c']).map(Number),
+    lrRefit: argv['lr-refit'],
     layer: argv.layer,
     runtime: argv.runtime,
     batchSize: argv['batch-size'],

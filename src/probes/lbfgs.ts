@@ -5,6 +5,9 @@ export interface LbfgsOptions {
   maxIter: number;
   /** Stop when max |gradient| falls below this (scikit-learn's tol). */
   gradTol: number;
+  /** Stop when an iteration lowers f by at most ftol * max(|f|, |f_new|, fFloor) (scipy L-BFGS-B's ftol test). */
+  ftol: number;
+  fFloor: number;
   memory: number;
 }
 
@@ -28,67 +31,92 @@ export async function lbfgs(f: Objective, x0: Float64Array, opt: LbfgsOptions): 
   const xNew = new Float64Array(n);
   const gNew = new Float64Array(n);
   const alpha = new Float64Array(opt.memory);
+  let sBuf: Float64Array = new Float64Array(n);
+  let yBuf: Float64Array = new Float64Array(n);
   for (let iter = 0; iter < opt.maxIter; iter++) {
     if (maxAbs(g) <= opt.gradTol) return { x, value: fx, iterations: iter, converged: true };
-    // Two-loop recursion: dir = -H g.
-    for (let i = 0; i < n; i++) dir[i] = -g[i];
-    for (let j = S.length - 1; j >= 0; j--) {
-      alpha[j] = rho[j] * dot(S[j], dir);
-      axpy(-alpha[j], Y[j], dir);
-    }
-    const last = S.length - 1;
-    // Without curvature pairs yet, a first step of unit length (as L-BFGS-B): -g alone is tiny near a warm start.
-    const gamma = last >= 0 ? dot(S[last], Y[last]) / dot(Y[last], Y[last]) : 1 / Math.sqrt(dot(g, g));
-    for (let i = 0; i < n; i++) dir[i] *= gamma;
-    for (let j = 0; j < S.length; j++) axpy(alpha[j] - rho[j] * dot(Y[j], dir), S[j], dir);
-    let slope = dot(g, dir);
+    let slope = direction(g, S, Y, rho, alpha, dir);
     if (slope >= 0) {
       // Not a descent direction (numerical trouble): restart from steepest descent.
       S.length = Y.length = rho.length = 0;
-      for (let i = 0; i < n; i++) dir[i] = -g[i] / Math.sqrt(dot(g, g));
-      slope = dot(g, dir);
+      slope = direction(g, S, Y, rho, alpha, dir);
     }
     let step = 1;
     let fNew = Infinity;
     for (let tries = 0; tries < 40; tries++) {
-      for (let i = 0; i < n; i++) xNew[i] = x[i] + step * dir[i];
+      stepTo(x, step, dir, xNew);
       fNew = await f(xNew, gNew);
       if (fNew <= fx + 1e-4 * step * slope) break;
       step *= 0.5;
     }
     if (!(fNew < fx) && !(fNew <= fx + 1e-4 * step * slope)) return { x, value: fx, iterations: iter, converged: false };
-    const s = new Float64Array(n);
-    const y = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      s[i] = xNew[i] - x[i];
-      y[i] = gNew[i] - g[i];
-    }
-    const sy = dot(s, y);
+    const sy = differences(xNew, x, gNew, g, sBuf, yBuf);
     // Keep the pair only with positive curvature, relative to |y|² (an absolute floor drops every pair of a small step).
-    if (sy > Number.EPSILON * dot(y, y)) {
-      if (S.length === opt.memory) {
-        S.shift();
-        Y.shift();
-        rho.shift();
-      }
-      S.push(s);
-      Y.push(y);
+    if (sy > Number.EPSILON * dot(yBuf, yBuf)) {
+      S.push(sBuf);
+      Y.push(yBuf);
       rho.push(1 / sy);
+      // The dropped oldest pair's arrays become the next scratch.
+      const full = S.length > opt.memory;
+      sBuf = full ? S.shift()! : new Float64Array(n);
+      yBuf = full ? Y.shift()! : new Float64Array(n);
+      if (full) rho.shift();
     }
-    const decrease = fx - fNew; if (process.env.TRACE) console.log(iter, fNew, maxAbs(gNew), step, decrease);
+    const decrease = fx - fNew;
+    const scale = Math.max(Math.abs(fx), Math.abs(fNew), opt.fFloor);
     x.set(xNew);
     g.set(gNew);
     fx = fNew;
-    // scikit-learn passes ftol = 64 * machine epsilon to scipy's L-BFGS-B.
-    if (decrease <= 64 * Number.EPSILON * Math.max(1, Math.abs(fx))) return { x, value: fx, iterations: iter + 1, converged: maxAbs(g) <= opt.gradTol };
+    // Converged as scipy reports it: a relative decrease this small counts as success.
+    if (decrease <= opt.ftol * scale) return { x, value: fx, iterations: iter + 1, converged: true };
   }
   return { x, value: fx, iterations: opt.maxIter, converged: maxAbs(g) <= opt.gradTol };
 }
 
+/** dir = -H g by the two-loop recursion over the stored pairs; returns the slope g·dir. */
+function direction(g: Float64Array, S: Float64Array[], Y: Float64Array[], rho: number[], alpha: Float64Array, dir: Float64Array): number {
+  const n = g.length;
+  for (let i = 0; i < n; i++) dir[i] = -g[i];
+  for (let j = S.length - 1; j >= 0; j--) {
+    alpha[j] = rho[j] * dot(S[j], dir);
+    axpy(-alpha[j], Y[j], dir);
+  }
+  const last = S.length - 1;
+  // Without curvature pairs yet, a first step of unit length (as L-BFGS-B): -g alone is tiny near a warm start.
+  const gamma = last >= 0 ? dot(S[last], Y[last]) / dot(Y[last], Y[last]) : 1 / Math.sqrt(dot(g, g));
+  for (let i = 0; i < n; i++) dir[i] *= gamma;
+  for (let j = 0; j < S.length; j++) axpy(alpha[j] - rho[j] * dot(Y[j], dir), S[j], dir);
+  return dot(g, dir);
+}
+
+function stepTo(x: Float64Array, step: number, dir: Float64Array, out: Float64Array): void {
+  for (let i = 0; i < x.length; i++) out[i] = x[i] + step * dir[i];
+}
+
+/** s = x1 - x0, y = g1 - g0; returns s·y. */
+function differences(x1: Float64Array, x0: Float64Array, g1: Float64Array, g0: Float64Array, s: Float64Array, y: Float64Array): number {
+  let sy = 0;
+  for (let i = 0; i < s.length; i++) {
+    s[i] = x1[i] - x0[i];
+    y[i] = g1[i] - g0[i];
+    sy += s[i] * y[i];
+  }
+  return sy;
+}
+
+/** Four partial sums: about twice the plain loop's speed in V8. */
 function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
+  let [s0, s1, s2, s3] = [0, 0, 0, 0];
+  const n = a.length;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; i++) s0 += a[i] * b[i];
+  return s0 + s1 + s2 + s3;
 }
 
 function axpy(a: number, x: Float64Array, y: Float64Array): void {

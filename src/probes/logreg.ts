@@ -35,6 +35,9 @@ export interface LogRegData {
   std: Float64Array;
 }
 
+/** scipy.optimize L-BFGS-B's default ftol (factr 1e7 times machine epsilon). */
+const SCIPY_FTOL = 1e7 * Number.EPSILON;
+
 /** Largest X (values) that also gets a transposed copy: 256 MB of float64. */
 const TRANSPOSE_LIMIT = 2 ** 25;
 
@@ -85,8 +88,9 @@ export async function fitLogRegData(data: LogRegData, opt: LogRegOptions, init?:
     return loss / n + 0.5 * lambda * reg;
   };
   const start = init ? Float64Array.from(init.weights) : new Float64Array(d * K + K);
-  // scikit-learn's objective is n times ours, so its gradient tolerance `tol` is tol / n here: the same stopping point.
-  const res = await lbfgs(objective, start, { maxIter: opt.maxIter, gradTol: opt.tol / n, memory: 10 });
+  // scikit-learn's objective is n times ours, so its gradient tolerance `tol` is tol / n here, and the floor 1 of scipy's
+  // relative-decrease test is 1 / n: the same stopping point. scikit-learn 1.2 (Debian's) leaves scipy's ftol default.
+  const res = await lbfgs(objective, start, { maxIter: opt.maxIter, gradTol: opt.tol / n, ftol: SCIPY_FTOL, fFloor: 1 / n, memory: 10 });
   return { mean: data.mean, std: data.std, weights: res.x, d, K, iterations: res.iterations, converged: res.converged };
 }
 
