@@ -3,7 +3,7 @@
 // ml-logistic-regression baseline. Features: generated 10,000 x 1024 (the size; overlapping classes, so the
 // sweep is not a tie at 100 %) and, with ../shared, real UC Merced features from the embedded MobileNetV2
 // (70 / 15 / 15 images per class).
-//   npm run bench:probes [-- --n 10000 --d 1024]   (lr-ml: trained on the first 500 training rows)
+//   npm run bench:probes [-- --n 10000 --d 1024]   (lr-ml: trained on the first 500 training rows; kNN: best of three)
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,7 +65,8 @@ else console.log('(../shared missing: UC Merced row skipped)');
 for (const [name, input] of sets) {
   const [lr, lrS] = await secs(() => runLogRegProbe(input));
   const k = 20;
-  const [, knnS] = await secs(() => knnPredict(input.train, input.trainLabels, input.numClasses, input.test, { k, vote: 'majority', temperature: 0.07 }));
+  let knnS = Infinity;
+  for (let r = 0; r < 3; r++) knnS = Math.min(knnS, (await secs(() => knnPredict(input.train, input.trainLabels, input.numClasses, input.test, { k, vote: 'majority', temperature: 0.07 })))[1]);
   const sk = sklearn(input, k);
   // ml-logistic-regression is orders of magnitude slower: it runs on the first 500 training rows only.
   const m = Math.min(500, input.train.rows);

@@ -51,7 +51,7 @@ def main() -> None:
 
 
 def bench() -> None:
-    """Timing mode: {"bench": true, "dir", "name", "c_grid", "k"} → wall time of the LR C sweep and kNN queries/s."""
+    """Timing mode: {"dir", "name", "c_grid", "k"} → wall time of the LR C sweep and kNN queries/s (best of three)."""
     job = json.load(sys.stdin)
     load = lambda part: np.load(f"{job['dir']}/{job['name']}.{part}.npy")
     xtr, ytr, xva, yva, xte = (load(p) for p in ["train", "train_labels", "val", "val_labels", "test"])
@@ -66,9 +66,11 @@ def bench() -> None:
             best = (acc, c)
     lr_s = time.perf_counter() - t0
     m = KNeighborsClassifier(n_neighbors=job["k"], algorithm="brute", metric="cosine").fit(xtr, ytr)
-    t0 = time.perf_counter()
-    m.predict(xte)
-    knn_s = time.perf_counter() - t0
+    knn_s = float("inf")
+    for _ in range(3):  # best of three: small query sets take milliseconds
+        t0 = time.perf_counter()
+        m.predict(xte)
+        knn_s = min(knn_s, time.perf_counter() - t0)
     print(json.dumps({"lr_seconds": lr_s, "lr_C": best[1], "knn_queries_per_s": len(xte) / knn_s}))
 
 

@@ -73,20 +73,40 @@ export async function lbfgs(f: Objective, x0: Float64Array, opt: LbfgsOptions): 
   return { x, value: fx, iterations: opt.maxIter, converged: maxAbs(g) <= opt.gradTol };
 }
 
-/** dir = -H g by the two-loop recursion over the stored pairs; returns the slope g·dir. */
+/**
+ * dir = -H g by the two-loop recursion over the stored pairs; returns the slope g·dir. Each pass applies one pair's
+ * update and takes the next pair's dot product at once: half the passes over memory of the textbook loops.
+ */
 function direction(g: Float64Array, S: Float64Array[], Y: Float64Array[], rho: number[], alpha: Float64Array, dir: Float64Array): number {
   const n = g.length;
+  const m = S.length;
   for (let i = 0; i < n; i++) dir[i] = -g[i];
-  for (let j = S.length - 1; j >= 0; j--) {
-    alpha[j] = rho[j] * dot(S[j], dir);
-    axpy(-alpha[j], Y[j], dir);
+  if (m === 0) {
+    // Without curvature pairs yet, a first step of unit length (as L-BFGS-B): -g alone is tiny near a warm start.
+    const inv = 1 / Math.sqrt(dot(g, g));
+    for (let i = 0; i < n; i++) dir[i] *= inv;
+    return dot(g, dir);
   }
-  const last = S.length - 1;
-  // Without curvature pairs yet, a first step of unit length (as L-BFGS-B): -g alone is tiny near a warm start.
-  const gamma = last >= 0 ? dot(S[last], Y[last]) / dot(Y[last], Y[last]) : 1 / Math.sqrt(dot(g, g));
+  // First loop, newest to oldest: alpha_j = rho_j s_j·q; q -= alpha_j y_j.
+  alpha[m - 1] = rho[m - 1] * dot(S[m - 1], dir);
+  for (let j = m - 1; j > 0; j--) alpha[j - 1] = rho[j - 1] * axpyDot(-alpha[j], Y[j], dir, S[j - 1]);
+  axpyDot(-alpha[0], Y[0], dir, Y[0]);
+  const gamma = dot(S[m - 1], Y[m - 1]) / dot(Y[m - 1], Y[m - 1]);
   for (let i = 0; i < n; i++) dir[i] *= gamma;
-  for (let j = 0; j < S.length; j++) axpy(alpha[j] - rho[j] * dot(Y[j], dir), S[j], dir);
-  return dot(g, dir);
+  // Second loop, oldest to newest: beta_j = rho_j y_j·r; r += (alpha_j - beta_j) s_j.
+  let beta = rho[0] * dot(Y[0], dir);
+  for (let j = 0; j < m - 1; j++) beta = rho[j + 1] * axpyDot(alpha[j] - beta, S[j], dir, Y[j + 1]);
+  return axpyDot(alpha[m - 1] - beta, S[m - 1], dir, g);
+}
+
+/** y += a x, then returns z·y, in one pass. */
+function axpyDot(a: number, x: Float64Array, y: Float64Array, z: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) {
+    y[i] += a * x[i];
+    s += z[i] * y[i];
+  }
+  return s;
 }
 
 function stepTo(x: Float64Array, step: number, dir: Float64Array, out: Float64Array): void {
@@ -117,10 +137,6 @@ function dot(a: Float64Array, b: Float64Array): number {
   }
   for (; i < n; i++) s0 += a[i] * b[i];
   return s0 + s1 + s2 + s3;
-}
-
-function axpy(a: number, x: Float64Array, y: Float64Array): void {
-  for (let i = 0; i < x.length; i++) y[i] += a * x[i];
 }
 
 function maxAbs(a: Float64Array): number {

@@ -2,6 +2,7 @@ import { gemm } from '../util/gemm.ts';
 import type { Matrix } from '../util/matrix.ts';
 import { columnStats, standardized } from './features.ts';
 import { lbfgs } from './lbfgs.ts';
+import { softmaxLoss, type SoftmaxLoss } from './softmax-loss.ts';
 
 export interface LogRegOptions {
   /** Inverse regularization strength, as scikit-learn's C. */
@@ -33,6 +34,8 @@ export interface LogRegData {
   labels: ArrayLike<number>;
   mean: Float64Array;
   std: Float64Array;
+  /** The loss graph, built on first use and shared by the fits of a sweep. */
+  loss?: Promise<SoftmaxLoss>;
 }
 
 /** scipy.optimize L-BFGS-B's default ftol (factr 1e7 times machine epsilon). */
@@ -64,27 +67,17 @@ function transposed(a: Float64Array, r: number, c: number): Float64Array {
 export async function fitLogRegData(data: LogRegData, opt: LogRegOptions, init?: LogRegModel): Promise<LogRegModel> {
   const { X, XT, n, d, K, labels } = data;
   const lambda = 1 / (opt.C * n);
+  data.loss ??= softmaxLoss(X, XT, labels, n, d, K);
+  const net = await data.loss;
   const objective = async (theta: Float64Array, grad: Float64Array): Promise<number> => {
-    const W = theta.slice(0, d * K);
-    const logits = await gemm(X, [n, d], W, [d, K], { bias: theta.slice(d * K) });
-    let loss = 0;
-    for (let i = 0; i < n; i++) {
-      const o = i * K;
-      const target = o + labels[i];
-      const z = logits[target];
-      loss += softmaxAt(logits, o, K) - z;
-      logits[target] -= 1; // the row now holds (p - y)
-    }
-    // grad W = Xᵀ (P - Y) / n + λW, grad b = Σ (P - Y) / n
-    const gW = XT ? await gemm(XT, [d, n], logits, [n, K]) : await gemm(X, [n, d], logits, [n, K], { transA: true });
+    const { loss, gW, gb } = await net.evaluate(theta.slice(0, d * K), theta.slice(d * K));
+    // (1/n) Σ CE + λ/2 |W|²: grad W = Xᵀ (P - Y) / n + λW, grad b = Σ (P - Y) / n
     let reg = 0;
     for (let p = 0; p < d * K; p++) {
       grad[p] = gW[p] / n + lambda * theta[p];
       reg += theta[p] * theta[p];
     }
-    grad.fill(0, d * K);
-    for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) grad[d * K + k] += logits[i * K + k];
-    for (let k = 0; k < K; k++) grad[d * K + k] /= n;
+    for (let k = 0; k < K; k++) grad[d * K + k] = gb[k] / n;
     return loss / n + 0.5 * lambda * reg;
   };
   const start = init ? Float64Array.from(init.weights) : new Float64Array(d * K + K);
