@@ -55,3 +55,32 @@ test('the lr-ml baseline (ml-logistic-regression) is registered and beats chance
   assert.ok(accuracy(d.testLabels, out.testPred) > 0.6, 'chance is 0.2');
   assert.equal(out.testScores.length, d.testLabels.length * d.numClasses);
 });
+
+test('the loss graph gives the softmax cross-entropy and its gradient of a plain loop, with and without Xᵀ', async () => {
+  const { softmaxLoss } = await import('../../src/probes/softmax-loss.ts');
+  const [n, d, K] = [7, 5, 3];
+  const X = Float64Array.from({ length: n * d }, (_, i) => Math.sin(i * 1.7));
+  const XT = Float64Array.from({ length: n * d }, (_, i) => X[(i % n) * d + Math.floor(i / n)]);
+  const labels = [0, 2, 1, 1, 0, 2, 2];
+  const W = Float64Array.from({ length: d * K }, (_, i) => Math.cos(i));
+  const b = Float64Array.from([0.3, -0.2, 0.1]);
+  let loss = 0;
+  const gW = new Float64Array(d * K);
+  const gb = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    const z = Array.from({ length: K }, (_, k) => b[k] + Array.from({ length: d }, (_, j) => X[i * d + j] * W[j * K + k]).reduce((s, v) => s + v, 0));
+    const lse = Math.log(z.reduce((s, v) => s + Math.exp(v), 0));
+    loss += lse - z[labels[i]];
+    z.forEach((zk, k) => {
+      const r = Math.exp(zk - lse) - (k === labels[i] ? 1 : 0);
+      gb[k] += r;
+      for (let j = 0; j < d; j++) gW[j * K + k] += X[i * d + j] * r;
+    });
+  }
+  for (const xt of [XT, undefined]) {
+    const out = await (await softmaxLoss(X, xt, labels, n, d, K)).evaluate(W, b);
+    assert.ok(Math.abs(out.loss - loss) < 1e-10, `loss ${out.loss} vs ${loss}`);
+    gW.forEach((v, i) => assert.ok(Math.abs(out.gW[i] - v) < 1e-10, `gW[${i}]`));
+    gb.forEach((v, i) => assert.ok(Math.abs(out.gb[i] - v) < 1e-10, `gb[${i}]`));
+  }
+});
