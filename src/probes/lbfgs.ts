@@ -90,9 +90,10 @@ function direction(g: Float64Array, S: Float64Array[], Y: Float64Array[], rho: n
   // First loop, newest to oldest: alpha_j = rho_j s_j·q; q -= alpha_j y_j.
   alpha[m - 1] = rho[m - 1] * dot(S[m - 1], dir);
   for (let j = m - 1; j > 0; j--) alpha[j - 1] = rho[j - 1] * axpyDot(-alpha[j], Y[j], dir, S[j - 1]);
-  axpyDot(-alpha[0], Y[0], dir, Y[0]);
+  // The oldest pair's update and the initial Hessian scaling, in one pass.
   const gamma = dot(S[m - 1], Y[m - 1]) / dot(Y[m - 1], Y[m - 1]);
-  for (let i = 0; i < n; i++) dir[i] *= gamma;
+  const [a0, y0] = [alpha[0], Y[0]];
+  for (let i = 0; i < n; i++) dir[i] = (dir[i] - a0 * y0[i]) * gamma;
   // Second loop, oldest to newest: beta_j = rho_j y_j·r; r += (alpha_j - beta_j) s_j.
   let beta = rho[0] * dot(Y[0], dir);
   for (let j = 0; j < m - 1; j++) beta = rho[j + 1] * axpyDot(alpha[j] - beta, S[j], dir, Y[j + 1]);

@@ -100,8 +100,8 @@ export async function predictProba(model: LogRegModel, x: Matrix): Promise<Float
   return out;
 }
 
-/** Softmax of row [o, o + K) of `a` in place; returns its log-sum-exp. */
-function softmaxAt(a: Float64Array, o: number, K: number): number {
+/** Softmax of row [o, o + K) of `a` in place. */
+function softmaxAt(a: Float64Array, o: number, K: number): void {
   let max = -Infinity;
   for (let k = o; k < o + K; k++) if (a[k] > max) max = a[k];
   let sum = 0;
@@ -109,7 +109,5 @@ function softmaxAt(a: Float64Array, o: number, K: number): number {
     a[k] = Math.exp(a[k] - max);
     sum += a[k];
   }
-  // Subnormal probabilities (< 2.2e-308) would slow the next matrix product by orders of magnitude: they become 0.
-  for (let k = o; k < o + K; k++) a[k] = a[k] / sum < 1e-300 ? 0 : a[k] / sum;
-  return max + Math.log(sum);
+  for (let k = o; k < o + K; k++) a[k] /= sum;
 }

@@ -18,6 +18,15 @@ export interface GemmOptions {
   bias?: Floats;
 }
 
+/**
+ * A session for a small compute graph on all cores. Pool threads do not spin: between calls they would compete with
+ * the JavaScript on small machines. `denormalAsZero` flushes subnormal results, which slow later products badly.
+ */
+export function openKernel(bytes: Uint8Array, opt: { denormalAsZero?: boolean } = {}): Promise<ort.InferenceSession> {
+  const session = { intra_op: { allow_spinning: '0' }, ...(opt.denormalAsZero ? { set_denormal_as_zero: '1' } : {}) };
+  return ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: availableParallelism(), extra: { session } });
+}
+
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
 function session(type: 'float32' | 'float64', opt: GemmOptions): Promise<ort.InferenceSession> {
@@ -36,7 +45,7 @@ function session(type: 'float32' | 'float64', opt: GemmOptions): Promise<ort.Inf
       ],
       outputs: [{ name: 'Y', dims: ['m', 'n'], type }],
     });
-    s = ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: availableParallelism(), extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    s = openKernel(bytes);
     sessions.set(key, s);
   }
   return s;
