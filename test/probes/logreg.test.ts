@@ -84,3 +84,20 @@ test('the loss graph gives the softmax cross-entropy and its gradient of a plain
     gb.forEach((v, i) => assert.ok(Math.abs(out.gb[i] - v) < 1e-10, `gb[${i}]`));
   }
 });
+
+test('L-BFGS keeps the curvature pairs of tiny steps: a flat, badly scaled quadratic converges in few iterations', async () => {
+  // Gradients of about 1e-6, as a mean-scaled loss near a warm start: steps and curvature products are tiny.
+  const scale = [1, 100, 0.1, 10, 3, 0.3].map((v) => v * 1e-6);
+  const target = [3, -2, 5, 0.5, 1, -1];
+  const f = async (x: Float64Array, g: Float64Array) => {
+    let v = 0;
+    for (let i = 0; i < scale.length; i++) {
+      v += 0.5 * scale[i] * (x[i] - target[i]) ** 2;
+      g[i] = scale[i] * (x[i] - target[i]);
+    }
+    return v;
+  };
+  const r = await lbfgs(f, new Float64Array(scale.length), { maxIter: 500, gradTol: 1e-12, ftol: 0, fFloor: 1, memory: 5 });
+  assert.ok(r.converged);
+  assert.ok(r.iterations < 100, `${r.iterations} iterations`);
+});
