@@ -1,12 +1,10 @@
-import { decodeForCard, packBatch } from '../backbones/preprocess.ts';
 import type { Backbone } from '../backbones/types.ts';
 import type { Sample } from '../data/types.ts';
 import { matrix, type Matrix } from '../util/matrix.ts';
+import type { PreparedBatch, Skipped } from './prepare-batch.ts';
+import { prepareOffThread } from './preparer.ts';
 
-export interface Skipped {
-  id: string;
-  reason: string;
-}
+export type { Skipped } from './prepare-batch.ts';
 
 export interface Extraction {
   /** [kept.length, featureDim], row i = samples[kept[i]]. */
@@ -23,46 +21,41 @@ export interface ExtractOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-interface PreparedBatch {
-  images: Uint8Array[];
-  indices: number[];
-  skipped: Skipped[];
-}
+/** Batches prepared ahead of the one in the backbone: two absorb the jitter of decode times; memory stays bounded. */
+const AHEAD = 2;
 
 /**
- * Embed samples in batches. The next batch is decoded (sharp's thread pool) while the current one runs in the
- * backbone, so preprocessing hides behind inference. Unreadable images are skipped and listed, never fatal.
+ * Embed samples in batches. Upcoming batches are decoded and packed on a worker thread (sharp's pool) while the
+ * current one runs in the backbone, so preprocessing hides behind inference. Unreadable images are skipped and
+ * listed, never fatal.
  */
 export async function extractFeatures(backbone: Backbone, samples: readonly Sample[], opt: ExtractOptions): Promise<Extraction> {
   const t0 = performance.now();
-  const starts: number[] = [];
-  for (let s = 0; s < samples.length; s += opt.batchSize) starts.push(s);
-  const prepare = async (start: number): Promise<PreparedBatch> => {
-    const slice = samples.slice(start, start + opt.batchSize);
-    const decoded = await Promise.allSettled(slice.map((s) => decodeForCard(s.source, backbone.card)));
-    const batch: PreparedBatch = { images: [], indices: [], skipped: [] };
-    decoded.forEach((d, i) => {
-      if (d.status === 'fulfilled') {
-        batch.images.push(d.value);
-        batch.indices.push(start + i);
-      } else batch.skipped.push({ id: slice[i].id, reason: String((d.reason as Error)?.message ?? d.reason).split('\n')[0] });
-    });
-    return batch;
+  const queue: { start: number; batch: Promise<PreparedBatch> }[] = [];
+  let nextStart = 0;
+  const fill = () => {
+    while (queue.length < AHEAD && nextStart < samples.length) {
+      const batch = prepareOffThread(samples.slice(nextStart, nextStart + opt.batchSize), backbone.card);
+      batch.catch(() => {}); // rejections surface when the batch's turn comes, not as unhandled ones
+      queue.push({ start: nextStart, batch });
+      nextStart += opt.batchSize;
+    }
   };
   const rows: Matrix[] = [];
   const kept: number[] = [];
   const skipped: Skipped[] = [];
   let done = 0;
-  let next = starts.length > 0 ? prepare(starts[0]) : undefined;
-  for (let b = 0; b < starts.length; b++) {
-    const batch = await next!;
-    next = b + 1 < starts.length ? prepare(starts[b + 1]) : undefined;
-    if (batch.images.length > 0) {
-      rows.push(await backbone.embed(packBatch(batch.images, backbone.card), batch.images.length));
-      kept.push(...batch.indices);
+  fill();
+  while (queue.length > 0) {
+    const { start, batch: pending } = queue.shift()!;
+    const batch = await pending;
+    fill();
+    if (batch.kept.length > 0) {
+      rows.push(await backbone.embed(batch.input, batch.kept.length));
+      kept.push(...batch.kept.map((k) => start + k));
     }
     skipped.push(...batch.skipped);
-    done += batch.images.length + batch.skipped.length;
+    done += batch.kept.length + batch.skipped.length;
     opt.onProgress?.(done, samples.length);
   }
   const cols = rows[0]?.cols ?? 0;
