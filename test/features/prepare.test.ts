@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { EMBEDDED_CARDS } from '../../src/backbones/cards/embedded.ts';
+import { decodeForCard, packBatch } from '../../src/backbones/preprocess.ts';
 import { prepareBatch, type BatchItem } from '../../src/features/prepare-batch.ts';
 import { prepareOffThread } from '../../src/features/preparer.ts';
 import { tempDir } from '../helpers.ts';
@@ -29,5 +30,7 @@ test('the preparation thread gives what preparing on the main thread gives: file
   assert.equal(off.skipped.length, 1);
   assert.equal(off.skipped[0].id, 'broken.jpg');
   assert.deepEqual(off, here);
-  assert.equal(off.input.length, 6 * card.input.height * card.input.width * 3);
+  // Packed as they decode, then closed up over the corrupt one: the same as packing the decoded images in order.
+  const decoded = await Promise.all(off.kept.map((k) => decodeForCard(items[k].source, card)));
+  assert.deepEqual(off.input, packBatch(decoded, card));
 });
