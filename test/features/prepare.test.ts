@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { EMBEDDED_CARDS } from '../../src/backbones/cards/embedded.ts';
 import { decodeForCard, packBatch } from '../../src/backbones/preprocess.ts';
 import { prepareBatch, type BatchItem } from '../../src/features/prepare-batch.ts';
-import { prepareOffThread } from '../../src/features/preparer.ts';
+import { Preparer, prepareOffThread } from '../../src/features/preparer.ts';
 import { tempDir } from '../helpers.ts';
 
 test('the preparation thread gives what preparing on the main thread gives: files, raw pixels, a corrupt file', async () => {
@@ -33,4 +33,23 @@ test('the preparation thread gives what preparing on the main thread gives: file
   // Packed as they decode, then closed up over the corrupt one: the same as packing the decoded images in order.
   const decoded = await Promise.all(off.kept.map((k) => decodeForCard(items[k].source, card)));
   assert.deepEqual(off.input, packBatch(decoded, card));
+});
+
+test('when the preparation thread dies, its pending batches and later ones are prepared on the main thread', async () => {
+  const card = EMBEDDED_CARDS[0];
+  const items: BatchItem[] = Array.from({ length: 3 }, (_, i) => ({ id: `r${i}`, source: { kind: 'raw', data: new Uint8Array(28 * 28).fill(40 * i), width: 28, height: 28, channels: 1 } }));
+  const preparer = new Preparer();
+  await preparer.prepare(items, card); // the thread is up
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  const pending = preparer.prepare(items, card);
+  await preparer.kill();
+  const after = await pending;
+  const later = await preparer.prepare(items.slice(1), card);
+  process.off('warning', onWarning);
+  assert.match(warnings.join('\n'), /preparation thread exited.*main thread/);
+  const want = await prepareBatch(items, card);
+  assert.deepEqual(after, want);
+  assert.deepEqual(later.input, want.input.subarray(want.input.length / 3));
 });
