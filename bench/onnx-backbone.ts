@@ -4,12 +4,14 @@
 // - onnxruntime vs PyTorch CPU, model alone and end to end with PIL + torchvision transforms (target >= 2.4x);
 // - the FLOP ceiling: the best float32 matrix-product rate measured on this machine (onnxruntime's MLAS and
 //   torch's BLAS) divided by the model's FLOPs. A target above ceiling / PyTorch cannot be met without changing the
-//   model's arithmetic.
+//   model's arithmetic;
+// - the preparation bound: with every core busy, end to end is at most 1 / (1 + bare * prep CPU per image / threads)
+//   of bare.
 // Models: torchvision's vit_b_32, convnext_tiny and efficientnet_b2 (study architectures) exported to ONNX by
 // tools/torch_bench.py (random weights: speed does not depend on them; needs Debian python3-torch, cached in
 // $REPROBE_HOME/bench) and the shared ImageNet MobileNetV2 (int8). Rounds of bare, adapter and end-to-end runs are
 // interleaved and each side keeps its best round: this VM's noise only ever slows a run down.
-//   npm run bench:onnx [-- --threads 2 --batch 16 --rounds 3 --arch vit_b_32,convnext_tiny,efficientnet_b2]
+//   npm run bench:onnx [-- --threads 2 --batch 16 --rounds 5 --arch vit_b_32,convnext_tiny,efficientnet_b2]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
