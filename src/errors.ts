@@ -18,3 +18,8 @@ export class ProbeError extends ReprobeError {}
 export function unknownName(kind: string, name: string, known: readonly string[], hint = ''): string {
   return `Unknown ${kind} "${name}". Known: ${known.join(', ')}.${hint ? ' ' + hint : ''}`;
 }
+
+/** The first line of an error's message (or of whatever was thrown): native libraries append multi-line details. */
+export function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0];
+}

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { BackboneError } from '../errors.ts';
+import { BackboneError, firstLine } from '../errors.ts';
 import { matrix, type Matrix } from '../util/matrix.ts';
 
 /** The only backbone module that imports onnxruntime (util/gemm.ts uses it for matrix products). Everything else sees Matrix and plain tensors. */
@@ -110,8 +110,4 @@ export async function openOnnx(model: string | Uint8Array, opt: SessionOptions =
     runRaw,
     dispose: () => session.release(),
   };
-}
-
-function firstLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0];
 }

@@ -1,6 +1,7 @@
 import { decodeForCard, imagePacker } from '../backbones/preprocess.ts';
 import type { Card } from '../backbones/types.ts';
 import type { ImageSource } from '../data/types.ts';
+import { firstLine } from '../errors.ts';
 
 export interface Skipped {
   id: string;
@@ -37,7 +38,7 @@ export async function prepareBatch(items: readonly BatchItem[], card: Card): Pro
     if (d.status === 'fulfilled') {
       if (kept.length < i) input.copyWithin(kept.length * per, i * per, (i + 1) * per);
       kept.push(i);
-    } else skipped.push({ id: items[i].id, reason: String((d.reason as Error)?.message ?? d.reason).split('\n')[0] });
+    } else skipped.push({ id: items[i].id, reason: firstLine(d.reason) });
   });
   return { input: kept.length === items.length ? input : input.slice(0, kept.length * per), kept, skipped };
 }
