@@ -62,7 +62,7 @@ export async function openOnnx(model: string | Uint8Array, opt: SessionOptions =
   let fallback: string | undefined;
   if (opt.device === 'cuda') {
     if (cudaAvailable()) device = 'cuda';
-    else fallback = "CUDA execution provider not installed with onnxruntime-node (its install step fetches it; .npmrc skips it), running on CPU";
+    else fallback = 'CUDA execution provider not installed with onnxruntime-node (install with ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci), running on CPU';
   }
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
