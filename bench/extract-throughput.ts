@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { EMBEDDED_CARDS as CARDS } from '../src/backbones/cards/embedded.ts';
 import { loadNsfwjsModel } from '../src/backbones/keras/nsfwjs-files.ts';
-import { decodeForCard, packBatch } from '../src/backbones/preprocess.ts';
+import { decodeForCard, packBatch } from '../src/features/preprocess.ts';
 import { openBackbone } from '../src/backbones/registry.ts';
 import { loadTfjsModel, tfjsBackend } from '../src/backbones/tfjs.ts';
 import { loadFolder } from '../src/data/folder.ts';

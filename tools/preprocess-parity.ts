@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STUDY_CARDS } from '../src/backbones/cards/study.ts';
-import { decodeForCard, packBatch } from '../src/backbones/preprocess.ts';
+import { decodeForCard, packBatch } from '../src/features/preprocess.ts';
 import { readNpy } from '../src/util/npy.ts';
 import { tempDir } from '../test/helpers.ts';
 

@@ -7,7 +7,7 @@ import { reprobeHome } from '../util/paths.ts';
 import { loadNsfwjsModel, nsfwjsVersion } from './keras/nsfwjs-files.ts';
 import type { KerasModelFiles } from './keras/topology.ts';
 import { CONVERTER_VERSION, kerasToOnnx, layerHint } from './keras/to-onnx.ts';
-import { openOnnx, ORT_VERSION, type Device } from './ort.ts';
+import { openOnnx, ORT_VERSION, type Device } from '../util/ort.ts';
 import { loadTfjsModel, tfjsBackend, TFJS_VERSION } from './tfjs.ts';
 import type { Backbone, KerasCard } from './types.ts';
 

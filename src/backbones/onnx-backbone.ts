@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { BackboneError } from '../errors.ts';
 import { vstack, type Matrix } from '../util/matrix.ts';
-import { openOnnx, ORT_VERSION, type Device, type OnnxSession, type ValueInfo } from './ort.ts';
+import { openOnnx, ORT_VERSION, type Device, type OnnxSession, type ValueInfo } from '../util/ort.ts';
 import { pool, POOLING_RANK } from './pooling.ts';
 import { featureName, type Backbone, type OnnxCard } from './types.ts';
 

@@ -1,4 +1,4 @@
-import { decodeForCard, imagePacker } from '../backbones/preprocess.ts';
+import { decodeForCard, imagePacker } from './preprocess.ts';
 import type { Card } from '../backbones/types.ts';
 import type { ImageSource } from '../data/types.ts';
 import { firstLine } from '../errors.ts';

@@ -1,6 +1,5 @@
-import * as ort from 'onnxruntime-node';
-import { openKernel } from '../util/gemm.ts';
 import { OnnxGraph } from '../util/onnx-graph.ts';
+import { openKernel, type KernelFeed } from '../util/ort.ts';
 
 /**
  * Multinomial cross-entropy and its gradient in one onnxruntime call per evaluation (float64): the two matrix
@@ -43,12 +42,12 @@ export async function softmaxLoss(X: Float64Array, XT: Float64Array | undefined,
   const session = await openKernel(bytes, { denormalAsZero: true });
   const onehot = new Float64Array(n * K);
   for (let i = 0; i < n; i++) onehot[i * K + labels[i]] = 1;
-  const fixed: Record<string, ort.Tensor> = { X: new ort.Tensor(f64, X, [n, d]), Y: new ort.Tensor(f64, onehot, [n, K]) };
-  if (XT) fixed.XT = new ort.Tensor(f64, XT, [d, n]);
+  const fixed: Record<string, KernelFeed> = { X: { data: X, dims: [n, d] }, Y: { data: onehot, dims: [n, K] } };
+  if (XT) fixed.XT = { data: XT, dims: [d, n] };
   return {
     async evaluate(W, b) {
-      const out = await session.run({ ...fixed, W: new ort.Tensor(f64, W, [d, K]), b: new ort.Tensor(f64, b, [K]) });
-      return { loss: (out.loss.data as Float64Array)[0], gW: out.gW.data as Float64Array, gb: out.gb.data as Float64Array };
+      const out = await session.run({ ...fixed, W: { data: W, dims: [d, K] }, b: { data: b, dims: [K] } });
+      return { loss: out.loss[0], gW: out.gW as Float64Array, gb: out.gb as Float64Array };
     },
   };
 }

@@ -1,10 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
-import { ORT_VERSION } from '../backbones/ort.ts';
-import { TFJS_VERSION } from '../backbones/tfjs.ts';
 
 const require = createRequire(import.meta.url);
 const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -20,17 +18,34 @@ export interface Versions {
 
 let cached: Versions | undefined;
 
-/** Code and library versions recorded with every result. */
+/** Code and library versions recorded with every result, read from package metadata (no runtime is loaded for it). */
 export function versions(): Versions {
   cached ??= {
-    reprobe: (require('../../package.json') as { version: string }).version,
+    reprobe: readVersion(join(root, 'package.json')),
     commit: gitCommit(),
     node: process.versions.node,
-    onnxruntime: ORT_VERSION,
-    tfjs: TFJS_VERSION,
-    sharp: sharp.versions.sharp ?? 'unknown',
+    onnxruntime: packageVersion('onnxruntime-node'),
+    tfjs: packageVersion('@tensorflow/tfjs'),
+    sharp: packageVersion('sharp'),
   };
   return cached;
+}
+
+/** The installed version of a dependency: its package.json, found above its resolved entry point (exports maps may hide it). */
+export function packageVersion(name: string): string {
+  try {
+    for (let dir = dirname(require.resolve(name)); dir !== dirname(dir); dir = dirname(dir)) {
+      const pkg = join(dir, 'package.json');
+      if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === name) return readVersion(pkg);
+    }
+  } catch {
+    /* not installed */
+  }
+  return 'unknown';
+}
+
+function readVersion(pkg: string): string {
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
 function gitCommit(): string | null {

@@ -1,6 +1,5 @@
-import { availableParallelism } from 'node:os';
-import * as ort from 'onnxruntime-node';
 import { OnnxGraph } from './onnx-graph.ts';
+import { openKernel, type Kernel, type KernelFeed } from './ort.ts';
 
 /**
  * Dense matrix products on onnxruntime's MLAS kernels (AVX2/FMA, all cores): about 30x a JavaScript loop, which
@@ -18,18 +17,9 @@ export interface GemmOptions {
   bias?: Floats;
 }
 
-/**
- * A session for a small compute graph on all cores. Pool threads do not spin: between calls they would compete with
- * the JavaScript on small machines. `denormalAsZero` flushes subnormal results, which slow later products badly.
- */
-export function openKernel(bytes: Uint8Array, opt: { denormalAsZero?: boolean } = {}): Promise<ort.InferenceSession> {
-  const session = { intra_op: { allow_spinning: '0' }, ...(opt.denormalAsZero ? { set_denormal_as_zero: '1' } : {}) };
-  return ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: availableParallelism(), extra: { session } });
-}
+const sessions = new Map<string, Promise<Kernel>>();
 
-const sessions = new Map<string, Promise<ort.InferenceSession>>();
-
-function session(type: 'float32' | 'float64', opt: GemmOptions): Promise<ort.InferenceSession> {
+function session(type: 'float32' | 'float64', opt: GemmOptions): Promise<Kernel> {
   const key = `${type}:${opt.transA ? 1 : 0}:${opt.transB ? 1 : 0}:${opt.bias ? 1 : 0}`;
   let s = sessions.get(key);
   if (!s) {
@@ -65,8 +55,8 @@ export async function gemm<T extends Floats>(a: T, aDims: [number, number], b: T
     if (opt.bias) for (let i = 0; i < m; i++) out.set(opt.bias, i * n);
     return out;
   }
-  const feeds: Record<string, ort.Tensor> = { A: new ort.Tensor(type, a, aDims), B: new ort.Tensor(type, b, bDims) };
-  if (opt.bias) feeds.C = new ort.Tensor(type, opt.bias, [n]);
+  const feeds: Record<string, KernelFeed> = { A: { data: a, dims: aDims }, B: { data: b, dims: bDims } };
+  if (opt.bias) feeds.C = { data: opt.bias, dims: [n] };
   const { Y } = await (await session(type, opt)).run(feeds);
-  return Y.data as T;
+  return Y as T;
 }

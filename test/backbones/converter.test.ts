@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { EMBEDDED_CARDS as CARDS } from '../../src/backbones/cards/embedded.ts';
 import { loadNsfwjsModel } from '../../src/backbones/keras/nsfwjs-files.ts';
 import { kerasToOnnx } from '../../src/backbones/keras/to-onnx.ts';
-import { openOnnx } from '../../src/backbones/ort.ts';
-import { decodeForCard, packBatch } from '../../src/backbones/preprocess.ts';
+import { openOnnx } from '../../src/util/ort.ts';
+import { decodeForCard, packBatch } from '../../src/features/preprocess.ts';
 import { loadTfjsModel, tfjsBackend } from '../../src/backbones/tfjs.ts';
 import { loadMnist } from '../../src/data/mnist.ts';
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { parseCardFile } from '../../src/backbones/card-file.ts';
 import { openOnnxBackbone } from '../../src/backbones/onnx-backbone.ts';
-import { decodeForCard, packBatch } from '../../src/backbones/preprocess.ts';
+import { decodeForCard, packBatch } from '../../src/features/preprocess.ts';
 import type { OnnxCard, OutputSpec } from '../../src/backbones/types.ts';
 import { loadMnist } from '../../src/data/mnist.ts';
 import { BackboneError } from '../../src/errors.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { EMBEDDED_CARDS } from '../../src/backbones/cards/embedded.ts';
-import { decodeForCard, packBatch } from '../../src/backbones/preprocess.ts';
+import { decodeForCard, packBatch } from '../../src/features/preprocess.ts';
 import { prepareBatch, type BatchItem } from '../../src/features/prepare-batch.ts';
 import { Preparer, prepareOffThread } from '../../src/features/preparer.ts';
 import { tempDir } from '../helpers.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { jpegHeader } from '../../src/backbones/jpeg-header.ts';
+import { jpegHeader } from '../../src/features/jpeg-header.ts';
 
 const pixels = (w: number, h: number) => sharp(Buffer.alloc(w * h * 3, 90), { raw: { width: w, height: h, channels: 3 } });
 

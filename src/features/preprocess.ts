@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { ImageSource } from '../data/types.ts';
 import { jpegHeader } from './jpeg-header.ts';
-import type { Card, Interpolation, Preprocess } from './types.ts';
+import type { Card, Interpolation, Preprocess } from '../backbones/types.ts';
 
 type Sharp = ReturnType<typeof sharp>;
 

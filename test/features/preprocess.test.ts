@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { decodeForCard, geometry, packBatch } from '../../src/backbones/preprocess.ts';
+import { decodeForCard, geometry, packBatch } from '../../src/features/preprocess.ts';
 import type { OnnxCard, Preprocess } from '../../src/backbones/types.ts';
 import { readNpy } from '../../src/util/npy.ts';
 import { tempDir } from '../helpers.ts';

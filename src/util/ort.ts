@@ -4,9 +4,12 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BackboneError, firstLine } from '../errors.ts';
-import { matrix, type Matrix } from '../util/matrix.ts';
+import { matrix, type Matrix } from './matrix.ts';
 
-/** The only backbone module that imports onnxruntime (util/gemm.ts uses it for matrix products). Everything else sees Matrix and plain tensors. */
+/**
+ * The only module that imports onnxruntime-node: model sessions for backbones, and small compute graphs (GEMM, the LR
+ * loss) for the probes. Everything else sees Matrix and plain typed arrays.
+ */
 export const ORT_VERSION: string = ort.env.versions?.node ?? 'unknown';
 
 export type Device = 'cpu' | 'cuda';
@@ -24,6 +27,34 @@ export interface Tensor {
 }
 
 export type Feed = { type: 'float32'; data: Float32Array; dims: number[] } | { type: 'int64'; data: BigInt64Array; dims: number[] };
+
+/** A typed array and its shape; the element type follows the array (Float32Array → float32, ...). */
+export interface KernelFeed {
+  data: Float32Array | Float64Array | BigInt64Array;
+  dims: readonly number[];
+}
+
+/** A small compute graph (matrix products, a loss): named inputs → every output as a flat typed array. */
+export interface Kernel {
+  run(feeds: Record<string, KernelFeed>): Promise<Record<string, Float32Array | Float64Array>>;
+}
+
+/**
+ * A session for a small compute graph on all cores. Pool threads do not spin: between calls they would compete with
+ * the JavaScript on small machines. `denormalAsZero` flushes subnormal results, which slow later products badly.
+ */
+export async function openKernel(bytes: Uint8Array, opt: { denormalAsZero?: boolean } = {}): Promise<Kernel> {
+  const extra = { session: { intra_op: { allow_spinning: '0' }, ...(opt.denormalAsZero ? { set_denormal_as_zero: '1' } : {}) } };
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: availableParallelism(), extra });
+  const typeOf = (d: KernelFeed['data']) => (d instanceof Float32Array ? 'float32' : d instanceof Float64Array ? 'float64' : 'int64');
+  return {
+    async run(feeds) {
+      const tensors = Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, new ort.Tensor(typeOf(f.data), f.data, f.dims)]));
+      const out = await session.run(tensors);
+      return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array | Float64Array]));
+    },
+  };
+}
 
 export interface OnnxSession {
   inputName: string;
