@@ -7,11 +7,12 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROBE_DEFAULTS } from '../src/config/defaults.ts';
+import { LR_OPTIONS } from '../src/probes/logreg-probe.ts';
+import { defaultsOf } from '../src/util/options.ts';
 import { knnPredict } from '../src/probes/knn.ts';
 import { runLogRegMlProbe } from '../src/probes/logreg-ml-probe.ts';
 import { runLogRegProbe } from '../src/probes/logreg-probe.ts';
-import { accuracy } from '../src/probes/metrics.ts';
+import { accuracy } from '../src/metrics/classification.ts';
 import type { ProbeInput } from '../src/probes/types.ts';
 import { matrix } from '../src/util/matrix.ts';
 import { writeNpy } from '../src/util/npy.ts';
@@ -48,7 +49,7 @@ function sklearn(input: ProbeInput, k: number): { lr_seconds: number; lr_C: numb
   const parts = { train: input.train, val: input.val, test: input.test };
   for (const [p, m] of Object.entries(parts)) writeFileSync(join(dir, `x.${p}.npy`), writeNpy({ data: m.data, shape: [m.rows, m.cols] }));
   for (const [p, y] of [['train_labels', input.trainLabels], ['val_labels', input.valLabels]] as const) writeFileSync(join(dir, `x.${p}.npy`), writeNpy({ data: y, shape: [y.length] }));
-  const out = execFileSync(python, [tool, '--bench'], { input: JSON.stringify({ dir, name: 'x', c_grid: PROBE_DEFAULTS.lr.cGrid, k }), encoding: 'utf8' });
+  const out = execFileSync(python, [tool, '--bench'], { input: JSON.stringify({ dir, name: 'x', c_grid: defaultsOf(LR_OPTIONS).lrC, k }), encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 

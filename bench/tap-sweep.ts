@@ -8,10 +8,10 @@ import { loadNsfwjsModel } from '../src/backbones/keras/nsfwjs-files.ts';
 import { openOnnx } from '../src/util/ort.ts';
 import { decodeForCard, packBatch } from '../src/features/preprocess.ts';
 import { loadDataset } from '../src/data/registry.ts';
-import { fewShotSplit } from '../src/data/splits.ts';
+import { drawSplit, splitSource } from '../src/data/split.ts';
 import { runKnnProbe } from '../src/probes/knn-probe.ts';
 import { runLogRegProbe } from '../src/probes/logreg-probe.ts';
-import { accuracy } from '../src/probes/metrics.ts';
+import { accuracy } from '../src/metrics/classification.ts';
 import { takeRows, vstack, type Matrix } from '../src/util/matrix.ts';
 import { sharedDir } from './common.ts';
 
@@ -19,12 +19,12 @@ const shared = sharedDir();
 const spec = process.argv[2] || (shared ? `folder:${join(shared, 'data', 'ucmerced', 'Images')}` : 'mnist');
 const only = process.argv[3];
 const ds = await loadDataset(spec);
-const split = fewShotSplit(ds.samples.map((s) => s.label), ds.classes, { shots: 10, valPerClass: 3, seed: 0, testPerClass: spec === 'mnist' ? 50 : undefined });
-const order = [...split.train, ...split.val, ...split.test];
+const split = drawSplit(splitSource(ds), { protocol: 'shots', shots: 10, valPerClass: 3, seed: 0, testPerClass: spec === 'mnist' ? 50 : undefined });
+const order = [...split.train, ...split.val, ...split.tests.test];
 const labels = Int32Array.from(order, (i) => ds.samples[i].label);
 const nTr = split.train.length;
 const nVa = split.val.length;
-console.log(`${ds.name}: train/val/test ${nTr}/${nVa}/${split.test.length}`);
+console.log(`${ds.name}: train/val/test ${nTr}/${nVa}/${split.tests.test.length}`);
 for (const card of CARDS.filter((c) => !only || c.id === only)) {
   const files = loadNsfwjsModel(card.source.model);
   const session = await openOnnx(await convertedOnnx(card, files, card.altTaps));

@@ -8,7 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROBE_DEFAULTS } from '../src/config/defaults.ts';
+import { LR_OPTIONS } from '../src/probes/logreg-probe.ts';
+import { defaultsOf } from '../src/util/options.ts';
 import { writeNpy } from '../src/util/npy.ts';
 import { metricCase, probeDatasets, type ProbeData } from '../test/fixtures/probe-data.ts';
 import { ucmercedPresent, ucmercedProbeData } from '../test/fixtures/ucmerced-features.ts';
@@ -23,7 +24,7 @@ function sklearnAnswers(sets: ProbeData[]): Record<string, unknown> {
     for (const [part, y] of [['train_labels', d.trainLabels], ['val_labels', d.valLabels], ['test_labels', d.testLabels]] as const) writeFileSync(join(dir, `${d.name}.${part}.npy`), writeNpy({ data: y, shape: [y.length] }));
   }
   const mc = metricCase();
-  const job = { dir, datasets: sets.map((d) => d.name), c_grid: PROBE_DEFAULTS.lr.cGrid, k: [1, 5, 20], metric_case: { truth: [...mc.truth], pred: [...mc.pred], num_classes: mc.numClasses } };
+  const job = { dir, datasets: sets.map((d) => d.name), c_grid: defaultsOf(LR_OPTIONS).lrC, k: [1, 5, 20], metric_case: { truth: [...mc.truth], pred: [...mc.pred], num_classes: mc.numClasses } };
   const out = execFileSync(process.env.REPROBE_PYTHON ?? '/usr/bin/python3', [join(import.meta.dirname, 'sklearn_reference.py')], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 26 });
   return JSON.parse(out);
 }

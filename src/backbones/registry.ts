@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { ConfigError, unknownName } from '../errors.ts';
 import { loadCardFile } from './card-file.ts';
 import { CARDS, findCard } from './cards/index.ts';
@@ -34,11 +34,17 @@ export function resolveCard(name: string): Card {
   return card;
 }
 
+/** Whether a --backbone value names a model file rather than a registered backbone. */
+export const isModelPath = looksLikeFile;
+
 /** A named card, or the card file for a model path (`--backbone model.onnx --card card.json`). */
 export async function loadCard(name: string, cardPath?: string): Promise<Card> {
   if (!looksLikeFile(name)) return resolveCard(name);
   if (!cardPath) throw new ConfigError(`--backbone ${name} is a model file: give its card with --card card.json (example: configs/cards/mobilenetv2-12-int8.json).`);
-  if (!existsSync(name)) throw new ConfigError(`Model file "${name}" does not exist.`);
+  const st = statSync(name, { throwIfNoEntry: false });
+  if (!st) throw new ConfigError(`Model file "${name}" does not exist.`);
+  if (st.isDirectory()) throw new ConfigError(`--backbone ${name} is a folder; give the path of an .onnx file.`);
+  if (st.size === 0) throw new ConfigError(`Model file "${name}" is empty (0 bytes); re-export or re-download it.`);
   return loadCardFile(cardPath, name);
 }
 
@@ -70,13 +76,32 @@ export async function fetchModel(card: OnnxCard, onProgress?: (file: string, byt
   return { image: paths[0], ...(paths[1] ? { text: paths[1] } : {}) };
 }
 
-/** Name (or model file + card) → ready backbone on the best runtime. */
-export async function openBackbone(name: string, opt: OpenOptions): Promise<Backbone> {
+/** A backbone whose card is loaded and whose files are here (fetched from the hub once, up front). */
+export interface ResolvedBackbone {
+  /** The name as given (`dino`, `path/model.onnx`). */
+  name: string;
+  card: Card;
+  /** Local files of an ONNX card. */
+  files?: ModelFiles;
+}
+
+/** Name (or model file + card) → card and local files; fails on a bad name, card or missing model before any slow work. */
+export async function resolveBackbone(name: string, opt: Pick<OpenOptions, 'card' | 'onDownload'> = {}): Promise<ResolvedBackbone> {
   const card = await loadCard(name, opt.card);
+  return isKerasCard(card) ? { name, card } : { name, card, files: await fetchModel(card, opt.onDownload) };
+}
+
+/** A resolved backbone → ready to embed, on the best runtime. */
+export async function openResolved(r: ResolvedBackbone, opt: OpenOptions): Promise<Backbone> {
+  const { card } = r;
   if (isKerasCard(card)) return openKerasBackbone(card, opt);
   if (opt.runtime === 'tfjs') throw new ConfigError(`${card.id} is an ONNX model; it runs on onnxruntime only (drop --runtime tfjs).`);
   if (opt.layer) throw new ConfigError(`--layer picks a layer of the Keras backbones; for ${card.id} set output.name in a card file instead.`);
-  // File cards were checked to exist by loadCard; hub files exist once fetched.
-  const path = (await fetchModel(card, opt.onDownload)).image;
+  const path = r.files?.image ?? (await fetchModel(card, opt.onDownload)).image;
   return openOnnxBackbone(card, path, { threads: opt.threads, device: opt.device });
+}
+
+/** Name (or model file + card) → ready backbone on the best runtime. */
+export async function openBackbone(name: string, opt: OpenOptions): Promise<Backbone> {
+  return openResolved(await resolveBackbone(name, opt), opt);
 }

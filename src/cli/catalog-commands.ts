@@ -6,10 +6,12 @@ import { featureName, isKerasCard } from '../backbones/types.ts';
 import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
 import { pullDataset } from '../data/pull.ts';
-import { studySplit, studyTable } from '../data/study-splits.ts';
+import { drawSplit } from '../data/split.ts';
+import { studyTable } from '../data/study-table.ts';
 import type { Dataset } from '../data/types.ts';
-import { ConfigError, DataError } from '../errors.ts';
+import { ConfigError, DataError, ReprobeError } from '../errors.ts';
 import { formatTable } from '../report/table.ts';
+import type { Command } from './command.ts';
 import { progressBar } from './progress.ts';
 
 export function modelsList(): void {
@@ -91,7 +93,7 @@ export async function datasetsInfo(spec: string, root?: string): Promise<void> {
       let status = '';
       if (ds) {
         try {
-          const s = studySplit(entry.name, Number(shots), ds.samples.map((x) => x.label), ds.pools ?? {}, 0);
+          const s = drawSplit({ name: entry.name, labels: ds.samples.map((x) => x.label), classes: ds.classes, pools: ds.pools, official: ds.official }, { protocol: 'study', shots: Number(shots), seed: 0 });
           status = `  (this copy: ${s.train.length}:${s.val.length}:${Object.values(s.tests).map((t) => t.length).join('+')})`;
         } catch (err) {
           status = `  (not on this copy: ${(err as Error).message.replace(/^[^:]+: /, '').split(';')[0]})`;
@@ -130,3 +132,52 @@ export async function datasetsPull(spec: string, root?: string): Promise<void> {
   for (const b of bars.values()) b.stop();
   process.stdout.write(`${entry.name}: ${fetched.length ? `fetched ${fetched.join(', ')}` : 'already fetched'} into ${where}; check with: reprobe datasets info ${entry.name}${root ? ` --data-root ${root}` : ''}\n`);
 }
+
+export const modelsCommand: Command = {
+  name: 'models',
+  register: (y) =>
+    y.command(
+      'models <action> [name]',
+      'list backbones (list), show a card (info NAME), download a hub model (pull NAME), list layers for --layer (layers NAME)',
+      (c) =>
+        c
+          .positional('action', { choices: ['list', 'info', 'pull', 'layers'] as const, demandOption: true })
+          .positional('name', { type: 'string' })
+          .epilog(
+            'Hub models are cached in $REPROBE_HOME/models (default ~/.cache/reprobe); an existing Hugging Face cache (HF_HUB_CACHE, HF_HOME) is reused. ' +
+              'HF_ENDPOINT picks the hub, HF_TOKEN authenticates, HF_HUB_OFFLINE=1 never touches the network.',
+          )
+          .example('$0 models list', 'name, parameters, feature size, pooling, input size and whether it is cached')
+          .example('$0 models info dino', 'the full card of dino-vits16 as JSON, with its cache path')
+          .example('$0 models pull clip-vit-b32', 'download the ONNX files (resumable, checksummed) for offline runs')
+          .example('$0 models layers mobilenet-v2', 'layer names for --layer; the tap and the swept layers are marked'),
+      async (a) => {
+        if (a.action === 'list') return modelsList();
+        if (!a.name) throw new ReprobeError(`\`reprobe models ${a.action}\` needs a backbone name, e.g. \`reprobe models ${a.action} mobilenet-v2\`.`);
+        if (a.action === 'pull') return modelsPull(a.name);
+        return a.action === 'info' ? modelsInfo(a.name) : modelsLayers(a.name);
+      },
+    ),
+};
+
+export const datasetsCommand: Command = {
+  name: 'datasets',
+  register: (y) =>
+    y.command(
+      'datasets <action> [name]',
+      'list dataset kinds (list), show classes, counts and split sizes (info NAME), fetch one into the data root (pull NAME)',
+      (c) =>
+        c
+          .positional('action', { choices: ['list', 'info', 'pull'] as const, demandOption: true })
+          .positional('name', { type: 'string' })
+          .option('data-root', { type: 'string', describe: 'folder holding the datasets [default: $REPROBE_DATA, else ~/.cache/reprobe/data]' })
+          .example('$0 datasets list', 'every dataset and the study shot levels it has')
+          .example('$0 datasets info ucmerced --data-root ../shared/data', "classes, counts, pools and the study's split sizes")
+          .example('$0 datasets pull dtd', 'download (resumable) and unpack the official archive; $REPROBE_DATASETS_MIRROR points at a mirror'),
+      async (a) => {
+        if (a.action === 'list') return datasetsList();
+        if (!a.name) throw new ReprobeError(`\`reprobe datasets ${a.action}\` needs a dataset name, e.g. \`reprobe datasets ${a.action} ucmerced\`.`);
+        return a.action === 'info' ? datasetsInfo(a.name, a['data-root']) : datasetsPull(a.name, a['data-root']);
+      },
+    ),
+};

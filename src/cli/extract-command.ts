@@ -1,13 +1,14 @@
 import type { Argv } from 'yargs';
-import { PROBE_JOB_DEFAULTS, RUNTIMES } from '../config/defaults.ts';
 import { clearCache, featuresDir, listCache } from '../features/cache.ts';
 import { runExtractJob } from '../jobs/extract-job.ts';
+import { DEVICES, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-schema.ts';
 import { formatTable } from '../report/table.ts';
+import type { Command } from './command.ts';
 import { progressBar } from './progress.ts';
 
-const D = PROBE_JOB_DEFAULTS;
+const D = JOB_DEFAULTS;
 
-export function extractOptions(y: Argv) {
+function extractOptions(y: Argv) {
   return y
     .option('backbone', { alias: 'b', type: 'string', demandOption: true, describe: 'backbone name from `reprobe models list`, or a model.onnx path with --card' })
     .option('dataset', { alias: 'd', type: 'string', demandOption: true, describe: 'a name from `reprobe datasets list`, folder:<path> or csv:<file>' })
@@ -20,7 +21,7 @@ export function extractOptions(y: Argv) {
     .option('runtime', { choices: RUNTIMES, default: D.runtime, describe: 'auto = onnxruntime, tfjs as fallback for the embedded Keras models' })
     .option('batch-size', { type: 'number', default: D.batchSize, describe: 'images per inference batch' })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads [default: all cores]' })
-    .option('device', { choices: ['cpu', 'cuda'] as const, default: D.device, describe: 'onnxruntime execution provider' })
+    .option('device', { choices: DEVICES, default: D.device, describe: 'onnxruntime execution provider' })
     .example('$0 extract -b mobilenet-v2 -d mnist -o mnist-mobilenet', 'features of all 10,000 digits as mnist-mobilenet.npy (+ .labels.npy, .json)')
     .example('$0 extract -b dino -d ucmerced --split pool --data-root ./data', "the study's UC Merced pool; rerun after a kill to resume")
     .epilog('In Python: numpy.load("mnist-mobilenet.npy"), numpy.load("mnist-mobilenet.labels.npy").');
@@ -28,7 +29,7 @@ export function extractOptions(y: Argv) {
 
 type ExtractArgs = Awaited<ReturnType<typeof extractOptions>['argv']>;
 
-export async function extractCommand(a: ExtractArgs): Promise<void> {
+async function extract(a: ExtractArgs): Promise<void> {
   let bar: ReturnType<typeof progressBar> | undefined;
   const r = await runExtractJob(
     {
@@ -52,6 +53,7 @@ export async function extractCommand(a: ExtractArgs): Promise<void> {
         bar = progressBar(`extract ${a.backbone}`);
       },
       onProgress: (done, total) => bar?.update(done, total),
+      onCacheInvalid: (reason) => process.stderr.write(`cache entry not used, extracting again: ${reason}\n`),
     },
   );
   bar?.stop();
@@ -63,7 +65,7 @@ export async function extractCommand(a: ExtractArgs): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-export async function cacheCommand(action: 'list' | 'clear', keys: string[]): Promise<void> {
+async function cache(action: 'list' | 'clear', keys: string[]): Promise<void> {
   if (action === 'clear') {
     const removed = await clearCache(keys);
     process.stdout.write(`removed ${removed.length} cache entr${removed.length === 1 ? 'y' : 'ies'} from ${featuresDir()}\n`);
@@ -80,3 +82,24 @@ export async function cacheCommand(action: 'list' | 'clear', keys: string[]): Pr
   ]);
   process.stdout.write(`${formatTable(['key', 'state', 'backbone', 'dataset', 'shape', 'MB', 'created'], rows)}\n\n${featuresDir()}; \`reprobe cache clear [KEY...]\` removes entries\n`);
 }
+
+export const extractCommand: Command = {
+  name: 'extract',
+  register: (y) => y.command('extract', 'extract features of a dataset (cached, resumable) and optionally export them as .npy for Python', extractOptions, extract),
+};
+
+export const cacheCommand: Command = {
+  name: 'cache',
+  register: (y) =>
+    y.command(
+      'cache <action> [keys..]',
+      'list the cached feature matrices (list) or remove them (clear KEY..., each a whole key or a prefix of exactly one; clear with no key removes all)',
+      (c) =>
+        c
+          .positional('action', { choices: ['list', 'clear'] as const, demandOption: true })
+          .positional('keys', { type: 'string', array: true })
+          .example('$0 cache list', 'key, state (done or partial), backbone, dataset, shape, size')
+          .example('$0 cache clear 3fa2c1', 'remove the entry whose key starts with 3fa2c1 (refused if several do)'),
+      (a) => cache(a.action, (a.keys ?? []).map(String)),
+    ),
+};

@@ -1,3 +1,5 @@
+import type { HeadlineMetric } from '../metrics/scores.ts';
+
 /** Where one image's pixels come from: a file sharp can read, or raw 8-bit pixels already in memory. */
 export type ImageSource =
   | { kind: 'file'; path: string }
@@ -17,8 +19,15 @@ export interface Dataset {
   samples: Sample[];
   /** Named index sets into samples: `pool` (the study's total data) or official splits (`train`, `val`, `id_test`, `test`). */
   pools?: Record<string, number[]>;
+  /**
+   * WILDS-shaped datasets: the official sets that train and validate (draws come from them) and the test sets scored
+   * separately (record name → pool name, e.g. id_test → id_test, ood_test → test). Absent: one test set, drawn.
+   */
+  official?: { train: string; val: string; tests: Record<string, string> };
+  /** The metric the dataset's papers report, held in records' `value` (default accuracy; iWildCam: macro-F1). */
+  metric?: HeadlineMetric;
   /** Per-sample group for group metrics, e.g. FMoW regions: names[of[i]] is sample i's group. */
-  groups?: { field: string; names: string[]; of: Int32Array };
+  groups?: { field: string; names: string[]; of: Int32Array; excludeFromWorst?: string[] };
   /** Rows of the dataset's lists that were not used, with why (a path escaping the data root, an unknown label). */
   rejected?: { id: string; reason: string }[];
 }

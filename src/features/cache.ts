@@ -43,6 +43,8 @@ export interface CacheRequest {
   chunkSize?: number;
   /** false: only write the cache (memory stays at one chunk whatever the dataset size); features come back empty. */
   keep?: boolean;
+  /** A cache entry failed its checks and is extracted again (why, in one line). */
+  onInvalid?: (reason: string) => void;
 }
 
 export interface CachedExtraction extends Extraction {

@@ -1,12 +1,12 @@
-import { dirname, extname, join, basename } from 'node:path';
-import { openBackbone, type OpenOptions } from '../backbones/registry.ts';
-import { datasetEntry, loadDataset } from '../data/registry.ts';
-import { ConfigError } from '../errors.ts';
+import { copyFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { openResolved, type OpenOptions } from '../backbones/registry.ts';
+import { ConfigError, ReprobeError } from '../errors.ts';
 import { extractCached, readSidecar } from '../features/cache.ts';
-import { copyFile, rename } from 'node:fs/promises';
 import { extractFeatures, type Skipped } from '../features/extract.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { writeNpy } from '../util/npy.ts';
+import { openInputs } from './open.ts';
 
 export interface ExtractJob {
   backbone: string;
@@ -24,6 +24,7 @@ export interface ExtractEvents {
   onStart?(images: number, runtime: string, layer: string): void;
   onProgress?(done: number, total: number): void;
   onDownload?(file: string, bytes: number, total: number | undefined): void;
+  onCacheInvalid?(reason: string): void;
 }
 
 export interface ExtractResult {
@@ -38,8 +39,7 @@ export interface ExtractResult {
 
 /** Dataset (or one of its sets) → features, through the cache; optionally exported as .npy + labels + JSON for Python. */
 export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Promise<ExtractResult> {
-  datasetEntry(job.dataset);
-  const ds = await loadDataset(job.dataset, job.dataRoot);
+  const { backbones, dataset: ds } = await openInputs({ backbones: [job.backbone], card: job.open.card, dataset: job.dataset, dataRoot: job.dataRoot }, ev.onDownload);
   let idx = ds.samples.map((_, i) => i);
   if (job.split) {
     const set = ds.pools?.[job.split];
@@ -47,24 +47,38 @@ export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Pr
     idx = [...set].sort((a, b) => a - b);
   }
   const samples = idx.map((i) => ds.samples[i]);
-  const bb = await openBackbone(job.backbone, { ...job.open, onDownload: ev.onDownload });
+  const bb = await openResolved(backbones[0], job.open);
   ev.onStart?.(samples.length, bb.runtime, bb.tap);
   const opt = { batchSize: job.batchSize, onProgress: ev.onProgress };
-  // Through the cache, features stay on disk (memory: one chunk), and -o copies the finished file.
-  const cached = job.cache ? await extractCached(bb, samples, { backboneName: job.backbone, dataset: ds.name, classes: ds.classes, keep: false }, opt) : undefined;
-  const ext = cached ?? (await extractFeatures(bb, samples, opt));
-  await bb.dispose();
+  let cached, ext;
+  try {
+    // Through the cache, features stay on disk (memory: one chunk), and -o copies the finished file.
+    cached = job.cache ? await extractCached(bb, samples, { backboneName: job.backbone, dataset: ds.name, classes: ds.classes, keep: false, onInvalid: ev.onCacheInvalid }, opt) : undefined;
+    ext = cached ?? (await extractFeatures(bb, samples, opt));
+  } finally {
+    await bb.dispose();
+  }
   const written: string[] = [];
   if (job.out) {
     const stem = extname(job.out) === '.npy' ? join(dirname(job.out), basename(job.out, '.npy')) : job.out;
     const kept = ext.kept.map((k) => samples[k]);
-    if (cached) {
-      await copyFile(cached.path, `${stem}.npy.tmp-${process.pid}`);
-      await rename(`${stem}.npy.tmp-${process.pid}`, `${stem}.npy`);
-    } else await writeFileAtomic(`${stem}.npy`, writeNpy({ data: ext.features.data, shape: [ext.features.rows, ext.features.cols] }));
-    await writeFileAtomic(`${stem}.labels.npy`, writeNpy({ data: Int32Array.from(kept, (s) => s.label), shape: [kept.length] }));
     const meta = { backbone: job.backbone, layer: bb.tap, runtime: bb.runtime, dataset: ds.name, split: job.split ?? null, classes: ds.classes, ids: kept.map((s) => s.id), skipped: ext.skipped };
-    await writeFileAtomic(`${stem}.json`, JSON.stringify(meta));
+    try {
+      if (cached) {
+        const tmp = `${stem}.npy.tmp-${process.pid}`;
+        await copyFile(cached.path, tmp);
+        await rename(tmp, `${stem}.npy`).catch(async (err) => {
+          await rm(tmp, { force: true });
+          throw err;
+        });
+      } else await writeFileAtomic(`${stem}.npy`, writeNpy({ data: ext.features.data, shape: [ext.features.rows, ext.features.cols] }));
+      await writeFileAtomic(`${stem}.labels.npy`, writeNpy({ data: Int32Array.from(kept, (s) => s.label), shape: [kept.length] }));
+      await writeFileAtomic(`${stem}.json`, JSON.stringify(meta));
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (!code) throw err;
+      throw new ReprobeError(`Cannot write ${stem}.npy (${code}${code === 'EISDIR' ? ': it is a folder' : ''}). Give -o a writable path such as ./features/mnist (the folder is made).`);
+    }
     written.push(`${stem}.npy`, `${stem}.labels.npy`, `${stem}.json`);
   }
   const side = cached ? await readSidecar(cached.path) : undefined;

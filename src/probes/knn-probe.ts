@@ -1,14 +1,21 @@
-import { PROBE_DEFAULTS } from '../config/defaults.ts';
+import { z } from 'zod';
+import { accuracy } from '../metrics/classification.ts';
+import { defaultsOf } from '../util/options.ts';
 import { knnPredict, type KnnOptions } from './knn.ts';
-import { accuracy } from './metrics.ts';
-import type { Probe, ProbeInput, ProbeOptions, ProbeOutput } from './types.ts';
+import { defineProbe, type ProbeInput, type ProbeOutput } from './types.ts';
 
-type KnnProbeOptions = Pick<ProbeOptions, 'knnK' | 'knnVote'>;
-const DEFAULTS: KnnProbeOptions = { knnK: PROBE_DEFAULTS.knn.k, knnVote: PROBE_DEFAULTS.knn.vote };
+/** DINO's k-NN evaluation: k = 20, votes weighted by exp(similarity / 0.07). */
+const KNN_OPTIONS = {
+  /** One k, or a grid chosen on val. */
+  knnK: z.array(z.number().int().min(1)).min(1).default([20]),
+  knnVote: z.enum(['weighted', 'majority']).default('weighted'),
+};
+const TEMPERATURE = 0.07;
+type KnnProbeOptions = z.infer<z.ZodObject<typeof KNN_OPTIONS>>;
 
 /** One k: used as is. Several: chosen by val accuracy, first best wins. k is clamped to the training size. */
-export async function runKnnProbe(input: ProbeInput, opt: KnnProbeOptions = DEFAULTS): Promise<ProbeOutput> {
-  const base: Omit<KnnOptions, 'k'> = { vote: opt.knnVote, temperature: PROBE_DEFAULTS.knn.temperature };
+export async function runKnnProbe(input: ProbeInput, opt: KnnProbeOptions = defaultsOf(KNN_OPTIONS)): Promise<ProbeOutput> {
+  const base: Omit<KnnOptions, 'k'> = { vote: opt.knnVote, temperature: TEMPERATURE };
   const ks = [...new Set(opt.knnK.map((k) => Math.min(k, input.train.rows)))];
   let bestK = ks[0];
   let valAccuracy = NaN;
@@ -22,8 +29,13 @@ export async function runKnnProbe(input: ProbeInput, opt: KnnProbeOptions = DEFA
   return { testPred: pred, testScores: scores, valAccuracy, chosen: { k: bestK, vote: base.vote } };
 }
 
-export const knnProbe: Probe = {
+export const knnProbe = defineProbe({
   name: 'knn',
   summary: 'cosine kNN on L2-normalised features, DINO-weighted vote (k = 20, T = 0.07); a k grid is chosen on val',
+  options: KNN_OPTIONS,
+  flags: {
+    knnK: { flag: 'knn-k', cli: 'numbers', describe: 'kNN neighbours; several (1,5,20) = the best on val; k above the training-set size is clamped to it' },
+    knnVote: { flag: 'knn-vote', cli: { choices: ['weighted', 'majority'] }, describe: "weighted = DINO's exp(sim / 0.07) vote; majority = one vote per neighbour" },
+  },
   run: runKnnProbe,
-};
+});

@@ -2,8 +2,8 @@ import LogisticRegression from 'ml-logistic-regression';
 import { Matrix as MlMatrix } from 'ml-matrix';
 import type { Matrix } from '../util/matrix.ts';
 import { columnStats, standardized } from './features.ts';
-import { accuracy } from './metrics.ts';
-import type { Probe, ProbeInput, ProbeOutput } from './types.ts';
+import { accuracy } from '../metrics/classification.ts';
+import { defineProbe, type ProbeInput, type ProbeOutput } from './types.ts';
 
 /** The design's original package: one-vs-all logistic regression by gradient descent, no regularization sweep. */
 const STEPS = 500;
@@ -31,8 +31,10 @@ export function runLogRegMlProbe(input: ProbeInput): ProbeOutput {
   };
 }
 
-export const logRegMlProbe: Probe = {
+export const logRegMlProbe = defineProbe({
   name: 'lr-ml',
   summary: 'baseline: ml-logistic-regression (one-vs-all, gradient descent, 500 steps) on standardised features',
+  options: {},
+  flags: {},
   run: async (input) => runLogRegMlProbe(input),
-};
+});

@@ -1,22 +1,33 @@
-import { PROBE_DEFAULTS } from '../config/defaults.ts';
+import { z } from 'zod';
+import { accuracy } from '../metrics/classification.ts';
 import { vstack } from '../util/matrix.ts';
+import { defaultsOf } from '../util/options.ts';
 import { fitLogRegData, logRegData, predictProba, type LogRegModel } from './logreg.ts';
-import { accuracy } from './metrics.ts';
-import type { Probe, ProbeInput, ProbeOptions, ProbeOutput } from './types.ts';
+import { defineProbe, type ProbeInput, type ProbeOutput } from './types.ts';
 
-type LogRegProbeOptions = Pick<ProbeOptions, 'lrC' | 'lrRefit'>;
-const DEFAULTS: LogRegProbeOptions = { lrC: PROBE_DEFAULTS.lr.cGrid, lrRefit: PROBE_DEFAULTS.lr.refit };
+export const LR_OPTIONS = {
+  /** C log grid swept on val, as CLIP-style linear probes do. */
+  lrC: z.array(z.number().positive().finite()).min(1).default([1e-3, 1e-2, 1e-1, 1, 10, 100]),
+  /** Final model: the sweep's fit on train, or a refit at the chosen C on train + val. */
+  lrRefit: z.enum(['train', 'train+val']).default('train'),
+};
+type LogRegProbeOptions = z.infer<z.ZodObject<typeof LR_OPTIONS>>;
+/** L-BFGS limits (scikit-learn's max_iter is 100; the C sweep's large-C fits need more) and tolerance (scikit-learn's). */
+export const LR_MAX_ITER = 500;
+export const LR_TOL = 1e-4;
+/** C when there is no val split to choose on: scikit-learn's default. */
+const DEFAULT_C = 1;
 
 /**
  * C swept over `lrC` (ascending, warm-started, features standardized once) on val: best accuracy, ties broken by
  * lower val log-loss. The final model is that fit, or with `lrRefit: 'train+val'` a refit at the chosen C on both.
  */
-export async function runLogRegProbe(input: ProbeInput, opt: LogRegProbeOptions = DEFAULTS): Promise<ProbeOutput> {
-  const { maxIter, tol } = PROBE_DEFAULTS.lr;
+export async function runLogRegProbe(input: ProbeInput, opt: LogRegProbeOptions = defaultsOf(LR_OPTIONS)): Promise<ProbeOutput> {
+  const [maxIter, tol] = [LR_MAX_ITER, LR_TOL];
   const data = logRegData(input.train, input.trainLabels, input.numClasses);
   let best: { model: LogRegModel; acc: number; loss: number; C: number } | undefined;
   let prev: LogRegModel | undefined;
-  const grid = input.val.rows > 0 ? [...new Set(opt.lrC)].sort((a, b) => a - b) : [opt.lrC.length === 1 ? opt.lrC[0] : PROBE_DEFAULTS.lr.defaultC];
+  const grid = input.val.rows > 0 ? [...new Set(opt.lrC)].sort((a, b) => a - b) : [opt.lrC.length === 1 ? opt.lrC[0] : DEFAULT_C];
   for (const C of grid) {
     const model = await fitLogRegData(data, { C, maxIter, tol }, prev);
     prev = model;
@@ -62,8 +73,13 @@ function logLoss(proba: Float64Array, labels: Int32Array, K: number): number {
   return s / labels.length;
 }
 
-export const logRegProbe: Probe = {
+export const logRegProbe = defineProbe({
   name: 'lr',
   summary: 'multinomial L2 logistic regression (L-BFGS) on standardised features, C swept on val',
+  options: LR_OPTIONS,
+  flags: {
+    lrC: { flag: 'lr-c', cli: 'numbers', describe: 'logistic-regression C values swept on val (inverse L2 strength, as scikit-learn)' },
+    lrRefit: { flag: 'lr-refit', cli: { choices: ['train', 'train+val'] }, describe: "final LR model: the sweep's fit on train, or a refit at the chosen C on train + val" },
+  },
   run: runLogRegProbe,
-};
+});

@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import type { Matrix } from '../util/matrix.ts';
+import { pickOptions, type FlagSpec, type Flags } from '../util/options.ts';
 
 /** Features and labels of the three split parts; labels are class ids < numClasses. */
 export interface ProbeInput {
@@ -22,20 +24,27 @@ export interface ProbeOutput {
   chosen: Record<string, number | string>;
 }
 
-/** Probe hyper-parameters a job can set; defaults in PROBE_DEFAULTS. */
-export interface ProbeOptions {
-  /** One k: used as is; several: the one with the best val accuracy. k above the training size is clamped to it. */
-  knnK: readonly number[];
-  knnVote: 'weighted' | 'majority';
-  /** Inverse regularization strengths swept on val (one: no sweep). */
-  lrC: readonly number[];
-  /** Final LR model: the sweep's fit on train, or a refit at the chosen C on train + val. */
-  lrRefit: 'train' | 'train+val';
-}
-
-/** A registered probe: a function of features (async: its matrix products run on onnxruntime). */
+/**
+ * A registered probe: a function of features (async: its matrix products run on onnxruntime). It owns its options:
+ * `options` (zod, with the defaults) and `flags` (their command-line form); the job schema and `reprobe probe`'s flags
+ * are built from them, so a new probe touches its own file and the registry only.
+ */
 export interface Probe {
   name: string;
   summary: string;
-  run(input: ProbeInput, options: ProbeOptions): Promise<ProbeOutput>;
+  options: z.ZodRawShape;
+  flags: Record<string, FlagSpec>;
+  /** `options`: the job's values (other keys are ignored); they are checked against the probe's own schema. */
+  run(input: ProbeInput, options: Record<string, unknown>): Promise<ProbeOutput>;
+}
+
+/** A probe from its typed parts: `run` gets its own options, checked and with defaults. */
+export function defineProbe<S extends z.ZodRawShape>(p: {
+  name: string;
+  summary: string;
+  options: S;
+  flags: Flags<S>;
+  run(input: ProbeInput, options: z.infer<z.ZodObject<S>>): Promise<ProbeOutput>;
+}): Probe {
+  return { ...p, run: (input, values) => p.run(input, pickOptions(p.options, values)) };
 }

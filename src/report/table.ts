@@ -1,4 +1,4 @@
-import type { ProbeRecord } from '../results/record.ts';
+import type { CellRecord } from '../results/record.ts';
 
 /** Plain aligned text table; numbers right-aligned. */
 export function formatTable(headers: string[], rows: (string | number)[][]): string {
@@ -14,33 +14,37 @@ function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(4);
 }
 
-/** One row per (backbone, probe): accuracy, split sizes, chosen hyper-parameters, seconds. */
-export function probeDetailTable(records: readonly ProbeRecord[]): string {
+/** One row per (backbone, method, evaluated set): the metric, val accuracy, split sizes, chosen hyper-parameters, seconds. */
+export function detailTable(records: readonly CellRecord[]): string {
   return formatTable(
-    ['backbone', 'probe', 'test_set', 'metric', 'value', 'val_acc', 'train/val/test', 'chosen', 'extract_s', 'fit_s'],
-    records.map((r) => [
-      r.backbone,
-      r.probe,
-      r.eval_split,
-      r.worst_group_accuracy === undefined ? r.metric : `${r.metric} (worst ${r.group_field} ${r.worst_group_accuracy.toFixed(4)})`,
-      r.value,
-      r.val_accuracy,
-      `${r.n_train}/${r.n_val}/${r.n_test}`,
-      Object.entries(r.chosen)
-        .filter(([k]) => k !== 'iterations')
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' '),
-      r.extract_seconds,
-      r.fit_seconds,
-    ]),
+    ['backbone', 'method', 'test_set', 'metric', 'value', 'val_acc', 'train/val/test', 'chosen', 'extract_s', 'fit_s'],
+    records.map((r) => {
+      const worst = r.worst_group_accuracy;
+      const chosen = r.chosen && typeof r.chosen === 'object' ? Object.entries(r.chosen) : [];
+      return [
+        r.backbone,
+        r.method,
+        r.eval_split,
+        typeof worst === 'number' ? `${r.metric} (worst ${String(r.group_field)} ${worst.toFixed(4)})` : r.metric,
+        r.value,
+        typeof r.val_accuracy === 'number' ? r.val_accuracy : '',
+        `${r.n_train}/${r.n_val}/${r.n_test}`,
+        chosen
+          .filter(([k]) => k !== 'iterations')
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(' '),
+        r.extract_seconds,
+        r.fit_seconds,
+      ];
+    }),
   );
 }
 
-/** `<probe>_<shots>`, with the test set for WILDS (`lr_10_ood_test`). */
-const columnOf = (r: ProbeRecord) => `${r.probe}_${r.shots}${r.eval_split === 'test' ? '' : `_${r.eval_split}`}`;
+/** `<method>_<shots>`, with the test set for WILDS (`lr_10_ood_test`). */
+const columnOf = (r: CellRecord) => `${r.method}_${r.shots}${r.eval_split === 'test' ? '' : `_${r.eval_split}`}`;
 
-/** The study's layout: one row per backbone, columns `<probe>_<shots>`, rows ordered by the last lr column. */
-export function studyTable(records: readonly ProbeRecord[]): string {
+/** The study's layout: one row per backbone, columns `<method>_<shots>`, rows ordered by the last lr column. */
+export function studyTable(records: readonly CellRecord[]): string {
   const cols = [...new Set(records.map(columnOf))].sort();
   const backbones = [...new Set(records.map((r) => r.backbone))];
   const value = (b: string, col: string) => records.find((r) => r.backbone === b && columnOf(r) === col)?.value ?? NaN;

@@ -1,10 +1,18 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Versions } from './versions.ts';
 
-/** One result cell: (backbone, dataset, split, probe, seed). Flat fields so pandas.read_json(lines=True) gives columns. */
-export interface ProbeRecord {
-  task: 'probe';
+/**
+ * The fields every result record shares, whatever the method: one record per (cell, evaluated set), where a cell is
+ * (dataset, split, backbone, method, options, seed). Flat, so pandas.read_json(lines=True) gives columns; each method
+ * adds its own fields beside these (a probe: accuracy, val_accuracy, chosen, ...).
+ */
+export interface CellFields {
+  /** One id per command run: records of a rerun are told apart from the first run's. */
+  run_id: string;
+  /** Hash of what determines the number (dataset, split, backbone, layer, runtime, method and its options, set): equal ids, comparable records. */
+  cell_id: string;
+  /** The method's family (`probe`) and the registered method (`knn`, `lr`). */
+  task: string;
+  method: string;
   backbone: string;
   /** Where the weights came from: `hub:<repo>/<file>@<revision>`, `file:<path>` or `nsfwjs:<model>`. */
   model: string;
@@ -14,28 +22,19 @@ export interface ProbeRecord {
   protocol: 'shots' | 'study';
   shots: number;
   seed: number;
-  probe: string;
-  /** Which test set: `test`, or WILDS' `id_test` / `ood_test`. */
+  split_hash: string;
+  /** results/splits/<split_hash>.json: the image ids of train, val and every test set. */
+  split_file: string;
+  /** Which evaluated set: `test`, or WILDS' `id_test` / `ood_test`. */
   eval_split: string;
   /** The dataset's headline metric, held in `value`: accuracy, or macro-F1 for iWildCam. */
-  metric: 'accuracy' | 'macro_f1';
+  metric: string;
   value: number;
-  accuracy: number;
-  val_accuracy: number;
-  balanced_accuracy: number;
-  macro_f1: number;
-  /** Datasets with groups (FMoW regions): the group field and the lowest per-group accuracy. */
-  group_field?: string;
-  worst_group_accuracy?: number;
-  chosen: Record<string, number | string>;
   n_train: number;
   n_val: number;
   n_test: number;
   n_classes: number;
   skipped_images: number;
-  split_hash: string;
-  /** results/splits/<split_hash>.json: the image ids of train, val and every test set. */
-  split_file: string;
   /** Key of the cached feature matrix ($REPROBE_HOME/features/<key>.npy), null with --no-cache. */
   features_key: string | null;
   /** True when the features were read from the cache rather than extracted in this run. */
@@ -47,12 +46,4 @@ export interface ProbeRecord {
   time: string;
 }
 
-export const PROBE_RESULTS_FILE = 'probe.jsonl';
-
-/** Append records as JSON lines in one write, so a killed run leaves whole lines only. */
-export async function appendRecords(dir: string, records: readonly ProbeRecord[], file = PROBE_RESULTS_FILE): Promise<string> {
-  const path = join(dir, file);
-  await mkdir(dir, { recursive: true });
-  await appendFile(path, records.map((r) => JSON.stringify(r) + '\n').join(''));
-  return path;
-}
+export type CellRecord<P extends object = Record<string, unknown>> = CellFields & P;

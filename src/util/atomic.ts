@@ -1,12 +1,18 @@
-import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
-import { dirname, join, basename } from 'node:path';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
-/** Write via a temp file in the same folder + rename, so a killed run never leaves a half file. */
+/** Write via a temp file in the same folder, flushed to disk, then renamed: a crash leaves the old file or the new one, never half of one. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
   try {
-    await writeFile(tmp, data);
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -1,8 +1,12 @@
 /** Seeded PRNG (mulberry32): every random choice in reprobe takes one of these, never Math.random(). */
 export type Rng = () => number;
 
+/** Seeds are whole numbers in [0, 2^32): the generator's state is 32 bits, so larger seeds would alias smaller ones. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 export function seeded(seed: number): Rng {
-  let a = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new RangeError(`seed must be a whole number from 0 to ${MAX_SEED}, got ${seed}`);
+  let a = (seed ^ 0x9e3779b9) >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;

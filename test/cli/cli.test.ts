@@ -19,11 +19,11 @@ test('probe end to end on a small MNIST subset: table, study columns, one JSON l
   const results = tempDir();
   const r = reprobe('probe', '--backbone', 'mobilenet-v2', '--dataset', 'mnist', '--shots', '3', '--test-per-class', '5', '--results-dir', results);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /backbone\s+probe\s+test_set\s+metric\s+value/);
+  assert.match(r.out, /backbone\s+method\s+test_set\s+metric\s+value/);
   assert.match(r.out, /model\s+knn_3\s+lr_3/);
   assert.match(r.err, /split train\/val\/test 30\/10\/50/);
   const lines = readFileSync(join(results, 'probe.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => l.probe), ['knn', 'lr']);
+  assert.deepEqual(lines.map((l) => l.method), ['knn', 'lr']);
   for (const l of lines) {
     assert.equal(l.backbone, 'mobilenet-v2');
     assert.equal(l.n_test, 50);
@@ -101,7 +101,7 @@ test('--config reads a YAML job; flags override it; an unknown key is one clear 
   assert.equal(lr.seed, 6);
   assert.equal(lr.n_train, 20);
   assert.equal(lr.n_test, 20);
-  assert.equal(lr.probe, 'lr');
+  assert.equal(lr.method, 'lr');
   assert.ok([0.1, 1].includes(lr.chosen.C), `C ${lr.chosen.C}`);
   assert.equal(lr.chosen.fit_on, 'train+val');
   assert.ok([1, 3].includes(knn.chosen.k), `k ${knn.chosen.k}`);
@@ -118,7 +118,7 @@ test('--config reads a YAML job; flags override it; an unknown key is one clear 
 
 test('the shipped example config is a valid job', async () => {
   const { parse } = await import('yaml');
-  const { ProbeJobSchema } = await import('../../src/config/defaults.ts');
+  const { ProbeJobSchema } = await import('../../src/jobs/job-schema.ts');
   const text = readFileSync(join(import.meta.dirname, '..', '..', 'configs', 'probe-mnist.yaml'), 'utf8');
   assert.ok(ProbeJobSchema.strict().safeParse(parse(text)).success);
 });

@@ -30,7 +30,7 @@ test('probe on a WILDS dataset scores the ID and OOD test sets separately, with 
   assert.match(r.stderr, /split train\/val\/test 6\/3\/id_test 6 \+ ood_test 6/);
   assert.match(r.stdout, /model\s+knn_2_id_test\s+knn_2_ood_test\s+lr_2_id_test\s+lr_2_ood_test/);
   const recs = readFileSync(join(results, 'probe.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(recs.map((x) => `${x.probe}/${x.eval_split}`), ['knn/id_test', 'knn/ood_test', 'lr/id_test', 'lr/ood_test']);
+  assert.deepEqual(recs.map((x) => `${x.method}/${x.eval_split}`), ['knn/id_test', 'knn/ood_test', 'lr/id_test', 'lr/ood_test']);
   for (const x of recs) {
     assert.equal(x.group_field, 'region');
     assert.ok(x.worst_group_accuracy <= x.accuracy + 1e-12);

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { parseCardFile } from '../../src/backbones/card-file.ts';
 import { CARDS } from '../../src/backbones/cards/index.ts';
 import { resolveCard } from '../../src/backbones/registry.ts';
-import { ProbeJobSchema } from '../../src/config/defaults.ts';
+import { ProbeJobSchema } from '../../src/jobs/job-schema.ts';
 
 const configs = join(import.meta.dirname, '..', '..', 'configs');
 

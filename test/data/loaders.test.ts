@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { EMBEDDED_CARDS } from '../../src/backbones/cards/embedded.ts';
 import { readMat5 } from '../../src/data/mat5.ts';
 import { loadDataset } from '../../src/data/registry.ts';
-import { studySplit } from '../../src/data/study-splits.ts';
+import { drawSplit, splitSource } from '../../src/data/split.ts';
 import { DataError } from '../../src/errors.ts';
 import { extractFeatures } from '../../src/features/extract.ts';
 import { openBackbone } from '../../src/backbones/registry.ts';
@@ -148,12 +148,12 @@ test('a corrupt JPEG and a truncated TIFF are skipped and listed; the other imag
 test('real UC Merced: the study 10-shot (147:42:1071) and 100-shot (567:189:504) splits', { skip: noShared }, async () => {
   const ds = await loadDataset('ucmerced', shared);
   assert.equal(ds.samples.length, 2100);
-  const labels = ds.samples.map((s) => s.label);
+  const study = (shots: number, seed: number) => drawSplit(splitSource(ds), { protocol: 'study', shots, seed });
   for (const [shots, want] of [[10, [147, 42, 1071]], [100, [567, 189, 504]]] as const) {
-    const s = studySplit('ucmerced', shots, labels, ds.pools!, 0);
+    const s = study(shots, 0);
     assert.deepEqual([s.train.length, s.val.length, s.tests.test.length], want);
   }
-  assert.deepEqual(studySplit('ucmerced', 10, labels, ds.pools!, 1), studySplit('ucmerced', 10, labels, ds.pools!, 1));
+  assert.deepEqual(study(10, 1), study(10, 1));
 });
 
 test('real ISIC and DTD: 2 labels kept (2 unknown diagnoses rejected), DTD classes from its folders', { skip: noShared }, async () => {

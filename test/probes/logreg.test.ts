@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PROBE_JOB_DEFAULTS } from '../../src/config/defaults.ts';
+import { JOB_DEFAULTS } from '../../src/jobs/job-schema.ts';
 import { lbfgs } from '../../src/probes/lbfgs.ts';
 import { fitLogReg, predictProba } from '../../src/probes/logreg.ts';
 import { runLogRegProbe } from '../../src/probes/logreg-probe.ts';
@@ -49,9 +49,9 @@ test('LR probe separates generated blobs and picks C on val', async () => {
 test('the lr-ml baseline (ml-logistic-regression) is registered and beats chance on generated classes', async () => {
   const { getProbe } = await import('../../src/probes/registry.ts');
   const { probeDatasets } = await import('../fixtures/probe-data.ts');
-  const { accuracy } = await import('../../src/probes/metrics.ts');
+  const { accuracy } = await import('../../src/metrics/classification.ts');
   const d = probeDatasets()[0];
-  const out = await getProbe('lr-ml').run(d, PROBE_JOB_DEFAULTS);
+  const out = await getProbe('lr-ml').run(d, JOB_DEFAULTS);
   assert.ok(accuracy(d.testLabels, out.testPred) > 0.6, 'chance is 0.2');
   assert.equal(out.testScores.length, d.testLabels.length * d.numClasses);
 });

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PROBE_DEFAULTS } from '../../src/config/defaults.ts';
+
 import { knnPredict } from '../../src/probes/knn.ts';
-import { argmaxRows, runLogRegProbe } from '../../src/probes/logreg-probe.ts';
+import { argmaxRows, LR_MAX_ITER, LR_TOL, runLogRegProbe } from '../../src/probes/logreg-probe.ts';
 import { fitLogReg, predictProba } from '../../src/probes/logreg.ts';
-import { accuracy, balancedAccuracy, confusionMatrix, macroF1, macroF1TrueClasses } from '../../src/probes/metrics.ts';
+import { accuracy, balancedAccuracy, confusionMatrix, f1 } from '../../src/metrics/classification.ts';
 import { metricCase, probeDatasets, type ProbeData } from '../fixtures/probe-data.ts';
 import { ucmercedPresent, ucmercedProbeData } from '../fixtures/ucmerced-features.ts';
 
@@ -20,7 +20,7 @@ const ref = fixture('sklearn-reference.json') as Reference;
 const sets = probeDatasets();
 
 async function lrWithinHalfPoint(d: ProbeData, lr: Reference['datasets'][string]['lr']): Promise<void> {
-  const { maxIter, tol } = PROBE_DEFAULTS.lr;
+  const [maxIter, tol] = [LR_MAX_ITER, LR_TOL];
   for (const r of lr) {
     const model = await fitLogReg(d.train, d.trainLabels, d.numClasses, { C: r.C, maxIter, tol });
     const acc = accuracy(d.testLabels, argmaxRows(await predictProba(model, d.test), d.numClasses));
@@ -69,7 +69,7 @@ test('metrics equal scikit-learn to 1e-9: accuracy, balanced accuracy, macro-F1 
   const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-9, `${what}: ${a} vs ${b}`);
   near(accuracy(truth, pred), ref.metrics.accuracy, 'accuracy');
   near(balancedAccuracy(truth, pred, numClasses), ref.metrics.balanced_accuracy, 'balanced accuracy');
-  near(macroF1(truth, pred, numClasses), ref.metrics.macro_f1, 'macro-F1');
-  near(macroF1TrueClasses(truth, pred, numClasses), ref.metrics.macro_f1_true_labels, 'macro-F1 over true labels');
+  near(f1(truth, pred, numClasses), ref.metrics.macro_f1, 'macro-F1');
+  near(f1(truth, pred, numClasses, { classes: 'true' }), ref.metrics.macro_f1_true_labels, 'macro-F1 over true labels');
   assert.deepEqual(confusionMatrix(truth, pred, numClasses), ref.metrics.confusion);
 });

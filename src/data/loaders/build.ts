@@ -1,6 +1,6 @@
 import { DataError } from '../../errors.ts';
 import { seeded } from '../../util/rng.ts';
-import { shuffledByClass } from '../splits.ts';
+import { shuffledByClass } from '../draws.ts';
 import { insideRoot } from '../paths.ts';
 import type { Dataset, Sample } from '../types.ts';
 

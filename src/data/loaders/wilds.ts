@@ -12,11 +12,14 @@ function poolsBy(splitOf: readonly string[]): Record<string, number[]> {
   return pools;
 }
 
-function groupsOf(field: string, values: readonly string[]): Dataset['groups'] {
+function groupsOf(field: string, values: readonly string[], excludeFromWorst?: string[]): Dataset['groups'] {
   const names = [...new Set(values)].sort();
   const idx = new Map(names.map((n, i) => [n, i]));
-  return { field, names, of: Int32Array.from(values, (v) => idx.get(v)!) };
+  return { field, names, of: Int32Array.from(values, (v) => idx.get(v)!), ...(excludeFromWorst ? { excludeFromWorst } : {}) };
 }
+
+/** WILDS' protocol: train on train, select on val (OOD val), score the ID and OOD test sets separately. */
+const WILDS_SETS: Dataset['official'] = { train: 'train', val: 'val', tests: { id_test: 'id_test', ood_test: 'test' } };
 
 const IWILDCAM_LAYOUT = '<data-root>/iwildcam_v2.0/metadata.csv, categories.csv and train/<filename> (the WILDS iWildCam v2.0 archive)';
 export const iwildcamEntry: DatasetEntry = {
@@ -46,7 +49,7 @@ export const iwildcamEntry: DatasetEntry = {
     const rows: Row[] = meta.map((r) => ({ id: r[filename], rel: `train/${r[filename]}`, cls: classes[Number(r[y])] }));
     const { dataset, indexOf } = fromRows('iwildcam', dir, rows, classes);
     const kept = meta.filter((r) => indexOf.has(r[filename]));
-    return { ...dataset, pools: poolsBy(kept.map((r) => r[split])), groups: groupsOf('location', kept.map((r) => r[loc])) };
+    return { ...dataset, pools: poolsBy(kept.map((r) => r[split])), official: WILDS_SETS, metric: 'macro_f1', groups: groupsOf('location', kept.map((r) => r[loc])) };
   },
 };
 
@@ -90,7 +93,9 @@ export const fmowEntry: DatasetEntry = {
     return {
       ...dataset,
       pools: poolsBy(splitOf.filter((_, i) => keep[i])),
-      groups: groupsOf('region', regions.filter((_, i) => keep[i])),
+      official: WILDS_SETS,
+      // WILDS' worst-region accuracy leaves out "Other" (countries without a region).
+      groups: groupsOf('region', regions.filter((_, i) => keep[i]), ['Other']),
     };
   },
 };

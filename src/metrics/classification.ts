@@ -1,4 +1,4 @@
-/** Pure classification metrics over integer labels. Example: accuracy([0,1,1],[0,1,0]) = 2/3. */
+/** Pure classification metrics over integer labels, as scikit-learn defines them. Example: accuracy([0,1,1],[0,1,0]) = 2/3. */
 
 export function accuracy(truth: ArrayLike<number>, pred: ArrayLike<number>): number {
   checkSameLength(truth, pred);
@@ -29,20 +29,33 @@ export function balancedAccuracy(truth: ArrayLike<number>, pred: ArrayLike<numbe
   return recalls.reduce((a, b) => a + b, 0) / recalls.length;
 }
 
-/** Unweighted mean F1 over classes present in truth or predictions (scikit-learn's f1_score average='macro'). */
-export function macroF1(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number): number {
+export interface F1Options {
+  /** `macro`: unweighted mean over classes; `weighted`: mean weighted by each class's true count. */
+  average?: 'macro' | 'weighted';
+  /**
+   * Which classes are averaged: `seen` = present in truth or predictions (scikit-learn's f1_score default);
+   * `true` = present in truth only (scikit-learn with labels=unique(y_true), WILDS' macro-F1 for iWildCam).
+   */
+  classes?: 'seen' | 'true';
+}
+
+/**
+ * F1 averaged over classes (scikit-learn's f1_score). Example: truth [0,0,1], pred [0,2,1], 3 classes: class 0 has
+ * F1 2/3, class 1 has 1, class 2 (predicted, never true) 0; macro over seen classes 5/9, over true classes 5/6.
+ */
+export function f1(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number, opt: F1Options = {}): number {
   const cm = confusionMatrix(truth, pred, numClasses);
   let sum = 0;
-  let count = 0;
+  let weight = 0;
   for (let c = 0; c < numClasses; c++) {
-    const tp = cm[c][c];
     const support = cm[c].reduce((a, b) => a + b, 0);
     const predicted = cm.reduce((a, row) => a + row[c], 0);
-    if (support === 0 && predicted === 0) continue;
-    sum += tp === 0 ? 0 : (2 * tp) / (support + predicted);
-    count++;
+    if (support === 0 && (opt.classes === 'true' || predicted === 0)) continue;
+    const w = opt.average === 'weighted' ? support : 1;
+    sum += w * (cm[c][c] === 0 ? 0 : (2 * cm[c][c]) / (support + predicted));
+    weight += w;
   }
-  return sum / count;
+  return weight === 0 ? NaN : sum / weight;
 }
 
 /** Share of rows whose true class is among the k highest scores ([n, K] row-major); ties rank the lower class first. */
@@ -58,21 +71,6 @@ export function topKAccuracy(truth: ArrayLike<number>, scores: ArrayLike<number>
     if (above < k) hits++;
   }
   return hits / truth.length;
-}
-
-/** Mean F1 over the classes present in `truth` only: WILDS' macro-F1 for iWildCam (sklearn f1_score, labels=unique(y_true)). */
-export function macroF1TrueClasses(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number): number {
-  const cm = confusionMatrix(truth, pred, numClasses);
-  let sum = 0;
-  let count = 0;
-  for (let c = 0; c < numClasses; c++) {
-    const support = cm[c].reduce((a, b) => a + b, 0);
-    if (support === 0) continue;
-    const predicted = cm.reduce((a, row) => a + row[c], 0);
-    sum += cm[c][c] === 0 ? 0 : (2 * cm[c][c]) / (support + predicted);
-    count++;
-  }
-  return sum / count;
 }
 
 /** Accuracy per group (NaN for a group with no samples): FMoW's per-region accuracy. */

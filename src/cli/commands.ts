@@ -1,0 +1,7 @@
+import type { Command } from './command.ts';
+import { datasetsCommand, modelsCommand } from './catalog-commands.ts';
+import { cacheCommand, extractCommand } from './extract-command.ts';
+import { probeCommand } from './probe-command.ts';
+
+/** Every command, in the order `reprobe --help` lists them. */
+export const COMMANDS: readonly Command[] = [probeCommand, extractCommand, cacheCommand, modelsCommand, datasetsCommand];

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { PROBES } from '../probes/registry.ts';
+import { MAX_SEED } from '../util/rng.ts';
+import { METHODS } from './methods.ts';
+
+export const RUNTIMES = ['auto', 'onnx', 'tfjs'] as const;
+export const DEVICES = ['cpu', 'cuda'] as const;
+
+/** Names listed twice run once (a repeated backbone or probe would append the same records twice). */
+const unique = <T>(list: T[]) => [...new Set(list)];
+
+/** What every job shares: data, split, backbones and how they run. */
+const JOB_SHAPE = {
+  backbones: z.array(z.string().min(1)).min(1).transform(unique).default(['mobilenet-v2']),
+  dataset: z.string().min(1).default('mnist'),
+  /** Folder holding the study datasets; default $REPROBE_DATA, else $REPROBE_HOME/data. */
+  dataRoot: z.string().optional(),
+  /** `shots`: k images per class (any dataset); `study`: the study's split table (configs/splits/study.yaml). */
+  protocol: z.enum(['shots', 'study']).default('shots'),
+  shots: z.number().int().min(1).default(10),
+  /** Validation images per class; default about 0.3 x shots (see defaultValPerClass). */
+  valPerClass: z.number().int().min(0).optional(),
+  /** Test images per class; default every image not in train or val. */
+  testPerClass: z.number().int().min(1).optional(),
+  seed: z.number().int().min(0).max(MAX_SEED).default(0),
+  /** Feature layer overriding the card's tap (Keras backbones). */
+  layer: z.string().optional(),
+  runtime: z.enum(RUNTIMES).default('auto'),
+  batchSize: z.number().int().min(1).max(1024).default(16),
+  threads: z.number().int().min(1).optional(),
+  /** onnxruntime execution provider; cuda falls back to cpu, with a message, when the CUDA provider is not installed. */
+  device: z.enum(DEVICES).default('cpu'),
+  /** Card file for a backbone given as a path to an .onnx file. */
+  card: z.string().optional(),
+  resultsDir: z.string().default('results'),
+  /** Read and write features in $REPROBE_HOME/features (a finished extraction is reused, a killed one resumes). */
+  cache: z.boolean().default(true),
+};
+
+const probeNames = [...PROBES.keys()] as [string, ...string[]];
+
+/** Every method's own options, merged (their keys are distinct: the contract test checks it). */
+const methodOptions = Object.assign({}, ...[...METHODS.values()].map((m) => m.options)) as z.ZodRawShape;
+
+/** A probe job as the CLI and YAML configs give it; `parse({})` yields every default. */
+export const ProbeJobSchema = z.object({
+  ...JOB_SHAPE,
+  probes: z.array(z.enum(probeNames)).min(1).transform(unique).default(['knn', 'lr']),
+  ...methodOptions,
+});
+
+export type ProbeJob = z.infer<typeof ProbeJobSchema>;
+export const JOB_DEFAULTS: ProbeJob = ProbeJobSchema.parse({});

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/**
+ * Options a pluggable thing (a probe, a method) owns: a zod shape whose defaults are the one home of those defaults,
+ * and how each key is given on the command line. The job schema and the CLI flags are built from these.
+ */
+export interface FlagSpec {
+  /** The flag without dashes, e.g. `knn-k`. */
+  flag: string;
+  describe: string;
+  /** How the flag's text becomes the value: a comma-separated list of numbers, one number, or one of fixed words. */
+  cli: 'numbers' | 'number' | { choices: readonly string[] };
+}
+
+export type Flags<S extends z.ZodRawShape> = { [K in keyof S]: FlagSpec };
+
+/** The values of a shape when nothing is given: its defaults. */
+export function defaultsOf<S extends z.ZodRawShape>(shape: S): z.infer<z.ZodObject<S>> {
+  return z.object(shape).parse({});
+}
+
+/** The keys of `shape` picked from a job's values and checked (defaults fill the missing ones). */
+export function pickOptions<S extends z.ZodRawShape>(shape: S, values: Record<string, unknown>): z.infer<z.ZodObject<S>> {
+  return z.object(shape).parse(Object.fromEntries(Object.keys(shape).filter((k) => values[k] !== undefined).map((k) => [k, values[k]])));
+}
+
+/** A flag's text (or texts, when repeated) → the value its schema checks. */
+export function flagValue(spec: FlagSpec, raw: unknown): unknown {
+  const texts = (Array.isArray(raw) ? raw : [raw]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
+  if (spec.cli === 'numbers') return texts.map(Number);
+  if (spec.cli === 'number') return Number(texts[0]);
+  return texts[0];
+}
