@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seeded } from '../src/util/rng.ts';
@@ -6,7 +7,10 @@ import { matrix, type Matrix } from '../src/util/matrix.ts';
 
 /** A fresh temp folder per call. */
 export function tempDir(prefix = 'reprobe-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  // Readable by an unprivileged child (see unprivileged()); mkdtemp makes it 0700.
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 /** Gaussian blobs: `perClass` points per class around well-separated random centres in `dim` dimensions. */
@@ -23,4 +27,17 @@ export function blobs(classes: number, perClass: number, dim: number, seed: numb
       for (let d = 0; d < dim; d++) x.data[r * dim + d] = centres[c][d] + spread * gauss();
     }
   return { x, y };
+}
+
+/**
+ * Spawn options that run a child without root's power to ignore permissions (tests of unreadable and read-only
+ * folders): as `nobody` when the tests run as root, as is otherwise. Undefined when that user cannot run reprobe
+ * from this checkout (skip the test then).
+ */
+export function unprivileged(): { uid?: number; gid?: number } | undefined {
+  if (process.getuid?.() !== 0) return {};
+  const opt = { uid: 65534, gid: 65534 };
+  const bin = join(import.meta.dirname, '..', 'bin', 'reprobe.mjs');
+  const r = spawnSync(process.execPath, [bin, '--version'], { ...opt, encoding: 'utf8', env: { ...process.env, HOME: tmpdir() } });
+  return r.status === 0 ? opt : undefined;
 }

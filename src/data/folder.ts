@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { DataError } from '../errors.ts';
 import type { Dataset, DatasetEntry, Sample } from './types.ts';
@@ -6,32 +6,82 @@ import type { Dataset, DatasetEntry, Sample } from './types.ts';
 /** Extensions sharp decodes; anything else in a class folder is ignored. */
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp', '.gif', '.avif']);
 
-/** One sub-folder per class (sorted names → labels), images inside it, searched recursively. */
+type Rejected = NonNullable<Dataset['rejected']>;
+
+/**
+ * One sub-folder per class (sorted names → labels), images inside it, searched recursively. Symlinked folders are
+ * followed (each real folder once, so a link loop ends); a name that is not valid UTF-8 cannot be given back to the
+ * file system as a string, so such an image is rejected and listed, and such a class folder stops the run with its name.
+ */
 export async function loadFolder(root: string): Promise<Dataset> {
   const abs = resolve(root);
   const info = await stat(abs).catch(() => null);
   if (!info?.isDirectory()) throw new DataError(`Dataset folder "${root}" does not exist or is not a folder. Use --dataset folder:<path> with one sub-folder per class.`);
-  const classes = (await readdir(abs, { withFileTypes: true }))
-    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
-    .map((d) => d.name)
-    .sort();
+  const classes: string[] = [];
+  for (const e of await entries(abs)) {
+    if (e.name.startsWith('.') || !(await isFolder(join(abs, e.name), e.isDirectory(), e.isSymbolicLink()))) continue;
+    if (!e.utf8) throw new DataError(`Class folder ${JSON.stringify(e.name)} in "${root}" has a name that is not valid UTF-8; rename it.`);
+    classes.push(e.name);
+  }
+  classes.sort();
   if (classes.length === 0) throw new DataError(`Dataset folder "${root}" has no class sub-folders. Put images in <path>/<class>/<image>.`);
   const samples: Sample[] = [];
+  const rejected: Rejected = [];
   for (const [label, cls] of classes.entries()) {
-    for (const rel of await listImages(join(abs, cls), cls)) {
+    const dir = join(abs, cls);
+    for (const rel of await listImages(dir, cls, new Set([await realpath(dir).catch(() => dir)]), rejected)) {
       samples.push({ id: rel, source: { kind: 'file', path: join(abs, rel) }, label });
     }
   }
-  return { name: `folder:${root}`, classes, samples };
+  return { name: `folder:${root}`, classes, samples, ...(rejected.length ? { rejected } : {}) };
 }
 
-async function listImages(dir: string, rel: string): Promise<string[]> {
+interface Entry {
+  name: string;
+  utf8: boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+/** A folder's entries, sorted by name, with whether each name is valid UTF-8 (read as bytes, so none is lost). */
+async function entries(dir: string): Promise<Entry[]> {
+  let raw;
+  try {
+    raw = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'error';
+    throw new DataError(`Cannot read the folder "${dir}" (${code}${code === 'EACCES' ? ': permission denied' : ''}); fix its permissions or move it out of the dataset.`);
+  }
+  return raw
+    .map((d) => {
+      const bytes = d.name as unknown as Buffer;
+      const name = bytes.toString('utf8');
+      return { name, utf8: Buffer.from(name, 'utf8').equals(bytes), isDirectory: () => d.isDirectory(), isSymbolicLink: () => d.isSymbolicLink() };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A directory, or a symlink to one. */
+async function isFolder(path: string, dir: boolean, link: boolean): Promise<boolean> {
+  if (dir) return true;
+  if (!link) return false;
+  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
+}
+
+async function listImages(dir: string, rel: string, seen: Set<string>, rejected: Rejected): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (entry.name.startsWith('.')) continue;
-    const sub = `${rel}/${entry.name}`;
-    if (entry.isDirectory()) out.push(...(await listImages(join(dir, entry.name), sub)));
-    else if (IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(sub);
+  for (const e of await entries(dir)) {
+    if (e.name.startsWith('.')) continue;
+    const sub = `${rel}/${e.name}`;
+    if (await isFolder(join(dir, e.name), e.isDirectory(), e.isSymbolicLink())) {
+      const real = await realpath(join(dir, e.name)).catch(() => undefined);
+      if (!real || seen.has(real)) continue; // a link back up the tree (a loop), or a folder already listed
+      seen.add(real);
+      out.push(...(await listImages(join(dir, e.name), sub, seen, rejected)));
+    } else if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) {
+      if (e.utf8) out.push(sub);
+      else rejected.push({ id: sub, reason: 'file name is not valid UTF-8 (rename it)' });
+    }
   }
   return out;
 }

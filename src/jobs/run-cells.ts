@@ -7,7 +7,7 @@ import { DataError } from '../errors.ts';
 import type { Skipped } from '../features/extract.ts';
 import type { CellRecord } from '../results/record.ts';
 import { saveSplit } from '../results/splits.ts';
-import { appendRecords } from '../results/store.ts';
+import { appendRecords, ensureResultsDir } from '../results/store.ts';
 import { versions } from '../results/versions.ts';
 import { takeRows } from '../util/matrix.ts';
 import { cellFeatures, type CellFeatures } from './cell-features.ts';
@@ -58,6 +58,7 @@ export interface CellRunResult {
  * exactly the images it names. Records are written per backbone: a run killed later keeps the finished ones.
  */
 export async function runCells(job: CellJob, events: CellEvents = {}): Promise<CellRunResult> {
+  await ensureResultsDir(job.resultsDir);
   const { backbones, dataset: ds } = await openInputs({ backbones: job.backbones, card: job.open.card, dataset: job.dataset, dataRoot: job.dataRoot }, events.onDownload);
   const src = splitSource(ds);
   const unreadable = new Map<number, string>();

@@ -1,4 +1,5 @@
-import { mkdir, open, rename, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, open, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReprobeError } from '../errors.ts';
 import type { CellRecord } from './record.ts';
@@ -38,6 +39,14 @@ export async function appendRecords(dir: string, records: readonly CellRecord[],
     await fh.close();
   }
   return { path, ...(isolated ? { isolated } : {}) };
+}
+
+/** Fail before any slow work when results cannot be written there (a file in the way, no permission, read-only). */
+export async function ensureResultsDir(dir: string): Promise<void> {
+  await guard(async () => {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  }, dir);
 }
 
 /** A file that does not end in a newline holds a torn line: move it aside (not lost, not glued to) and cut it off. */

@@ -20,8 +20,11 @@ export function readNpy(buf: Uint8Array): NpyArray {
   if (descr !== '<f4') throw new Error(`.npy dtype ${descr} is not little-endian float32`);
   if (/'fortran_order':\s*True/.test(header)) throw new Error('.npy in Fortran order is not supported');
   const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`.npy shape (${shape}) is not a list of sizes`);
   const n = shape.reduce((a, b) => a * b, 1);
   const offset = start + headerLen;
+  // A file cut short would otherwise read back zero-filled.
+  if (buf.length < offset + n * 4) throw new Error(`.npy file is cut short: [${shape.join(', ')}] float32 needs ${offset + n * 4} bytes, it has ${buf.length}`);
   const data = new Float32Array(n);
   new Uint8Array(data.buffer).set(buf.subarray(offset, offset + n * 4));
   return { data, shape };

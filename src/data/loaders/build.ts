@@ -11,21 +11,41 @@ export interface Row {
   cls: string;
 }
 
-/** Rows → dataset: classes in the given order (else sorted), paths kept inside `root` (escaping rows are rejected). */
+/**
+ * Rows → dataset: classes in the given order (else sorted), paths kept inside `root`. Rejected and listed, never
+ * silently used: a path escaping the root, a missing or empty label, a label not among the classes, an image listed
+ * under two labels (every row of it), and repeats of an image (the first row is kept; an image in train and test would
+ * score itself).
+ */
 export function fromRows(name: string, root: string, rows: readonly Row[], classes?: string[]): { dataset: Dataset; indexOf: Map<string, number> } {
-  const names = classes ?? [...new Set(rows.map((r) => r.cls))].sort();
+  const rejected: { id: string; reason: string }[] = [];
+  const placed: { row: Row; path: string; cls: string }[] = [];
+  const labelsOf = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const cls = typeof r.cls === 'string' ? r.cls.trim() : '';
+    const path = insideRoot(root, r.rel ?? '');
+    if (!r.rel || !path) rejected.push({ id: String(r.id), reason: r.rel ? `path "${r.rel}" escapes the data root` : 'no path' });
+    else if (!cls) rejected.push({ id: r.id, reason: 'no label' });
+    else {
+      placed.push({ row: r, path, cls });
+      labelsOf.set(path, (labelsOf.get(path) ?? new Set()).add(cls));
+    }
+  }
+  const names = classes ?? [...new Set(placed.filter((p) => labelsOf.get(p.path)!.size === 1).map((p) => p.cls))].sort();
   const label = new Map(names.map((c, i) => [c, i]));
   const samples: Sample[] = [];
-  const rejected: { id: string; reason: string }[] = [];
   const indexOf = new Map<string, number>();
-  for (const r of rows) {
-    const path = insideRoot(root, r.rel);
-    const l = label.get(r.cls);
-    if (!path) rejected.push({ id: r.id, reason: `path "${r.rel}" escapes the data root` });
-    else if (l === undefined) rejected.push({ id: r.id, reason: `label "${r.cls}" is not one of the dataset's classes` });
+  const firstAt = new Map<string, string>();
+  for (const { row, path, cls } of placed) {
+    const l = label.get(cls);
+    const both = labelsOf.get(path)!;
+    if (both.size > 1) rejected.push({ id: row.id, reason: `the same image is listed under ${both.size} labels (${[...both].join(', ')})` });
+    else if (l === undefined) rejected.push({ id: row.id, reason: `label "${cls}" is not one of the dataset's classes` });
+    else if (firstAt.has(path) || indexOf.has(row.id)) rejected.push({ id: row.id, reason: `listed twice (same image as ${firstAt.get(path) ?? row.id})` });
     else {
-      indexOf.set(r.id, samples.length);
-      samples.push({ id: r.id, source: { kind: 'file', path }, label: l });
+      firstAt.set(path, row.id);
+      indexOf.set(row.id, samples.length);
+      samples.push({ id: row.id, source: { kind: 'file', path }, label: l });
     }
   }
   if (samples.length === 0) throw new DataError(`${name}: no usable images listed under ${root}${rejected.length ? ` (${rejected.length} rejected: ${rejected[0].reason})` : ''}.`);

@@ -100,7 +100,7 @@ export const csvEntry: DatasetEntry = {
     if (rows.length === 0) throw new DataError(`"${arg}" has no rows.`);
     const pathCol = column(rows, ['path', 'filename', 'file', 'image'], arg);
     const labelCol = column(rows, ['label', 'class', 'category'], arg);
-    const { dataset } = fromRows(`csv:${basename(arg)}`, dirname(file), rows.map((r) => ({ id: r[pathCol], rel: r[pathCol], cls: r[labelCol] })));
+    const { dataset } = fromRows(`csv:${basename(arg)}`, dirname(file), rows.map((r) => ({ id: r[pathCol] ?? '', rel: r[pathCol] ?? '', cls: r[labelCol] ?? '' })));
     return dataset;
   },
 };
