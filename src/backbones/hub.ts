@@ -25,8 +25,8 @@ export interface PullOptions {
   exportHint?: string;
 }
 
-export const hubEndpoint = () => (process.env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
-export const isOffline = () => ['1', 'true', 'yes', 'on'].includes((process.env.HF_HUB_OFFLINE || process.env.REPROBE_OFFLINE || '').toLowerCase());
+const hubEndpoint = () => (process.env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
+const isOffline = () => ['1', 'true', 'yes', 'on'].includes((process.env.HF_HUB_OFFLINE || process.env.REPROBE_OFFLINE || '').toLowerCase());
 const rev = (f: HubFile) => f.revision ?? 'main';
 
 /** reprobe's own copy: $REPROBE_HOME/models/<org>/<name>/<revision>/<file>. */
@@ -35,7 +35,7 @@ export function reprobeCachePath(f: HubFile): string {
 }
 
 /** The same file in a huggingface_hub cache (HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub), if it is there. */
-export function hfCachePath(f: HubFile): string | undefined {
+function hfCachePath(f: HubFile): string | undefined {
   const root = process.env.HF_HUB_CACHE || join(process.env.HF_HOME || join(homedir(), '.cache', 'huggingface'), 'hub');
   const repoDir = join(root, `models--${f.repo.replace(/\//g, '--')}`);
   let commit = rev(f);
@@ -57,7 +57,7 @@ export function findCached(f: HubFile): string | undefined {
 }
 
 /** The URL huggingface_hub downloads from: <endpoint>/<repo>/resolve/<revision>/<file>. */
-export function resolveUrl(f: HubFile): string {
+function resolveUrl(f: HubFile): string {
   return `${hubEndpoint()}/${f.repo}/resolve/${encodeURIComponent(rev(f))}/${f.file.split('/').map(encodeURIComponent).join('/')}`;
 }
 

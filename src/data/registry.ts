@@ -12,7 +12,7 @@ export const DATASETS: ReadonlyMap<string, DatasetEntry> = new Map(
   [mnistEntry, ucmercedEntry, patternnetEntry, dtdEntry, flowersEntry, fgvcEntry, isicEntry, iwildcamEntry, fmowEntry, folderEntry, csvEntry].map((e) => [e.name, e]),
 );
 
-export function datasetNames(): string[] {
+function datasetNames(): string[] {
   return [...DATASETS.values()].map((e) => (e.arg ? `${e.name}:${e.arg}` : e.name));
 }
 

@@ -32,7 +32,7 @@ export interface Dataset {
   rejected?: { id: string; reason: string }[];
 }
 
-export interface LoadContext {
+interface LoadContext {
   /** Folder holding the datasets (--data-root, $REPROBE_DATA). */
   dataRoot: string;
   /** The entry's own folder under the data root (the first of its `dirs` that exists); the data root without `dirs`. */

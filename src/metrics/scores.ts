@@ -1,7 +1,7 @@
 import { accuracy, balancedAccuracy, f1, groupAccuracies, worstGroupAccuracy } from './classification.ts';
 
 /** Metrics a dataset can name as its headline (the number in a record's `value` and in the study tables). */
-export const HEADLINE_METRICS = {
+const HEADLINE_METRICS = {
   accuracy: (truth: ArrayLike<number>, pred: ArrayLike<number>) => accuracy(truth, pred),
   /** WILDS' iWildCam metric: F1 averaged over the classes present in the evaluated set. */
   macro_f1: (truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number) => f1(truth, pred, numClasses, { classes: 'true' }),

@@ -78,7 +78,7 @@ export interface SessionOptions {
 }
 
 /** CUDA runs only when onnxruntime-node's CUDA provider library was installed next to its binding (the install step we skip). */
-export function cudaAvailable(): boolean {
+function cudaAvailable(): boolean {
   try {
     const binDir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
     return existsSync(join(binDir, 'libonnxruntime_providers_cuda.so'));

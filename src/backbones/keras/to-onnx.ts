@@ -5,7 +5,7 @@ import { decodeWeights } from './weights.ts';
 
 /** Bump when the generated graph changes, so cached conversions are rebuilt. */
 export const CONVERTER_VERSION = 2;
-export const ONNX_INPUT = 'input';
+const ONNX_INPUT = 'input';
 
 export interface ConvertOptions {
   /** Layers whose outputs become graph outputs (the "taps"), in order. */
