@@ -23,3 +23,14 @@ export function unknownName(kind: string, name: string, known: readonly string[]
 export function firstLine(err: unknown): string {
   return String((err as Error)?.message ?? err).split('\n')[0];
 }
+
+/**
+ * A file-system failure (an error with a code: EACCES, ENOSPC, ENOTDIR, ...) as one line a user can act on: `what` is
+ * what could not be done, `fix` what to do. Anything else is returned as it is (a bug, not the user's to fix).
+ */
+export function fsError(err: unknown, what: string, fix: string): unknown {
+  const code = (err as { code?: string }).code;
+  if (!code || err instanceof ReprobeError) return err;
+  const why = { ENOSPC: 'disk full', EACCES: 'permission denied', EISDIR: 'it is a folder', EROFS: 'read-only file system' }[code];
+  return new ReprobeError(`${what} (${code}${why ? `: ${why}` : ''}). ${fix}`);
+}

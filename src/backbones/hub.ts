@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BackboneError, ReprobeError } from '../errors.ts';
-import { downloadFile, reason, type Expected } from '../util/download.ts';
+import { downloadFile, isOffline, reason, type Expected } from '../util/download.ts';
 import { reprobeHome } from '../util/paths.ts';
 import { httpRequestOnce } from '../util/http-get.ts';
 import type { HubSource } from './types.ts';
@@ -26,7 +26,6 @@ export interface PullOptions {
 }
 
 const hubEndpoint = () => (process.env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
-const isOffline = () => ['1', 'true', 'yes', 'on'].includes((process.env.HF_HUB_OFFLINE || process.env.REPROBE_OFFLINE || '').toLowerCase());
 const rev = (f: HubFile) => f.revision ?? 'main';
 
 /** reprobe's own copy: $REPROBE_HOME/models/<org>/<name>/<revision>/<file>. */

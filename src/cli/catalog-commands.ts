@@ -76,6 +76,7 @@ async function datasetsInfo(spec: string, root?: string): Promise<void> {
   } catch (err) {
     if (!(err instanceof DataError)) throw err;
     out.push(`not loaded: ${err.message}`);
+    process.exitCode = 2; // the layout and split sizes still print; scripts see that the data is not there
   }
   if (ds) {
     const counts = ds.classes.map(() => 0);
@@ -93,7 +94,7 @@ async function datasetsInfo(spec: string, root?: string): Promise<void> {
       let status = '';
       if (ds) {
         try {
-          const s = drawSplit({ name: entry.name, labels: ds.samples.map((x) => x.label), classes: ds.classes, pools: ds.pools, official: ds.official }, { protocol: 'study', shots: Number(shots), seed: 0 });
+          const s = drawSplit({ name: entry.name, labels: ds.samples.map((x) => x.label), classes: ds.classes, pools: ds.pools, official: ds.official }, { protocol: 'study', shots: Number(shots), seed: 0 }, { table: studyTable() });
           status = `  (this copy: ${s.train.length}:${s.val.length}:${Object.values(s.tests).map((t) => t.length).join('+')})`;
         } catch (err) {
           status = `  (not on this copy: ${(err as Error).message.replace(/^[^:]+: /, '').split(';')[0]})`;

@@ -1,7 +1,8 @@
 import type { Argv } from 'yargs';
 import { clearCache, featuresDir, listCache } from '../features/cache.ts';
 import { runExtractJob } from '../jobs/extract-job.ts';
-import { DEVICES, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-schema.ts';
+import { DEVICES, ExtractRunSchema, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-schema.ts';
+import { ConfigError } from '../errors.ts';
 import { formatTable } from '../report/table.ts';
 import type { Command } from './command.ts';
 import { progressBar } from './progress.ts';
@@ -30,6 +31,11 @@ function extractOptions(y: Argv) {
 type ExtractArgs = Awaited<ReturnType<typeof extractOptions>['argv']>;
 
 async function extract(a: ExtractArgs): Promise<void> {
+  const run = ExtractRunSchema.safeParse({ batchSize: a['batch-size'], threads: a.threads, runtime: a.runtime, device: a.device });
+  if (!run.success) {
+    const issue = run.error.issues[0];
+    throw new ConfigError(`Invalid --${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}.`);
+  }
   let bar: ReturnType<typeof progressBar> | undefined;
   const r = await runExtractJob(
     {
@@ -39,8 +45,8 @@ async function extract(a: ExtractArgs): Promise<void> {
       split: a.split,
       out: a.out,
       cache: a.cache,
-      batchSize: a['batch-size'],
-      open: { runtime: a.runtime, threads: a.threads, device: a.device, card: a.card, layer: a.layer },
+      batchSize: run.data.batchSize,
+      open: { runtime: run.data.runtime, threads: run.data.threads, device: run.data.device, card: a.card, layer: a.layer },
     },
     {
       onDownload: (file, bytes, total) => {
@@ -66,6 +72,7 @@ async function extract(a: ExtractArgs): Promise<void> {
 }
 
 async function cache(action: 'list' | 'clear', keys: string[]): Promise<void> {
+  if (action === 'list' && keys.length) throw new ConfigError(`\`reprobe cache list\` takes no keys (got ${keys.join(' ')}); \`reprobe cache clear KEY\` removes one.`);
   if (action === 'clear') {
     const removed = await clearCache(keys);
     process.stdout.write(`removed ${removed.length} cache entr${removed.length === 1 ? 'y' : 'ies'} from ${featuresDir()}\n`);
@@ -73,7 +80,7 @@ async function cache(action: 'list' | 'clear', keys: string[]): Promise<void> {
   }
   const rows = (await listCache()).map((e) => [
     e.key,
-    e.complete ? 'done' : 'partial',
+    e.state,
     e.side?.backbone ?? '?',
     e.side?.dataset ?? '?',
     e.side ? `${e.side.rows}x${e.side.cols}` : '?',

@@ -18,7 +18,8 @@ export async function main(args: string[]): Promise<void> {
     .strict()
     .recommendCommands()
     .fail((msg, err) => {
-      throw err ?? new ReprobeError(msg);
+      // yargs' own messages (bad choices, missing arguments) can span lines: one line, as every reprobe error.
+      throw err ?? new ReprobeError(msg.replace(/\s*\n\s*/g, ' ').trim());
     })
     .help()
     .alias('h', 'help')

@@ -3,22 +3,21 @@ import type { Argv } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { DEVICES, JOB_DEFAULTS, ProbeJobSchema, RUNTIMES, type ProbeJob } from '../jobs/job-schema.ts';
-import { getMethod, METHODS } from '../jobs/methods.ts';
+import { getMethod } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
 import { PROBES } from '../probes/registry.ts';
 import { detailTable, studyTable } from '../report/table.ts';
-import { flagValue } from '../util/options.ts';
+import { flagValue, listOf } from '../util/options.ts';
 import type { Command } from './command.ts';
 import { progressBar } from './progress.ts';
 
-const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
 const D = JOB_DEFAULTS;
 const dflt = (v: unknown) => ` [default: ${Array.isArray(v) ? v.join(',') : v}]`;
 /** Results of `reprobe probe`, in --results-dir. */
 const PROBE_RESULTS_FILE = 'probe.jsonl';
 
-/** Every method's own flags (built from the registry: a new probe brings its flags with it), keyed by job key. */
-const METHOD_FLAGS = Object.fromEntries([...METHODS.values()].flatMap((m) => Object.entries(m.flags)));
+/** Every probe's own flags (built from the registry: a new probe brings its flags with it), keyed by job key. */
+const METHOD_FLAGS = Object.fromEntries([...PROBES.keys()].flatMap((name) => Object.entries(getMethod(name).flags)));
 
 /** Flags carry no yargs defaults: the schema is the one home of defaults, shown here in the help text. */
 function probeOptions(y: Argv) {
@@ -66,7 +65,7 @@ type ProbeArgs = Awaited<ReturnType<typeof probeOptions>['argv']>;
 async function probeJob(argv: ProbeArgs): Promise<ProbeJob> {
   const a = argv as Record<string, unknown>;
   const flags: Record<string, unknown> = {
-    backbones: argv.backbone === undefined ? undefined : list(argv.backbone),
+    backbones: argv.backbone === undefined ? undefined : listOf(argv.backbone),
     dataset: argv.dataset,
     dataRoot: argv['data-root'],
     protocol: argv.protocol,
@@ -74,7 +73,7 @@ async function probeJob(argv: ProbeArgs): Promise<ProbeJob> {
     valPerClass: argv['val-per-class'],
     testPerClass: argv['test-per-class'],
     seed: argv.seed,
-    probes: argv.probe === undefined ? undefined : list(argv.probe),
+    probes: argv.probe === undefined ? undefined : listOf(argv.probe),
     layer: argv.layer,
     runtime: argv.runtime,
     batchSize: argv['batch-size'],
@@ -117,7 +116,7 @@ async function probe(argv: ProbeArgs): Promise<void> {
     },
     {
       onDataset: (ds, split) => {
-        note(`${ds.name}: ${ds.classes.length} classes, ${ds.samples.length} images; split train/val/test ${sizes(split)} (${job.protocol} protocol, seed ${job.seed})`);
+        note(`${ds.name}: ${plural(ds.classes.length, 'class', 'classes')}, ${plural(ds.samples.length, 'image')}; split train/val/test ${sizes(split)} (${job.protocol} protocol, seed ${job.seed})`);
         if (ds.rejected?.length) {
           note(`rejected ${ds.rejected.length} listed image(s):`);
           for (const r of ds.rejected.slice(0, 5)) note(`  ${r.id}: ${r.reason}`);
@@ -164,13 +163,15 @@ async function readJobFile(path: string): Promise<Record<string, unknown>> {
   });
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseYaml(text, { logLevel: 'error' });
   } catch (err) {
     throw new ConfigError(`Config file "${path}" is not valid YAML: ${String((err as Error).message).split('\n')[0]}`);
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`Config file "${path}" must be a YAML mapping of job keys (backbones, dataset, shots, ...).`);
   return doc as Record<string, unknown>;
 }
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function note(msg: string): void {
   process.stderr.write(`${msg}\n`);

@@ -29,10 +29,13 @@ export function progressBar(label: string, u: BarUnit = { unit: 'images', scale:
   let nextQuarter = 0.25;
   return {
     update(done, total) {
+      // One line for the last quarter reached (a cache hit jumps to 100 %: one line, not four).
+      let reached = 0;
       while (total > 0 && done / total >= nextQuarter) {
-        process.stderr.write(`${label}: ${Math.round(nextQuarter * 100)}% (${shown(done)}/${shown(total)} ${u.unit})\n`);
+        reached = nextQuarter;
         nextQuarter += 0.25;
       }
+      if (reached) process.stderr.write(`${label}: ${Math.round(reached * 100)}% (${shown(done)}/${shown(total)} ${u.unit})\n`);
     },
     stop: () => undefined,
   };

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { DataError } from '../errors.ts';
-import { downloadFile } from '../util/download.ts';
+import { downloadFile, isOffline } from '../util/download.ts';
 import { insideRoot } from './paths.ts';
 import type { DatasetDownload, DatasetEntry } from './types.ts';
 
@@ -31,6 +31,7 @@ export async function pullDataset(entry: DatasetEntry, root: string, ev: PullEve
     const into = join(root, d.into);
     const marker = join(root, '.downloads', `${d.file}.done`);
     if (existsSync(marker)) continue;
+    if (isOffline()) throw new DataError(`${entry.name}: ${d.file} is not fetched and offline mode is on (HF_HUB_OFFLINE / REPROBE_OFFLINE); unset it to download, or put the files under ${root} as: ${entry.layout}.`);
     const path = await downloadFile(urlOf(d), join(root, '.downloads', d.file), { size: d.size, sha256: d.sha256, label: d.file, onProgress: (b, t) => ev.onProgress?.(d.file, b, t) });
     if (d.unpack) {
       ev.onUnpack?.(d.file);

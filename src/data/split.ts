@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError, DataError } from '../errors.ts';
 import { seeded, shuffled } from '../util/rng.ts';
 import { balancedDraw, perClassDraw } from './draws.ts';
-import { studyTable, type StudyTable } from './study-table.ts';
+import type { StudyTable } from './study-table.ts';
 import type { Dataset } from './types.ts';
 
 /** Indices into a dataset's samples: train, val and one or more named test sets (`test`; WILDS: `id_test`, `ood_test`), disjoint. */
@@ -44,14 +44,21 @@ export function defaultValPerClass(shots: number): number {
 }
 
 /**
- * The split a spec asks for, seeded. `exclude` holds images known to be unreadable: they are never drawn, so a split
- * trains on exactly the images it names. One clear error when the data cannot give it.
+ * The split a spec asks for, seeded, pure (the study protocol's table is passed in: studyTable()). `exclude` holds
+ * images known to be unreadable: they are never drawn, so a split trains on exactly the images it names. One clear
+ * error when the data cannot give it.
  */
 export function drawSplit(src: SplitSource, spec: SplitSpec, opt: { exclude?: ReadonlySet<number>; table?: StudyTable } = {}): Split {
   if (!Number.isInteger(spec.shots) || spec.shots < 1) throw new DataError(`--shots must be a whole number >= 1, got ${spec.shots}.`);
   const exclude = opt.exclude ?? new Set<number>();
   const usable = (idx: readonly number[]) => idx.filter((i) => !exclude.has(i));
-  if (spec.protocol === 'study') return studySplit(src, spec, exclude, opt.table ?? studyTable());
+  if (spec.protocol === 'study') {
+    if (spec.valPerClass !== undefined || spec.testPerClass !== undefined) {
+      throw new ConfigError("The study protocol's table fixes the val and test sizes; drop --val-per-class and --test-per-class, or use --protocol shots.");
+    }
+    if (!opt.table) throw new Error('drawSplit: the study protocol needs the split table (studyTable())');
+    return studySplit(src, spec, exclude, opt.table);
+  }
   const valPerClass = spec.valPerClass ?? defaultValPerClass(spec.shots);
   if (!Number.isInteger(valPerClass) || valPerClass < 0) throw new DataError(`--val-per-class must be a whole number >= 0, got ${valPerClass}.`);
   if (src.official) {
@@ -139,10 +146,13 @@ export function splitIndices(split: Split): number[] {
   return [...new Set([...split.train, ...split.val, ...Object.values(split.tests).flat()])].sort((a, b) => a - b);
 }
 
-/** Short hash of the split's image ids and their labels, so two results can be checked to share a split. */
-export function hashSplit(ds: Dataset, split: Split): string {
+/**
+ * Short hash of the split's image ids and their labels (and the images left out as unreadable), so two results can
+ * be checked to share a split; a split file named by it holds exactly what it covers.
+ */
+export function hashSplit(ds: Dataset, split: Split, unreadable: readonly number[] = []): string {
   const h = createHash('sha256');
-  const parts: [string, number[]][] = [['train', split.train], ['val', split.val], ...Object.entries(split.tests)];
+  const parts: [string, readonly number[]][] = [['train', split.train], ['val', split.val], ...Object.entries(split.tests), ['unreadable', unreadable]];
   for (const [name, idx] of parts) {
     h.update(`${name}\n`);
     for (const i of idx) h.update(`${ds.samples[i].id}\t${ds.classes[ds.samples[i].label]}\n`);

@@ -79,15 +79,17 @@ export async function readEntry(npyPath: string, sidePath: string, key: string, 
   if (side.key !== key) throw new InvalidEntry(`its sidecar belongs to key ${side.key}`);
   if (side.ids.length !== side.rows) throw new InvalidEntry(`its sidecar lists ${side.ids.length} ids for ${side.rows} rows`);
   const kept = matchRequest(side.ids, side.skipped, samples);
-  if (!keep) {
-    const { size, digest } = await hashFile(npyPath);
+  const check = (size: number, digest: string) => {
     if (size !== npySize(side.rows, side.cols)) throw new InvalidEntry(`the matrix file has ${size} bytes, a ${side.rows}x${side.cols} matrix needs ${npySize(side.rows, side.cols)}`);
     if (digest !== side.sha256) throw new InvalidEntry('the matrix file does not match its checksum');
+  };
+  if (!keep) {
+    const { size, digest } = await hashFile(npyPath);
+    check(size, digest);
     return { features: matrix(0, side.cols), kept, side };
   }
   const buf = new Uint8Array(await readFile(npyPath).catch((err) => Promise.reject(new InvalidEntry(`the matrix file cannot be read (${firstLine(err)})`))));
-  if (buf.length !== npySize(side.rows, side.cols)) throw new InvalidEntry(`the matrix file has ${buf.length} bytes, a ${side.rows}x${side.cols} matrix needs ${npySize(side.rows, side.cols)}`);
-  if (sha256(buf) !== side.sha256) throw new InvalidEntry('the matrix file does not match its checksum');
+  check(buf.length, sha256(buf));
   const arr = readNpy(buf);
   if (arr.shape[0] !== side.rows || (arr.shape[1] ?? 0) !== side.cols) throw new InvalidEntry(`the matrix is [${arr.shape}], its sidecar says ${side.rows}x${side.cols}`);
   return { features: matrix(side.rows, side.cols, arr.data), kept, side };
@@ -108,15 +110,16 @@ async function hashFile(path: string): Promise<{ size: number; digest: string }>
 }
 
 /** The .npy and sidecar of one chunk, with the checksum the sidecar carries. */
-export function chunkFiles(features: Matrix, kept: number[], skipped: Skipped[]): { npy: Uint8Array; json: string } {
+export function chunkFiles(features: Matrix, kept: number[], skipped: Skipped[]): { npy: Uint8Array; json: string; sha256: string } {
   const npy = new Uint8Array(npySize(features.rows, features.cols));
   npy.set(npyHeader([features.rows, features.cols]));
   npy.set(new Uint8Array(features.data.buffer, features.data.byteOffset, features.data.byteLength), npy.length - features.data.byteLength);
-  return { npy, json: JSON.stringify({ kept, skipped, rows: features.rows, sha256: sha256(npy) }) };
+  const digest = sha256(npy);
+  return { npy, json: JSON.stringify({ kept, skipped, rows: features.rows, sha256: digest }), sha256: digest };
 }
 
 /** A whole chunk of `slice`, or undefined when absent or failing a check (then it is extracted again). */
-export async function readChunk(name: string, slice: readonly Sample[]): Promise<{ features: Matrix; kept: number[]; skipped: Skipped[] } | undefined> {
+export async function readChunk(name: string, slice: readonly Sample[]): Promise<{ features: Matrix; kept: number[]; skipped: Skipped[]; sha256: string } | undefined> {
   // The sidecar is renamed into place after the npy: with it present, the chunk was written whole.
   if (!existsSync(`${name}.json`) || !existsSync(`${name}.npy`)) return undefined;
   try {
@@ -128,17 +131,17 @@ export async function readChunk(name: string, slice: readonly Sample[]): Promise
     const ascending = meta.kept.every((k, i) => k < slice.length && (i === 0 || k > meta.kept[i - 1]));
     if (rows !== meta.rows || meta.kept.length !== rows || !ascending) return undefined;
     matchRequest(meta.kept.map((k) => slice[k].id), meta.skipped, slice);
-    return { features: matrix(rows, arr.shape[1] ?? 0, arr.data), kept: meta.kept, skipped: meta.skipped };
+    return { features: matrix(rows, arr.shape[1] ?? 0, arr.data), kept: meta.kept, skipped: meta.skipped, sha256: meta.sha256 };
   } catch {
     return undefined;
   }
 }
 
 /**
- * Chunk .npy files → one .npy, streamed a chunk at a time into a flushed temp file that is renamed into place;
- * returns the sha256 of what was written.
+ * Chunk .npy files → one .npy, streamed a chunk at a time into a flushed temp file; returns the sha256 of what was
+ * written. Each chunk is checked against the checksum it was read with: a chunk another run replaced meanwhile fails.
  */
-export async function joinChunks(files: readonly string[], shape: [number, number], tmp: string): Promise<string> {
+export async function joinChunks(files: readonly { path: string; sha256: string }[], shape: [number, number], tmp: string): Promise<string> {
   const h = createHash('sha256');
   const fh = await open(tmp, 'w');
   try {
@@ -146,7 +149,8 @@ export async function joinChunks(files: readonly string[], shape: [number, numbe
     await fh.write(head);
     h.update(head);
     for (const f of files) {
-      const buf = new Uint8Array(await readFile(f));
+      const buf = new Uint8Array(await readFile(f.path));
+      if (sha256(buf) !== f.sha256) throw new InvalidEntry(`chunk ${f.path} changed while joining`);
       const data = buf.subarray(npyDataOffset(buf));
       await fh.write(data);
       h.update(data);

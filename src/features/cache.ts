@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Backbone } from '../backbones/types.ts';
 import type { Sample } from '../data/types.ts';
-import { ConfigError, ReprobeError } from '../errors.ts';
+import { ConfigError, fsError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { matrix } from '../util/matrix.ts';
 import { reprobeHome } from '../util/paths.ts';
+import { round3 } from '../util/round.ts';
 import { chunkFiles, InvalidEntry, joinChunks, readChunk, readEntry, SidecarSchema, type Sidecar } from './cache-entry.ts';
 import { featureKey } from './cache-key.ts';
 import { extractFeatures, type ExtractOptions, type Extraction, type Skipped } from './extract.ts';
@@ -77,9 +78,10 @@ async function extractChunks(bb: Backbone, samples: readonly Sample[], req: Cach
   const { key, dir, npyPath, sidePath } = at;
   const partial = join(dir, `${key}.partial`);
   await guard(() => mkdir(partial, { recursive: true }), dir);
-  const wanted = req.chunkSize ?? (Number(process.env.REPROBE_CHUNK_SIZE) || 2048);
+  // 256 images: a kill loses at most that many (a few seconds of a heavy model), and the files stay few.
+  const wanted = req.chunkSize ?? (Number(process.env.REPROBE_CHUNK_SIZE) || 256);
   const size = Math.max(opt.batchSize, Math.ceil(wanted / opt.batchSize) * opt.batchSize);
-  const files: string[] = [];
+  const files: { path: string; sha256: string }[] = [];
   const kept: number[] = [];
   const skipped: Skipped[] = [];
   let [seconds, extracted, rows, cols] = [0, 0, 0, 0];
@@ -89,15 +91,15 @@ async function extractChunks(bb: Backbone, samples: readonly Sample[], req: Cach
     let chunk = await readChunk(name, slice);
     if (!chunk) {
       const ext = await extractFeatures(bb, slice, { ...opt, onProgress: opt.onProgress && ((d) => opt.onProgress!(start + d, samples.length)) });
-      chunk = { features: ext.features, kept: ext.kept, skipped: ext.skipped };
-      const { npy, json } = chunkFiles(ext.features, ext.kept, ext.skipped);
+      const { npy, json, sha256 } = chunkFiles(ext.features, ext.kept, ext.skipped);
+      chunk = { features: ext.features, kept: ext.kept, skipped: ext.skipped, sha256 };
       await guard(() => writeFileAtomic(`${name}.npy`, npy), dir);
       await guard(() => writeFileAtomic(`${name}.json`, json), dir);
       seconds += ext.seconds;
       extracted += ext.kept.length;
     } else opt.onProgress?.(Math.min(start + size, samples.length), samples.length);
     if (chunk.features.rows > 0) {
-      files.push(`${name}.npy`);
+      files.push({ path: `${name}.npy`, sha256: chunk.sha256 });
       cols = chunk.features.cols;
     }
     rows += chunk.features.rows;
@@ -121,8 +123,8 @@ async function extractChunks(bb: Backbone, samples: readonly Sample[], req: Cach
     rows,
     cols,
     sha256: digest,
-    seconds: round(seconds),
-    imagesPerSecond: round(seconds > 0 ? extracted / seconds : 0),
+    seconds: round3(seconds),
+    imagesPerSecond: round3(seconds > 0 ? extracted / seconds : 0),
     versions: { node: process.versions.node, sharp: sharp.versions.sharp ?? 'unknown' },
     created: new Date().toISOString(),
   };
@@ -157,17 +159,14 @@ async function guard<T>(f: () => Promise<T>, dir: string): Promise<T> {
   try {
     return await f();
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code && ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR', 'EEXIST'].includes(code)) {
-      throw new ReprobeError(`Cannot write the feature cache in ${dir} (${code}${code === 'ENOSPC' ? ': disk full' : ''}). Free space, set REPROBE_HOME to a writable folder, or pass --no-cache.`);
-    }
-    throw err;
+    throw fsError(err, `Cannot write the feature cache in ${dir}`, 'Free space, set REPROBE_HOME to a writable folder, or pass --no-cache.');
   }
 }
 
 export interface CacheEntry {
   key: string;
-  complete: boolean;
+  /** `done`: a finished entry; `partial`: only an interrupted extraction; `invalid`: a sidecar that cannot be read (the next run that needs it extracts again). */
+  state: 'done' | 'partial' | 'invalid';
   bytes: number;
   side?: Sidecar;
 }
@@ -180,14 +179,14 @@ export async function listCache(): Promise<CacheEntry[]> {
   const done = new Set(names.filter((n) => /^[0-9a-f]+\.json$/.test(n)).map((n) => n.slice(0, -5)));
   const out: CacheEntry[] = [];
   for (const key of done) {
-    const parsed = SidecarSchema.safeParse(JSON.parse(await readFile(join(dir, `${key}.json`), 'utf8').catch(() => '{}')));
+    const parsed = SidecarSchema.safeParse(await readFile(join(dir, `${key}.json`), 'utf8').then(JSON.parse).catch(() => undefined));
     const bytes = (await stat(join(dir, `${key}.npy`)).catch(() => undefined))?.size ?? 0;
-    out.push({ key, complete: true, bytes, ...(parsed.success ? { side: parsed.data } : {}) });
+    out.push(parsed.success ? { key, state: 'done', bytes, side: parsed.data } : { key, state: 'invalid', bytes });
   }
-  for (const n of names.filter((x) => x.endsWith('.partial') && !done.has(x.slice(0, -8)))) {
+  for (const n of names.filter((x) => /^[0-9a-f]+\.partial$/.test(x) && !done.has(x.slice(0, -8)))) {
     let bytes = 0;
     for (const f of await readdir(join(dir, n)).catch(() => [])) bytes += (await stat(join(dir, n, f)).catch(() => undefined))?.size ?? 0;
-    out.push({ key: n.slice(0, -8), complete: false, bytes });
+    out.push({ key: n.slice(0, -8), state: 'partial', bytes });
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
 }
@@ -201,7 +200,8 @@ export async function clearCache(keys: readonly string[] = []): Promise<string[]
   const entries = (await listCache()).map((e) => e.key);
   let chosen = entries;
   if (keys.length) {
-    chosen = keys.map((k) => {
+    chosen = keys.map((given) => {
+      const k = given.toLowerCase();
       if (!/^[0-9a-f]+$/.test(k)) throw new ConfigError(`"${k}" is not a cache key (keys are hex, see \`reprobe cache list\`).`);
       const hits = entries.filter((e) => e === k || e.startsWith(k));
       if (hits.length === 0) throw new ConfigError(`No cache entry has key ${k}; \`reprobe cache list\` shows them.`);
@@ -219,4 +219,3 @@ export async function clearCache(keys: readonly string[] = []): Promise<string[]
   return [...new Set(chosen)];
 }
 
-const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -1,8 +1,11 @@
-import type { Backbone } from '../backbones/types.ts';
+import type { Backbone, Card } from '../backbones/types.ts';
+import type { Split } from '../data/split.ts';
 import type { Dataset } from '../data/types.ts';
 import { extractCached } from '../features/cache.ts';
 import { extractFeatures, type Skipped } from '../features/extract.ts';
-import type { Matrix } from '../util/matrix.ts';
+import { unreadableImages } from '../features/readable.ts';
+import { matrix, takeRows, vstack, type Matrix } from '../util/matrix.ts';
+import type { CellPart, FeatureCell } from './method.ts';
 
 export interface CellFeatureOptions {
   cache: boolean;
@@ -13,13 +16,16 @@ export interface CellFeatureOptions {
 }
 
 export interface CellFeatures {
+  /** Rows for the images that were read ([0, 0] when only readability was checked). */
   features: Matrix;
   /** Dataset index → row of `features`, for the images that were read. */
   rowOf: Map<number, number>;
   /** Dataset indices of the images that could not be read, and why. */
   unreadable: Map<number, string>;
   skipped: Skipped[];
+  /** Cache keys of the matrices read ('+'-joined when a redrawn split read more), null without the cache. */
   key: string | null;
+  /** True when every row came from the cache. */
   fromCache: boolean;
   seconds: number;
   imagesPerSecond: number;
@@ -42,4 +48,49 @@ export async function cellFeatures(bb: Backbone, name: string, ds: Dataset, indi
     seconds: ext.seconds,
     imagesPerSecond: ext.imagesPerSecond,
   };
+}
+
+/** For methods that read images themselves: which of `indices` decode for the card (no features; rowOf marks the readable). */
+export async function imagesReadable(card: Card, ds: Dataset, indices: readonly number[], opt: CellFeatureOptions): Promise<CellFeatures> {
+  const t0 = performance.now();
+  const skipped = await unreadableImages(indices.map((i) => ds.samples[i]), card, opt);
+  const bad = new Set(skipped.map((s) => s.id));
+  const indexOf = new Map(indices.map((i) => [ds.samples[i].id, i]));
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    features: matrix(0, 0),
+    rowOf: new Map(indices.filter((i) => !bad.has(ds.samples[i].id)).map((i) => [i, -1])),
+    unreadable: new Map(skipped.map((s) => [indexOf.get(s.id)!, s.reason])),
+    skipped,
+    key: null,
+    fromCache: false,
+    seconds,
+    imagesPerSecond: seconds > 0 ? (indices.length - skipped.length) / seconds : 0,
+  };
+}
+
+/** What two reads of one backbone hold together (a redrawn split reads only its new images). */
+export function mergeFeatures(a: CellFeatures, b: CellFeatures): CellFeatures {
+  const offset = a.features.rows;
+  const seconds = a.seconds + b.seconds;
+  const rows = a.rowOf.size + b.rowOf.size;
+  return {
+    features: b.features.rows === 0 ? a.features : a.features.rows === 0 ? b.features : vstack([a.features, b.features]),
+    rowOf: new Map([...a.rowOf, ...[...b.rowOf].map(([i, r]): [number, number] => [i, r < 0 ? r : r + offset])]),
+    unreadable: new Map([...a.unreadable, ...b.unreadable]),
+    skipped: [...a.skipped, ...b.skipped],
+    key: a.key && b.key ? `${a.key}+${b.key}` : (a.key ?? b.key),
+    fromCache: a.fromCache && b.fromCache,
+    seconds,
+    imagesPerSecond: seconds > 0 ? rows / seconds : 0,
+  };
+}
+
+/** The cell a features method sees: features and labels of train, val and each evaluated set, rows in split order. */
+export function featureCell(ds: Dataset, split: Split, feats: CellFeatures): FeatureCell {
+  const part = (idx: readonly number[]): CellPart => {
+    const kept = idx.filter((i) => feats.rowOf.has(i));
+    return { x: takeRows(feats.features, kept.map((i) => feats.rowOf.get(i)!)), y: Int32Array.from(kept, (i) => ds.samples[i].label), idx: kept };
+  };
+  return { dataset: ds, train: part(split.train), val: part(split.val), tests: Object.entries(split.tests).map(([name, idx]) => ({ name, part: part(idx) })) };
 }

@@ -1,7 +1,8 @@
-import { copyFile, rename, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { openResolved, type OpenOptions } from '../backbones/registry.ts';
-import { ConfigError, ReprobeError } from '../errors.ts';
+import { ConfigError, DataError, fsError } from '../errors.ts';
 import { extractCached, readSidecar } from '../features/cache.ts';
 import { extractFeatures, type Skipped } from '../features/extract.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -39,6 +40,7 @@ export interface ExtractResult {
 
 /** Dataset (or one of its sets) → features, through the cache; optionally exported as .npy + labels + JSON for Python. */
 export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Promise<ExtractResult> {
+  if (job.out !== undefined) checkOut(job.out);
   const { backbones, dataset: ds } = await openInputs({ backbones: [job.backbone], card: job.open.card, dataset: job.dataset, dataRoot: job.dataRoot }, ev.onDownload);
   let idx = ds.samples.map((_, i) => i);
   if (job.split) {
@@ -58,12 +60,17 @@ export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Pr
   } finally {
     await bb.dispose();
   }
+  if (ext.kept.length === 0) {
+    const first = ext.skipped[0];
+    throw new DataError(`None of the ${samples.length} images could be read${first ? ` (first: ${first.id}: ${first.reason})` : ''}; nothing to extract.`);
+  }
   const written: string[] = [];
   if (job.out) {
     const stem = extname(job.out) === '.npy' ? join(dirname(job.out), basename(job.out, '.npy')) : job.out;
     const kept = ext.kept.map((k) => samples[k]);
     const meta = { backbone: job.backbone, layer: bb.tap, runtime: bb.runtime, dataset: ds.name, split: job.split ?? null, classes: ds.classes, ids: kept.map((s) => s.id), skipped: ext.skipped };
     try {
+      await mkdir(dirname(stem), { recursive: true });
       if (cached) {
         const tmp = `${stem}.npy.tmp-${process.pid}`;
         await copyFile(cached.path, tmp);
@@ -75,9 +82,7 @@ export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Pr
       await writeFileAtomic(`${stem}.labels.npy`, writeNpy({ data: Int32Array.from(kept, (s) => s.label), shape: [kept.length] }));
       await writeFileAtomic(`${stem}.json`, JSON.stringify(meta));
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (!code) throw err;
-      throw new ReprobeError(`Cannot write ${stem}.npy (${code}${code === 'EISDIR' ? ': it is a folder' : ''}). Give -o a writable path such as ./features/mnist (the folder is made).`);
+      throw fsError(err, `Cannot write ${stem}.npy`, 'Give -o a writable path such as ./features/mnist (the folder is made).');
     }
     written.push(`${stem}.npy`, `${stem}.labels.npy`, `${stem}.json`);
   }
@@ -91,4 +96,12 @@ export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Pr
     cachePath: cached?.path,
     written,
   };
+}
+
+/** -o names files (<out>.npy, .labels.npy, .json): not empty, not a folder. */
+function checkOut(out: string): void {
+  if (!out.trim()) throw new ConfigError('-o needs a path, e.g. -o features/mnist (writes features/mnist.npy, .labels.npy, .json).');
+  if (/[\\/]$/.test(out) || statSync(out, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ConfigError(`-o ${out} is a folder; -o names the files: -o ${join(out, 'features')} writes ${join(out, 'features.npy')}, .labels.npy and .json.`);
+  }
 }

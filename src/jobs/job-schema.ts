@@ -6,6 +6,8 @@ import { METHODS } from './methods.ts';
 export const RUNTIMES = ['auto', 'onnx', 'tfjs'] as const;
 export const DEVICES = ['cpu', 'cuda'] as const;
 
+const SEED_RANGE = `expected a whole number from 0 to ${MAX_SEED}`;
+
 /** Names listed twice run once (a repeated backbone or probe would append the same records twice). */
 const unique = <T>(list: T[]) => [...new Set(list)];
 
@@ -22,12 +24,13 @@ const JOB_SHAPE = {
   valPerClass: z.number().int().min(0).optional(),
   /** Test images per class; default every image not in train or val. */
   testPerClass: z.number().int().min(1).optional(),
-  seed: z.number().int().min(0).max(MAX_SEED).default(0),
+  seed: z.number().int(SEED_RANGE).min(0, SEED_RANGE).max(MAX_SEED, SEED_RANGE).default(0),
   /** Feature layer overriding the card's tap (Keras backbones). */
   layer: z.string().optional(),
   runtime: z.enum(RUNTIMES).default('auto'),
   batchSize: z.number().int().min(1).max(1024).default(16),
-  threads: z.number().int().min(1).optional(),
+  /** onnxruntime intra-op threads; past a machine's cores more only cost memory (each thread has its own stack). */
+  threads: z.number().int().min(1).max(1024).optional(),
   /** onnxruntime execution provider; cuda falls back to cpu, with a message, when the CUDA provider is not installed. */
   device: z.enum(DEVICES).default('cpu'),
   /** Card file for a backbone given as a path to an .onnx file. */
@@ -50,4 +53,7 @@ export const ProbeJobSchema = z.object({
 });
 
 export type ProbeJob = z.infer<typeof ProbeJobSchema>;
+
+/** What `extract` takes of a job: how the backbone runs. */
+export const ExtractRunSchema = z.object({ batchSize: JOB_SHAPE.batchSize, threads: JOB_SHAPE.threads, runtime: JOB_SHAPE.runtime, device: JOB_SHAPE.device }).strict();
 export const JOB_DEFAULTS: ProbeJob = ProbeJobSchema.parse({});

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { OpenOptions, ResolvedBackbone } from '../backbones/registry.ts';
 import type { Dataset } from '../data/types.ts';
 import type { Matrix } from '../util/matrix.ts';
 import type { FlagSpec } from '../util/options.ts';
@@ -18,27 +19,45 @@ export interface FeatureCell {
   tests: { name: string; part: CellPart }[];
 }
 
+/** What an images method gets: the dataset, the backbone to build on, and the split as dataset indices (readable images only). */
+export interface ImageCell {
+  dataset: Dataset;
+  backbone: ResolvedBackbone;
+  open: Omit<OpenOptions, 'onDownload'>;
+  batchSize: number;
+  train: number[];
+  val: number[];
+  tests: { name: string; idx: number[] }[];
+}
+
 /** One evaluated set's result: the shared `metric`/`value`, the method's own fields, and its fit time. */
 export interface MethodResult {
   eval_split: string;
   metric: string;
   value: number;
   fit_seconds: number;
-  /** Method-specific record fields, flat beside the shared ones (a probe: accuracy, val_accuracy, chosen, ...). */
+  /** Method-specific record fields, flat beside the shared ones (a probe: accuracy, val_accuracy, chosen, ...); they may not reuse a shared field's name. */
   fields: Record<string, unknown>;
+  /** What ran, when the method runs the backbone itself (images methods): records' `runtime` and `layer`. */
+  runtime?: string;
+  layer?: string;
 }
 
-/**
- * A method plugged into the cell runner (jobs/run-cells.ts): it gets a cell's cached features and returns one result
- * per evaluated set; the runner opens the dataset, draws the split, extracts and writes the records. Its options are a
- * zod shape with defaults (the one home of those defaults) and their flags.
- */
-export interface Method {
+interface MethodCommon {
   name: string;
   /** The family it belongs to, in records' `task`: `probe`. */
   task: string;
   summary: string;
   options: z.ZodRawShape;
   flags: Record<string, FlagSpec>;
-  run(cell: FeatureCell, options: Record<string, unknown>): Promise<MethodResult[]>;
 }
+
+/**
+ * A method plugged into the cell runner (jobs/run-cells.ts). The runner opens the dataset, draws the split (without
+ * unreadable images), writes the records; the method gets either the cell's cached features (`needs: 'features'`:
+ * probes, clustering) or the backbone and the images (`needs: 'images'`: fine-tuning, explanation maps) and returns one
+ * result per evaluated set. Its options are a zod shape with defaults (the one home of those defaults) and their flags.
+ */
+export type Method =
+  | (MethodCommon & { needs: 'features'; run(cell: FeatureCell, options: Record<string, unknown>): Promise<MethodResult[]> })
+  | (MethodCommon & { needs: 'images'; run(cell: ImageCell, options: Record<string, unknown>): Promise<MethodResult[]> });

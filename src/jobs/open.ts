@@ -21,6 +21,14 @@ export async function openInputs(spec: InputsSpec, onDownload?: (file: string, b
     throw new ConfigError(`--card describes a model file given as --backbone path/model.onnx; ${spec.backbones.join(', ')} ${spec.backbones.length > 1 ? 'are named backbones' : 'is a named backbone'} with a built-in card (drop --card).`);
   }
   const backbones: ResolvedBackbone[] = [];
-  for (const name of spec.backbones) backbones.push(await resolveBackbone(name, { card: spec.card, onDownload }));
+  const seen = new Set<string>();
+  for (const name of spec.backbones) {
+    const r = await resolveBackbone(name, { card: spec.card, onDownload });
+    // One model under two names (an alias, another spelling of a path) runs once.
+    const identity = r.card.source.kind === 'file' ? `file:${r.card.source.path}` : r.card.id;
+    if (seen.has(identity)) continue;
+    seen.add(identity);
+    backbones.push(r);
+  }
   return { backbones, dataset: await loadDataset(spec.dataset, spec.dataRoot) };
 }

@@ -9,6 +9,7 @@ export function probeMethod(probe: Probe): Method {
   return {
     name: probe.name,
     task: 'probe',
+    needs: 'features',
     summary: probe.summary,
     options: probe.options,
     flags: probe.flags,

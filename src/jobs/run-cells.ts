@@ -1,17 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { openResolved, type OpenOptions } from '../backbones/registry.ts';
-import type { Card } from '../backbones/types.ts';
+import { openResolved, type OpenOptions, type ResolvedBackbone } from '../backbones/registry.ts';
+import { featureName, type Card } from '../backbones/types.ts';
 import { drawSplit, hashSplit, splitIndices, splitSource, type Split, type SplitSpec } from '../data/split.ts';
+import { studyTable } from '../data/study-table.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
 import type { Skipped } from '../features/extract.ts';
-import type { CellRecord } from '../results/record.ts';
+import type { CellFields, CellRecord } from '../results/record.ts';
 import { saveSplit } from '../results/splits.ts';
 import { appendRecords, ensureResultsDir } from '../results/store.ts';
 import { versions } from '../results/versions.ts';
-import { takeRows } from '../util/matrix.ts';
-import { cellFeatures, type CellFeatures } from './cell-features.ts';
-import type { CellPart, FeatureCell, Method } from './method.ts';
+import { round3 } from '../util/round.ts';
+import { cellFeatures, featureCell, imagesReadable, mergeFeatures, type CellFeatures } from './cell-features.ts';
+import type { Method, MethodResult } from './method.ts';
 import { openInputs } from './open.ts';
 
 /** Cells to run: every backbone x every method on one dataset and split. */
@@ -52,31 +53,30 @@ export interface CellRunResult {
 }
 
 /**
- * The cell runner: opens the dataset, draws the split, gets each backbone's cached features, hands them to every
- * method and appends one record per (backbone, method, evaluated set). Images that cannot be read are found by the
- * first extraction; if any was drawn for train or val, the split is drawn again without them, so a split trains on
- * exactly the images it names. Records are written per backbone: a run killed later keeps the finished ones.
+ * The cell runner: opens the dataset, draws the split, gets each backbone's cached features (or, for methods that read
+ * images themselves, checks the images can be read), hands them to every method and appends one record per (backbone,
+ * method, evaluated set). Unreadable images are found by the first backbone's pass; if any had been drawn for train or
+ * val, the split is drawn again without them (only the newly drawn images are read), so a split trains on exactly the
+ * images it names. Records are written per backbone: a run killed later keeps the finished ones.
  */
 export async function runCells(job: CellJob, events: CellEvents = {}): Promise<CellRunResult> {
   await ensureResultsDir(job.resultsDir);
   const { backbones, dataset: ds } = await openInputs({ backbones: job.backbones, card: job.open.card, dataset: job.dataset, dataRoot: job.dataRoot }, events.onDownload);
   const src = splitSource(ds);
+  const table = job.split.protocol === 'study' ? studyTable() : undefined;
   const unreadable = new Map<number, string>();
-  let split = drawSplit(src, job.split);
+  let split = drawSplit(src, job.split, { table });
   events.onDataset?.(ds, split);
   const runId = `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
   const records: CellRecord[] = [];
   let resultsPath = '';
   let saved: { hash: string; file: string } | undefined;
   for (const [b, resolved] of backbones.entries()) {
-    const bb = await openResolved(resolved, job.open);
+    const pass = await readPass(job, ds, resolved, (want) => [...new Set([...splitIndices(split), ...unreadable.keys(), ...want])], events);
     let feats: CellFeatures;
     try {
-      for (let first = true; ; first = false) {
-        // Known unreadable images stay in the list, so the extraction is the same cache entry as the first one.
-        const order = [...new Set([...splitIndices(split), ...unreadable.keys()])].sort((x, y) => x - y);
-        if (first) events.onBackbone?.(resolved.name, bb.runtime, bb.tap, order.length, bb.warnings ?? []);
-        feats = await cellFeatures(bb, resolved.name, ds, order, { cache: job.cache, batchSize: job.batchSize, onProgress: events.onProgress, onCacheInvalid: events.onCacheInvalid });
+      for (let more: number[] = []; ; ) {
+        feats = await pass.read(more);
         const fresh = [...feats.unreadable].filter(([i]) => !unreadable.has(i));
         if (b > 0 && fresh.length > 0) {
           const [i, why] = fresh[0];
@@ -85,63 +85,29 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
         for (const [i, why] of fresh) unreadable.set(i, why);
         const drawn = new Set([...split.train, ...split.val]);
         if (!fresh.some(([i]) => drawn.has(i))) break;
-        split = drawSplit(src, job.split, { exclude: new Set(unreadable.keys()) });
+        split = drawSplit(src, job.split, { exclude: new Set(unreadable.keys()), table });
         events.onRedrawn?.(unreadable.size, split);
+        more = splitIndices(split);
       }
     } finally {
-      await bb.dispose();
+      await pass.close();
     }
     events.onExtracted?.(resolved.name, feats.imagesPerSecond, feats.skipped, feats.fromCache);
     // Unreadable test images are left out of the sets they were in; the split file lists them.
     split = { ...split, tests: Object.fromEntries(Object.entries(split.tests).map(([k, v]) => [k, v.filter((i) => !unreadable.has(i))])) };
     if (!saved) {
-      const hash = hashSplit(ds, split);
-      const meta = { dataset: job.dataset, protocol: job.split.protocol, shots: job.split.shots, seed: job.split.seed };
-      saved = { hash, file: await saveSplit(job.resultsDir, hash, ds, split, meta, [...unreadable.keys()].sort((x, y) => x - y)) };
+      const left = [...unreadable.keys()].sort((x, y) => x - y);
+      const hash = hashSplit(ds, split, left);
+      saved = { hash, file: await saveSplit(job.resultsDir, hash, ds, split, left) };
     }
-    const cell = featureCell(ds, split, feats);
-    const shared = {
-      run_id: runId,
-      backbone: resolved.name,
-      model: modelSource(bb.card),
-      layer: bb.tap,
-      runtime: bb.runtime,
-      dataset: job.dataset,
-      protocol: job.split.protocol,
-      shots: job.split.shots,
-      seed: job.split.seed,
-      split_hash: saved.hash,
-      split_file: saved.file,
-      n_train: cell.train.y.length,
-      n_val: cell.val.y.length,
-      n_classes: ds.classes.length,
-      skipped_images: feats.skipped.length,
-      features_key: feats.key,
-      features_from_cache: feats.fromCache,
-      extract_seconds: round(feats.seconds),
-      images_per_second: round(feats.imagesPerSecond),
-    };
     const done: CellRecord[] = [];
     for (const method of job.methods) {
       const options = Object.fromEntries(Object.keys(method.options).map((k) => [k, job.options[k]]));
-      for (const r of await method.run(cell, options)) {
-        const n_test = cell.tests.find((t) => t.name === r.eval_split)?.part.y.length ?? 0;
-        const id = { dataset: job.dataset, split: saved.hash, model: shared.model, layer: shared.layer, runtime: shared.runtime, method: method.name, options, eval: r.eval_split };
-        done.push({
-          ...shared,
-          cell_id: createHash('sha256').update(JSON.stringify(id)).digest('hex').slice(0, 16),
-          task: method.task,
-          method: method.name,
-          eval_split: r.eval_split,
-          metric: r.metric,
-          value: r.value,
-          n_test,
-          ...r.fields,
-          fit_seconds: r.fit_seconds,
-          versions: versions(),
-          time: new Date().toISOString(),
-        });
-      }
+      const results =
+        method.needs === 'features'
+          ? await method.run(featureCell(ds, split, feats), options)
+          : await method.run({ dataset: ds, backbone: resolved, open: job.open, batchSize: job.batchSize, train: split.train, val: split.val, tests: Object.entries(split.tests).map(([name, idx]) => ({ name, idx })) }, options);
+      for (const r of results) done.push(record(job, { ds, runId, split, saved, resolved, pass, feats, method, options }, r));
     }
     const appended = await appendRecords(job.resultsDir, done, job.resultsFile);
     if (appended.isolated) events.onResultsRepaired?.(appended.isolated);
@@ -151,13 +117,108 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
   return { runId, records, resultsPath };
 }
 
-/** The cell a method sees: features and labels of train, val and each evaluated set, rows in split order. */
-function featureCell(ds: Dataset, split: Split, feats: CellFeatures): FeatureCell {
-  const part = (idx: readonly number[]): CellPart => {
-    const kept = idx.filter((i) => feats.rowOf.has(i));
-    return { x: takeRows(feats.features, kept.map((i) => feats.rowOf.get(i)!)), y: Int32Array.from(kept, (i) => ds.samples[i].label), idx: kept };
+/** One backbone's pass over the images: features when a method needs them, else a check that the images can be read. */
+interface ReadPass {
+  runtime: string;
+  layer: string;
+  card: Card;
+  /** Read what the split needs now (plus `more`), reusing what was read before; returns everything read so far. */
+  read(more: number[]): Promise<CellFeatures>;
+  close(): Promise<void>;
+}
+
+async function readPass(job: CellJob, ds: Dataset, resolved: ResolvedBackbone, wanted: (more: number[]) => number[], events: CellEvents): Promise<ReadPass> {
+  let feats: CellFeatures | undefined;
+  const missing = (more: number[]) => {
+    const all = wanted(more).sort((x, y) => x - y);
+    return feats ? all.filter((i) => !feats!.rowOf.has(i) && !feats!.unreadable.has(i)) : all;
   };
-  return { dataset: ds, train: part(split.train), val: part(split.val), tests: Object.entries(split.tests).map(([name, idx]) => ({ name, part: part(idx) })) };
+  const opt = { cache: job.cache, batchSize: job.batchSize, onProgress: events.onProgress, onCacheInvalid: events.onCacheInvalid };
+  if (!job.methods.some((m) => m.needs === 'features')) {
+    const layer = featureName(resolved.card);
+    events.onBackbone?.(resolved.name, 'image check', layer, wanted([]).length, []);
+    return {
+      runtime: 'none (the methods run the backbone)',
+      layer,
+      card: resolved.card,
+      async read(more) {
+        const todo = missing(more);
+        if (feats && todo.length === 0) return feats;
+        const next = await imagesReadable(resolved.card, ds, todo, opt);
+        return (feats = feats ? mergeFeatures(feats, next) : next);
+      },
+      close: async () => undefined,
+    };
+  }
+  const bb = await openResolved(resolved, job.open);
+  events.onBackbone?.(resolved.name, bb.runtime, bb.tap, wanted([]).length, bb.warnings ?? []);
+  return {
+    runtime: bb.runtime,
+    layer: bb.tap,
+    card: bb.card,
+    async read(more) {
+      const todo = missing(more);
+      if (feats && todo.length === 0) return feats;
+      const next = await cellFeatures(bb, resolved.name, ds, todo, opt);
+      return (feats = feats ? mergeFeatures(feats, next) : next);
+    },
+    close: () => bb.dispose(),
+  };
+}
+
+/** The fields every record shares; a method's own fields may not take their names. */
+const SHARED = new Set<string>(['run_id', 'cell_id', 'task', 'method', 'backbone', 'model', 'layer', 'runtime', 'dataset', 'protocol', 'shots', 'seed', 'split_hash', 'split_file', 'eval_split', 'metric', 'value', 'n_train', 'n_val', 'n_test', 'n_classes', 'skipped_images', 'features_key', 'features_from_cache', 'extract_seconds', 'images_per_second', 'fit_seconds', 'versions', 'time'] satisfies (keyof CellFields)[]);
+
+interface RecordContext {
+  ds: Dataset;
+  runId: string;
+  split: Split;
+  saved: { hash: string; file: string };
+  resolved: ResolvedBackbone;
+  pass: ReadPass;
+  feats: CellFeatures;
+  method: Method;
+  options: Record<string, unknown>;
+}
+
+function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
+  const clash = Object.keys(r.fields).filter((k) => SHARED.has(k));
+  if (clash.length) throw new Error(`method ${c.method.name} returns fields that every record has: ${clash.join(', ')}`);
+  const [runtime, layer, model] = [r.runtime ?? c.pass.runtime, r.layer ?? c.pass.layer, modelSource(c.pass.card)];
+  const n = (idx: readonly number[]) => idx.filter((i) => c.feats.rowOf.has(i)).length;
+  const id = { dataset: job.dataset, split: c.saved.hash, model, layer, runtime, method: c.method.name, options: c.options, eval: r.eval_split };
+  const shared: CellFields = {
+    run_id: c.runId,
+    cell_id: createHash('sha256').update(JSON.stringify(id)).digest('hex').slice(0, 16),
+    task: c.method.task,
+    method: c.method.name,
+    backbone: c.resolved.name,
+    model,
+    layer,
+    runtime,
+    dataset: job.dataset,
+    protocol: job.split.protocol,
+    shots: job.split.shots,
+    seed: job.split.seed,
+    split_hash: c.saved.hash,
+    split_file: c.saved.file,
+    eval_split: r.eval_split,
+    metric: r.metric,
+    value: r.value,
+    n_train: n(c.split.train),
+    n_val: n(c.split.val),
+    n_test: n(c.split.tests[r.eval_split] ?? []),
+    n_classes: c.ds.classes.length,
+    skipped_images: c.feats.skipped.length,
+    features_key: c.feats.key,
+    features_from_cache: c.feats.fromCache,
+    extract_seconds: round3(c.feats.seconds),
+    images_per_second: round3(c.feats.imagesPerSecond),
+    fit_seconds: r.fit_seconds,
+    versions: versions(),
+    time: new Date().toISOString(),
+  };
+  return { ...shared, ...r.fields };
 }
 
 function modelSource(card: Card): string {
@@ -165,5 +226,3 @@ function modelSource(card: Card): string {
   if (s.kind === 'hub') return `hub:${s.repo}/${s.file}@${s.revision ?? 'main'}`;
   return s.kind === 'file' ? `file:${s.path}` : `nsfwjs:${s.model}`;
 }
-
-const round = (x: number) => Math.round(x * 1000) / 1000;

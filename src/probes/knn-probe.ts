@@ -26,7 +26,9 @@ export async function runKnnProbe(input: ProbeInput, opt: KnnProbeOptions = defa
     }
   }
   const { pred, scores } = await knnPredict(input.train, input.trainLabels, input.numClasses, input.test, { ...base, k: bestK });
-  return { testPred: pred, testScores: scores, valAccuracy, chosen: { k: bestK, vote: base.vote } };
+  // Without val there is nothing to choose on: say so rather than silently take the grid's first k.
+  const from: Record<string, string> = input.val.rows === 0 && ks.length > 1 ? { from: 'first k (no val images)' } : {};
+  return { testPred: pred, testScores: scores, valAccuracy, chosen: { k: bestK, vote: base.vote, ...from } };
 }
 
 export const knnProbe = defineProbe({

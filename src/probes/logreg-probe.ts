@@ -52,7 +52,7 @@ export async function runLogRegProbe(input: ProbeInput, opt: LogRegProbeOptions 
     testPred: argmaxRows(testScores, input.numClasses),
     testScores,
     valAccuracy: chosen.acc,
-    chosen: { C: chosen.C, iterations: final.iterations, fit_on: refit ? 'train+val' : 'train' },
+    chosen: { C: chosen.C, iterations: final.iterations, fit_on: refit ? 'train+val' : 'train', ...(input.val.rows === 0 && opt.lrC.length > 1 ? { from: `C=${DEFAULT_C} (no val images)` } : {}) },
   };
 }
 

@@ -1,24 +1,16 @@
 import { join } from 'node:path';
 import type { Split } from '../data/split.ts';
 import type { Dataset } from '../data/types.ts';
-import { ReprobeError } from '../errors.ts';
+import { fsError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 
-export interface SplitMeta {
-  dataset: string;
-  protocol: string;
-  shots: number;
-  seed: number;
-}
-
 /**
- * results/splits/<hash>.json: the image ids (and labels) of every part, so any number can be traced and re-run, plus
- * the images left out because they could not be read.
+ * results/splits/<hash>.json: the image ids of every part with their labels, and the images left out because they
+ * could not be read; what hashSplit covers, so two runs that write one hash write the same file.
  */
-export async function saveSplit(resultsDir: string, hash: string, ds: Dataset, split: Split, meta: SplitMeta, unreadable: readonly number[] = []): Promise<string> {
+export async function saveSplit(resultsDir: string, hash: string, ds: Dataset, split: Split, unreadable: readonly number[] = []): Promise<string> {
   const ids = (idx: readonly number[]) => idx.map((i) => ds.samples[i].id);
   const doc = {
-    ...meta,
     classes: ds.classes,
     train: ids(split.train),
     val: ids(split.val),
@@ -27,12 +19,6 @@ export async function saveSplit(resultsDir: string, hash: string, ds: Dataset, s
     unreadable: ids(unreadable),
   };
   const path = join(resultsDir, 'splits', `${hash}.json`);
-  try {
-    await writeFileAtomic(path, JSON.stringify(doc));
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (!code) throw err;
-    throw new ReprobeError(`Cannot write the split file ${path} (${code}). Pass --results-dir with a writable folder.`);
-  }
+  await writeFileAtomic(path, JSON.stringify(doc)).catch((err) => Promise.reject(fsError(err, `Cannot write the split file ${path}`, 'Pass --results-dir with a writable folder.')));
   return path;
 }

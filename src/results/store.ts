@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, open, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ReprobeError } from '../errors.ts';
+import { fsError } from '../errors.ts';
 import type { CellRecord } from './record.ts';
 
 /** Default results file; each command may name its own (probe: probe.jsonl). */
@@ -16,7 +16,8 @@ export interface Appended {
 /**
  * Append records as whole JSON lines, or nothing: a failed write (full disk) is cut back to where it started, and a
  * torn last line left by an earlier crash is moved to `<file>.torn-<time>` before anything is added, so no record is
- * ever glued to another. Flushed before returning.
+ * ever glued to another. Flushed before returning. One process writes a results file at a time (two appending at once
+ * could take each other's half-written line for a torn one); the per-cell result files of the results store lift that.
  */
 export async function appendRecords(dir: string, records: readonly CellRecord[], file = RESULTS_FILE): Promise<Appended> {
   const path = join(dir, file);
@@ -24,21 +25,33 @@ export async function appendRecords(dir: string, records: readonly CellRecord[],
   const isolated = await guard(() => isolateTornTail(path), dir);
   const fh = await guard(() => open(path, 'a'), dir);
   try {
-    const start = (await fh.stat()).size;
-    const bytes = Buffer.from(records.map((r) => JSON.stringify(r) + '\n').join(''));
-    try {
-      for (let off = 0; off < bytes.length; ) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
-      await fh.sync();
-    } catch (err) {
-      await fh.truncate(start).catch(() => undefined);
-      throw err;
-    }
+    await appendWhole(fh, Buffer.from(records.map((r) => JSON.stringify(r) + '\n').join('')));
   } catch (err) {
     throw asResultsError(err, dir);
   } finally {
     await fh.close();
   }
   return { path, ...(isolated ? { isolated } : {}) };
+}
+
+/** What appendWhole needs of an open file (a FileHandle). */
+interface AppendTarget {
+  stat(): Promise<{ size: number }>;
+  write(buf: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  sync(): Promise<void>;
+  truncate(len: number): Promise<void>;
+}
+
+/** Write all of `bytes` at the end of the file and flush, or cut the file back to its old length and throw. */
+export async function appendWhole(fh: AppendTarget, bytes: Buffer): Promise<void> {
+  const start = (await fh.stat()).size;
+  try {
+    for (let off = 0; off < bytes.length; ) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
+    await fh.sync();
+  } catch (err) {
+    await fh.truncate(start).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Fail before any slow work when results cannot be written there (a file in the way, no permission, read-only). */
@@ -55,14 +68,29 @@ async function isolateTornTail(path: string): Promise<string | undefined> {
   if (size === 0) return undefined;
   const fh = await open(path, 'r+');
   try {
-    const tailLen = Math.min(size, 1 << 20);
-    const tail = Buffer.alloc(tailLen);
-    await fh.read(tail, 0, tailLen, size - tailLen);
-    if (tail[tailLen - 1] === 0x0a) return undefined;
-    const lastNewline = tail.lastIndexOf(0x0a);
-    const cut = lastNewline < 0 ? size - tailLen : size - tailLen + lastNewline + 1;
+    const last = Buffer.alloc(1);
+    await fh.read(last, 0, 1, size - 1);
+    if (last[0] === 0x0a) return undefined;
+    // Back from the end, a block at a time, to the newline before the torn line (or the start of the file).
+    let cut = 0;
+    const block = Buffer.alloc(1 << 16);
+    for (let end = size; end > 0; end -= block.length) {
+      const from = Math.max(0, end - block.length);
+      await fh.read(block, 0, end - from, from);
+      const nl = block.subarray(0, end - from).lastIndexOf(0x0a);
+      if (nl >= 0) {
+        cut = from + nl + 1;
+        break;
+      }
+    }
     const torn = Buffer.alloc(size - cut);
     await fh.read(torn, 0, torn.length, cut);
+    if (isWholeRecord(torn)) {
+      // A whole record that only lacks its newline (written by hand or by another tool): keep it, end the line.
+      await fh.write(Buffer.from('\n'), 0, 1, size);
+      await fh.sync();
+      return undefined;
+    }
     const aside = `${path}.torn-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     const out = await open(`${aside}.tmp`, 'w');
     await out.write(torn);
@@ -77,6 +105,15 @@ async function isolateTornTail(path: string): Promise<string | undefined> {
   }
 }
 
+function isWholeRecord(line: Buffer): boolean {
+  try {
+    const v: unknown = JSON.parse(line.toString('utf8'));
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}
+
 async function guard<T>(f: () => Promise<T>, dir: string): Promise<T> {
   try {
     return await f();
@@ -85,8 +122,4 @@ async function guard<T>(f: () => Promise<T>, dir: string): Promise<T> {
   }
 }
 
-function asResultsError(err: unknown, dir: string): unknown {
-  const code = (err as { code?: string }).code;
-  if (!code || err instanceof ReprobeError) return err;
-  return new ReprobeError(`Cannot write results in ${dir} (${code}${code === 'ENOSPC' ? ': disk full' : ''}); nothing was appended. Free space or pass --results-dir with a writable folder.`);
-}
+const asResultsError = (err: unknown, dir: string) => fsError(err, `Cannot write results in ${dir}; nothing was appended`, 'Free space or pass --results-dir with a writable folder.');

@@ -6,6 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { ReprobeError } from '../errors.ts';
 import { httpFollow, saveBody } from './http-get.ts';
 
+/** HF_HUB_OFFLINE / REPROBE_OFFLINE set: never touch the network. */
+export const isOffline = () => ['1', 'true', 'yes', 'on'].includes((process.env.HF_HUB_OFFLINE || process.env.REPROBE_OFFLINE || '').toLowerCase());
+
 export interface Expected {
   size?: number;
   sha256?: string;

@@ -24,9 +24,14 @@ export function pickOptions<S extends z.ZodRawShape>(shape: S, values: Record<st
   return z.object(shape).parse(Object.fromEntries(Object.keys(shape).filter((k) => values[k] !== undefined).map((k) => [k, values[k]])));
 }
 
+/** A comma-separated flag (or the flag given several times) → its items. */
+export function listOf(raw: unknown): string[] {
+  return (Array.isArray(raw) ? raw : [raw]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
 /** A flag's text (or texts, when repeated) → the value its schema checks. */
 export function flagValue(spec: FlagSpec, raw: unknown): unknown {
-  const texts = (Array.isArray(raw) ? raw : [raw]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
+  const texts = listOf(raw);
   if (spec.cli === 'numbers') return texts.map(Number);
   if (spec.cli === 'number') return Number(texts[0]);
   return texts[0];

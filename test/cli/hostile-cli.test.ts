@@ -47,6 +47,7 @@ test('unreadable images drawn for train are never trained on: the split is drawn
   assert.match(r.err, /24 unreadable image\(s\) had been drawn for train or val; split drawn again without them: train\/val\/test 6\/3\/3/);
   const [rec] = readFileSync(join(results, 'probe.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual([rec.n_train, rec.n_val, rec.n_test, rec.skipped_images], [6, 3, 3, 24]);
+  assert.equal(rec.features_from_cache, false, 'extracted in this run (the redraw reads nothing twice)');
   const split = JSON.parse(readFileSync(rec.split_file, 'utf8'));
   const used = [...split.train, ...split.val, ...split.tests.test];
   assert.ok(used.every((id: string) => !id.includes('broken')), 'no unreadable image in the split');
@@ -74,7 +75,7 @@ test('bad seeds, a --card for a named backbone and a results folder that is a fi
   oneLine(reprobe(['probe', '-b', 'mobilenet-v2', '--card', card]), /--card describes a model file .* mobilenet-v2 is a named backbone/);
   const file = join(tempDir(), 'results');
   writeFileSync(file, 'x');
-  oneLine(reprobe(['probe', '-d', `folder:${clean}`, '--shots', '2', '--results-dir', file]), /Cannot write results in .*results \((ENOTDIR|EEXIST)\)/);
+  oneLine(reprobe(['probe', '-d', `folder:${clean}`, '--shots', '2', '--results-dir', file]), /Cannot write results in .*results; nothing was appended \((ENOTDIR|EEXIST)\)/);
 });
 
 test('cards: mean/std on the 0-255 scale, values that overflow, a 0-byte model and a folder as the model are one line each', () => {
@@ -99,7 +100,7 @@ test('cards: mean/std on the 0-255 scale, values that overflow, a 0-byte model a
 test('extract -o onto a folder is one line', () => {
   const out = join(tempDir(), 'feats.npy');
   mkdirSync(out);
-  oneLine(reprobe(['extract', '-b', 'mobilenet-v2', '-d', `folder:${clean}`, '-o', out]), /Cannot write .*feats\.npy \(EISDIR: it is a folder\)/);
+  oneLine(reprobe(['extract', '-b', 'mobilenet-v2', '-d', `folder:${clean}`, '-o', out]), /-o .*feats\.npy is a folder; -o names the files/);
 });
 
 const asUser = unprivileged();
@@ -121,7 +122,7 @@ test('without permission: an unreadable class folder and an unwritable results f
   assert.match(served.err, /features from the cache/);
   const locked = tempDir();
   chmodSync(locked, 0o555);
-  oneLine(reprobe([...args, '--results-dir', join(locked, 'out')], { home: cache, extra }), /Cannot write results in .* \(EACCES\)/);
+  oneLine(reprobe([...args, '--results-dir', join(locked, 'out')], { home: cache, extra }), /Cannot write results in .* \(EACCES: permission denied\)/);
   chmodSync(join(data, 'c1'), 0o000);
   oneLine(reprobe([...args, '--results-dir', writable], { home: cache, extra }), /Cannot read the folder ".*c1" \(EACCES: permission denied\)/);
   chmodSync(join(data, 'c1'), 0o755);

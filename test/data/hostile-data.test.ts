@@ -57,6 +57,31 @@ test('folders: symlinked class folders are followed, a link loop ends, a non-UTF
   assert.match(ds.rejected![0].reason, /not valid UTF-8/);
 });
 
+test('two class folders leading to one folder would give its images two labels: one clear error', async () => {
+  const store = tempDir();
+  await png(join(store, 'pics', '1.png'), 10);
+  const root = tempDir();
+  symlinkSync(join(store, 'pics'), join(root, 'cat'));
+  symlinkSync(join(store, 'pics'), join(root, 'dog'));
+  await assert.rejects(loadFolder(root), (e: unknown) => e instanceof DataError && /Classes "cat" and "dog" both lead to the folder/.test(e.message));
+});
+
+test('an image linked into another class is rejected (two labels); one linked twice into its own class counts once', async () => {
+  const root = tempDir();
+  await png(join(root, 'cat', '1.png'), 10);
+  await png(join(root, 'cat', '2.png'), 20);
+  await png(join(root, 'dog', '1.png'), 200);
+  await png(join(root, 'dog', '2.png'), 220);
+  symlinkSync(join(root, 'cat', '1.png'), join(root, 'dog', 'also-a-cat.png'));
+  symlinkSync(join(root, 'dog', '2.png'), join(root, 'dog', 'again.png'));
+  const ds = await loadFolder(root);
+  assert.deepEqual(ds.samples.map((s) => s.id), ['cat/2.png', 'dog/1.png', 'dog/2.png']);
+  const why = Object.fromEntries((ds.rejected ?? []).map((r) => [r.id, r.reason]));
+  assert.match(why['cat/1.png'], /under classes cat and dog/);
+  assert.match(why['dog/also-a-cat.png'], /under classes cat and dog/);
+  assert.match(why['dog/again.png'], /listed twice \(same image as dog\/2\.png, through a link\)/);
+});
+
 test('a class folder whose name is not UTF-8 is one clear error naming it', async () => {
   const root = tempDir();
   await png(join(root, 'ok', '1.png'), 10);

@@ -7,6 +7,7 @@ import { EMBEDDED_CARDS } from '../../src/backbones/cards/embedded.ts';
 import { readMat5 } from '../../src/data/mat5.ts';
 import { loadDataset } from '../../src/data/registry.ts';
 import { drawSplit, splitSource } from '../../src/data/split.ts';
+import { studyTable } from '../../src/data/study-table.ts';
 import { DataError } from '../../src/errors.ts';
 import { extractFeatures } from '../../src/features/extract.ts';
 import { openBackbone } from '../../src/backbones/registry.ts';
@@ -112,13 +113,18 @@ test('WILDS iWildCam: splits from metadata.csv, names from categories.csv, locat
   const root = tempDir();
   const dir = join(root, 'iwildcam_v2.0');
   const splits = ['train', 'train', 'train', 'val', 'id_val', 'id_test', 'test', 'test'];
-  write(dir, 'metadata.csv', 'split,location_remapped,y,filename\n' + splits.map((s, i) => `${s},${i % 3},${i % 2 === 0 ? 0 : 2},f${i}.jpg`).join('\n') + '\n');
+  // The last row repeats f1 (a train image) as id_test: it is rejected, and every set still points at its own image.
+  write(dir, 'metadata.csv', 'split,location_remapped,y,filename\n' + splits.map((s, i) => `${s},${i % 3},${i % 2 === 0 ? 0 : 2},f${i}.jpg`).join('\n') + '\nid_test,1,2,f1.jpg\n');
   write(dir, 'categories.csv', 'y,category_id,name\n0,0,empty\n1,3,deer\n2,7,fox\n');
   for (let i = 0; i < splits.length; i++) await image(dir, `train/f${i}.jpg`, i * 25);
   const ds = await loadDataset('iwildcam', root);
   assert.deepEqual(ds.classes, ['empty', 'deer', 'fox']);
   assert.deepEqual(Object.fromEntries(Object.entries(ds.pools!).map(([k, v]) => [k, v.length])), { train: 3, val: 1, id_val: 1, id_test: 1, test: 2 });
   assert.equal(ds.groups!.field, 'location');
+  assert.deepEqual(ds.rejected!.map((r) => r.id), ['f1.jpg']);
+  assert.equal(ds.groups!.of.length, ds.samples.length);
+  assert.deepEqual(ds.pools!.id_test.map((i) => ds.samples[i].id), ['f5.jpg']);
+  assert.deepEqual(ds.pools!.test.map((i) => ds.samples[i].id), ['f6.jpg', 'f7.jpg']);
   // The real metadata.csv has 203,029 rows: loading must not spread them into one call (stack overflow).
   const big = join(tempDir(), 'iwildcam_v2.0');
   write(big, 'metadata.csv', 'split,location_remapped,y,filename\n' + Array.from({ length: 210000 }, (_, i) => `train,${i % 50},${i % 182},f${i}.jpg`).join('\n') + '\n');
@@ -149,7 +155,7 @@ test('a corrupt JPEG and a truncated TIFF are skipped and listed; the other imag
 test('real UC Merced: the study 10-shot (147:42:1071) and 100-shot (567:189:504) splits', { skip: noShared }, async () => {
   const ds = await loadDataset('ucmerced', shared);
   assert.equal(ds.samples.length, 2100);
-  const study = (shots: number, seed: number) => drawSplit(splitSource(ds), { protocol: 'study', shots, seed });
+  const study = (shots: number, seed: number) => drawSplit(splitSource(ds), { protocol: 'study', shots, seed }, { table: studyTable() });
   for (const [shots, want] of [[10, [147, 42, 1071]], [100, [567, 189, 504]]] as const) {
     const s = study(shots, 0);
     assert.deepEqual([s.train.length, s.val.length, s.tests.test.length], want);

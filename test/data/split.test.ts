@@ -11,7 +11,7 @@ type Pools = Record<string, number[]>;
 const WILDS = { train: 'train', val: 'val', tests: { id_test: 'id_test', ood_test: 'test' } };
 /** The study's split of a generated stand-in (labels + pools), as drawSplit sees a dataset. */
 const studySplit = (name: string, shots: number, labels: number[], pools: Pools, seed: number, exclude?: Set<number>) =>
-  drawSplit({ name, labels, classes: [], pools, ...(pools.id_test ? { official: WILDS } : {}) }, { protocol: 'study', shots, seed }, { exclude });
+  drawSplit({ name, labels, classes: [], pools, ...(pools.id_test ? { official: WILDS } : {}) }, { protocol: 'study', shots, seed }, { exclude, table: studyTable() });
 
 /** Labels with these per-class counts, in class order. */
 const labelsOf = (counts: number[]) => counts.flatMap((n, c) => Array<number>(n).fill(c));

@@ -131,7 +131,7 @@ test('cache list shows a finished key once even with a stale partial folder; cle
   writeFileSync(join(featuresDir(), `${one.key}.npy.tmp-1-2`), 'left by a killed run');
   const two = await extractCached(fakeBackbone(), half, req(), opt);
   const listed = await listCache();
-  assert.deepEqual(listed.map((e) => [e.key, e.complete]).sort(), [[one.key, true], [two.key, true]].sort());
+  assert.deepEqual(listed.map((e) => [e.key, e.state]).sort(), [[one.key, 'done'], [two.key, 'done']].sort());
   await assert.rejects(clearCache(['']), ConfigError);
   await assert.rejects(clearCache(['not-hex']), ConfigError);
   const common = [...one.key].findIndex((ch, i) => ch !== two.key[i]);
@@ -140,4 +140,8 @@ test('cache list shows a finished key once even with a stale partial folder; cle
   assert.ok(!existsSync(join(featuresDir(), `${one.key}.partial`)));
   assert.ok(!existsSync(join(featuresDir(), `${one.key}.npy.tmp-1-2`)));
   assert.equal(entryFiles().length, 2, 'the other entry is untouched');
+  // A sidecar of junk is listed as invalid (not a crash) and can be cleared; keys are taken in either case.
+  writeFileSync(join(featuresDir(), 'abc123.json'), '{not json');
+  assert.deepEqual((await listCache()).find((e) => e.key === 'abc123')?.state, 'invalid');
+  assert.deepEqual(await clearCache(['ABC123']), ['abc123']);
 });

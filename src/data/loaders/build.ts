@@ -12,22 +12,22 @@ export interface Row {
 }
 
 /**
- * Rows → dataset: classes in the given order (else sorted), paths kept inside `root`. Rejected and listed, never
+ * Rows → dataset (and, per sample, the position of the row it came from): classes in the given order (else sorted), paths kept inside `root`. Rejected and listed, never
  * silently used: a path escaping the root, a missing or empty label, a label not among the classes, an image listed
  * under two labels (every row of it), and repeats of an image (the first row is kept; an image in train and test would
  * score itself).
  */
-export function fromRows(name: string, root: string, rows: readonly Row[], classes?: string[]): { dataset: Dataset; indexOf: Map<string, number> } {
+export function fromRows(name: string, root: string, rows: readonly Row[], classes?: string[]): { dataset: Dataset; indexOf: Map<string, number>; rowOf: number[] } {
   const rejected: { id: string; reason: string }[] = [];
-  const placed: { row: Row; path: string; cls: string }[] = [];
+  const placed: { row: Row; at: number; path: string; cls: string }[] = [];
   const labelsOf = new Map<string, Set<string>>();
-  for (const r of rows) {
+  for (const [at, r] of rows.entries()) {
     const cls = typeof r.cls === 'string' ? r.cls.trim() : '';
     const path = insideRoot(root, r.rel ?? '');
     if (!r.rel || !path) rejected.push({ id: String(r.id), reason: r.rel ? `path "${r.rel}" escapes the data root` : 'no path' });
     else if (!cls) rejected.push({ id: r.id, reason: 'no label' });
     else {
-      placed.push({ row: r, path, cls });
+      placed.push({ row: r, at, path, cls });
       labelsOf.set(path, (labelsOf.get(path) ?? new Set()).add(cls));
     }
   }
@@ -36,7 +36,8 @@ export function fromRows(name: string, root: string, rows: readonly Row[], class
   const samples: Sample[] = [];
   const indexOf = new Map<string, number>();
   const firstAt = new Map<string, string>();
-  for (const { row, path, cls } of placed) {
+  const rowOf: number[] = [];
+  for (const { row, at, path, cls } of placed) {
     const l = label.get(cls);
     const both = labelsOf.get(path)!;
     if (both.size > 1) rejected.push({ id: row.id, reason: `the same image is listed under ${both.size} labels (${[...both].join(', ')})` });
@@ -45,11 +46,12 @@ export function fromRows(name: string, root: string, rows: readonly Row[], class
     else {
       firstAt.set(path, row.id);
       indexOf.set(row.id, samples.length);
+      rowOf.push(at);
       samples.push({ id: row.id, source: { kind: 'file', path }, label: l });
     }
   }
   if (samples.length === 0) throw new DataError(`${name}: no usable images listed under ${root}${rejected.length ? ` (${rejected.length} rejected: ${rejected[0].reason})` : ''}.`);
-  return { dataset: { name, classes: names, samples, ...(rejected.length ? { rejected } : {}) }, indexOf };
+  return { dataset: { name, classes: names, samples, ...(rejected.length ? { rejected } : {}) }, indexOf, rowOf };
 }
 
 /** A fixed, seeded share of each class (seed 0: the dataset's definition, not the run's seed). */

@@ -33,7 +33,7 @@ export const flowersEntry: DatasetEntry = {
       return { id: file, rel: `jpg/${file}`, cls: classes[l - 1] };
     });
     const { dataset, indexOf } = fromRows('flowers102', dir, rows, classes);
-    const ids = async (key: string) => [...(await mat('setid.mat', key))].map((n) => indexOf.get(`image_${String(n).padStart(5, '0')}.jpg`)).filter((i): i is number => i !== undefined);
+    const ids = async (key: string) => [...new Set([...(await mat('setid.mat', key))].map((n) => indexOf.get(`image_${String(n).padStart(5, '0')}.jpg`)).filter((i): i is number => i !== undefined))];
     return { ...dataset, pools: { pool: await ids('trnid'), val: await ids('valid'), test: await ids('tstid') } };
   },
 };
@@ -62,7 +62,7 @@ export const fgvcEntry: DatasetEntry = {
       }),
     );
     const { dataset, indexOf } = fromRows('fgvc-aircraft', data, parts.flat(), classes);
-    const pool = (rows: Row[]) => rows.map((r) => indexOf.get(r.id)).filter((i): i is number => i !== undefined);
+    const pool = (rows: Row[]) => [...new Set(rows.map((r) => indexOf.get(r.id)).filter((i): i is number => i !== undefined))];
     return { ...dataset, pools: { pool: pool(parts[0]), val: pool(parts[1]), test: pool(parts[2]) } };
   },
 };

@@ -47,8 +47,9 @@ export const iwildcamEntry: DatasetEntry = {
     for (const r of meta) maxY = Math.max(maxY, Number(r[y]));
     const classes = Array.from({ length: maxY + 1 }, (_, i) => names.get(i) ?? `y${i}`);
     const rows: Row[] = meta.map((r) => ({ id: r[filename], rel: `train/${r[filename]}`, cls: classes[Number(r[y])] }));
-    const { dataset, indexOf } = fromRows('iwildcam', dir, rows, classes);
-    const kept = meta.filter((r) => indexOf.has(r[filename]));
+    const { dataset, rowOf } = fromRows('iwildcam', dir, rows, classes);
+    // Per sample, its own metadata row (a repeated or rejected row has no sample).
+    const kept = rowOf.map((at) => meta[at]);
     return { ...dataset, pools: poolsBy(kept.map((r) => r[split])), official: WILDS_SETS, metric: 'macro_f1', groups: groupsOf('location', kept.map((r) => r[loc])) };
   },
 };
@@ -88,14 +89,13 @@ export const fmowEntry: DatasetEntry = {
       regions.push(regionOf.get(r[country]) ?? 'Other');
     });
     const classes = [...new Set(meta.map((r) => r[category]))].sort();
-    const { dataset, indexOf } = fromRows('fmow', dir, rows, classes);
-    const keep = rows.map((r) => indexOf.has(r.id));
+    const { dataset, rowOf } = fromRows('fmow', dir, rows, classes);
     return {
       ...dataset,
-      pools: poolsBy(splitOf.filter((_, i) => keep[i])),
+      pools: poolsBy(rowOf.map((at) => splitOf[at])),
       official: WILDS_SETS,
       // WILDS' worst-region accuracy leaves out "Other" (countries without a region).
-      groups: groupsOf('region', regions.filter((_, i) => keep[i]), ['Other']),
+      groups: groupsOf('region', rowOf.map((at) => regions[at]), ['Other']),
     };
   },
 };
