@@ -97,6 +97,26 @@ test('cards: mean/std on the 0-255 scale, values that overflow, a 0-byte model a
   oneLine(reprobe(['probe', '-b', model, '--card', card({}), '-d', `folder:${clean}`, '--shots', '2']), /onnxruntime cannot load .*model\.onnx/);
 });
 
+test('one line each: a bad command choice, cache list with keys, a dataset pull while offline', () => {
+  oneLine(reprobe(['cache', 'bogus']), /Invalid values: Argument: action, Given: "bogus"/);
+  oneLine(reprobe(['cache', 'list', 'abc']), /takes no keys/);
+  const r = spawnSync(process.execPath, [bin, 'datasets', 'pull', 'dtd', '--data-root', tempDir()], { encoding: 'utf8', env: { ...process.env, REPROBE_OFFLINE: '1' } });
+  oneLine({ code: r.status, err: r.stderr }, /offline mode is on/);
+});
+
+test('extract -o makes its folder; a dataset with no readable image is one line, not an empty matrix', async () => {
+  const out = join(tempDir(), 'new', 'nested', 'feats');
+  const ok = reprobe(['extract', '-b', 'mobilenet-v2', '-d', `folder:${clean}`, '-o', out]);
+  assert.equal(ok.code, 0, ok.err);
+  assert.equal(readFileSync(`${out}.npy`).length, 128 + 12 * 576 * 4);
+  const junk = tempDir();
+  for (const c of ['a', 'b']) {
+    mkdirSync(join(junk, c));
+    writeFileSync(join(junk, c, 'x.png'), 'text');
+  }
+  oneLine(reprobe(['extract', '-b', 'mobilenet-v2', '-d', `folder:${junk}`]), /None of the 2 images could be read \(first: a\/x\.png/);
+});
+
 test('extract -o onto a folder is one line', () => {
   const out = join(tempDir(), 'feats.npy');
   mkdirSync(out);

@@ -94,6 +94,11 @@ test('the same seed gives the same split; another seed another one', () => {
   assert.notDeepEqual(studySplit('dtd', 10, labels, pools, 5).train, studySplit('dtd', 10, labels, pools, 6).train);
 });
 
+test('the study protocol refuses val and test sizes of its own: its table fixes them', () => {
+  const { labels: l, pools } = fixture('ucmerced');
+  assert.throws(() => drawSplit({ name: 'ucmerced', labels: l, classes: [], pools }, { protocol: 'study', shots: 10, valPerClass: 3, seed: 0 }, { table: studyTable() }), (e: unknown) => e instanceof ConfigError && /drop --val-per-class/.test(e.message));
+});
+
 test('unknown dataset or shot level, and a pool of the wrong size, are one clear error', () => {
   const { labels, pools } = fixture('ucmerced');
   assert.throws(() => studySplit('mnist', 10, labels, pools, 0), (e: unknown) => e instanceof ConfigError && /has no "mnist"/.test(e.message));
