@@ -1,6 +1,6 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import { DataError } from '../errors.ts';
+import { DataError, fsError } from '../errors.ts';
 import type { Dataset, DatasetEntry, Sample } from './types.ts';
 
 /** Extensions sharp decodes; anything else in a class folder is ignored. */
@@ -66,8 +66,7 @@ async function entries(dir: string): Promise<Entry[]> {
   try {
     raw = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
   } catch (err) {
-    const code = (err as { code?: string }).code ?? 'error';
-    throw new DataError(`Cannot read the folder "${dir}" (${code}${code === 'EACCES' ? ': permission denied' : ''}); fix its permissions or move it out of the dataset.`);
+    throw fsError(err, `Cannot read the folder "${dir}"`, 'Fix its permissions or move it out of the dataset.');
   }
   return raw
     .map((d) => {

@@ -135,7 +135,8 @@ function studySplit(src: SplitSource, spec: SplitSpec, exclude: ReadonlySet<numb
     if (test.length !== row[2] - unreadable) throw new DataError(`${src.name}: ${test.length} test images left, the study has ${row[2]}${unreadable ? ` (${unreadable} unreadable)` : ''}.`);
     return { train, val, tests: { test } };
   }
-  const sets = src.official ?? { train: 'train', val: 'val', tests: { id_test: 'id_test', ood_test: 'test' } };
+  const sets = src.official;
+  if (!sets) throw new DataError(`${src.name} has no official train and val sets; the study draws its ${spec.shots}-shot split from them.`);
   const train = balancedDraw(need(sets.train, entry.pool.size), src.labels, row[0], rng);
   const val = balancedDraw(need(sets.val, entry.pool.valSize), src.labels, row[1], rng);
   return { train, val, tests: Object.fromEntries(Object.entries(sets.tests).map(([k, v]) => [k, need(v, undefined)])) };

@@ -37,11 +37,10 @@ export async function cellFeatures(bb: Backbone, name: string, ds: Dataset, indi
   const x = { batchSize: opt.batchSize, onProgress: opt.onProgress };
   const cached = opt.cache ? await extractCached(bb, samples, { backboneName: name, dataset: ds.name, classes: ds.classes, onInvalid: opt.onCacheInvalid }, x) : undefined;
   const ext = cached ?? (await extractFeatures(bb, samples, x));
-  const indexOf = new Map(indices.map((i) => [ds.samples[i].id, i]));
   return {
     features: ext.features,
     rowOf: new Map(ext.kept.map((k, row) => [indices[k], row])),
-    unreadable: new Map(ext.skipped.map((s) => [indexOf.get(s.id)!, s.reason])),
+    unreadable: unreadableAt(ds, indices, ext.skipped),
     skipped: ext.skipped,
     key: cached?.key ?? null,
     fromCache: cached?.fromCache ?? false,
@@ -54,19 +53,24 @@ export async function cellFeatures(bb: Backbone, name: string, ds: Dataset, indi
 export async function imagesReadable(card: Card, ds: Dataset, indices: readonly number[], opt: CellFeatureOptions): Promise<CellFeatures> {
   const t0 = performance.now();
   const skipped = await unreadableImages(indices.map((i) => ds.samples[i]), card, opt);
-  const bad = new Set(skipped.map((s) => s.id));
-  const indexOf = new Map(indices.map((i) => [ds.samples[i].id, i]));
+  const unreadable = unreadableAt(ds, indices, skipped);
   const seconds = (performance.now() - t0) / 1000;
   return {
     features: matrix(0, 0),
-    rowOf: new Map(indices.filter((i) => !bad.has(ds.samples[i].id)).map((i) => [i, -1])),
-    unreadable: new Map(skipped.map((s) => [indexOf.get(s.id)!, s.reason])),
+    rowOf: new Map(indices.filter((i) => !unreadable.has(i)).map((i) => [i, -1])),
+    unreadable,
     skipped,
     key: null,
     fromCache: false,
     seconds,
     imagesPerSecond: seconds > 0 ? (indices.length - skipped.length) / seconds : 0,
   };
+}
+
+/** Skipped images (by id) → their dataset indices, with why. */
+function unreadableAt(ds: Dataset, indices: readonly number[], skipped: readonly Skipped[]): Map<number, string> {
+  const indexOf = new Map(indices.map((i) => [ds.samples[i].id, i]));
+  return new Map(skipped.map((s) => [indexOf.get(s.id)!, s.reason]));
 }
 
 /** What two reads of one backbone hold together (a redrawn split reads only its new images). */

@@ -128,12 +128,18 @@ interface ReadPass {
 }
 
 async function readPass(job: CellJob, ds: Dataset, resolved: ResolvedBackbone, wanted: (more: number[]) => number[], events: CellEvents): Promise<ReadPass> {
-  let feats: CellFeatures | undefined;
-  const missing = (more: number[]) => {
-    const all = wanted(more).sort((x, y) => x - y);
-    return feats ? all.filter((i) => !feats!.rowOf.has(i) && !feats!.unreadable.has(i)) : all;
-  };
   const opt = { cache: job.cache, batchSize: job.batchSize, onProgress: events.onProgress, onCacheInvalid: events.onCacheInvalid };
+  /** Reads only the images not read before, and keeps everything read so far. */
+  const accumulate = (fetch: (indices: number[]) => Promise<CellFeatures>) => {
+    let feats: CellFeatures | undefined;
+    return async (more: number[]) => {
+      const all = wanted(more).sort((x, y) => x - y);
+      const todo = feats ? all.filter((i) => !feats!.rowOf.has(i) && !feats!.unreadable.has(i)) : all;
+      if (feats && todo.length === 0) return feats;
+      const next = await fetch(todo);
+      return (feats = feats ? mergeFeatures(feats, next) : next);
+    };
+  };
   if (!job.methods.some((m) => m.needs === 'features')) {
     const layer = featureName(resolved.card);
     events.onBackbone?.(resolved.name, 'image check', layer, wanted([]).length, []);
@@ -141,33 +147,14 @@ async function readPass(job: CellJob, ds: Dataset, resolved: ResolvedBackbone, w
       runtime: 'none (the methods run the backbone)',
       layer,
       card: resolved.card,
-      async read(more) {
-        const todo = missing(more);
-        if (feats && todo.length === 0) return feats;
-        const next = await imagesReadable(resolved.card, ds, todo, opt);
-        return (feats = feats ? mergeFeatures(feats, next) : next);
-      },
+      read: accumulate((todo) => imagesReadable(resolved.card, ds, todo, opt)),
       close: async () => undefined,
     };
   }
   const bb = await openResolved(resolved, job.open);
   events.onBackbone?.(resolved.name, bb.runtime, bb.tap, wanted([]).length, bb.warnings ?? []);
-  return {
-    runtime: bb.runtime,
-    layer: bb.tap,
-    card: bb.card,
-    async read(more) {
-      const todo = missing(more);
-      if (feats && todo.length === 0) return feats;
-      const next = await cellFeatures(bb, resolved.name, ds, todo, opt);
-      return (feats = feats ? mergeFeatures(feats, next) : next);
-    },
-    close: () => bb.dispose(),
-  };
+  return { runtime: bb.runtime, layer: bb.tap, card: bb.card, read: accumulate((todo) => cellFeatures(bb, resolved.name, ds, todo, opt)), close: () => bb.dispose() };
 }
-
-/** The fields every record shares; a method's own fields may not take their names. */
-const SHARED = new Set<string>(['run_id', 'cell_id', 'task', 'method', 'backbone', 'model', 'layer', 'runtime', 'dataset', 'protocol', 'shots', 'seed', 'split_hash', 'split_file', 'eval_split', 'metric', 'value', 'n_train', 'n_val', 'n_test', 'n_classes', 'skipped_images', 'features_key', 'features_from_cache', 'extract_seconds', 'images_per_second', 'fit_seconds', 'versions', 'time'] satisfies (keyof CellFields)[]);
 
 interface RecordContext {
   ds: Dataset;
@@ -182,8 +169,6 @@ interface RecordContext {
 }
 
 function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
-  const clash = Object.keys(r.fields).filter((k) => SHARED.has(k));
-  if (clash.length) throw new Error(`method ${c.method.name} returns fields that every record has: ${clash.join(', ')}`);
   const [runtime, layer, model] = [r.runtime ?? c.pass.runtime, r.layer ?? c.pass.layer, modelSource(c.pass.card)];
   const n = (idx: readonly number[]) => idx.filter((i) => c.feats.rowOf.has(i)).length;
   const id = { dataset: job.dataset, split: c.saved.hash, model, layer, runtime, method: c.method.name, options: c.options, eval: r.eval_split };
@@ -218,6 +203,9 @@ function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
     versions: versions(),
     time: new Date().toISOString(),
   };
+  // A method's own fields may not take a shared field's name.
+  const clash = Object.keys(r.fields).filter((k) => k in shared);
+  if (clash.length) throw new Error(`method ${c.method.name} returns fields that every record has: ${clash.join(', ')}`);
   return { ...shared, ...r.fields };
 }
 

@@ -12,10 +12,10 @@ export interface Row {
 }
 
 /**
- * Rows → dataset (and, per sample, the position of the row it came from): classes in the given order (else sorted), paths kept inside `root`. Rejected and listed, never
- * silently used: a path escaping the root, a missing or empty label, a label not among the classes, an image listed
- * under two labels (every row of it), and repeats of an image (the first row is kept; an image in train and test would
- * score itself).
+ * Rows → dataset (and, per sample, the position of the row it came from): classes in the given order (else sorted),
+ * paths kept inside `root`. Rejected and listed, never silently used: a path escaping the root, a missing or empty
+ * label, a label not among the classes, an image listed under two labels (every row of it), and repeats of an image
+ * (the first row is kept; an image in train and test would score itself).
  */
 export function fromRows(name: string, root: string, rows: readonly Row[], classes?: string[]): { dataset: Dataset; indexOf: Map<string, number>; rowOf: number[] } {
   const rejected: { id: string; reason: string }[] = [];
