@@ -1,6 +1,6 @@
 /**
  * reprobe's layer rules (../shared/STYLE.md, "In reprobe" 10): the folders are pipeline stages and data flows one way,
- * data and backbones → features → methods (probes, later finetune / cluster / zeroshot) on the cell runner in jobs/ →
+ * data and backbones → features → methods (probes, finetune, later cluster / zeroshot) on the cell runner in jobs/ →
  * results → report, with metrics/ pure and cli/ on top. `npm test` runs this check.
  */
 const stage = (name) => `^src/${name}/`;
@@ -21,7 +21,8 @@ module.exports = {
     rule('results-never-import-runner-or-report', 'results are written by the runner and read by the report', stage('results'), { path: '^src/(jobs|report)/' }),
     rule('report-never-imports-runner', 'reports only read results', stage('report'), { path: stage('jobs') }),
     rule('one-module-imports-onnxruntime', 'src/util/ort.ts wraps onnxruntime-node; everything else sees Matrix and typed arrays', '^src/(?!util/ort\\.ts$)', { path: 'onnxruntime-node' }),
-    rule('one-module-picks-tfjs-backends', 'src/backbones/tfjs.ts picks and loads the tfjs backends', '^src/(?!backbones/tfjs\\.ts$)', { path: '@tensorflow/' }),
+    rule('tfjs-in-its-two-homes', 'tfjs runs Keras backbones (src/backbones/tfjs.ts) and trains (src/finetune/)', '^src/(?!backbones/tfjs\\.ts$|finetune/)', { path: '@tensorflow/' }),
+    rule('one-module-picks-tfjs-backends', 'src/backbones/tfjs.ts picks and loads the tfjs backends (others may name their types)', '^src/(?!backbones/tfjs\\.ts$)', { path: '@tensorflow/tfjs-(node|backend)', dependencyTypesNot: ['type-only'] }),
     { name: 'no-cycles', severity: 'error', from: { path: '^src/' }, to: { circular: true } },
     { name: 'no-unresolvable', severity: 'error', from: {}, to: { couldNotResolve: true } },
   ],

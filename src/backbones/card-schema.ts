@@ -100,6 +100,8 @@ export const KerasCardSchema = z
     featureDim: z.number().int().min(1),
     /** Other taps worth sweeping, in network order. */
     altTaps: z.array(z.string().min(1)),
+    /** Fine-tuning blocks: a regex over layer names; the matching layers where the graph narrows to one tensor end a block. */
+    blocks: z.string().min(1),
   })
   .strict();
 

@@ -14,6 +14,8 @@ import type { Backbone, KerasCard } from './types.ts';
 export interface KerasOpenOptions {
   /** Feature layer; default the card's tap. */
   layer?: string;
+  /** The layer's whole activation map (NHWC, flattened; a frozen prefix for fine-tuning) instead of its global average. */
+  unpooled?: boolean;
   /** `auto`: onnxruntime on a converted graph, tfjs if conversion fails. */
   runtime: 'auto' | 'onnx' | 'tfjs';
   threads?: number;
@@ -23,12 +25,14 @@ export interface KerasOpenOptions {
 /** Open a Keras-layers backbone, cut at its tap, on the fastest runtime that can run it. */
 export async function openKerasBackbone(card: KerasCard, opt: KerasOpenOptions): Promise<Backbone> {
   const files = loadNsfwjsModel(card.source.model);
-  const tap = opt.layer ?? card.tap;
-  if (!files.layers.some((l) => l.name === tap)) throw new BackboneError(`Layer "${tap}" is not in ${card.id}. ${layerHint(files.layers)}`);
+  const layer = opt.layer ?? card.tap;
+  if (!files.layers.some((l) => l.name === layer)) throw new BackboneError(`Layer "${layer}" is not in ${card.id}. ${layerHint(files.layers)}`);
+  // The tap names what the features are (and so keys the feature cache): a map is not its average.
+  const tap = opt.unpooled ? `${layer}[map]` : layer;
   const shape = [card.input.height, card.input.width, card.input.channels];
   if (opt.runtime !== 'tfjs') {
     try {
-      const session = await openOnnx(await convertedOnnx(card, files, [tap]), { threads: opt.threads, device: opt.device });
+      const session = await openOnnx(await convertedOnnx(card, files, [layer], !opt.unpooled), { threads: opt.threads, device: opt.device });
       return {
         card,
         tap,
@@ -43,7 +47,7 @@ export async function openKerasBackbone(card: KerasCard, opt: KerasOpenOptions):
     }
   }
   const backend = await tfjsBackend();
-  const model = await loadTfjsModel(files, [tap]);
+  const model = await loadTfjsModel(files, [layer], !opt.unpooled);
   return {
     card,
     tap,
@@ -60,16 +64,16 @@ function kerasWeights(card: KerasCard): string {
 }
 
 /** ONNX bytes for these taps, converted once and cached under $REPROBE_HOME/onnx (best effort when unwritable). */
-export async function convertedOnnx(card: KerasCard, files: KerasModelFiles, taps: string[]): Promise<Uint8Array> {
+export async function convertedOnnx(card: KerasCard, files: KerasModelFiles, taps: string[], pool = card.pooling === 'gap'): Promise<Uint8Array> {
   const hash = createHash('sha256')
-    .update(JSON.stringify({ v: CONVERTER_VERSION, taps, layers: files.layers, specs: files.weightSpecs }))
+    .update(JSON.stringify({ v: CONVERTER_VERSION, taps, pool, layers: files.layers, specs: files.weightSpecs }))
     .update(files.weightData)
     .digest('hex')
     .slice(0, 16);
-  const path = join(reprobeHome(), 'onnx', `${card.id}--${taps.length === 1 ? taps[0] : `${taps.length}taps`}--${hash}.onnx`);
+  const path = join(reprobeHome(), 'onnx', `${card.id}--${taps.length === 1 ? taps[0] : `${taps.length}taps`}${pool ? '' : '-map'}--${hash}.onnx`);
   const cached = await readFile(path).catch(() => undefined);
   if (cached) return new Uint8Array(cached);
-  const bytes = kerasToOnnx(files, { taps, pool: card.pooling === 'gap' });
+  const bytes = kerasToOnnx(files, { taps, pool });
   await writeFileAtomic(path, bytes).catch(() => undefined);
   return bytes;
 }

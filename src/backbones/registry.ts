@@ -11,6 +11,8 @@ import { isKerasCard, type Backbone, type Card, type OnnxCard } from './types.ts
 export interface OpenOptions {
   /** Keras backbones: feature layer; default the card's tap. */
   layer?: string;
+  /** Keras backbones: the layer's whole activation map (NHWC, flattened) instead of its global average. */
+  unpooled?: boolean;
   /** `auto`: onnxruntime (Keras models on a converted graph, tfjs if conversion fails). */
   runtime: 'auto' | 'onnx' | 'tfjs';
   threads?: number;

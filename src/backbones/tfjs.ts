@@ -9,11 +9,19 @@ export const TFJS_VERSION: string = tf.version.tfjs;
 const require = createRequire(import.meta.url);
 
 let chosen: Promise<string> | undefined;
+const NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
-/** Register the best installed tfjs backend once; returns its name (`tensorflow`, `wasm` or `cpu`). */
-export function tfjsBackend(): Promise<string> {
+export const TF_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type TfBackendChoice = (typeof TF_BACKENDS)[number];
+
+/**
+ * Register the best installed tfjs backend once (or the one asked for); returns its name (`tensorflow` for
+ * tfjs-node or tfjs-node-gpu, `wasm` or `cpu`).
+ */
+export function tfjsBackend(want: TfBackendChoice = 'auto'): Promise<string> {
+  if (want !== 'auto') return forceBackend(want);
   chosen ??= (async () => {
-    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    for (const pkg of NODE_PACKAGES) {
       try {
         require(pkg); // optional: absent or without its native library on most machines
         if (await tf.setBackend('tensorflow')) return 'tensorflow';
@@ -38,24 +46,51 @@ export function tfjsBackend(): Promise<string> {
   return chosen;
 }
 
+async function forceBackend(want: Exclude<TfBackendChoice, 'auto'>): Promise<string> {
+  const fail = (why: string) => new BackboneError(`tfjs backend "${want}" cannot start: ${why}.`);
+  try {
+    if (want === 'tensorflow') {
+      const loaded = NODE_PACKAGES.some((pkg) => {
+        try {
+          require(pkg); // optional
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (!loaded) throw new Error('absent');
+    }
+    if (want === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  } catch {
+    throw fail(want === 'tensorflow' ? '@tensorflow/tfjs-node(-gpu) is not installed (its install downloads libtensorflow)' : 'its package does not load');
+  }
+  if (!(await tf.setBackend(want))) throw fail('setBackend failed');
+  await tf.ready();
+  chosen = Promise.resolve(want);
+  return want;
+}
+
+/** A Keras layers model in memory → a tfjs LayersModel (weights dequantized to float32). */
+export async function loadKerasLayers(files: KerasModelFiles): Promise<tf.LayersModel> {
+  const weightData = files.weightData.buffer.slice(files.weightData.byteOffset, files.weightData.byteOffset + files.weightData.byteLength);
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: files.modelTopology as tf.io.ModelJSON['modelTopology'], weightSpecs: files.weightSpecs, weightData }));
+}
+
 export interface TfjsModel {
   /** [batch, h, w, c] input → one [batch, d] matrix per tap (4-D taps globally average-pooled). */
   run(input: Float32Array, dims: number[]): Promise<Matrix[]>;
   dispose(): void;
 }
 
-/** Load a Keras layers model from memory and cut it at the taps. */
-export async function loadTfjsModel(files: KerasModelFiles, taps: string[]): Promise<TfjsModel> {
-  const weightData = files.weightData.buffer.slice(files.weightData.byteOffset, files.weightData.byteOffset + files.weightData.byteLength);
-  const full = await tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: files.modelTopology as tf.io.ModelJSON['modelTopology'], weightSpecs: files.weightSpecs, weightData }),
-  );
+/** Load a Keras layers model from memory and cut it at the taps (4-D taps averaged over space, or flattened NHWC). */
+export async function loadTfjsModel(files: KerasModelFiles, taps: string[], pool = true): Promise<TfjsModel> {
+  const full = await loadKerasLayers(files);
   const sub = tf.model({ inputs: full.inputs, outputs: taps.map((t) => full.getLayer(t).output as tf.SymbolicTensor) });
   return {
     async run(input, dims) {
       const outs = tf.tidy(() => {
         const y = sub.predict(tf.tensor(input, dims)) as tf.Tensor | tf.Tensor[];
-        return (Array.isArray(y) ? y : [y]).map((t) => (t.rank === 4 ? t.mean([1, 2]) : t.reshape([dims[0], -1])));
+        return (Array.isArray(y) ? y : [y]).map((t) => (t.rank === 4 && pool ? t.mean([1, 2]) : t.reshape([dims[0], -1])));
       });
       const result: Matrix[] = [];
       for (const t of outs) {

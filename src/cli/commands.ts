@@ -1,7 +1,8 @@
 import type { Command } from './command.ts';
 import { datasetsCommand, modelsCommand } from './catalog-commands.ts';
 import { cacheCommand, extractCommand } from './extract-command.ts';
+import { finetuneCommand } from './finetune-command.ts';
 import { probeCommand } from './probe-command.ts';
 
 /** Every command, in the order `reprobe --help` lists them. */
-export const COMMANDS: readonly Command[] = [probeCommand, extractCommand, cacheCommand, modelsCommand, datasetsCommand];
+export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, extractCommand, cacheCommand, modelsCommand, datasetsCommand];

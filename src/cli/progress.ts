@@ -7,28 +7,35 @@ export interface BarUnit {
   scale: number;
 }
 
-/** A progress bar on stderr when it is a terminal; otherwise a line at 25 % steps, so logs stay short. */
-export function progressBar(label: string, u: BarUnit = { unit: 'images', scale: 1 }): { update(done: number, total: number): void; stop(): void } {
+/**
+ * A progress bar on stderr when it is a terminal; otherwise a line at 25 % steps, so logs stay short. A status (an
+ * epoch's losses) shows in the bar, or as its own line in logs.
+ */
+export function progressBar(label: string, u: BarUnit = { unit: 'images', scale: 1 }): { update(done: number, total: number, status?: string): void; stop(): void } {
   const shown = (x: number) => (u.scale === 1 ? x : Math.round(x * u.scale * 10) / 10);
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} |{bar}| {value}/{total} ${u.unit} | {speed} ${u.unit}/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+      { format: `${label} |{bar}| {value}/{total} ${u.unit} | {speed} ${u.unit}/s | ETA {eta_formatted}{status}`, stream: process.stderr, hideCursor: true },
       cliProgress.Presets.shades_classic,
     );
     const t0 = performance.now();
     let started = false;
     return {
-      update(done, total) {
-        if (!started) bar.start(shown(total), 0, { speed: '-' });
+      update(done, total, status) {
+        if (!started) bar.start(shown(total), 0, { speed: '-', status: '' });
         started = true;
-        bar.update(shown(done), { speed: (shown(done) / ((performance.now() - t0) / 1000)).toFixed(1) });
+        bar.update(shown(done), { speed: (shown(done) / ((performance.now() - t0) / 1000)).toFixed(1), status: status ? ` | ${status}` : '' });
       },
       stop: () => bar.stop(),
     };
   }
   let nextQuarter = 0.25;
   return {
-    update(done, total) {
+    update(done, total, status) {
+      if (status) {
+        process.stderr.write(`${label}: ${status}\n`);
+        return;
+      }
       // One line for the last quarter reached (a cache hit jumps to 100 %: one line, not four).
       let reached = 0;
       while (total > 0 && done / total >= nextQuarter) {

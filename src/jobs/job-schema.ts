@@ -42,17 +42,24 @@ const JOB_SHAPE = {
 
 const probeNames = [...PROBES.keys()] as [string, ...string[]];
 
-/** Every method's own options, merged (their keys are distinct: the contract test checks it). */
-const methodOptions = Object.assign({}, ...[...METHODS.values()].map((m) => m.options)) as z.ZodRawShape;
+/** The probes' own options, merged (method option keys are distinct: the contract test checks it). */
+const probeOptions = Object.assign({}, ...probeNames.map((n) => METHODS.get(n)!.options)) as z.ZodRawShape;
 
 /** A probe job as the CLI and YAML configs give it; `parse({})` yields every default. */
 export const ProbeJobSchema = z.object({
   ...JOB_SHAPE,
   probes: z.array(z.enum(probeNames)).min(1).transform(unique).default(['knn', 'lr']),
-  ...methodOptions,
+  ...probeOptions,
 });
 
 export type ProbeJob = z.infer<typeof ProbeJobSchema>;
+
+/** A fine-tuning job: the shared keys, the finetune method's options, and whether to continue a killed run. */
+export const FinetuneJobSchema = z.object({
+  ...JOB_SHAPE,
+  ...METHODS.get('finetune')!.options,
+  resume: z.boolean().default(false),
+});
 
 /** What `extract` takes of a job: how the backbone runs. */
 export const ExtractRunSchema = z.object({ batchSize: JOB_SHAPE.batchSize, threads: JOB_SHAPE.threads, runtime: JOB_SHAPE.runtime, device: JOB_SHAPE.device }).strict();

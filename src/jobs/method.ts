@@ -25,9 +25,19 @@ export interface ImageCell {
   backbone: ResolvedBackbone;
   open: Omit<OpenOptions, 'onDownload'>;
   batchSize: number;
+  /** The job's seed (the split's): seeds the method's own random choices too. */
+  seed: number;
+  /** Whether the method may read and write the feature cache (for what it computes through a backbone). */
+  cache: boolean;
   train: number[];
   val: number[];
   tests: { name: string; idx: number[] }[];
+  /** This cell's own folder (results/runs/<id>): curves, checkpoints; the same cell and settings get the same folder. */
+  runDir: string;
+  /** Continue from what runDir holds instead of starting over. */
+  resume: boolean;
+  /** Progress of a long stage (`activations`, `train`), with a short status line. */
+  onProgress?(stage: string, done: number, total: number, status?: string): void;
 }
 
 /** One evaluated set's result: the shared `metric`/`value`, the method's own fields, and its fit time. */

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { openResolved, type OpenOptions, type ResolvedBackbone } from '../backbones/registry.ts';
 import { featureName, type Card } from '../backbones/types.ts';
 import { drawSplit, hashSplit, splitIndices, splitSource, type Split, type SplitSpec } from '../data/split.ts';
@@ -27,6 +28,8 @@ export interface CellJob {
   open: Omit<OpenOptions, 'onDownload'>;
   batchSize: number;
   cache: boolean;
+  /** Images methods continue from their run folder's checkpoint (finetune --resume). */
+  resume?: boolean;
   resultsDir: string;
   /** File in resultsDir the records are appended to. */
   resultsFile: string;
@@ -40,6 +43,8 @@ export interface CellEvents {
   onDownload?(file: string, bytes: number, total: number | undefined): void;
   onBackbone?(backbone: string, runtime: string, layer: string, images: number, warnings: string[]): void;
   onProgress?(done: number, total: number): void;
+  /** A method's own long stage (an images method's activations, training epochs). */
+  onMethodProgress?(backbone: string, stage: string, done: number, total: number, status?: string): void;
   onExtracted?(backbone: string, imagesPerSecond: number, skipped: Skipped[], fromCache: boolean): void;
   onCacheInvalid?(reason: string): void;
   /** A torn last line of the results file (an earlier crash) was moved to this file. */
@@ -106,7 +111,23 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
       const results =
         method.needs === 'features'
           ? await method.run(featureCell(ds, split, feats), options)
-          : await method.run({ dataset: ds, backbone: resolved, open: job.open, batchSize: job.batchSize, train: split.train, val: split.val, tests: Object.entries(split.tests).map(([name, idx]) => ({ name, idx })) }, options);
+          : await method.run(
+              {
+                dataset: ds,
+                backbone: resolved,
+                open: job.open,
+                batchSize: job.batchSize,
+                cache: job.cache,
+                seed: job.split.seed,
+                train: split.train,
+                val: split.val,
+                tests: Object.entries(split.tests).map(([name, idx]) => ({ name, idx })),
+                runDir: runDir(job, { dataset: job.dataset, split: saved.hash, backbone: resolved.name, model: modelSource(resolved.card), layer: job.open.layer ?? null, method: method.name, options, batchSize: job.batchSize, seed: job.split.seed }),
+                resume: job.resume ?? false,
+                onProgress: (stage, d, total, status) => events.onMethodProgress?.(resolved.name, stage, d, total, status),
+              },
+              options,
+            );
       for (const r of results) done.push(record(job, { ds, runId, split, saved, resolved, pass, feats, method, options }, r));
     }
     const appended = await appendRecords(job.resultsDir, done, job.resultsFile);
@@ -207,6 +228,11 @@ function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
   const clash = Object.keys(r.fields).filter((k) => k in shared);
   if (clash.length) throw new Error(`method ${c.method.name} returns fields that every record has: ${clash.join(', ')}`);
   return { ...shared, ...r.fields };
+}
+
+/** results/runs/<16 hex of what the cell is>: the same cell and settings find their folder again (to resume). */
+function runDir(job: CellJob, what: Record<string, unknown>): string {
+  return join(job.resultsDir, 'runs', createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16));
 }
 
 function modelSource(card: Card): string {

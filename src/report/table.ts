@@ -40,11 +40,27 @@ export function detailTable(records: readonly CellRecord[]): string {
   );
 }
 
-/** `<method>_<shots>`, with the test set for WILDS (`lr_10_ood_test`). */
-const columnOf = (r: CellRecord) => `${r.method}_${r.shots}${r.eval_split === 'test' ? '' : `_${r.eval_split}`}`;
+/** Short column names of the study's tables. */
+const COLUMN_NAMES: Record<string, string> = { finetune: 'ft' };
+
+/** `<method>_<shots>` (fine-tuning: `ft`, with its train mode when several are shown), with the test set for WILDS (`lr_10_ood_test`). */
+function columnOfRecord(r: CellRecord, modes: number): string {
+  const mode = r.method === 'finetune' && modes > 1 ? `[${String(r.train)}]` : '';
+  return `${COLUMN_NAMES[r.method] ?? r.method}${mode}_${r.shots}${r.eval_split === 'test' ? '' : `_${r.eval_split}`}`;
+}
+
+/** One row per fine-tuning record: the metric, val accuracy at the best epoch, epochs, and where the curve is. */
+export function finetuneTable(records: readonly CellRecord[]): string {
+  return formatTable(
+    ['backbone', 'train', 'test_set', 'metric', 'value', 'val_acc', 'best_val_loss', 'epochs', 'best_epoch', 'train/val/test', 'fit_s'],
+    records.map((r) => [r.backbone, String(r.train), r.eval_split, r.metric, r.value, Number(r.val_accuracy), Number(r.best_val_loss), Number(r.epochs_run), Number(r.best_epoch), `${r.n_train}/${r.n_val}/${r.n_test}`, r.fit_seconds]),
+  );
+}
 
 /** The study's layout: one row per backbone, columns `<method>_<shots>`, rows ordered by the last lr column. */
 export function studyTable(records: readonly CellRecord[]): string {
+  const modes = new Set(records.filter((r) => r.method === 'finetune').map((r) => r.train)).size;
+  const columnOf = (r: CellRecord) => columnOfRecord(r, modes);
   const cols = [...new Set(records.map(columnOf))].sort();
   const backbones = [...new Set(records.map((r) => r.backbone))];
   const value = (b: string, col: string) => records.find((r) => r.backbone === b && columnOf(r) === col)?.value ?? NaN;

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, open, rename, stat } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsError } from '../errors.ts';
 import type { CellRecord } from './record.ts';
@@ -123,3 +123,19 @@ async function guard<T>(f: () => Promise<T>, dir: string): Promise<T> {
 }
 
 const asResultsError = (err: unknown, dir: string) => fsError(err, `Cannot write results in ${dir}; nothing was appended`, 'Free space or pass --results-dir with a writable folder.');
+
+/** Every whole record of a results file, oldest first (none when it does not exist; a torn or foreign line is skipped). */
+export async function readRecords(dir: string, file: string): Promise<CellRecord[]> {
+  const text = await readFile(join(dir, file), 'utf8').catch(() => '');
+  const out: CellRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as CellRecord;
+      if (r && typeof r === 'object' && typeof r.method === 'string' && typeof r.split_hash === 'string') out.push(r);
+    } catch {
+      /* a torn line: appendRecords moves it aside on the next write */
+    }
+  }
+  return out;
+}

@@ -8,8 +8,8 @@ export interface FlagSpec {
   /** The flag without dashes, e.g. `knn-k`. */
   flag: string;
   describe: string;
-  /** How the flag's text becomes the value: a comma-separated list of numbers, one number, or one of fixed words. */
-  cli: 'numbers' | 'number' | { choices: readonly string[] };
+  /** How the flag's text becomes the value: a comma-separated list of numbers, one number, free text, or one of fixed words. */
+  cli: 'numbers' | 'number' | 'text' | { choices: readonly string[] };
 }
 
 export type Flags<S extends z.ZodRawShape> = { [K in keyof S]: FlagSpec };

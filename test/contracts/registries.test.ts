@@ -16,7 +16,7 @@ import { studyTable } from '../../src/data/study-table.ts';
 import { ReprobeError } from '../../src/errors.ts';
 import { extractFeatures } from '../../src/features/extract.ts';
 import { COMMANDS } from '../../src/cli/commands.ts';
-import { JOB_DEFAULTS, ProbeJobSchema } from '../../src/jobs/job-schema.ts';
+import { FinetuneJobSchema, JOB_DEFAULTS, ProbeJobSchema } from '../../src/jobs/job-schema.ts';
 import { METHODS } from '../../src/jobs/methods.ts';
 import { accuracy } from '../../src/metrics/classification.ts';
 import { PROBES } from '../../src/probes/registry.ts';
@@ -63,8 +63,10 @@ test('every dataset entry describes itself; a missing copy is one clear line nam
   }
 });
 
-test('every probe owns its options: defaults parse, each option has one flag, flags and keys are unique across the job', () => {
-  const base = Object.keys(ProbeJobSchema.shape).filter((k) => ![...METHODS.values()].some((m) => k in m.options));
+test('every method owns its options: defaults parse, each option has one flag, flags and keys are unique across the jobs', () => {
+  const jobs = { ...ProbeJobSchema.shape, ...FinetuneJobSchema.shape };
+  const defaults: Record<string, unknown> = { ...JOB_DEFAULTS, ...FinetuneJobSchema.parse({}) };
+  const base = Object.keys(jobs).filter((k) => ![...METHODS.values()].some((m) => k in m.options));
   const seenKeys = new Set(base);
   const seenFlags = new Set<string>();
   for (const m of METHODS.values()) {
@@ -74,7 +76,7 @@ test('every probe owns its options: defaults parse, each option has one flag, fl
       assert.ok(!seenFlags.has(f.flag), `${m.name}: flag --${f.flag} is taken`);
       seenKeys.add(key);
       seenFlags.add(f.flag);
-      assert.deepEqual((JOB_DEFAULTS as Record<string, unknown>)[key], z.object(m.options).parse({})[key], `${m.name}: the job's default is the method's`);
+      assert.deepEqual(defaults[key], z.object(m.options).parse({})[key], `${m.name}: the job's default is the method's`);
     }
   }
   for (const p of PROBES.values()) assert.ok(METHODS.has(p.name), `probe ${p.name} is a method`);

@@ -23,6 +23,8 @@ export const EMBEDDED_CARDS: readonly KerasCard[] = [
     // block_15_add 0.60/0.70, block_13_expand_relu 0.65/0.75 (the best of 9 taps).
     tap: 'block_13_expand_relu',
     featureDim: 576,
+    // The stem, then each inverted-residual block (its add, or its projection where it has no shortcut).
+    blocks: '^(Conv1_relu|expanded_conv_project_BN|block_\\d+_(add|project_BN)|out_relu)$',
     altTaps: ['block_9_add', 'block_11_add', 'block_12_add', 'block_13_expand_relu', 'block_14_add', 'block_15_add', 'block_16_expand_relu', 'block_16_project_BN', 'out_relu'],
   }),
   card({
@@ -35,6 +37,8 @@ export const EMBEDDED_CARDS: readonly KerasCard[] = [
     // mixed6 0.70/0.81 (the best of 7 taps).
     tap: 'mixed6',
     featureDim: 768,
+    // The stem (to its second max-pool), then each mixed block.
+    blocks: '^(max_pooling2d_2|mixed\\d+)$',
     altTaps: ['mixed4', 'mixed5', 'mixed6', 'mixed7', 'mixed8', 'mixed9', 'mixed10'],
   }),
 ];

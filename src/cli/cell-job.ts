@@ -1,0 +1,172 @@
+import { readFile } from 'node:fs/promises';
+import type { Argv } from 'yargs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { DEVICES, RUNTIMES } from '../jobs/job-schema.ts';
+import type { CellEvents } from '../jobs/run-cells.ts';
+import { flagValue, listOf, type FlagSpec } from '../util/options.ts';
+import { progressBar } from './progress.ts';
+
+/** What the cell-running commands (probe, finetune) share: flags for the data, split and backbones, job parsing, progress. */
+export const dflt = (v: unknown) => (v === undefined ? '' : ` [default: ${Array.isArray(v) ? v.join(',') : v}]`);
+
+/** Flags carry no yargs defaults: the schema is the one home of defaults, shown here in the help text. */
+export function jobFlags(y: Argv, d: Record<string, unknown>, resultsFile: string) {
+  return y
+    .option('config', { alias: 'c', type: 'string', describe: 'YAML file with the job (keys as in configs/); flags override it' })
+    .option('backbone', { alias: 'b', type: 'string', describe: 'backbone name(s) from `reprobe models list`, comma-separated for a side-by-side table, or a model.onnx path with --card' + dflt(d.backbones) })
+    .option('dataset', { alias: 'd', type: 'string', describe: 'a name from `reprobe datasets list`: mnist, ucmerced, dtd, ..., folder:<path>, csv:<file>' + dflt(d.dataset) })
+    .option('data-root', { type: 'string', describe: 'folder holding the study datasets [default: $REPROBE_DATA, else ~/.cache/reprobe/data]' })
+    .option('protocol', { choices: ['shots', 'study'] as const, describe: "shots = k training images per class; study = the study's split table for --shots 10/100/1000 (configs/splits/study.yaml)" + dflt(d.protocol) })
+    .option('shots', { alias: 'k', type: 'number', describe: "training images per class, or the study's shot level with --protocol study" + dflt(d.shots) })
+    .option('val-per-class', { type: 'number', describe: 'validation images per class [default: about 0.3 x shots]' })
+    .option('test-per-class', { type: 'number', describe: 'test images per class [default: all the rest]' })
+    .option('seed', { type: 'number', describe: 'seed of the split (and of everything else random), 0 to 4294967295; same seed, same split and numbers' + dflt(d.seed) })
+    .option('layer', { type: 'string', describe: "feature layer instead of the card's tap (see `reprobe models layers NAME`)" })
+    .option('runtime', { choices: RUNTIMES, describe: 'auto = onnxruntime on a converted graph, tfjs as fallback' + dflt(d.runtime) })
+    .option('batch-size', { type: 'number', describe: 'images per batch' + dflt(d.batchSize) })
+    .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads [default: all cores]' })
+    .option('device', { choices: DEVICES, describe: 'onnxruntime execution provider (cuda falls back to cpu when not installed)' + dflt(d.device) })
+    .option('card', { type: 'string', describe: 'card JSON for a --backbone given as a model.onnx path (see configs/cards/)' })
+    .option('cache', { type: 'boolean', describe: 'reuse and keep features in $REPROBE_HOME/features (--no-cache bypasses it)' + dflt(d.cache) })
+    .option('results-dir', { type: 'string', describe: `where ${resultsFile} is appended and results/splits/ written` + dflt(d.resultsDir) });
+}
+
+/** A method's own flags (built from its option specs: a new method brings its flags with it). */
+export function methodFlags(y: Argv, flags: Record<string, FlagSpec>, d: Record<string, unknown>): Argv {
+  let o = y;
+  for (const [key, f] of Object.entries(flags)) {
+    const describe = f.describe + dflt(d[key]);
+    o = typeof f.cli === 'object' ? o.option(f.flag, { choices: f.cli.choices, describe }) : o.option(f.flag, { type: 'string', describe });
+  }
+  return o;
+}
+
+/** The job keys every cell-running command takes from its shared flags. */
+function sharedValues(argv: Record<string, unknown>): Record<string, unknown> {
+  return {
+    backbones: argv.backbone === undefined ? undefined : listOf(argv.backbone),
+    dataset: argv.dataset,
+    dataRoot: argv['data-root'],
+    protocol: argv.protocol,
+    shots: argv.shots,
+    valPerClass: argv['val-per-class'],
+    testPerClass: argv['test-per-class'],
+    seed: argv.seed,
+    layer: argv.layer,
+    runtime: argv.runtime,
+    batchSize: argv['batch-size'],
+    threads: argv.threads,
+    device: argv.device,
+    card: argv.card,
+    resultsDir: argv['results-dir'],
+    cache: argv.cache,
+  };
+}
+
+/** Flags and the config file → a checked job; a bad value is one line naming the flag or the file's key. */
+export async function parseJob<S extends z.ZodObject>(
+  argv: Record<string, unknown>,
+  schema: S,
+  own: Record<string, unknown>,
+  flags: Record<string, FlagSpec>,
+  flagNames: Record<string, string> = {},
+): Promise<z.infer<S>> {
+  const values: Record<string, unknown> = {
+    ...sharedValues(argv),
+    ...own,
+    ...Object.fromEntries(Object.entries(flags).map(([key, f]) => [key, argv[f.flag] === undefined ? undefined : flagValue(f, argv[f.flag])])),
+  };
+  const config = argv.config as string | undefined;
+  const fromFile = config ? await readJobFile(config) : {};
+  const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+  const parsed = schema.strict().safeParse({ ...fromFile, ...given });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue.path[0] ?? (issue as { keys?: string[] }).keys?.[0] ?? '');
+    const flag = flags[key]?.flag ?? { backbones: 'backbone', ...flagNames }[key] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    throw new ConfigError(`Invalid ${config && !(key in given) ? `"${key}" in ${config}` : `--${flag}`}: ${issue.message}.`);
+  }
+  return parsed.data as z.infer<S>;
+}
+
+/** A YAML job file: a mapping with the schema's keys. */
+async function readJobFile(path: string): Promise<Record<string, unknown>> {
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ConfigError(`Cannot read config file "${path}" (${err.code ?? err.message}).`);
+  });
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { logLevel: 'error' });
+  } catch (err) {
+    throw new ConfigError(`Config file "${path}" is not valid YAML: ${String((err as Error).message).split('\n')[0]}`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`Config file "${path}" must be a YAML mapping of job keys (backbones, dataset, shots, ...).`);
+  return doc as Record<string, unknown>;
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+function note(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+const sizes = (split: { train: number[]; val: number[]; tests: Record<string, number[]> }) =>
+  `${split.train.length}/${split.val.length}/${Object.entries(split.tests).map(([k, v]) => (k === 'test' ? `${v.length}` : `${k} ${v.length}`)).join(' + ')}`;
+
+/** The runner's events as notes on stderr and progress bars. */
+export function cellEvents(job: { protocol: string; seed: number }): CellEvents {
+  let bar: ReturnType<typeof progressBar> | undefined;
+  let stage = '';
+  const stop = () => {
+    bar?.stop();
+    bar = undefined;
+    stage = '';
+  };
+  return {
+    onDataset: (ds, split) => {
+      note(`${ds.name}: ${plural(ds.classes.length, 'class', 'classes')}, ${plural(ds.samples.length, 'image')}; split train/val/test ${sizes(split)} (${job.protocol} protocol, seed ${job.seed})`);
+      if (ds.rejected?.length) {
+        note(`rejected ${ds.rejected.length} listed image(s):`);
+        for (const r of ds.rejected.slice(0, 5)) note(`  ${r.id}: ${r.reason}`);
+        if (ds.rejected.length > 5) note(`  … and ${ds.rejected.length - 5} more`);
+      }
+    },
+    onRedrawn: (n, split) => {
+      stop();
+      bar = progressBar('extract (redrawn split)');
+      note(`${n} unreadable image(s) had been drawn for train or val; split drawn again without them: train/val/test ${sizes(split)}`);
+    },
+    onDownload: (file, bytes, total) => {
+      if (!bar) bar = progressBar(`download ${file}`, { unit: 'MB', scale: 1e-6 });
+      bar.update(bytes, total ?? bytes);
+    },
+    onBackbone: (name, runtime, layer, _n, warnings) => {
+      stop();
+      for (const w of warnings) note(`warning: ${w}`);
+      note(`${name} @ ${layer} on ${runtime}`);
+      bar = progressBar(`${runtime === 'image check' ? 'check images' : 'extract'} ${name}`);
+    },
+    onProgress: (done, total) => bar?.update(done, total),
+    onMethodProgress: (name, s, done, total, status) => {
+      if (s !== stage) {
+        stop();
+        stage = s;
+        bar = progressBar(`${s} ${name}`, { unit: s === 'train' ? 'epochs' : 'images', scale: 1 });
+      }
+      bar!.update(done, total, status);
+    },
+    onCacheInvalid: (reason) => note(`cache entry not used, extracting again: ${reason}`),
+    onExtracted: (name, ips, skipped, fromCache) => {
+      stop();
+      note(fromCache ? `${name}: features from the cache (extracted earlier at ${ips.toFixed(1)} images/s)` : `${name}: ${ips.toFixed(1)} images/s`);
+      if (skipped.length > 0) {
+        note(`skipped ${skipped.length} unreadable image(s):`);
+        for (const s of skipped.slice(0, 10)) note(`  ${s.id}: ${s.reason}`);
+        if (skipped.length > 10) note(`  … and ${skipped.length - 10} more`);
+      }
+    },
+    onResultsRepaired: (file) => note(`the results file ended in a torn line (an earlier run was cut off); moved it to ${file}`),
+  };
+}

@@ -1,0 +1,68 @@
+import type { Argv } from 'yargs';
+import { FinetuneJobSchema } from '../jobs/job-schema.ts';
+import { getMethod } from '../jobs/methods.ts';
+import { runCells } from '../jobs/run-cells.ts';
+import type { CellRecord } from '../results/record.ts';
+import { readRecords } from '../results/store.ts';
+import { finetuneTable, studyTable } from '../report/table.ts';
+import { cellEvents, jobFlags, methodFlags, parseJob } from './cell-job.ts';
+import type { Command } from './command.ts';
+import { PROBE_RESULTS_FILE } from './probe-command.ts';
+
+const D = FinetuneJobSchema.parse({});
+/** Results of `reprobe finetune`, in --results-dir. */
+const FINETUNE_RESULTS_FILE = 'finetune.jsonl';
+const FINETUNE = getMethod('finetune');
+
+function finetuneOptions(y: Argv) {
+  const o = jobFlags(y, D, FINETUNE_RESULTS_FILE).option('resume', {
+    type: 'boolean',
+    describe: "continue a killed run from its last epoch's checkpoint (results/runs/<id>/), to the same result as an uninterrupted run",
+  });
+  return methodFlags(o, FINETUNE.flags, D)
+    .epilog(
+      "Defaults are the study's protocol: Adam, learning rate 1e-5, batch 16, no augmentation, early stopping after 30 epochs without a lower " +
+        'validation loss, the best epoch restored, then each test set scored (WILDS: ID and OOD, with their official metrics). ' +
+        'The frozen part runs once on onnxruntime and its activations are cached like features, so head and last:N train only what changes. ' +
+        'Each epoch is a line of results/runs/<id>/epochs.jsonl; the records go to finetune.jsonl.',
+    )
+    .example('$0 finetune -b mobilenet-v2 -d mnist -k 10 --train last:2', 'the last two blocks and a head, on 10 digits per class')
+    .example('$0 finetune -b mobilenet-v2 -d ucmerced --data-root ../shared/data --protocol study -k 10 --train last:2', "the study's UC Merced 10-shot split")
+    .example('$0 finetune -b inception-v3 -d folder:./photos -k 20 --train head --lr 1e-3', 'a linear head on frozen features, faster learning rate')
+    .example('$0 finetune ... --resume', 'continue the same run after a kill');
+}
+
+async function finetune(argv: Record<string, unknown>): Promise<void> {
+  const job = await parseJob(argv, FinetuneJobSchema, { resume: argv.resume }, FINETUNE.flags);
+  const { records, resultsPath, runId } = await runCells(
+    {
+      backbones: job.backbones,
+      dataset: job.dataset,
+      dataRoot: job.dataRoot,
+      split: { protocol: job.protocol, shots: job.shots, valPerClass: job.valPerClass, testPerClass: job.testPerClass, seed: job.seed },
+      methods: [FINETUNE],
+      options: job,
+      open: { layer: job.layer, runtime: job.runtime, threads: job.threads, device: job.device, card: job.card },
+      batchSize: job.batchSize,
+      cache: job.cache,
+      resume: job.resume,
+      resultsDir: job.resultsDir,
+      resultsFile: FINETUNE_RESULTS_FILE,
+    },
+    cellEvents(job),
+  );
+  const probes = latest((await readRecords(job.resultsDir, PROBE_RESULTS_FILE)).filter((p) => records.some((r) => r.split_hash === p.split_hash && r.backbone === p.backbone && r.layer === p.layer)));
+  process.stdout.write(`\n${finetuneTable(records)}\n\n${studyTable([...records, ...probes])}\n\nresults appended to ${resultsPath} (run ${runId})\n`);
+}
+
+/** The newest record per (backbone, method, evaluated set). */
+function latest(records: readonly CellRecord[]): CellRecord[] {
+  const by = new Map<string, CellRecord>();
+  for (const r of records) by.set(`${r.backbone}\0${r.method}\0${r.eval_split}`, r);
+  return [...by.values()];
+}
+
+export const finetuneCommand: Command = {
+  name: 'finetune',
+  register: (y) => y.command('finetune', 'fine-tune a backbone (a head, its last N blocks, or all) with early stopping, and score the test sets', finetuneOptions, finetune),
+};

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.ts';
+import type { StopState } from './early-stopping.ts';
+
+/** One epoch of training, as written to epochs.jsonl. */
+export interface EpochLog {
+  epoch: number;
+  train_loss: number;
+  val_loss: number;
+  val_accuracy: number;
+  best_epoch: number;
+  seconds: number;
+}
+
+/** Everything a killed run needs to continue exactly: weights, best weights, optimizer state, early stopping, curve. */
+export interface Checkpoint {
+  /** What the run is (settings, split, model): a checkpoint of another run is never resumed. */
+  config: string;
+  epoch: number;
+  done: boolean;
+  stop: StopState;
+  curve: EpochLog[];
+  step: number;
+  weights: Float32Array[];
+  best: Float32Array[];
+  slots: Float32Array[];
+}
+
+interface Meta extends Omit<Checkpoint, 'weights' | 'best' | 'slots'> {
+  sha256: string;
+  sizes: { weights: number[]; best: number[]; slots: number[] };
+}
+
+const GROUPS = ['weights', 'best', 'slots'] as const;
+const FILE = 'checkpoint.bin';
+
+/**
+ * A run folder's checkpoint, one file written atomically: a 4-byte header length, the JSON header (everything but
+ * the tensors, and the tensors' hash), padding to 4 bytes, then the float32 tensors.
+ */
+export class CheckpointFile {
+  constructor(readonly dir: string) {}
+
+  async save(c: Checkpoint): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const arrays = GROUPS.flatMap((g) => c[g]);
+    const body = Buffer.concat(arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+    const { weights, best, slots, ...rest } = c;
+    const meta: Meta = { ...rest, sha256: createHash('sha256').update(body).digest('hex'), sizes: { weights: weights.map((a) => a.length), best: best.map((a) => a.length), slots: slots.map((a) => a.length) } };
+    const json = Buffer.from(JSON.stringify(meta));
+    const head = Buffer.alloc(4 + json.length + ((4 - (json.length % 4)) % 4));
+    head.writeUInt32LE(json.length, 0);
+    json.copy(head, 4);
+    await writeFileAtomic(join(this.dir, FILE), Buffer.concat([head, body]));
+  }
+
+  /** The saved checkpoint of this config; undefined when there is none, it is of another config, or it does not verify. */
+  async load(config: string): Promise<Checkpoint | undefined> {
+    const file = await readFile(join(this.dir, FILE)).catch(() => undefined);
+    if (!file || file.length < 4) return undefined;
+    const n = file.readUInt32LE(0);
+    let meta: Meta;
+    try {
+      meta = JSON.parse(file.subarray(4, 4 + n).toString('utf8')) as Meta;
+    } catch {
+      return undefined;
+    }
+    const body = file.subarray(4 + n + ((4 - (n % 4)) % 4));
+    if (meta.config !== config || createHash('sha256').update(body).digest('hex') !== meta.sha256) return undefined;
+    const floats = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+    let off = 0;
+    const take = (sizes: number[]) => sizes.map((k) => floats.slice(off, (off += k)));
+    const { sha256: _sha, sizes, ...rest } = meta;
+    return { ...rest, weights: take(sizes.weights), best: take(sizes.best), slots: take(sizes.slots) };
+  }
+}

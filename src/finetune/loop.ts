@@ -1,0 +1,159 @@
+import * as tf from '@tensorflow/tfjs';
+import { seeded, shuffled } from '../util/rng.ts';
+import type { Checkpoint, EpochLog } from './checkpoint.ts';
+import { observe, START, type StopState } from './early-stopping.ts';
+import type { TrainModel } from './keras-model.ts';
+import { Optimizer, type OptimizerSettings } from './optimizer.ts';
+
+/** Examples as rows of one flat array: row i is x[i*d .. (i+1)*d) with d = the model's input size. */
+export interface Examples {
+  x: Float32Array;
+  y: Int32Array;
+}
+
+export interface TrainSettings {
+  optimizer: OptimizerSettings;
+  batchSize: number;
+  patience: number;
+  maxEpochs: number;
+  numClasses: number;
+  /** Seeds each epoch's shuffle (the head's initial weights are seeded where the model is built). */
+  seed: number;
+}
+
+export interface TrainHooks {
+  /** After each epoch (for epochs.jsonl and progress); awaited before the next. */
+  onEpoch?(log: EpochLog, curve: readonly EpochLog[]): Promise<void> | void;
+  /** Checkpoints: loaded once at the start (to resume), saved after every epoch. */
+  checkpoint?: { load(): Promise<Checkpoint | undefined>; save(c: Checkpoint): Promise<void>; config: string };
+}
+
+export interface TrainOutcome {
+  epochs: number;
+  bestEpoch: number;
+  bestValLoss: number;
+  stoppedEarly: boolean;
+  curve: EpochLog[];
+  /** Epochs taken from a checkpoint (0 when the run started fresh). */
+  resumedAt: number;
+}
+
+/**
+ * Mini-batch training with validation every epoch and early stopping on validation loss (best epoch + patience);
+ * the best epoch's weights are in the model when it returns. Each epoch's order is shuffled by (seed, epoch), so a
+ * run resumed from its checkpoint takes the same steps as one never stopped.
+ */
+export async function trainModel(model: TrainModel, train: Examples, val: Examples, s: TrainSettings, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+  const d = model.inputShape.reduce((a, b) => a * b, 1);
+  const n = train.y.length;
+  if (n === 0) throw new Error('no training examples');
+  const opt = new Optimizer(s.optimizer, model.variables);
+  let stop: StopState = START;
+  let curve: EpochLog[] = [];
+  let best = await snapshot(model.variables);
+  let epoch = 0;
+  let done = false;
+  const saved = await hooks.checkpoint?.load();
+  if (saved) {
+    restore(model.variables, saved.weights);
+    const slots = saved.slots.map((a, i) => tf.tensor(a, opt.state().tensors[i].shape));
+    opt.restore(saved.step, slots);
+    tf.dispose(slots);
+    ({ epoch, stop, curve, best, done } = { ...saved, curve: saved.curve.slice() });
+  }
+  const resumedAt = epoch;
+  try {
+    while (!done && epoch < s.maxEpochs) {
+      epoch += 1;
+      const t0 = performance.now();
+      const order = shuffled(
+        Array.from({ length: n }, (_, i) => i),
+        seeded((s.seed + Math.imul(epoch, 0x9e3779b1)) >>> 0),
+      );
+      let lossSum = 0;
+      for (let start = 0; start < n; start += s.batchSize) {
+        const rows = order.slice(start, start + s.batchSize);
+        const { value, grads } = tf.variableGrads(() => tf.tidy(() => crossEntropy(model, batch(train, rows, d, model.inputShape), train.y, rows, s.numClasses).mean() as tf.Scalar), model.variables);
+        opt.apply(model.variables.map((v) => grads[v.name]));
+        lossSum += (await value.data())[0] * rows.length;
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+      const v = await evaluate(model, val, s.batchSize * 4, s.numClasses);
+      if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new Error(`the loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --lr`);
+      const o = observe(stop, epoch, v.loss, s.patience);
+      stop = o.state;
+      if (o.improved) best = await snapshot(model.variables);
+      done = o.stop || epoch >= s.maxEpochs;
+      const log: EpochLog = { epoch, train_loss: lossSum / n, val_loss: v.loss, val_accuracy: v.accuracy, best_epoch: stop.bestEpoch, seconds: Math.round(performance.now() - t0) / 1000 };
+      curve.push(log);
+      if (hooks.checkpoint) {
+        const st = opt.state();
+        await hooks.checkpoint.save({ config: hooks.checkpoint.config, epoch, done, stop, curve, step: st.step, weights: await snapshot(model.variables), best, slots: await Promise.all(st.tensors.map(async (t) => (await t.data()) as Float32Array)) });
+      }
+      await hooks.onEpoch?.(log, curve);
+    }
+  } finally {
+    opt.dispose();
+  }
+  restore(model.variables, best);
+  return { epochs: epoch, bestEpoch: stop.bestEpoch, bestValLoss: stop.bestLoss, stoppedEarly: epoch - stop.bestEpoch >= s.patience, curve, resumedAt };
+}
+
+/** Mean cross-entropy and accuracy over a set, in batches. */
+async function evaluate(model: TrainModel, set: Examples, batchSize: number, numClasses: number): Promise<{ loss: number; accuracy: number }> {
+  const n = set.y.length;
+  if (n === 0) return { loss: NaN, accuracy: NaN };
+  const d = model.inputShape.reduce((a, b) => a * b, 1);
+  let loss = 0;
+  let correct = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const rows = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
+    const [l, p] = tf.tidy(() => {
+      const x = batch(set, rows, d, model.inputShape);
+      return [crossEntropy(model, x, set.y, rows, numClasses).sum(), model.logits(x).argMax(1)];
+    });
+    loss += (await l.data())[0];
+    const pred = await p.data();
+    rows.forEach((r, i) => (correct += pred[i] === set.y[r] ? 1 : 0));
+    tf.dispose([l, p]);
+  }
+  return { loss: loss / n, accuracy: correct / n };
+}
+
+/** Predicted classes of every row. */
+export async function predict(model: TrainModel, x: Float32Array, batchSize: number): Promise<Int32Array> {
+  const d = model.inputShape.reduce((a, b) => a * b, 1);
+  const n = x.length / d;
+  const out = new Int32Array(n);
+  for (let start = 0; start < n; start += batchSize) {
+    const m = Math.min(batchSize, n - start);
+    const p = tf.tidy(() => model.logits(tf.tensor(x.subarray(start * d, (start + m) * d), [m, ...model.inputShape])).argMax(1));
+    out.set(await p.data(), start);
+    p.dispose();
+  }
+  return out;
+}
+
+function batch(set: Examples, rows: readonly number[], d: number, shape: number[]): tf.Tensor {
+  const buf = new Float32Array(rows.length * d);
+  rows.forEach((r, i) => buf.set(set.x.subarray(r * d, (r + 1) * d), i * d));
+  return tf.tensor(buf, [rows.length, ...shape]);
+}
+
+/** Per-example softmax cross-entropy. */
+function crossEntropy(model: TrainModel, x: tf.Tensor, y: Int32Array, rows: readonly number[], numClasses: number): tf.Tensor1D {
+  const labels = tf.oneHot(tf.tensor1d(rows.map((r) => y[r]), 'int32'), numClasses);
+  return tf.losses.softmaxCrossEntropy(labels, model.logits(x), undefined, 0, tf.Reduction.NONE) as tf.Tensor1D;
+}
+
+async function snapshot(vars: readonly tf.Variable[]): Promise<Float32Array[]> {
+  return Promise.all(vars.map(async (v) => ((await v.data()) as Float32Array).slice()));
+}
+
+function restore(vars: readonly tf.Variable[], values: readonly Float32Array[]): void {
+  vars.forEach((v, i) => {
+    const t = tf.tensor(values[i], v.shape);
+    v.assign(t);
+    t.dispose();
+  });
+}

@@ -1,0 +1,229 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+/**
+ * Training kernels for tfjs. The wasm backend (4.22) lacks the convolution filter gradient and both depthwise
+ * gradients: the filter gradient is a sum of matrix products (one per filter tap) on wasm's XNNPACK BatchMatMul,
+ * since 1x1 convolutions dominate the networks reprobe trains; the depthwise gradients are cheap loops. NHWC,
+ * dilation 1 for the dense filter gradient (what tfjs-layers emits). Two more fix measured slow paths: wasm's
+ * BatchMatMul with a transposed operand (12x slower than transposing first) and the input gradient of 1x1
+ * convolutions (a naive loop, here one matrix product).
+ */
+type Info = tf.TensorInfo;
+interface KernelArgs {
+  inputs: Record<string, Info>;
+  backend: BackendWasm;
+  attrs: Record<string, unknown>;
+}
+type Conv = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+
+function convInfo(xShape: number[], filterShape: number[], a: Record<string, unknown>, depthwise: boolean): Conv {
+  const format = tf.backend_util.convertConv2DDataFormat((a.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC');
+  if (format !== 'channelsLast') throw new Error('reprobe wasm gradient kernels support NHWC only');
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides as [number, number],
+    (a.dilations as [number, number] | undefined) ?? [1, 1],
+    a.pad as 'same' | 'valid',
+    a.dimRoundingMode as 'floor' | undefined,
+    depthwise,
+    format,
+  );
+}
+
+const view = (backend: BackendWasm, t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
+
+function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
+  const { x, dy } = inputs;
+  const c = convInfo(x.shape, attrs.filterShape as number[], attrs, false);
+  if (c.dilationHeight !== 1 || c.dilationWidth !== 1) throw new Error('Conv2DBackpropFilter (wasm): dilations > 1 are not supported');
+  const P = c.batchSize * c.outHeight * c.outWidth;
+  const { inChannels: ci, outChannels: co, filterHeight: fh, filterWidth: fw } = c;
+  const dyM = { dataId: dy.dataId, shape: [1, P, co], dtype: 'float32' as const };
+  const product = (a: Info) => matMul({ inputs: { a, b: dyM }, backend, attrs: { transposeA: true, transposeB: false } });
+  const pads = c.padInfo;
+  if (fh === 1 && fw === 1 && c.strideHeight === 1 && c.strideWidth === 1 && pads.top === 0 && pads.left === 0) {
+    const out = product({ dataId: x.dataId, shape: [1, P, ci], dtype: 'float32' });
+    return { ...out, shape: c.filterShape };
+  }
+  const out = backend.makeOutput(c.filterShape, 'float32');
+  const patch = backend.makeOutput([1, P, ci], 'float32');
+  for (let wr = 0; wr < fh; wr++) {
+    for (let wc = 0; wc < fw; wc++) {
+      const xs = view(backend, x);
+      const ps = view(backend, patch);
+      let p = 0;
+      for (let b = 0; b < c.batchSize; b++) {
+        for (let yr = 0; yr < c.outHeight; yr++) {
+          const xr = yr * c.strideHeight + wr - pads.top;
+          for (let yc = 0; yc < c.outWidth; yc++, p++) {
+            const xc = yc * c.strideWidth + wc - pads.left;
+            if (xr < 0 || xr >= c.inHeight || xc < 0 || xc >= c.inWidth) ps.fill(0, p * ci, (p + 1) * ci);
+            else ps.set(xs.subarray(((b * c.inHeight + xr) * c.inWidth + xc) * ci, ((b * c.inHeight + xr) * c.inWidth + xc + 1) * ci), p * ci);
+          }
+        }
+      }
+      const part = product(patch);
+      view(backend, out).set(view(backend, part), (wr * fw + wc) * ci * co);
+      backend.disposeData(part.dataId);
+    }
+  }
+  backend.disposeData(patch.dataId);
+  return out;
+}
+
+/** Visits every (output position, filter tap) pair that touches the input, with both flat offsets (channel 0). */
+function eachTap(c: Conv, visit: (xOff: number, yOff: number, tap: number) => void): void {
+  const pads = c.padInfo;
+  for (let b = 0; b < c.batchSize; b++) {
+    for (let yr = 0; yr < c.outHeight; yr++) {
+      for (let wr = 0; wr < c.filterHeight; wr++) {
+        const xr = yr * c.strideHeight + wr * c.dilationHeight - pads.top;
+        if (xr < 0 || xr >= c.inHeight) continue;
+        for (let yc = 0; yc < c.outWidth; yc++) {
+          const yOff = ((b * c.outHeight + yr) * c.outWidth + yc) * c.outChannels;
+          for (let wc = 0; wc < c.filterWidth; wc++) {
+            const xc = yc * c.strideWidth + wc * c.dilationWidth - pads.left;
+            if (xc < 0 || xc >= c.inWidth) continue;
+            visit(((b * c.inHeight + xr) * c.inWidth + xc) * c.inChannels, yOff, wr * c.filterWidth + wc);
+          }
+        }
+      }
+    }
+  }
+}
+
+function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
+  const { x, dy } = inputs;
+  const c = convInfo(x.shape, attrs.filterShape as number[], attrs, true);
+  const out = backend.makeOutput(c.filterShape, 'float32');
+  const [xs, ds, dw] = [view(backend, x), view(backend, dy), view(backend, out)];
+  dw.fill(0);
+  const ci = c.inChannels;
+  const m = c.outChannels / ci;
+  eachTap(c, (xOff, yOff, tap) => {
+    const wOff = tap * ci * m;
+    if (m === 1) {
+      for (let d = 0; d < ci; d++) dw[wOff + d] += xs[xOff + d] * ds[yOff + d];
+      return;
+    }
+    for (let d = 0; d < ci; d++) {
+      const xv = xs[xOff + d];
+      for (let q = 0; q < m; q++) dw[wOff + d * m + q] += xv * ds[yOff + d * m + q];
+    }
+  });
+  return out;
+}
+
+function depthwiseBackpropInput({ inputs, backend, attrs }: KernelArgs): Info {
+  const { dy, filter } = inputs;
+  const c = convInfo(attrs.inputShape as number[], filter.shape, attrs, true);
+  const out = backend.makeOutput(c.inShape, 'float32');
+  const [ds, ws, dx] = [view(backend, dy), view(backend, filter), view(backend, out)];
+  dx.fill(0);
+  const ci = c.inChannels;
+  const m = c.outChannels / ci;
+  eachTap(c, (xOff, yOff, tap) => {
+    const wOff = tap * ci * m;
+    if (m === 1) {
+      for (let d = 0; d < ci; d++) dx[xOff + d] += ds[yOff + d] * ws[wOff + d];
+      return;
+    }
+    for (let d = 0; d < ci; d++) {
+      let s = 0;
+      for (let q = 0; q < m; q++) s += ds[yOff + d * m + q] * ws[wOff + d * m + q];
+      dx[xOff + d] += s;
+    }
+  });
+  return out;
+}
+
+type Kernel = (a: KernelArgs) => Info;
+/** wasm's own kernels, kept before any are replaced. */
+const original = new Map<string, Kernel>();
+const wasmKernel = (name: string): Kernel => original.get(name) ?? (tf.getKernel(name, 'wasm')!.kernelFunc as unknown as Kernel);
+
+function transposed(backend: BackendWasm, t: Info): Info {
+  const perm = t.shape.map((_, i) => i);
+  [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
+  return wasmKernel('Transpose')({ inputs: { x: t }, backend, attrs: { perm } });
+}
+
+/** BatchMatMul with any transposed operand made contiguous first. */
+function matMul(args: KernelArgs): Info {
+  const { inputs, backend, attrs } = args;
+  if (!attrs.transposeA && !attrs.transposeB) return wasmKernel('BatchMatMul')(args);
+  const a = attrs.transposeA ? transposed(backend, inputs.a) : inputs.a;
+  const b = attrs.transposeB ? transposed(backend, inputs.b) : inputs.b;
+  const out = wasmKernel('BatchMatMul')({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+  for (const t of [a, b]) if (!Object.values(inputs).includes(t)) backend.disposeData(t.dataId);
+  return out;
+}
+
+/** The input gradient of a 1x1, stride-1, unpadded convolution is dy · Wᵀ; others go to wasm's kernel. */
+function conv2DBackpropInput(args: KernelArgs): Info {
+  const { inputs, backend, attrs } = args;
+  const { dy, filter } = inputs;
+  const inShape = attrs.inputShape as number[];
+  const c = convInfo(inShape, filter.shape, attrs, false);
+  if (c.filterHeight !== 1 || c.filterWidth !== 1 || c.strideHeight !== 1 || c.strideWidth !== 1 || c.padInfo.top !== 0 || c.padInfo.left !== 0) {
+    return wasmKernel('Conv2DBackpropInput')(args);
+  }
+  const P = c.batchSize * c.outHeight * c.outWidth;
+  const w = { dataId: filter.dataId, shape: [1, c.inChannels, c.outChannels], dtype: 'float32' as const };
+  const out = matMul({ inputs: { a: { dataId: dy.dataId, shape: [1, P, c.outChannels], dtype: 'float32' }, b: w }, backend, attrs: { transposeA: false, transposeB: true } });
+  return { ...out, shape: inShape };
+}
+
+const KERNELS: [string, Kernel][] = [
+  ['Conv2DBackpropFilter', conv2DBackpropFilter],
+  ['DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter],
+  ['DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput],
+  ['BatchMatMul', matMul],
+  ['Conv2DBackpropInput', conv2DBackpropInput],
+];
+
+let registered = false;
+
+/** Register the training kernels on the wasm backend, once (wasm's own BatchMatMul and Conv2DBackpropInput stay reachable underneath). */
+export function registerWasmTraining(): void {
+  if (registered) return;
+  registered = true;
+  for (const [kernelName, fn] of KERNELS) {
+    const own = tf.getKernel(kernelName, 'wasm');
+    if (own) {
+      original.set(kernelName, own.kernelFunc as unknown as Kernel);
+      tf.unregisterKernel(kernelName, 'wasm');
+    }
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc, ...(own?.setupFunc ? { setupFunc: own.setupFunc } : {}) });
+  }
+  registerBatchNormGradient();
+}
+
+/**
+ * tfjs's FusedBatchNorm gradient tiles 1/sqrt(var) to the whole input before multiplying (a quarter of a MobileNet
+ * training step on wasm); the same formulas with broadcasting instead. Same values on every backend.
+ */
+function registerBatchNormGradient(): void {
+  tf.registerGradient({
+    kernelName: 'FusedBatchNorm',
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    gradFunc: (dy, saved, attrs) => {
+      const d = dy as tf.Tensor;
+      const [x, mean, variance, scale] = saved;
+      const eps = (attrs as { varianceEpsilon: number }).varianceEpsilon;
+      const axes = x.shape.map((_, i) => i).filter((i) => mean.rank === 1 ? i < x.rank - 1 : mean.shape[i - (x.rank - mean.rank)] === 1 && x.shape[i] !== 1);
+      const perChannel = (t: tf.Tensor) => (mean.rank === 1 ? t.sum(axes) : t.sum(axes, true)).reshape(mean.shape);
+      const inv = tf.rsqrt(tf.add(variance, eps));
+      const s = scale ?? tf.scalar(1);
+      return {
+        x: () => tf.mul(d, tf.mul(inv, s)),
+        mean: () => perChannel(tf.mul(d, tf.mul(inv, s).neg())),
+        variance: () => perChannel(tf.mul(tf.mul(tf.sub(x, mean), d), tf.mul(tf.mul(tf.pow(inv, 3), s), -0.5))),
+        scale: () => perChannel(tf.mul(d, tf.mul(tf.sub(x, mean), inv))),
+        offset: () => perChannel(d),
+      };
+    },
+  });
+}

@@ -1,0 +1,173 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { kerasBlocks, type Block } from '../backbones/keras/blocks.ts';
+import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
+import { openResolved } from '../backbones/registry.ts';
+import { TF_BACKENDS, tfjsBackend, TFJS_VERSION } from '../backbones/tfjs.ts';
+import { isKerasCard } from '../backbones/types.ts';
+import { ConfigError, ProbeError } from '../errors.ts';
+import { CheckpointFile } from '../finetune/checkpoint.ts';
+import { kerasTrainModel } from '../finetune/keras-model.ts';
+import { predict, trainModel, type Examples } from '../finetune/loop.ts';
+import { OPTIMIZERS } from '../finetune/optimizer.ts';
+import { registerWasmTraining } from '../finetune/training-kernels.ts';
+import { classificationScores } from '../metrics/scores.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import type { Flags } from '../util/options.ts';
+import { round3 } from '../util/round.ts';
+import { cellFeatures } from './cell-features.ts';
+import type { Method, MethodResult } from './method.ts';
+
+/** `head`, `last:N` or `all`. */
+const TRAIN_MODE = /^(head|all|last:[1-9]\d*)$/;
+
+/** The study's protocol (Adam, lr 1e-5, batch 16 as the job's batch size, patience 30) is the default. */
+const FINETUNE_OPTIONS = {
+  train: z.string().regex(TRAIN_MODE, 'expected head, last:N (N ≥ 1) or all').default('all'),
+  lr: z.number().positive().max(10).default(1e-5),
+  patience: z.number().int().min(1).default(30),
+  maxEpochs: z.number().int().min(1).default(500),
+  optimizer: z.enum(OPTIMIZERS).default('adam'),
+  weightDecay: z.number().min(0).default(0),
+  tfBackend: z.enum(TF_BACKENDS).default('auto'),
+};
+type FinetuneOptions = z.infer<z.ZodObject<typeof FINETUNE_OPTIONS>>;
+
+const FINETUNE_FLAGS: Flags<typeof FINETUNE_OPTIONS> = {
+  train: { flag: 'train', cli: 'text', describe: 'what trains: head (a linear head on frozen features), last:N (the last N blocks of `reprobe models layers NAME` and the head), all' },
+  lr: { flag: 'lr', cli: 'number', describe: 'learning rate' },
+  patience: { flag: 'patience', cli: 'number', describe: 'stop after this many epochs without a lower validation loss' },
+  maxEpochs: { flag: 'max-epochs', cli: 'number', describe: 'stop here even without early stopping' },
+  optimizer: { flag: 'optimizer', cli: { choices: OPTIMIZERS }, describe: 'adam and adamw as PyTorch (eps 1e-8), sgd with momentum 0.9' },
+  weightDecay: { flag: 'weight-decay', cli: 'number', describe: 'L2 on the gradient (adam, sgd) or decoupled decay (adamw)' },
+  tfBackend: { flag: 'tf-backend', cli: { choices: TF_BACKENDS }, describe: 'tfjs backend that trains: auto = tfjs-node-gpu, tfjs-node, wasm, cpu, the first that starts' },
+};
+
+/** The blocks a train mode trains, and where the frozen prefix ends (`null`: the head alone, on the tap's pooled features). */
+function trainedBlocks(mode: string, blocks: readonly Block[], input: string): { cut: string | null; count: number } {
+  if (mode === 'head') return { cut: null, count: 0 };
+  const n = mode === 'all' ? blocks.length : Number(mode.slice('last:'.length));
+  if (n > blocks.length) throw new ConfigError(`--train ${mode}: the backbone has ${blocks.length} blocks up to its tap (see \`reprobe models layers\`); N is at most ${blocks.length}.`);
+  return { cut: n === blocks.length ? input : blocks[blocks.length - n - 1].end, count: n };
+}
+
+/**
+ * Fine-tuning as a method: the frozen prefix runs once on onnxruntime (its activations cached like features, keyed by
+ * the cut), then only the trained suffix and a new linear head run in tfjs, every epoch, with early stopping.
+ */
+export const finetuneMethod: Method = {
+  name: 'finetune',
+  task: 'finetune',
+  needs: 'images',
+  summary: 'fine-tune a backbone (head, last N blocks or all) with early stopping on validation loss',
+  options: FINETUNE_OPTIONS,
+  flags: FINETUNE_FLAGS,
+  async run(cell, options) {
+    const o = options as FinetuneOptions;
+    const ds = cell.dataset;
+    const card = cell.backbone.card;
+    if (!isKerasCard(card)) throw new ConfigError(`${cell.backbone.name}: fine-tuning runs on the Keras backbones (mobilenet-v2, inception-v3) so far; ONNX backbones need an ONNX-to-tfjs translator that is not built yet.`);
+    const K = ds.classes.length;
+    checkClasses(ds.classes, [...cell.train].map((i) => ds.samples[i].label), [...cell.val, ...cell.tests.flatMap((t) => t.idx)].map((i) => ds.samples[i].label));
+    const files = loadNsfwjsModel(card.source.model);
+    const tap = cell.open.layer ?? card.tap;
+    const blocks = kerasBlocks(files, card.blocks, tap);
+    const { cut, count } = trainedBlocks(o.train, blocks, files.layers[0].name);
+
+    // The frozen prefix, once: the tap's features for a head, else the cut's activation map.
+    const bb = await openResolved(cell.backbone, { ...cell.open, ...(cut ? { layer: cut, unpooled: true } : {}) });
+    const all = [...new Set([...cell.train, ...cell.val, ...cell.tests.flatMap((t) => t.idx)])].sort((a, b) => a - b);
+    let acts;
+    try {
+      acts = await cellFeatures(bb, cell.backbone.name, ds, all, { cache: cell.cache, batchSize: cell.batchSize, onProgress: (d, t) => cell.onProgress?.('activations', d, t) });
+    } finally {
+      await bb.dispose();
+    }
+    const examples = (idx: readonly number[]): Examples => {
+      const kept = idx.filter((i) => acts.rowOf.has(i));
+      const d = acts.features.cols;
+      const x = new Float32Array(kept.length * d);
+      kept.forEach((i, r) => x.set(acts.features.data.subarray(acts.rowOf.get(i)! * d, (acts.rowOf.get(i)! + 1) * d), r * d));
+      return { x, y: Int32Array.from(kept, (i) => ds.samples[i].label) };
+    };
+
+    const backend = await tfjsBackend(o.tfBackend);
+    if (backend === 'wasm') registerWasmTraining();
+    const model = await kerasTrainModel(files, { from: cut ?? 'features', trainAfter: cut ?? tap, tap, numClasses: K, seed: cell.seed });
+    const ckpt = new CheckpointFile(cell.runDir);
+    if (!cell.resume) await rm(cell.runDir, { recursive: true, force: true });
+    const config = JSON.stringify({ options: o, batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
+    const curvePath = join(cell.runDir, 'epochs.jsonl');
+    const t0 = performance.now();
+    try {
+      const train = examples(cell.train);
+      const out = await trainModel(
+        model,
+        train,
+        examples(cell.val),
+        { optimizer: { name: o.optimizer, lr: o.lr, weightDecay: o.weightDecay }, batchSize: cell.batchSize, patience: o.patience, maxEpochs: o.maxEpochs, numClasses: K, seed: cell.seed },
+        {
+          checkpoint: { config, load: () => ckpt.load(config), save: (c) => ckpt.save(c) },
+          onEpoch: async (log, curve) => {
+            await writeFileAtomic(curvePath, curve.map((l) => JSON.stringify(l)).join('\n') + '\n');
+            cell.onProgress?.('train', log.epoch, o.maxEpochs, `epoch ${log.epoch} loss ${log.train_loss.toFixed(4)} val_loss ${log.val_loss.toFixed(4)} val_acc ${log.val_accuracy.toFixed(3)} best ${log.best_epoch}`);
+          },
+        },
+      );
+      const fitSeconds = round3((performance.now() - t0) / 1000);
+      const bestLog = out.curve.find((l) => l.epoch === out.bestEpoch);
+      const trainedParams = model.variables.reduce((a, v) => a + v.size, 0);
+      return await Promise.all(
+        cell.tests.map(async ({ name, idx }): Promise<MethodResult> => {
+          const kept = idx.filter((i) => acts.rowOf.has(i));
+          const set = examples(kept);
+          const pred = await predict(model, set.x, cell.batchSize * 4);
+          const groups = ds.groups && { ...ds.groups, of: Int32Array.from(kept, (i) => ds.groups!.of[i]) };
+          const { metric, value, ...scores } = classificationScores(set.y, pred, K, ds.metric, groups);
+          return {
+            eval_split: name,
+            metric,
+            value,
+            fit_seconds: fitSeconds,
+            runtime: `${bb.runtime} → tfjs ${TFJS_VERSION} (${backend})`,
+            layer: tap,
+            fields: {
+              ...scores,
+              train: o.train,
+              trained_blocks: count,
+              cut: cut ?? `${tap} (pooled features)`,
+              trained_params: trainedParams,
+              val_accuracy: bestLog?.val_accuracy ?? NaN,
+              epochs_run: out.epochs,
+              best_epoch: out.bestEpoch,
+              best_val_loss: out.bestValLoss,
+              stopped_early: out.stoppedEarly,
+              resumed_at_epoch: out.resumedAt,
+              lr: o.lr,
+              batch_size: cell.batchSize,
+              patience: o.patience,
+              max_epochs: o.maxEpochs,
+              optimizer: o.optimizer,
+              weight_decay: o.weightDecay,
+              tf_backend: backend,
+              activations_key: acts.key,
+              activations_from_cache: acts.fromCache,
+              curve: curvePath,
+            },
+          };
+        }),
+      );
+    } finally {
+      model.dispose();
+    }
+  },
+};
+
+/** At least two training classes, and every evaluated class trained: otherwise the numbers would mean nothing. */
+function checkClasses(names: readonly string[], train: readonly number[], evaluated: readonly number[]): void {
+  const trained = new Set(train);
+  if (trained.size < 2) throw new ProbeError(`The training split holds ${trained.size} class; fine-tuning needs at least 2.`);
+  const missing = [...new Set(evaluated)].filter((c) => !trained.has(c));
+  if (missing.length) throw new ProbeError(`Class ${missing.map((c) => `"${names[c]}"`).join(', ')} appears in val/test but has no training images; every evaluated class needs training images.`);
+}
