@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BackboneError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { reprobeHome } from '../util/paths.ts';
+import { kerasBlocks } from './keras/blocks.ts';
 import { loadNsfwjsModel, nsfwjsVersion } from './keras/nsfwjs-files.ts';
 import type { KerasModelFiles } from './keras/topology.ts';
 import { CONVERTER_VERSION, kerasToOnnx, layerHint } from './keras/to-onnx.ts';
@@ -76,6 +77,11 @@ export async function convertedOnnx(card: KerasCard, files: KerasModelFiles, tap
   const bytes = kerasToOnnx(files, { taps, pool });
   await writeFileAtomic(path, bytes).catch(() => undefined);
   return bytes;
+}
+
+/** The last layer of each fine-tuning block up to the tap (`reprobe models layers`, `--train last:N`). */
+export function kerasBlockEnds(card: KerasCard): string[] {
+  return kerasBlocks(loadNsfwjsModel(card.source.model), card.blocks, card.tap).map((b) => b.end);
 }
 
 /** Layer names and types of a Keras backbone, in network order (for --layer). */

@@ -1,6 +1,6 @@
 import { CARDS } from '../backbones/cards/index.ts';
 import { reprobeCachePath } from '../backbones/hub.ts';
-import { kerasLayers } from '../backbones/keras-backbone.ts';
+import { kerasBlockEnds, kerasLayers } from '../backbones/keras-backbone.ts';
 import { cardHubFiles, fetchModel, isCached, resolveCard } from '../backbones/registry.ts';
 import { featureName, isKerasCard } from '../backbones/types.ts';
 import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
@@ -36,8 +36,13 @@ function modelsInfo(name: string): void {
 function modelsLayers(name: string): void {
   const card = resolveCard(name);
   if (!isKerasCard(card)) throw new ConfigError(`${card.id} is an ONNX model: its features come from output "${card.output.name}" (${card.output.pooling} pooling); layers are listed for the Keras backbones only.`);
-  const rows = kerasLayers(card).map((l) => [l.name, l.type, l.name === card.tap ? '<- tap' : card.altTaps.includes(l.name) ? 'swept' : '']);
-  process.stdout.write(formatTable(['layer', 'type', ''], rows) + '\n');
+  const blocks = kerasBlockEnds(card);
+  const rows = kerasLayers(card).map((l) => {
+    const b = blocks.indexOf(l.name);
+    const block = b < 0 ? '' : b === blocks.length - 1 ? `block ${b + 1} of ${blocks.length}` : `block ${b + 1} of ${blocks.length}; --train last:${blocks.length - b - 1} trains what follows`;
+    return [l.name, l.type, l.name === card.tap ? '<- tap' : card.altTaps.includes(l.name) ? 'swept' : '', block];
+  });
+  process.stdout.write(formatTable(['layer', 'type', 'features', 'fine-tuning (ends of blocks)'], rows) + '\n');
 }
 
 async function modelsPull(name: string): Promise<void> {

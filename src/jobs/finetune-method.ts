@@ -17,7 +17,7 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import { cellFeatures } from './cell-features.ts';
-import type { Method, MethodResult } from './method.ts';
+import type { ImagesMethod, MethodResult } from './method.ts';
 
 /** `head`, `last:N` or `all`. */
 const TRAIN_MODE = /^(head|all|last:[1-9]\d*)$/;
@@ -27,7 +27,7 @@ const FINETUNE_OPTIONS = {
   train: z.string().regex(TRAIN_MODE, 'expected head, last:N (N ≥ 1) or all').default('all'),
   lr: z.number().positive().max(10).default(1e-5),
   patience: z.number().int().min(1).default(30),
-  maxEpochs: z.number().int().min(1).default(500),
+  maxEpochs: z.number().int().min(1).default(2000),
   optimizer: z.enum(OPTIMIZERS).default('adam'),
   weightDecay: z.number().min(0).default(0),
   tfBackend: z.enum(TF_BACKENDS).default('auto'),
@@ -38,7 +38,7 @@ const FINETUNE_FLAGS: Flags<typeof FINETUNE_OPTIONS> = {
   train: { flag: 'train', cli: 'text', describe: 'what trains: head (a linear head on frozen features), last:N (the last N blocks of `reprobe models layers NAME` and the head), all' },
   lr: { flag: 'lr', cli: 'number', describe: 'learning rate' },
   patience: { flag: 'patience', cli: 'number', describe: 'stop after this many epochs without a lower validation loss' },
-  maxEpochs: { flag: 'max-epochs', cli: 'number', describe: 'stop here even without early stopping' },
+  maxEpochs: { flag: 'max-epochs', cli: 'number', describe: 'a cap: stop here even without early stopping (the study stops by patience only; at lr 1e-5 that can take hundreds of epochs)' },
   optimizer: { flag: 'optimizer', cli: { choices: OPTIMIZERS }, describe: 'adam and adamw as PyTorch (eps 1e-8), sgd with momentum 0.9' },
   weightDecay: { flag: 'weight-decay', cli: 'number', describe: 'L2 on the gradient (adam, sgd) or decoupled decay (adamw)' },
   tfBackend: { flag: 'tf-backend', cli: { choices: TF_BACKENDS }, describe: 'tfjs backend that trains: auto = tfjs-node-gpu, tfjs-node, wasm, cpu, the first that starts' },
@@ -56,7 +56,7 @@ function trainedBlocks(mode: string, blocks: readonly Block[], input: string): {
  * Fine-tuning as a method: the frozen prefix runs once on onnxruntime (its activations cached like features, keyed by
  * the cut), then only the trained suffix and a new linear head run in tfjs, every epoch, with early stopping.
  */
-export const finetuneMethod: Method = {
+export const finetuneMethod: ImagesMethod = {
   name: 'finetune',
   task: 'finetune',
   needs: 'images',

@@ -71,3 +71,5 @@ interface MethodCommon {
 export type Method =
   | (MethodCommon & { needs: 'features'; run(cell: FeatureCell, options: Record<string, unknown>): Promise<MethodResult[]> })
   | (MethodCommon & { needs: 'images'; run(cell: ImageCell, options: Record<string, unknown>): Promise<MethodResult[]> });
+
+export type ImagesMethod = Extract<Method, { needs: 'images' }>;

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { tempDir } from '../helpers.ts';
+
+const home = tempDir();
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
+const env = { ...process.env, REPROBE_HOME: home };
+
+function reprobe(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const readJsonl = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+/** A small MNIST cell: 3 training, 1 validation, 2 test digits per class. */
+const SMALL = ['--backbone', 'mobilenet-v2', '--dataset', 'mnist', '--shots', '3', '--val-per-class', '1', '--test-per-class', '2'];
+
+test('finetune end to end: the last block and a head train on real digits, validation loss falls, records and curves land beside the probes', () => {
+  const results = tempDir();
+  assert.equal(reprobe('probe', ...SMALL, '--results-dir', results).code, 0);
+  const r = reprobe('finetune', ...SMALL, '--train', 'last:1', '--max-epochs', '4', '--results-dir', results);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /model\s+ft_3\s+knn_3\s+lr_3/, 'the study table holds the probes of the same split');
+  const [rec] = readJsonl(join(results, 'finetune.jsonl'));
+  assert.equal(rec.method, 'finetune');
+  assert.equal(rec.task, 'finetune');
+  assert.equal(rec.train, 'last:1');
+  assert.equal(rec.cut, 'block_12_add');
+  assert.equal(rec.epochs_run, 4);
+  assert.equal(rec.lr, 1e-5, "the study's learning rate by default");
+  assert.match(String(rec.runtime), /onnxruntime.*→ tfjs .* \((wasm|cpu|tensorflow)\)/);
+  const curve = readJsonl(String(rec.curve));
+  assert.deepEqual(curve.map((l) => l.epoch), [1, 2, 3, 4]);
+  assert.ok((curve[3].val_loss as number) < (curve[0].val_loss as number), `validation loss ${curve.map((l) => l.val_loss).join(' → ')}`);
+  assert.equal(rec.best_val_loss, Math.min(...curve.map((l) => l.val_loss as number)));
+});
+
+test('a finetune run killed mid-training and resumed gives the record of an uninterrupted run', async () => {
+  const args = [...SMALL, '--train', 'last:2', '--lr', '1e-3', '--max-epochs', '12', '--patience', '12'];
+  const whole = tempDir();
+  assert.equal(reprobe('finetune', ...args, '--results-dir', whole).code, 0);
+  const killed = tempDir();
+  const child = spawn(process.execPath, [bin, 'finetune', ...args, '--results-dir', killed], { env, stdio: 'ignore' });
+  const exited = new Promise((done) => child.on('exit', done));
+  // Kill it once two epochs are on disk.
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 20));
+    const runs = existsSync(join(killed, 'runs')) ? readdirSync(join(killed, 'runs')) : [];
+    const curve = runs.length ? join(killed, 'runs', runs[0], 'epochs.jsonl') : '';
+    if (curve && existsSync(curve) && readFileSync(curve, 'utf8').trim().split('\n').length >= 2) break;
+  }
+  child.kill('SIGKILL');
+  await exited;
+  assert.ok(!existsSync(join(killed, 'finetune.jsonl')), 'killed before it finished');
+  const r = reprobe('finetune', ...args, '--results-dir', killed, '--resume');
+  assert.equal(r.code, 0, r.err);
+  const [a] = readJsonl(join(whole, 'finetune.jsonl'));
+  const [b] = readJsonl(join(killed, 'finetune.jsonl'));
+  assert.ok((b.resumed_at_epoch as number) >= 2);
+  const same = ['value', 'accuracy', 'epochs_run', 'best_epoch', 'best_val_loss', 'val_accuracy', 'split_hash', 'cell_id'];
+  assert.deepEqual(Object.fromEntries(same.map((k) => [k, b[k]])), Object.fromEntries(same.map((k) => [k, a[k]])));
+  const strip = (path: string) => readJsonl(path).map(({ seconds: _s, ...l }) => l);
+  assert.deepEqual(strip(String(b.curve)), strip(String(a.curve)));
+});
+
+test('finetune refuses a bad train mode, and N above the block count, with one line', () => {
+  const bad = reprobe('finetune', ...SMALL, '--train', 'some');
+  assert.equal(bad.code, 2);
+  assert.equal(bad.err.trim().split('\n').length, 1, bad.err);
+  assert.match(bad.err, /Invalid --train: expected head, last:N/);
+  const big = reprobe('finetune', ...SMALL, '--train', 'last:99', '--results-dir', tempDir());
+  assert.equal(big.code, 2, big.err);
+  assert.match(big.err.trim().split('\n').at(-1)!, /^reprobe: --train last:99: the backbone has 15 blocks up to its tap .*; N is at most 15\.$/);
+});

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTraining } from '../../src/finetune/training-kernels.ts';
+import { seeded } from '../../src/util/rng.ts';
+
+/** Gradients of f at the inputs on one backend, as plain arrays. */
+async function gradsOn(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: { data: Float32Array; shape: number[] }[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  await tf.ready();
+  const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
+  const gs = tf.grads((...a: tf.Tensor[]) => f(...a).square().sum())(xs);
+  const out = await Promise.all(gs.map(async (g) => (await g.data()) as Float32Array));
+  tf.dispose([...xs, ...gs]);
+  return out;
+}
+
+const random = (shape: number[], rng: () => number) => ({ data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng() * 2 - 1), shape });
+
+function assertClose(a: Float32Array, b: Float32Array, what: string): void {
+  assert.equal(a.length, b.length, what);
+  const scale = Math.max(1, ...b.map(Math.abs));
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  assert.ok(worst <= 1e-4 * scale, `${what}: max |wasm - cpu| ${worst} (scale ${scale})`);
+}
+
+const CASES: { name: string; shapes: number[][]; f: (...xs: tf.Tensor[]) => tf.Tensor }[] = [
+  { name: 'conv2d 1x1', shapes: [[2, 5, 6, 7], [1, 1, 7, 9]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid') },
+  { name: 'conv2d 3x3 same', shapes: [[2, 7, 6, 3], [3, 3, 3, 4]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') },
+  { name: 'conv2d 3x3 stride 2 same', shapes: [[2, 9, 8, 3], [3, 3, 3, 5]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same') },
+  { name: 'conv2d 1x7 valid', shapes: [[1, 8, 9, 4], [1, 7, 4, 3]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid') },
+  { name: 'conv2d 1x1 stride 2', shapes: [[2, 6, 6, 4], [1, 1, 4, 3]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid') },
+  { name: 'depthwise 3x3 same', shapes: [[2, 7, 7, 5], [3, 3, 5, 1]], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') },
+  { name: 'depthwise 3x3 stride 2 valid', shapes: [[2, 9, 8, 4], [3, 3, 4, 1]], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid') },
+  { name: 'depthwise multiplier 2', shapes: [[1, 6, 5, 3], [3, 3, 3, 2]], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') },
+  { name: 'matmul transposed', shapes: [[7, 5], [6, 7]], f: (a, b) => tf.matMul(a, b, true, true) },
+  { name: 'batched matmul transposed A', shapes: [[3, 4, 5], [3, 4, 2]], f: (a, b) => tf.matMul(a, b, true, false) },
+  {
+    name: 'batch norm (running statistics)',
+    shapes: [[2, 4, 3, 6], [6], [6], [6], [6]],
+    f: (x, mean, variance, offset, scale) => tf.batchNorm(x, mean, variance.abs().add(0.5), offset, scale, 1e-3),
+  },
+];
+
+test('the wasm training kernels give the cpu backend\'s gradients (conv filter and input, depthwise, transposed matmul, batch norm)', async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTraining();
+  const rng = seeded(7);
+  for (const c of CASES) {
+    const inputs = c.shapes.map((s) => random(s, rng));
+    const cpu = await gradsOn('cpu', c.f, inputs);
+    const wasm = await gradsOn('wasm', c.f, inputs);
+    cpu.forEach((g, i) => assertClose(wasm[i], g, `${c.name}, gradient ${i}`));
+  }
+});
