@@ -10,12 +10,12 @@ export class OnnxGraph {
   private inits: InstanceType<typeof onnx.TensorProto>[] = [];
   private count = 0;
 
-  /** Add a node; returns its (first) output name. */
-  node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, output?: string): string {
-    const out = output ?? `${op.toLowerCase()}_${this.count++}`;
+  /** Add a node; returns its (first) output name. Several outputs (Split) are named by the caller. */
+  node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, output?: string | string[]): string {
+    const outs = Array.isArray(output) ? output : [output ?? `${op.toLowerCase()}_${this.count++}`];
     const attribute = Object.entries(attrs).map(([name, v]) => attribute_(name, v));
-    this.nodes.push(onnx.NodeProto.create({ opType: op, input: inputs, output: [out], name: `${out}_node`, attribute }));
-    return out;
+    this.nodes.push(onnx.NodeProto.create({ opType: op, input: inputs, output: outs, name: `${outs[0]}_node`, attribute }));
+    return outs[0];
   }
 
   /** float32 initializer; returns its name. */
