@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadKerasLayers } from '../backbones/tfjs.ts';
 import { inboundNames, type KerasModelFiles } from '../backbones/keras/topology.ts';
+import { linearHead } from './head.ts';
 
 /** A classifier being trained: logits for a batch, and the variables training changes. */
 export interface TrainModel {
@@ -26,43 +27,38 @@ export interface KerasTrainSpec {
   seed: number;
 }
 
-/** A Keras backbone from `from` to its tap, global-average-pooled, under a new linear head (glorot-uniform, zero bias). */
+/** A Keras backbone from `from` to its tap, global-average-pooled, under a new linear head. */
 export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSpec): Promise<TrainModel> {
   const full = await loadKerasLayers(files);
   const tapOut = full.getLayer(spec.tap).output as tf.SymbolicTensor;
-  const dense = tf.layers.dense({ units: spec.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: spec.seed }), biasInitializer: 'zeros' });
-  let model: tf.LayersModel;
-  let trained: tf.LayerVariable[];
+  const channels = tapOut.shape[tapOut.shape.length - 1] as number;
+  const head = linearHead(channels, spec.numClasses, spec.seed);
   if (spec.from === 'features') {
-    const input = tf.input({ shape: [tapOut.shape[tapOut.shape.length - 1] as number] });
-    model = tf.model({ inputs: input, outputs: dense.apply(input) as tf.SymbolicTensor });
-    trained = dense.trainableWeights;
-  } else {
-    const names = files.layers.map((l) => l.name);
-    const [from, after, tap] = [spec.from, spec.trainAfter, spec.tap].map((n) => names.indexOf(n));
-    const fromShape = (full.getLayer(spec.from).output as tf.SymbolicTensor).shape.slice(1) as number[];
-    const input = tf.input({ shape: fromShape });
-    const sym = new Map<string, tf.SymbolicTensor>([[spec.from, input]]);
-    trained = [];
-    for (let i = from + 1; i <= tap; i++) {
-      const l = files.layers[i];
-      const ins = inboundNames(l).map((n) => sym.get(n));
-      if (ins.some((t) => t === undefined)) continue; // not on the path from `from` to the tap
-      const layer = full.getLayer(l.name);
-      sym.set(l.name, layer.apply(ins.length === 1 ? ins[0]! : (ins as tf.SymbolicTensor[])) as tf.SymbolicTensor);
-      if (i > after) trained.push(...layer.trainableWeights);
-    }
-    const pooled = sym.get(spec.tap)!.shape.length === 4 ? (tf.layers.globalAveragePooling2d({}).apply(sym.get(spec.tap)!) as tf.SymbolicTensor) : sym.get(spec.tap)!;
-    model = tf.model({ inputs: input, outputs: dense.apply(pooled) as tf.SymbolicTensor });
-    trained.push(...dense.trainableWeights);
+    full.dispose();
+    return { inputShape: [channels], variables: head.variables, logits: (x) => head.apply(x), dispose: () => head.dispose() };
   }
+  const names = files.layers.map((l) => l.name);
+  const [from, after, tap] = [spec.from, spec.trainAfter, spec.tap].map((n) => names.indexOf(n));
+  const input = tf.input({ shape: (full.getLayer(spec.from).output as tf.SymbolicTensor).shape.slice(1) as number[] });
+  const sym = new Map<string, tf.SymbolicTensor>([[spec.from, input]]);
+  const trained: tf.LayerVariable[] = [];
+  for (let i = from + 1; i <= tap; i++) {
+    const l = files.layers[i];
+    const ins = inboundNames(l).map((n) => sym.get(n));
+    if (ins.some((t) => t === undefined)) continue; // not on the path from `from` to the tap
+    const layer = full.getLayer(l.name);
+    sym.set(l.name, layer.apply(ins.length === 1 ? ins[0]! : (ins as tf.SymbolicTensor[])) as tf.SymbolicTensor);
+    if (i > after) trained.push(...layer.trainableWeights);
+  }
+  const out = sym.get(spec.tap)!;
+  const body = tf.model({ inputs: input, outputs: out.shape.length === 4 ? (tf.layers.globalAveragePooling2d({}).apply(out) as tf.SymbolicTensor) : out });
   return {
-    inputShape: (model.inputs[0].shape.slice(1) as number[]),
-    variables: trained.map((w) => w.read() as tf.Variable),
-    logits: (x) => model.apply(x, { training: false }) as tf.Tensor2D,
+    inputShape: body.inputs[0].shape.slice(1) as number[],
+    variables: [...trained.map((w) => w.read() as tf.Variable), ...head.variables],
+    logits: (x) => head.apply(body.apply(x, { training: false }) as tf.Tensor),
     dispose: () => {
       full.dispose();
-      dense.dispose();
+      head.dispose();
     },
   };
 }

@@ -1,19 +1,24 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { kerasBlocks, type Block } from '../backbones/keras/blocks.ts';
 import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
-import { openResolved } from '../backbones/registry.ts';
+import { pixelsBackbone } from '../backbones/pixels.ts';
+import { pool } from '../backbones/pooling.ts';
+import { openResolved, type ResolvedBackbone } from '../backbones/registry.ts';
 import { TF_BACKENDS, tfjsBackend, TFJS_VERSION } from '../backbones/tfjs.ts';
-import { isKerasCard } from '../backbones/types.ts';
+import { featureName, isKerasCard, type Backbone, type KerasCard, type OnnxCard } from '../backbones/types.ts';
 import { ConfigError, ProbeError } from '../errors.ts';
 import { CheckpointFile } from '../finetune/checkpoint.ts';
-import { kerasTrainModel } from '../finetune/keras-model.ts';
+import { linearHead } from '../finetune/head.ts';
+import { kerasTrainModel, type TrainModel } from '../finetune/keras-model.ts';
 import { predict, trainModel, type Examples } from '../finetune/loop.ts';
+import { onnxTrainModel } from '../finetune/onnx-model.ts';
 import { OPTIMIZERS } from '../finetune/optimizer.ts';
 import { registerWasmTraining } from '../finetune/training-kernels.ts';
 import { classificationScores } from '../metrics/scores.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { openOnnx } from '../util/ort.ts';
 import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import { cellFeatures } from './cell-features.ts';
@@ -67,16 +72,13 @@ export const finetuneMethod: ImagesMethod = {
     const o = options as FinetuneOptions;
     const ds = cell.dataset;
     const card = cell.backbone.card;
-    if (!isKerasCard(card)) throw new ConfigError(`${cell.backbone.name}: fine-tuning runs on the Keras backbones (mobilenet-v2, inception-v3) so far; ONNX backbones need an ONNX-to-tfjs translator that is not built yet.`);
     const K = ds.classes.length;
     checkClasses(ds.classes, [...cell.train].map((i) => ds.samples[i].label), [...cell.val, ...cell.tests.flatMap((t) => t.idx)].map((i) => ds.samples[i].label));
-    const files = loadNsfwjsModel(card.source.model);
-    const tap = cell.open.layer ?? card.tap;
-    const blocks = kerasBlocks(files, card.blocks, tap);
-    const { cut, count } = trainedBlocks(o.train, blocks, files.layers[0].name);
+    const plan = isKerasCard(card) ? kerasPlan(card, cell.open.layer ?? card.tap, o.train, cell.seed, K) : await onnxPlan(cell.backbone, o.train, cell.seed, K);
+    const { cut, count, tap } = plan;
 
-    // The frozen prefix, once: the tap's features for a head, else the cut's activation map.
-    const bb = await openResolved(cell.backbone, { ...cell.open, ...(cut ? { layer: cut, unpooled: true } : {}) });
+    // The frozen prefix, once: the features for a head, the cut's activation map, or the preprocessed images.
+    const bb = plan.prefix ?? (await openResolved(cell.backbone, { ...cell.open, ...(cut ? { layer: cut, unpooled: true } : {}) }));
     const all = [...new Set([...cell.train, ...cell.val, ...cell.tests.flatMap((t) => t.idx)])].sort((a, b) => a - b);
     let acts;
     try {
@@ -94,7 +96,7 @@ export const finetuneMethod: ImagesMethod = {
 
     const backend = await tfjsBackend(o.tfBackend);
     if (backend === 'wasm') registerWasmTraining();
-    const model = await kerasTrainModel(files, { from: cut ?? 'features', trainAfter: cut ?? tap, tap, numClasses: K, seed: cell.seed });
+    const model = await plan.build(acts.features.cols);
     const ckpt = new CheckpointFile(cell.runDir);
     if (!cell.resume) await rm(cell.runDir, { recursive: true, force: true });
     const config = JSON.stringify({ options: o, batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
@@ -163,6 +165,58 @@ export const finetuneMethod: ImagesMethod = {
     }
   },
 };
+
+/** How one backbone fine-tunes: the frozen prefix (a backbone giving its output; default the card's cut), then the trained model. */
+interface Plan {
+  /** Where the frozen prefix ends (a layer), or null: a head on the pooled features, or everything from the pixels. */
+  cut: string | null;
+  /** Blocks trained. */
+  count: number;
+  tap: string;
+  prefix?: Backbone;
+  build(inputSize: number): Promise<TrainModel>;
+}
+
+function kerasPlan(card: KerasCard, tap: string, mode: string, seed: number, numClasses: number): Plan {
+  const files = loadNsfwjsModel(card.source.model);
+  const blocks = kerasBlocks(files, card.blocks, tap);
+  const { cut, count } = trainedBlocks(mode, blocks, files.layers[0].name);
+  return { cut, count, tap, build: () => kerasTrainModel(files, { from: cut ?? 'features', trainAfter: cut ?? tap, tap, numClasses, seed }) };
+}
+
+/** ONNX backbones: a head on the card's features, or the whole graph translated to tfjs from the preprocessed images. */
+async function onnxPlan(r: ResolvedBackbone, mode: string, seed: number, numClasses: number): Promise<Plan> {
+  const card = r.card as OnnxCard;
+  const tap = featureName(card);
+  if (mode === 'head') return { cut: null, count: 0, tap, build: async (d) => headOnly(d, numClasses, seed) };
+  if (mode !== 'all') throw new ConfigError(`--train ${mode}: ${r.name} is an ONNX model and its card lists no blocks yet; fine-tune its head (--train head) or all of it (--train all).`);
+  const bytes = new Uint8Array(await readFile(r.files!.image));
+  return {
+    cut: 'pixels',
+    count: 1,
+    tap,
+    prefix: pixelsBackbone(card),
+    build: async () => onnxTrainModel(bytes, card, card.featureDim ?? (await featureSize(bytes, card)), numClasses, seed),
+  };
+}
+
+/** A linear head on fixed features. */
+function headOnly(d: number, numClasses: number, seed: number): TrainModel {
+  const head = linearHead(d, numClasses, seed);
+  return { inputShape: [d], variables: head.variables, logits: (x) => head.apply(x), dispose: () => head.dispose() };
+}
+
+/** Feature size of a card without featureDim: one zero image through the model. */
+async function featureSize(bytes: Uint8Array, card: OnnxCard): Promise<number> {
+  const { height: h, width: w, layout } = card.input;
+  const session = await openOnnx(bytes, { threads: 1 });
+  try {
+    const [out] = await session.runRaw({ [card.input.name ?? session.inputName]: { type: 'float32', data: new Float32Array(3 * h * w), dims: layout === 'NCHW' ? [1, 3, h, w] : [1, h, w, 3] } }, [card.output.name]);
+    return pool(out, card.output).cols;
+  } finally {
+    await session.dispose();
+  }
+}
 
 /** At least two training classes, and every evaluated class trained: otherwise the numbers would mean nothing. */
 function checkClasses(names: readonly string[], train: readonly number[], evaluated: readonly number[]): void {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tinyConvNet } from '../fixtures/onnx-fixtures.ts';
 import { tempDir } from '../helpers.ts';
 
 const home = tempDir();
@@ -74,4 +75,37 @@ test('finetune refuses a bad train mode, and N above the block count, with one l
   const big = reprobe('finetune', ...SMALL, '--train', 'last:99', '--results-dir', tempDir());
   assert.equal(big.code, 2, big.err);
   assert.match(big.err.trim().split('\n').at(-1)!, /^reprobe: --train last:99: the backbone has 15 blocks up to its tap .*; N is at most 15\.$/);
+});
+
+test('an ONNX backbone fine-tunes through the tfjs translation: all of it from the pixels, or a head on its features', () => {
+  const dir = tempDir();
+  const model = join(dir, 'convnet.onnx');
+  writeFileSync(model, tinyConvNet({ size: 32, stride: 4, dim: 12, channels: 6 }));
+  const card = join(dir, 'convnet.json');
+  writeFileSync(
+    card,
+    JSON.stringify({
+      id: 'tiny-convnet',
+      summary: 'generated',
+      weights: 'random',
+      input: { name: 'pixel_values', height: 32, width: 32, layout: 'NCHW' },
+      preprocess: { resize: 'stretch', interpolation: 'bilinear', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+      output: { name: 'pooler_output', pooling: 'none' },
+    }),
+  );
+  const args = ['--backbone', model, '--card', card, '--dataset', 'mnist', '--shots', '3', '--val-per-class', '1', '--test-per-class', '2', '--lr', '1e-2', '--max-epochs', '3'];
+  const results = tempDir();
+  for (const mode of ['all', 'head']) {
+    const r = reprobe('finetune', ...args, '--train', mode, '--results-dir', results);
+    assert.equal(r.code, 0, r.err);
+  }
+  const [all, head] = readJsonl(join(results, 'finetune.jsonl'));
+  assert.equal(all.cut, 'pixels');
+  assert.equal(all.trained_params, 6 * 3 * 4 * 4 + 6 + 6 * 6 * 9 + 6 + 6 * 12 + 12 * 10 + 10, 'every weight of the model, and the head');
+  assert.equal(head.trained_params, 12 * 10 + 10);
+  const curve = readJsonl(String(all.curve));
+  assert.ok((curve[2].val_loss as number) < (curve[0].val_loss as number), `validation loss ${curve.map((l) => l.val_loss).join(' → ')}`);
+  const last = reprobe('finetune', ...args, '--train', 'last:1', '--results-dir', results);
+  assert.equal(last.code, 2);
+  assert.match(last.err.trim().split('\n').at(-1)!, /^reprobe: --train last:1: .* is an ONNX model and its card lists no blocks yet; .*--train head.*--train all/);
 });
