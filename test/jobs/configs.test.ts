@@ -6,15 +6,17 @@ import { parse } from 'yaml';
 import { parseCardFile } from '../../src/backbones/card-file.ts';
 import { CARDS } from '../../src/backbones/cards/index.ts';
 import { resolveCard } from '../../src/backbones/registry.ts';
-import { ProbeJobSchema } from '../../src/jobs/job-schema.ts';
+import { FinetuneJobSchema, ProbeJobSchema } from '../../src/jobs/job-schema.ts';
 
 const configs = join(import.meta.dirname, '..', '..', 'configs');
 
-test('every configs/*.yaml is a valid probe job naming known backbones', () => {
+test('every configs/*.yaml is a valid job of its command (probe-*, finetune-*) naming known backbones', () => {
   const files = readdirSync(configs).filter((f) => f.endsWith('.yaml'));
-  assert.ok(files.length >= 2);
+  assert.ok(files.length >= 3);
   for (const f of files) {
-    const job = ProbeJobSchema.strict().parse(parse(readFileSync(join(configs, f), 'utf8')));
+    const schema = f.startsWith('finetune-') ? FinetuneJobSchema : ProbeJobSchema;
+    assert.ok(f.startsWith('finetune-') || f.startsWith('probe-'), f);
+    const job = schema.strict().parse(parse(readFileSync(join(configs, f), 'utf8')));
     for (const b of job.backbones) assert.equal(typeof resolveCard(b).id, 'string', `${f}: ${b}`);
   }
 });
