@@ -38,7 +38,7 @@ export function methodFlags(y: Argv, flags: Record<string, FlagSpec>, d: Record<
   let o = y;
   for (const [key, f] of Object.entries(flags)) {
     const describe = f.describe + dflt(d[key]);
-    o = typeof f.cli === 'object' ? o.option(f.flag, { choices: f.cli.choices, describe }) : o.option(f.flag, { type: 'string', describe });
+    o = typeof f.cli === 'object' ? o.option(f.flag, { choices: f.cli.choices, describe }) : o.option(f.flag, { type: f.cli === 'boolean' ? 'boolean' : 'string', describe });
   }
   return o;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { seeded, shuffled } from '../util/rng.ts';
+import { seeded, shuffled, type Rng } from '../util/rng.ts';
 import type { Checkpoint, EpochLog } from './checkpoint.ts';
 import { observe, START, type StopState } from './early-stopping.ts';
 import type { TrainModel } from './keras-model.ts';
@@ -17,8 +17,10 @@ export interface TrainSettings {
   patience: number;
   maxEpochs: number;
   numClasses: number;
-  /** Seeds each epoch's shuffle (the head's initial weights are seeded where the model is built). */
+  /** Seeds each epoch's shuffle and augmentation (the head's initial weights are seeded where the model is built). */
   seed: number;
+  /** Transforms each training batch (augmentation), drawing from a generator seeded by (seed, epoch). */
+  augment?: (x: tf.Tensor, rng: Rng) => tf.Tensor;
 }
 
 export interface TrainHooks {
@@ -66,14 +68,17 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
     while (!done && epoch < s.maxEpochs) {
       epoch += 1;
       const t0 = performance.now();
+      const rng = seeded((s.seed + Math.imul(epoch, 0x9e3779b1)) >>> 0);
       const order = shuffled(
         Array.from({ length: n }, (_, i) => i),
-        seeded((s.seed + Math.imul(epoch, 0x9e3779b1)) >>> 0),
+        rng,
       );
       let lossSum = 0;
       for (let start = 0; start < n; start += s.batchSize) {
         const rows = order.slice(start, start + s.batchSize);
-        const { value, grads } = tf.variableGrads(() => tf.tidy(() => crossEntropy(model, batch(train, rows, d, model.inputShape), train.y, rows, s.numClasses).mean() as tf.Scalar), model.variables);
+        const x = tf.tidy(() => (s.augment ? s.augment(batch(train, rows, d, model.inputShape), rng) : batch(train, rows, d, model.inputShape)));
+        const { value, grads } = tf.variableGrads(() => tf.tidy(() => crossEntropy(model, x, train.y, rows, s.numClasses).mean() as tf.Scalar), model.variables);
+        x.dispose();
         opt.apply(model.variables.map((v) => grads[v.name]));
         lossSum += (await value.data())[0] * rows.length;
         tf.dispose([value, ...Object.values(grads)]);

@@ -21,16 +21,17 @@ function pooled(t: tf.Tensor, out: OnnxCard['output']): tf.Tensor {
 }
 
 /**
- * A whole ONNX backbone, translated to tfjs (every weight trains), pooled as its card says, under a new linear head.
+ * A whole ONNX backbone, translated to tfjs (every weight trains, or none with a head alone), pooled as its card says,
+ * under a new linear head.
  * Reads preprocessed images in the card's layout.
  */
-export function onnxTrainModel(bytes: Uint8Array, card: OnnxCard, featureDim: number, numClasses: number, seed: number): TrainModel {
+export function onnxTrainModel(bytes: Uint8Array, card: OnnxCard, o: { featureDim: number; numClasses: number; seed: number; trainBackbone: boolean }): TrainModel {
   const graph = onnxToTfjs(bytes, { outputs: [card.output.name] });
-  const head = linearHead(featureDim, numClasses, seed);
+  const head = linearHead(o.featureDim, o.numClasses, o.seed);
   const { height: h, width: w, layout } = card.input;
   return {
     inputShape: layout === 'NCHW' ? [3, h, w] : [h, w, 3],
-    variables: [...graph.variables.values(), ...head.variables],
+    variables: [...(o.trainBackbone ? graph.variables.values() : []), ...head.variables],
     logits: (x) => head.apply(pooled(graph.run({ [graph.inputs[0]]: x })[0], card.output)),
     dispose: () => {
       graph.dispose();

@@ -10,6 +10,7 @@ import { TF_BACKENDS, tfjsBackend, TFJS_VERSION } from '../backbones/tfjs.ts';
 import { featureName, isKerasCard, type Backbone, type KerasCard, type OnnxCard } from '../backbones/types.ts';
 import { ConfigError, ProbeError } from '../errors.ts';
 import { CheckpointFile } from '../finetune/checkpoint.ts';
+import { augmenter } from '../finetune/augment.ts';
 import { linearHead } from '../finetune/head.ts';
 import { kerasTrainModel, type TrainModel } from '../finetune/keras-model.ts';
 import { predict, trainModel, type Examples } from '../finetune/loop.ts';
@@ -36,6 +37,7 @@ const FINETUNE_OPTIONS = {
   optimizer: z.enum(OPTIMIZERS).default('adam'),
   weightDecay: z.number().min(0).default(0),
   tfBackend: z.enum(TF_BACKENDS).default('auto'),
+  augment: z.boolean().default(false),
 };
 type FinetuneOptions = z.infer<z.ZodObject<typeof FINETUNE_OPTIONS>>;
 
@@ -47,6 +49,11 @@ const FINETUNE_FLAGS: Flags<typeof FINETUNE_OPTIONS> = {
   optimizer: { flag: 'optimizer', cli: { choices: OPTIMIZERS }, describe: 'adam and adamw as PyTorch (eps 1e-8), sgd with momentum 0.9' },
   weightDecay: { flag: 'weight-decay', cli: 'number', describe: 'L2 on the gradient (adam, sgd) or decoupled decay (adamw)' },
   tfBackend: { flag: 'tf-backend', cli: { choices: TF_BACKENDS }, describe: 'tfjs backend that trains: auto = tfjs-node-gpu, tfjs-node, wasm, cpu, the first that starts' },
+  augment: {
+    flag: 'augment',
+    cli: 'boolean',
+    describe: 'random resized crops and horizontal flips of the training images, seeded (not in the study); the frozen part then runs every epoch instead of once',
+  },
 };
 
 /** The blocks a train mode trains, and where the frozen prefix ends (`null`: the head alone, on the tap's pooled features). */
@@ -74,7 +81,7 @@ export const finetuneMethod: ImagesMethod = {
     const card = cell.backbone.card;
     const K = ds.classes.length;
     checkClasses(ds.classes, [...cell.train].map((i) => ds.samples[i].label), [...cell.val, ...cell.tests.flatMap((t) => t.idx)].map((i) => ds.samples[i].label));
-    const plan = isKerasCard(card) ? kerasPlan(card, cell.open.layer ?? card.tap, o.train, cell.seed, K) : await onnxPlan(cell.backbone, o.train, cell.seed, K);
+    const plan = isKerasCard(card) ? kerasPlan(card, cell.open.layer ?? card.tap, o.train, cell.seed, K, o.augment) : await onnxPlan(cell.backbone, o.train, cell.seed, K, o.augment);
     const { cut, count, tap } = plan;
 
     // The frozen prefix, once: the features for a head, the cut's activation map, or the preprocessed images.
@@ -108,7 +115,15 @@ export const finetuneMethod: ImagesMethod = {
         model,
         train,
         examples(cell.val),
-        { optimizer: { name: o.optimizer, lr: o.lr, weightDecay: o.weightDecay }, batchSize: cell.batchSize, patience: o.patience, maxEpochs: o.maxEpochs, numClasses: K, seed: cell.seed },
+        {
+          optimizer: { name: o.optimizer, lr: o.lr, weightDecay: o.weightDecay },
+          batchSize: cell.batchSize,
+          patience: o.patience,
+          maxEpochs: o.maxEpochs,
+          numClasses: K,
+          seed: cell.seed,
+          ...(o.augment ? { augment: augmenter(card.input.layout) } : {}),
+        },
         {
           checkpoint: { config, load: () => ckpt.load(config), save: (c) => ckpt.save(c) },
           onEpoch: async (log, curve) => {
@@ -152,6 +167,7 @@ export const finetuneMethod: ImagesMethod = {
               max_epochs: o.maxEpochs,
               optimizer: o.optimizer,
               weight_decay: o.weightDecay,
+              augment: o.augment,
               tf_backend: backend,
               activations_key: acts.key,
               activations_from_cache: acts.fromCache,
@@ -177,26 +193,29 @@ interface Plan {
   build(inputSize: number): Promise<TrainModel>;
 }
 
-function kerasPlan(card: KerasCard, tap: string, mode: string, seed: number, numClasses: number): Plan {
+/** With augmentation the frozen part cannot be cached: the model starts from the (cached) preprocessed images. */
+function kerasPlan(card: KerasCard, tap: string, mode: string, seed: number, numClasses: number, augment: boolean): Plan {
   const files = loadNsfwjsModel(card.source.model);
   const blocks = kerasBlocks(files, card.blocks, tap);
-  const { cut, count } = trainedBlocks(mode, blocks, files.layers[0].name);
+  const input = files.layers[0].name;
+  const { cut, count } = trainedBlocks(mode, blocks, input);
+  if (augment) return { cut, count, tap, prefix: pixelsBackbone(card), build: () => kerasTrainModel(files, { from: input, trainAfter: cut ?? tap, tap, numClasses, seed }) };
   return { cut, count, tap, build: () => kerasTrainModel(files, { from: cut ?? 'features', trainAfter: cut ?? tap, tap, numClasses, seed }) };
 }
 
 /** ONNX backbones: a head on the card's features, or the whole graph translated to tfjs from the preprocessed images. */
-async function onnxPlan(r: ResolvedBackbone, mode: string, seed: number, numClasses: number): Promise<Plan> {
+async function onnxPlan(r: ResolvedBackbone, mode: string, seed: number, numClasses: number, augment: boolean): Promise<Plan> {
   const card = r.card as OnnxCard;
   const tap = featureName(card);
-  if (mode === 'head') return { cut: null, count: 0, tap, build: async (d) => headOnly(d, numClasses, seed) };
-  if (mode !== 'all') throw new ConfigError(`--train ${mode}: ${r.name} is an ONNX model and its card lists no blocks yet; fine-tune its head (--train head) or all of it (--train all).`);
+  if (mode === 'head' && !augment) return { cut: null, count: 0, tap, build: async (d) => headOnly(d, numClasses, seed) };
+  if (mode !== 'all' && mode !== 'head') throw new ConfigError(`--train ${mode}: ${r.name} is an ONNX model and its card lists no blocks yet; fine-tune its head (--train head) or all of it (--train all).`);
   const bytes = new Uint8Array(await readFile(r.files!.image));
   return {
-    cut: 'pixels',
-    count: 1,
+    cut: mode === 'head' ? null : 'pixels',
+    count: mode === 'head' ? 0 : 1,
     tap,
     prefix: pixelsBackbone(card),
-    build: async () => onnxTrainModel(bytes, card, card.featureDim ?? (await featureSize(bytes, card)), numClasses, seed),
+    build: async () => onnxTrainModel(bytes, card, { featureDim: card.featureDim ?? (await featureSize(bytes, card)), numClasses, seed, trainBackbone: mode === 'all' }),
   };
 }
 

@@ -8,8 +8,8 @@ export interface FlagSpec {
   /** The flag without dashes, e.g. `knn-k`. */
   flag: string;
   describe: string;
-  /** How the flag's text becomes the value: a comma-separated list of numbers, one number, free text, or one of fixed words. */
-  cli: 'numbers' | 'number' | 'text' | { choices: readonly string[] };
+  /** How the flag's text becomes the value: a comma-separated list of numbers, one number, free text, a switch, or one of fixed words. */
+  cli: 'numbers' | 'number' | 'text' | 'boolean' | { choices: readonly string[] };
 }
 
 export type Flags<S extends z.ZodRawShape> = { [K in keyof S]: FlagSpec };
@@ -31,6 +31,7 @@ export function listOf(raw: unknown): string[] {
 
 /** A flag's text (or texts, when repeated) → the value its schema checks. */
 export function flagValue(spec: FlagSpec, raw: unknown): unknown {
+  if (spec.cli === 'boolean') return raw;
   const texts = listOf(raw);
   if (spec.cli === 'numbers') return texts.map(Number);
   if (spec.cli === 'number') return Number(texts[0]);

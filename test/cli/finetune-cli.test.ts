@@ -67,6 +67,17 @@ test('a finetune run killed mid-training and resumed gives the record of an unin
   assert.deepEqual(strip(String(b.curve)), strip(String(a.curve)));
 });
 
+test('--augment trains from the cached preprocessed images through the frozen part, seeded: two runs give one record', () => {
+  const runs = [tempDir(), tempDir()].map((results) => {
+    const r = reprobe('finetune', ...SMALL, '--train', 'last:1', '--augment', '--lr', '1e-3', '--max-epochs', '2', '--results-dir', results);
+    assert.equal(r.code, 0, r.err);
+    return readJsonl(join(results, 'finetune.jsonl'))[0];
+  });
+  assert.equal(runs[0].augment, true);
+  assert.equal(runs[0].cut, 'block_12_add');
+  for (const k of ['value', 'best_val_loss', 'epochs_run']) assert.equal(runs[1][k], runs[0][k], k);
+});
+
 test('finetune refuses a bad train mode, and N above the block count, with one line', () => {
   const bad = reprobe('finetune', ...SMALL, '--train', 'some');
   assert.equal(bad.code, 2);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { augmenter } from '../../src/finetune/augment.ts';
 import { CheckpointFile } from '../../src/finetune/checkpoint.ts';
 import { observe, START } from '../../src/finetune/early-stopping.ts';
 import type { TrainModel } from '../../src/finetune/keras-model.ts';
@@ -103,4 +104,18 @@ test('a run killed after an epoch and resumed from its checkpoint ends exactly a
   const strip = (o: typeof whole.out) => ({ ...o, resumedAt: 0, curve: o.curve.map(({ seconds: _s, ...l }) => l) });
   assert.deepEqual(strip(resumed.out), strip(whole.out));
   assert.deepEqual(resumed.weights, whole.weights);
+});
+
+test('augmentation: seeded random resized crops and flips, the same for the same seed, in either layout', async () => {
+  await tf.setBackend('cpu');
+  const img = tf.tensor4d(Float32Array.from({ length: 2 * 8 * 10 * 3 }, (_, i) => i % 97), [2, 8, 10, 3]);
+  const aug = augmenter('NHWC');
+  const a = aug(img, seeded(4)).arraySync();
+  assert.deepEqual(aug(img, seeded(4)).arraySync(), a, 'same seed, same views');
+  assert.notDeepEqual(aug(img, seeded(5)).arraySync(), a);
+  assert.deepEqual(aug(img, seeded(4)).shape, [2, 8, 10, 3]);
+  // NCHW goes through the same crops.
+  const nchw = augmenter('NCHW')(img.transpose([0, 3, 1, 2]), seeded(4));
+  assert.deepEqual(nchw.transpose([0, 2, 3, 1]).arraySync(), a);
+  img.dispose();
 });
