@@ -13,6 +13,8 @@ export class DataError extends ReprobeError {}
 export class BackboneError extends ReprobeError {}
 /** Probe inputs that would give a silently wrong number (NaN features, empty classes). */
 export class ProbeError extends ReprobeError {}
+/** Training that cannot go on (a loss that diverged, a checkpoint of another model, a kernel a backend lacks). */
+export class TrainingError extends ReprobeError {}
 
 /** `Unknown backbone "x". Known: a, b. <hint>` */
 export function unknownName(kind: string, name: string, known: readonly string[], hint = ''): string {

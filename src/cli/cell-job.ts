@@ -157,6 +157,10 @@ export function cellEvents(job: { protocol: string; seed: number }): CellEvents 
       }
       bar!.update(done, total, status);
     },
+    onMethodNote: (name, message) => {
+      stop();
+      note(`${name}: ${message}`);
+    },
     onCacheInvalid: (reason) => note(`cache entry not used, extracting again: ${reason}`),
     onExtracted: (name, ips, skipped, fromCache) => {
       stop();

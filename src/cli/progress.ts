@@ -1,5 +1,7 @@
 import cliProgress from 'cli-progress';
 
+const STATUS_EVERY_MS = 10_000;
+
 export interface BarUnit {
   /** What is counted, e.g. `images` or `MB`. */
   unit: string;
@@ -30,10 +32,15 @@ export function progressBar(label: string, u: BarUnit = { unit: 'images', scale:
     };
   }
   let nextQuarter = 0.25;
+  let lastStatus = -Infinity;
   return {
     update(done, total, status) {
+      // Status lines (an epoch's losses) at most every 10 s, so a log of a long training stays readable.
       if (status) {
-        process.stderr.write(`${label}: ${status}\n`);
+        if (performance.now() - lastStatus >= STATUS_EVERY_MS || done >= total) {
+          lastStatus = performance.now();
+          process.stderr.write(`${label}: ${status}\n`);
+        }
         return;
       }
       // One line for the last quarter reached (a cache hit jumps to 100 %: one line, not four).

@@ -34,11 +34,14 @@ interface Meta extends Omit<Checkpoint, 'weights' | 'best' | 'slots'> {
 }
 
 const GROUPS = ['weights', 'best', 'slots'] as const;
+
+/** The hash covers the header (all but itself) and the tensors: any change to either is caught. */
+const digest = (header: object, body: Uint8Array) => createHash('sha256').update(JSON.stringify(header)).update(body).digest('hex');
 const FILE = 'checkpoint.bin';
 
 /**
  * A run folder's checkpoint, one file written atomically: a 4-byte header length, the JSON header (everything but
- * the tensors, and the tensors' hash), padding to 4 bytes, then the float32 tensors.
+ * the tensors, and a hash of header and tensors), padding to 4 bytes, then the float32 tensors.
  */
 export class CheckpointFile {
   constructor(readonly dir: string) {}
@@ -48,7 +51,8 @@ export class CheckpointFile {
     const arrays = GROUPS.flatMap((g) => c[g]);
     const body = Buffer.concat(arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
     const { weights, best, slots, ...rest } = c;
-    const meta: Meta = { ...rest, sha256: createHash('sha256').update(body).digest('hex'), sizes: { weights: weights.map((a) => a.length), best: best.map((a) => a.length), slots: slots.map((a) => a.length) } };
+    const unsigned = { ...rest, sizes: { weights: weights.map((a) => a.length), best: best.map((a) => a.length), slots: slots.map((a) => a.length) } };
+    const meta: Meta = { ...unsigned, sha256: digest(unsigned, body) };
     const json = Buffer.from(JSON.stringify(meta));
     const head = Buffer.alloc(4 + json.length + ((4 - (json.length % 4)) % 4));
     head.writeUInt32LE(json.length, 0);
@@ -68,11 +72,13 @@ export class CheckpointFile {
       return undefined;
     }
     const body = file.subarray(4 + n + ((4 - (n % 4)) % 4));
-    if (meta.config !== config || createHash('sha256').update(body).digest('hex') !== meta.sha256) return undefined;
+    const { sha256, ...unsigned } = meta;
+    const floatsNeeded = GROUPS.reduce((a, g) => a + (unsigned.sizes?.[g] ?? []).reduce((x, y) => x + y, 0), 0);
+    if (meta.config !== config || floatsNeeded * 4 !== body.length || digest(unsigned, body) !== sha256) return undefined;
     const floats = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
     let off = 0;
     const take = (sizes: number[]) => sizes.map((k) => floats.slice(off, (off += k)));
-    const { sha256: _sha, sizes, ...rest } = meta;
+    const { sizes, ...rest } = unsigned;
     return { ...rest, weights: take(sizes.weights), best: take(sizes.best), slots: take(sizes.slots) };
   }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
-/** A new linear classifier: glorot-uniform weights from the seed (as Keras and PyTorch-Lightning heads start), zero bias. */
+/** A new linear classifier: glorot-uniform weights from the seed and a zero bias, as Keras' Dense starts (PyTorch's Linear draws kaiming-uniform). */
 export interface LinearHead {
   variables: tf.Variable[];
   apply(features: tf.Tensor): tf.Tensor2D;
@@ -12,8 +12,7 @@ let heads = 0;
 
 export function linearHead(inputs: number, classes: number, seed: number): LinearHead {
   const id = heads++;
-  const w = tf.variable(tf.initializers.glorotUniform({ seed }).apply([inputs, classes]) as tf.Tensor2D, true, `head${id}/kernel`);
-  const b = tf.variable(tf.zeros([classes]), true, `head${id}/bias`);
+  const [w, b] = tf.tidy(() => [tf.variable(tf.initializers.glorotUniform({ seed }).apply([inputs, classes]) as tf.Tensor2D, true, `head${id}/kernel`), tf.variable(tf.zeros([classes]), true, `head${id}/bias`)]);
   return {
     variables: [w, b],
     apply: (x) => tf.add(tf.matMul(x.reshape([x.shape[0], -1]), w), b) as tf.Tensor2D,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { TrainingError } from '../errors.ts';
 import { seeded, shuffled, type Rng } from '../util/rng.ts';
 import type { Checkpoint, EpochLog } from './checkpoint.ts';
 import { observe, START, type StopState } from './early-stopping.ts';
@@ -48,7 +49,8 @@ export interface TrainOutcome {
 export async function trainModel(model: TrainModel, train: Examples, val: Examples, s: TrainSettings, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   const d = model.inputShape.reduce((a, b) => a * b, 1);
   const n = train.y.length;
-  if (n === 0) throw new Error('no training examples');
+  if (n === 0) throw new TrainingError('No training examples.');
+  if (val.y.length === 0) throw new TrainingError('Early stopping needs validation images; the split has none (raise --val-per-class).');
   const opt = new Optimizer(s.optimizer, model.variables);
   let stop: StopState = START;
   let curve: EpochLog[] = [];
@@ -57,6 +59,8 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
   let done = false;
   const saved = await hooks.checkpoint?.load();
   if (saved) {
+    const fits = (arrays: Float32Array[]) => arrays.length === model.variables.length && arrays.every((a, i) => a.length === model.variables[i].size);
+    if (!fits(saved.weights) || !fits(saved.best)) throw new TrainingError(`The checkpoint in this run's folder does not fit the model; run without --resume to start over.`);
     restore(model.variables, saved.weights);
     const slots = saved.slots.map((a, i) => tf.tensor(a, opt.state().tensors[i].shape));
     opt.restore(saved.step, slots);
@@ -77,14 +81,14 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
       for (let start = 0; start < n; start += s.batchSize) {
         const rows = order.slice(start, start + s.batchSize);
         const x = tf.tidy(() => (s.augment ? s.augment(batch(train, rows, d, model.inputShape), rng) : batch(train, rows, d, model.inputShape)));
-        const { value, grads } = tf.variableGrads(() => tf.tidy(() => crossEntropy(model, x, train.y, rows, s.numClasses).mean() as tf.Scalar), model.variables);
+        const { value, grads } = tf.variableGrads(() => tf.tidy(() => crossEntropy(model.logits(x), train.y, rows, s.numClasses).mean() as tf.Scalar), model.variables);
         x.dispose();
         opt.apply(model.variables.map((v) => grads[v.name]));
         lossSum += (await value.data())[0] * rows.length;
         tf.dispose([value, ...Object.values(grads)]);
       }
       const v = await evaluate(model, val, s.batchSize * 4, s.numClasses);
-      if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new Error(`the loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --lr`);
+      if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new TrainingError(`The loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --lr.`);
       const o = observe(stop, epoch, v.loss, s.patience);
       stop = o.state;
       if (o.improved) best = await snapshot(model.variables);
@@ -114,8 +118,8 @@ async function evaluate(model: TrainModel, set: Examples, batchSize: number, num
   for (let start = 0; start < n; start += batchSize) {
     const rows = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
     const [l, p] = tf.tidy(() => {
-      const x = batch(set, rows, d, model.inputShape);
-      return [crossEntropy(model, x, set.y, rows, numClasses).sum(), model.logits(x).argMax(1)];
+      const logits = model.logits(batch(set, rows, d, model.inputShape));
+      return [crossEntropy(logits, set.y, rows, numClasses).sum(), logits.argMax(1)];
     });
     loss += (await l.data())[0];
     const pred = await p.data();
@@ -146,9 +150,9 @@ function batch(set: Examples, rows: readonly number[], d: number, shape: number[
 }
 
 /** Per-example softmax cross-entropy. */
-function crossEntropy(model: TrainModel, x: tf.Tensor, y: Int32Array, rows: readonly number[], numClasses: number): tf.Tensor1D {
+function crossEntropy(logits: tf.Tensor, y: Int32Array, rows: readonly number[], numClasses: number): tf.Tensor1D {
   const labels = tf.oneHot(tf.tensor1d(rows.map((r) => y[r]), 'int32'), numClasses);
-  return tf.losses.softmaxCrossEntropy(labels, model.logits(x), undefined, 0, tf.Reduction.NONE) as tf.Tensor1D;
+  return tf.losses.softmaxCrossEntropy(labels, logits, undefined, 0, tf.Reduction.NONE) as tf.Tensor1D;
 }
 
 async function snapshot(vars: readonly tf.Variable[]): Promise<Float32Array[]> {

@@ -81,6 +81,9 @@ class Attrs {
     const a = this.map.get(name);
     return a?.s ? new TextDecoder().decode(a.s) : dflt;
   }
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
   tensor(name: string): TensorProto | undefined {
     return this.map.get(name)?.t ?? undefined;
   }
@@ -150,16 +153,23 @@ function pool(kind: 'max' | 'avg'): Op {
     const s = (c.a.ints('strides') ?? [1, 1]) as [number, number];
     if (c.a.int('ceil_mode', 0) !== 0) throw new BackboneError(`${c.node.opType} node "${c.node.name}": ceil_mode=1 does not translate.`);
     const [, [t, bt], [l, r]] = padding(c, k, s, [1, 1], [x!.shape[2]!, x!.shape[3]!]);
-    let xh = nchwToNhwc(x!) as tf.Tensor4D;
-    let pad: number | 'valid' = 'valid';
-    if (t === bt && l === r && t === l) pad = t;
-    else if (kind === 'max') xh = tf.pad(xh, [[0, 0], [t, bt], [l, r], [0, 0]], -3.4e38);
-    else throw new BackboneError(`AveragePool node "${c.node.name}": uneven pads ${[t, l, bt, r]} do not translate.`);
-    if (kind === 'avg' && pad !== 'valid' && pad > 0 && c.a.int('count_include_pad', 0) === 1) {
-      throw new BackboneError(`AveragePool node "${c.node.name}": count_include_pad=1 does not translate.`);
-    }
-    return nhwcToNchw(kind === 'max' ? tf.maxPool(xh, k, s, pad) : tf.avgPool(xh, k, s, pad));
+    if ((c.a.ints('dilations') ?? [1, 1]).some((d) => d !== 1)) throw new BackboneError(`${c.node.opType} node "${c.node.name}": dilations do not translate.`);
+    const pads: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [t, bt], [l, r], [0, 0]];
+    const xh = nchwToNhwc(x!) as tf.Tensor4D;
+    if (kind === 'max') return nhwcToNchw(tf.maxPool(t + bt + l + r ? tf.pad(xh, pads, -3.4e38) : xh, k, s, 'valid'));
+    // Padding made explicit: tfjs's own padded average leaves the padding out forward but not in its gradient.
+    const y = tf.avgPool(t + bt + l + r ? tf.pad(xh, pads) : xh, k, s, 'valid');
+    if (!(t + bt + l + r) || c.a.int('count_include_pad', 0) === 1) return nhwcToNchw(y);
+    return nhwcToNchw(y.mul(windowScale([x!.shape[2]!, x!.shape[3]!], k, s, [t, l], [y.shape[1], y.shape[2]])));
   };
+}
+
+/** k_h·k_w / (inputs under each window): turns an average over a zero-padded window into one over the real inputs. */
+function windowScale(inHW: number[], k: number[], s: number[], start: number[], outHW: number[]): tf.Tensor {
+  const v = new Float32Array(outHW[0] * outHW[1]);
+  const span = (o: number, d: number) => Math.min(o * s[d] - start[d] + k[d], inHW[d]) - Math.max(o * s[d] - start[d], 0);
+  for (let i = 0; i < outHW[0]; i++) for (let j = 0; j < outHW[1]; j++) v[i * outHW[1] + j] = (k[0] * k[1]) / Math.max(1, span(i, 0) * span(j, 1));
+  return tf.tensor4d(v, [1, outHW[0], outHW[1], 1]);
 }
 
 function reduce(f: (x: tf.Tensor, axes: number[], keep: boolean) => tf.Tensor): Op {
@@ -191,7 +201,8 @@ const OPS: Record<string, Op> = {
   Add: binary(tf.add),
   Sub: binary(tf.sub),
   Mul: binary(tf.mul),
-  Div: binary((a, b) => (a.dtype === 'int32' && b.dtype === 'int32' ? tf.floorDiv(a, b) : tf.div(a, b))),
+  // Integer division truncates toward zero in ONNX.
+  Div: binary((a, b) => (a.dtype === 'int32' && b.dtype === 'int32' ? tf.mul(tf.sign(tf.mul(a, b)), tf.floorDiv(tf.abs(a), tf.abs(b))).toInt() : tf.div(a, b))),
   Pow: binary((a, b) => (b.size === 1 && b.dataSync()[0] === 2 ? a.square() : tf.pow(a, b))),
   Sqrt: unary(tf.sqrt),
   Exp: unary(tf.exp),
@@ -248,18 +259,28 @@ const OPS: Record<string, Op> = {
     const ends = ints(endsIn) ?? c.a.ints('ends')!;
     const axes = (ints(axesIn) ?? c.a.ints('axes') ?? starts.map((_, i) => i)).map((a) => axis(a, x!.rank));
     const steps = ints(stepsIn) ?? starts.map(() => 1);
+    // Unit steps are one slice; other steps gather the indices they visit (tfjs's stridedSlice has no gradient).
+    let y = x!;
     const begin = x!.shape.map(() => 0);
-    const end = [...x!.shape];
-    const stride = x!.shape.map(() => 1);
+    const size = [...x!.shape];
     axes.forEach((a, i) => {
       const d = x!.shape[a];
       const clampTo = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v < 0 ? v + d : v));
-      stride[a] = steps[i];
-      begin[a] = steps[i] > 0 ? clampTo(starts[i], 0, d) : clampTo(starts[i], -1, d - 1);
-      end[a] = steps[i] > 0 ? clampTo(ends[i], 0, d) : clampTo(ends[i], -1, d - 1);
+      const step = steps[i];
+      if (step === 0) throw new BackboneError(`Slice node "${c.node.name}": a step of 0.`);
+      const from = step > 0 ? clampTo(starts[i], 0, d) : clampTo(starts[i], 0, d - 1);
+      const to = step > 0 ? clampTo(ends[i], 0, d) : clampTo(ends[i], -1, d - 1);
+      if (step === 1) {
+        begin[a] = from;
+        size[a] = Math.max(0, to - from);
+        return;
+      }
+      const idx: number[] = [];
+      for (let k = from; step > 0 ? k < to : k > to; k += step) idx.push(k);
+      y = tf.gather(y, tf.tensor1d(idx, 'int32'), a);
+      size[a] = idx.length;
     });
-    if (stride.every((s) => s === 1)) return tf.slice(x!, begin, end.map((e, i) => Math.max(0, e - begin[i])));
-    return tf.stridedSlice(x!, begin, end, stride);
+    return tf.slice(y, begin, size);
   },
   Concat: (xs, c) => tf.concat(xs as tf.Tensor[], axis(c.a.int('axis', 0), xs[0]!.rank)),
   Split: ([x, splitIn], c) => {
@@ -268,7 +289,7 @@ const OPS: Record<string, Op> = {
     const n = (c.node.output ?? []).length;
     if (sizes) return tf.split(x!, sizes, ax);
     const each = Math.ceil(x!.shape[ax] / n);
-    return tf.split(x!, Array.from({ length: n }, (_, i) => Math.min(each, x!.shape[ax] - i * each)), ax);
+    return tf.split(x!, Array.from({ length: n }, (_, i) => Math.max(0, Math.min(each, x!.shape[ax] - i * each))), ax);
   },
   Unsqueeze: ([x, axesIn], c) => {
     const given = ints(axesIn) ?? c.a.ints('axes')!;
@@ -310,7 +331,8 @@ const OPS: Record<string, Op> = {
     if (!Number.isNaN(f)) return tf.scalar(f);
     const is = c.a.ints('value_ints');
     if (is) return tf.tensor1d(is, 'int32');
-    return tf.scalar(c.a.int('value_int', 0), 'int32');
+    if (c.a.has('value_int')) return tf.scalar(c.a.int('value_int', 0), 'int32');
+    throw new BackboneError(`Constant node "${c.node.name}": only value, value_float, value_int and value_ints translate.`);
   },
   ConstantOfShape: ([shape], c) => {
     const t = c.a.tensor('value');
@@ -362,6 +384,17 @@ function inversePerm(p: number[]): number[] {
 }
 const moveLast = (x: tf.Tensor, ax: number) => x.transpose(lastPerm(x.rank, ax));
 
+/**
+ * Float initializers that are not weights: batch norm's running statistics, Clip's bounds, Pad's value, exponents,
+ * and every input of shape arithmetic. They stay constants (so do scalars); every other float initializer trains.
+ */
+function constantRoles(nodes: readonly NodeProto[]): Set<string> {
+  const roles: Record<string, number[]> = { BatchNormalization: [3, 4], Clip: [1, 2], Pad: [1, 2, 3], Pow: [1], Reshape: [1], Expand: [1], Slice: [1, 2, 3, 4], Split: [1], Unsqueeze: [1], Squeeze: [1], ReduceMean: [1], ReduceSum: [1], ReduceMax: [1], ConstantOfShape: [0], Gather: [1] };
+  const out = new Set<string>();
+  for (const n of nodes) for (const i of roles[n.opType ?? ''] ?? []) if (n.input?.[i]) out.add(n.input[i]);
+  return out;
+}
+
 /** Translate an ONNX model; an op without a translation stops here, naming the op and its node. */
 export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsGraph {
   const model = onnx.ModelProto.decode(bytes);
@@ -398,10 +431,11 @@ export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsG
   }
   const consts = new Map<string, tf.Tensor>();
   const variables = new Map<string, tf.Variable>();
+  const fixed = constantRoles(order);
   for (const t of graph.initializer ?? []) {
     if (!usedInits.has(t.name ?? '')) continue;
     const v = tensorOf(t);
-    if (v.dtype === 'float32') {
+    if (v.dtype === 'float32' && v.size > 1 && !fixed.has(t.name!)) {
       variables.set(t.name!, tf.variable(v, true, `onnx/${t.name}/${variables.size}`));
       v.dispose();
     } else consts.set(t.name!, v);

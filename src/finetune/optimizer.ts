@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { TrainingError } from '../errors.ts';
 
 export const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
 
@@ -21,16 +22,18 @@ export class Optimizer {
     private readonly vars: readonly tf.Variable[],
   ) {
     const count = settings.name === 'sgd' ? 1 : 2;
-    this.slots = vars.map((v) => Array.from({ length: count }, () => tf.variable(tf.zerosLike(v), false)));
+    this.slots = vars.map((v) => Array.from({ length: count }, () => zeroVariable(v)));
   }
 
-  apply(grads: readonly tf.Tensor[]): void {
+  apply(grads: readonly (tf.Tensor | undefined)[]): void {
     const { name, lr, weightDecay: wd } = this.settings;
+    const missing = grads.findIndex((g) => g === undefined);
+    if (missing >= 0) throw new TrainingError(`Variable "${this.vars[missing].name}" gets no gradient from the loss: it is listed as trained but the outputs do not depend on it.`);
     this.step += 1;
     const t = this.step;
     tf.tidy(() => {
       this.vars.forEach((w, i) => {
-        let g = grads[i];
+        let g = grads[i]!;
         if (wd > 0 && name !== 'adamw') g = g.add(w.mul(wd));
         if (name === 'sgd') {
           const [buf] = this.slots[i];
@@ -56,7 +59,7 @@ export class Optimizer {
 
   restore(step: number, tensors: readonly tf.Tensor[]): void {
     const flat = this.slots.flat();
-    if (tensors.length !== flat.length) throw new Error(`optimizer state holds ${tensors.length} tensors, expected ${flat.length}`);
+    if (tensors.length !== flat.length) throw new TrainingError(`The checkpoint's optimizer state holds ${tensors.length} tensors, the model needs ${flat.length}; run without --resume.`);
     flat.forEach((s, i) => s.assign(tensors[i]));
     this.step = step;
   }
@@ -64,4 +67,12 @@ export class Optimizer {
   dispose(): void {
     for (const s of this.slots.flat()) s.dispose();
   }
+}
+
+/** A zero tensor shaped like v, as a non-trainable variable (the temporary zeros freed). */
+function zeroVariable(v: tf.Tensor): tf.Variable {
+  const z = tf.zerosLike(v);
+  const out = tf.variable(z, false);
+  z.dispose();
+  return out;
 }

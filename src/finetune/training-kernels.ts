@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { TrainingError } from '../errors.ts';
 
 /**
  * Training kernels for tfjs. The wasm backend (4.22) lacks the convolution filter gradient and both depthwise
@@ -19,7 +20,7 @@ type Conv = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
 function convInfo(xShape: number[], filterShape: number[], a: Record<string, unknown>, depthwise: boolean): Conv {
   const format = tf.backend_util.convertConv2DDataFormat((a.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC');
-  if (format !== 'channelsLast') throw new Error('reprobe wasm gradient kernels support NHWC only');
+  if (format !== 'channelsLast') throw new TrainingError('The wasm training kernels take NHWC tensors only.');
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -32,18 +33,19 @@ function convInfo(xShape: number[], filterShape: number[], a: Record<string, unk
   );
 }
 
+const unpadded = (c: Conv) => c.padInfo.top === 0 && c.padInfo.left === 0 && c.padInfo.bottom === 0 && c.padInfo.right === 0;
 const view = (backend: BackendWasm, t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
 
 function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
   const { x, dy } = inputs;
   const c = convInfo(x.shape, attrs.filterShape as number[], attrs, false);
-  if (c.dilationHeight !== 1 || c.dilationWidth !== 1) throw new Error('Conv2DBackpropFilter (wasm): dilations > 1 are not supported');
+  if (c.dilationHeight !== 1 || c.dilationWidth !== 1) throw new TrainingError('Dilated convolutions do not train on the wasm backend; use --tf-backend cpu.');
   const P = c.batchSize * c.outHeight * c.outWidth;
   const { inChannels: ci, outChannels: co, filterHeight: fh, filterWidth: fw } = c;
   const dyM = { dataId: dy.dataId, shape: [1, P, co], dtype: 'float32' as const };
   const product = (a: Info) => matMul({ inputs: { a, b: dyM }, backend, attrs: { transposeA: true, transposeB: false } });
   const pads = c.padInfo;
-  if (fh === 1 && fw === 1 && c.strideHeight === 1 && c.strideWidth === 1 && pads.top === 0 && pads.left === 0) {
+  if (fh === 1 && fw === 1 && c.strideHeight === 1 && c.strideWidth === 1 && unpadded(c)) {
     const out = product({ dataId: x.dataId, shape: [1, P, ci], dtype: 'float32' });
     return { ...out, shape: c.filterShape };
   }
@@ -167,7 +169,7 @@ function conv2DBackpropInput(args: KernelArgs): Info {
   const { dy, filter } = inputs;
   const inShape = attrs.inputShape as number[];
   const c = convInfo(inShape, filter.shape, attrs, false);
-  if (c.filterHeight !== 1 || c.filterWidth !== 1 || c.strideHeight !== 1 || c.strideWidth !== 1 || c.padInfo.top !== 0 || c.padInfo.left !== 0) {
+  if (c.filterHeight !== 1 || c.filterWidth !== 1 || c.strideHeight !== 1 || c.strideWidth !== 1 || !unpadded(c)) {
     return wasmKernel('Conv2DBackpropInput')(args);
   }
   const P = c.batchSize * c.outHeight * c.outWidth;

@@ -9,7 +9,7 @@ import { openResolved, type ResolvedBackbone } from '../backbones/registry.ts';
 import { TF_BACKENDS, tfjsBackend, TFJS_VERSION } from '../backbones/tfjs.ts';
 import { featureName, isKerasCard, type Backbone, type KerasCard, type OnnxCard } from '../backbones/types.ts';
 import { ConfigError, ProbeError } from '../errors.ts';
-import { CheckpointFile } from '../finetune/checkpoint.ts';
+import { CheckpointFile, type EpochLog } from '../finetune/checkpoint.ts';
 import { augmenter } from '../finetune/augment.ts';
 import { linearHead } from '../finetune/head.ts';
 import { kerasTrainModel, type TrainModel } from '../finetune/keras-model.ts';
@@ -89,7 +89,12 @@ export const finetuneMethod: ImagesMethod = {
     const all = [...new Set([...cell.train, ...cell.val, ...cell.tests.flatMap((t) => t.idx)])].sort((a, b) => a - b);
     let acts;
     try {
-      acts = await cellFeatures(bb, cell.backbone.name, ds, all, { cache: cell.cache, batchSize: cell.batchSize, onProgress: (d, t) => cell.onProgress?.('activations', d, t) });
+      acts = await cellFeatures(bb, cell.backbone.name, ds, all, {
+        cache: cell.cache,
+        batchSize: cell.batchSize,
+        onProgress: (d, t) => cell.onProgress?.('activations', d, t),
+        onCacheInvalid: (why) => cell.onNote?.(`cache entry not used, computing the activations again: ${why}`),
+      });
     } finally {
       await bb.dispose();
     }
@@ -108,7 +113,9 @@ export const finetuneMethod: ImagesMethod = {
     if (!cell.resume) await rm(cell.runDir, { recursive: true, force: true });
     const config = JSON.stringify({ options: o, batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
     const curvePath = join(cell.runDir, 'epochs.jsonl');
-    const t0 = performance.now();
+    const saved = cell.resume ? await ckpt.load(config) : undefined;
+    if (cell.resume) cell.onNote?.(saved ? `resuming ${cell.runDir} after epoch ${saved.epoch}${saved.done ? ' (training had finished)' : ''}` : `nothing to resume in ${cell.runDir} for these settings and images; training from epoch 1`);
+    const writeCurve = (curve: readonly EpochLog[]) => writeFileAtomic(curvePath, curve.map((l) => JSON.stringify(l)).join('\n') + '\n');
     try {
       const train = examples(cell.train);
       const out = await trainModel(
@@ -125,14 +132,17 @@ export const finetuneMethod: ImagesMethod = {
           ...(o.augment ? { augment: augmenter(card.input.layout) } : {}),
         },
         {
-          checkpoint: { config, load: () => ckpt.load(config), save: (c) => ckpt.save(c) },
+          checkpoint: { config, load: async () => saved, save: (c) => ckpt.save(c) },
           onEpoch: async (log, curve) => {
-            await writeFileAtomic(curvePath, curve.map((l) => JSON.stringify(l)).join('\n') + '\n');
-            cell.onProgress?.('train', log.epoch, o.maxEpochs, `epoch ${log.epoch} loss ${log.train_loss.toFixed(4)} val_loss ${log.val_loss.toFixed(4)} val_acc ${log.val_accuracy.toFixed(3)} best ${log.best_epoch}`);
+            await writeCurve(curve);
+            // The bar ends where training would stop if the loss does not fall again.
+            const end = Math.min(o.maxEpochs, log.best_epoch + o.patience);
+            cell.onProgress?.('train', log.epoch, end, `epoch ${log.epoch} loss ${log.train_loss.toFixed(4)} val_loss ${log.val_loss.toFixed(4)} val_acc ${log.val_accuracy.toFixed(3)} best ${log.best_epoch}`);
           },
         },
       );
-      const fitSeconds = round3((performance.now() - t0) / 1000);
+      await writeCurve(out.curve); // a run resumed after its last epoch still has its whole curve
+      const fitSeconds = round3(out.curve.reduce((a, l) => a + l.seconds, 0));
       const bestLog = out.curve.find((l) => l.epoch === out.bestEpoch);
       const trainedParams = model.variables.reduce((a, v) => a + v.size, 0);
       return await Promise.all(

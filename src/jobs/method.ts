@@ -38,6 +38,8 @@ export interface ImageCell {
   resume: boolean;
   /** Progress of a long stage (`activations`, `train`), with a short status line. */
   onProgress?(stage: string, done: number, total: number, status?: string): void;
+  /** Something the user should know (a resumed run, a cache entry not used). */
+  onNote?(message: string): void;
 }
 
 /** One evaluated set's result: the shared `metric`/`value`, the method's own fields, and its fit time. */

@@ -45,6 +45,7 @@ export interface CellEvents {
   onProgress?(done: number, total: number): void;
   /** A method's own long stage (an images method's activations, training epochs). */
   onMethodProgress?(backbone: string, stage: string, done: number, total: number, status?: string): void;
+  onMethodNote?(backbone: string, message: string): void;
   onExtracted?(backbone: string, imagesPerSecond: number, skipped: Skipped[], fromCache: boolean): void;
   onCacheInvalid?(reason: string): void;
   /** A torn last line of the results file (an earlier crash) was moved to this file. */
@@ -125,6 +126,7 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
                 runDir: runDir(job, { dataset: job.dataset, split: saved.hash, backbone: resolved.name, model: modelSource(resolved.card), layer: job.open.layer ?? null, method: method.name, options, batchSize: job.batchSize, seed: job.split.seed }),
                 resume: job.resume ?? false,
                 onProgress: (stage, d, total, status) => events.onMethodProgress?.(resolved.name, stage, d, total, status),
+                onNote: (message) => events.onMethodNote?.(resolved.name, message),
               },
               options,
             );

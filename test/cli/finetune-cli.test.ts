@@ -58,6 +58,7 @@ test('a finetune run killed mid-training and resumed gives the record of an unin
   assert.ok(!existsSync(join(killed, 'finetune.jsonl')), 'killed before it finished');
   const r = reprobe('finetune', ...args, '--results-dir', killed, '--resume');
   assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /resuming .* after epoch \d+/);
   const [a] = readJsonl(join(whole, 'finetune.jsonl'));
   const [b] = readJsonl(join(killed, 'finetune.jsonl'));
   assert.ok((b.resumed_at_epoch as number) >= 2);
@@ -86,6 +87,9 @@ test('finetune refuses a bad train mode, and N above the block count, with one l
   const big = reprobe('finetune', ...SMALL, '--train', 'last:99', '--results-dir', tempDir());
   assert.equal(big.code, 2, big.err);
   assert.match(big.err.trim().split('\n').at(-1)!, /^reprobe: --train last:99: the backbone has 15 blocks up to its tap .*; N is at most 15\.$/);
+  const noVal = reprobe('finetune', ...SMALL.map((a, i) => (SMALL[i - 1] === '--val-per-class' ? '0' : a)), '--train', 'head', '--results-dir', tempDir());
+  assert.equal(noVal.code, 2, noVal.err);
+  assert.match(noVal.err.trim().split('\n').at(-1)!, /^reprobe: Early stopping needs validation images; the split has none/);
 });
 
 test('an ONNX backbone fine-tunes through the tfjs translation: all of it from the pixels, or a head on its features', () => {

@@ -50,6 +50,22 @@ function opZoo(): Uint8Array {
   return g.encodeModel({ name: 'op_zoo', inputs: [{ name: 'x', dims: ['batch', 3, 8, 8] }], outputs: [{ name: 'y', dims: ['batch', 3] }], opset: 17 });
 }
 
+/** Reverse and strided slices, padded average pools (with and without the padding counted), a padded max pool. */
+function slicesAndPools(): Uint8Array {
+  const g = new OnnxGraph();
+  const big = 2 ** 62;
+  const rev = g.node('Slice', ['x', g.int64('r_st', [-1]), g.int64('r_en', [-big]), g.int64('r_ax', [3]), g.int64('r_sp', [-1])]);
+  const strided = g.node('Slice', [rev, g.int64('s_st', [0]), g.int64('s_en', [big]), g.int64('s_ax', [2]), g.int64('s_sp', [2])]);
+  const w = g.float('w', [4, 3, 3, 3], randn(108, 0.4));
+  const c = g.node('Conv', [strided, w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  const a1 = g.node('AveragePool', [c], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  const a2 = g.node('AveragePool', [c], { kernel_shape: [3, 3], pads: [1, 0, 1, 2], count_include_pad: 1 });
+  const m = g.node('MaxPool', [c], { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 1, 1] });
+  const flat = (t: string) => g.node('Flatten', [t], { axis: 1 });
+  g.node('Concat', [flat(a1), flat(a2), flat(m)], { axis: 1 }, 'y');
+  return g.encodeModel({ name: 'slices_pools', inputs: [{ name: 'x', dims: ['batch', 3, 8, 7] }], outputs: [{ name: 'y', dims: ['batch', 'n'] }] });
+}
+
 function gelu20(): Uint8Array {
   const g = new OnnxGraph();
   g.node('Gelu', ['x'], {}, 'y');
@@ -82,6 +98,7 @@ test('the ONNX translation runs as onnxruntime does (≤ 1e-4) on generated grap
   if (backend === 'wasm') registerWasmTraining();
   const cases: [string, Uint8Array, number[]][] = [
     ['op zoo', opZoo(), [2, 3, 8, 8]],
+    ['slices and pools', slicesAndPools(), [2, 3, 8, 7]],
     ['gelu (opset 20)', gelu20(), [3, 5]],
     ['tiny ViT', tinyVit({ size: 16, patch: 4, dim: 12 }), [2, 3, 16, 16]],
     ['tiny ConvNet', tinyConvNet({ size: 16, stride: 2, dim: 10 }), [2, 3, 16, 16]],
@@ -114,12 +131,16 @@ test('round trip on real weights: nsfwjs layers → reprobe ONNX converter → t
   }
 });
 
-test('translated gradients match central differences on a fixture', async () => {
+for (const [fixture, make, dims, names] of [
+  ['the op zoo', opZoo, [2, 3, 8, 8], ['w1', 'wd', 'ln_s', 'wm', 'wgm']],
+  ['padded pools and strided slices', slicesAndPools, [2, 3, 8, 7], ['w']],
+] as const) {
+test(`translated gradients match central differences on ${fixture}; only weights train`, async () => {
   await tf.setBackend('cpu');
-  const graph = onnxToTfjs(opZoo());
-  const x = tf.tensor(randn(2 * 3 * 8 * 8), [2, 3, 8, 8]);
+  const graph = onnxToTfjs(make());
+  const x = tf.tensor(randn(dims.reduce((a, b) => a * b, 1)), [...dims]);
   const loss = () => tf.tidy(() => graph.run({ x })[0].square().sum() as tf.Scalar);
-  const names = ['w1', 'wd', 'ln_s', 'wm', 'wgm'];
+  if (fixture === 'the op zoo') for (const constant of ['bn_m', 'bn_v', 'lo', 'hi', 'pv', 'two', 'half']) assert.ok(!graph.variables.has(constant), `${constant} is not a weight`);
   const vars = names.map((n) => graph.variables.get(n)!);
   const { grads } = tf.variableGrads(loss, vars);
   for (const [k, v] of vars.entries()) {
@@ -143,6 +164,7 @@ test('translated gradients match central differences on a fixture', async () => 
   tf.dispose([x, ...Object.values(grads)]);
   graph.dispose();
 });
+}
 
 test('an op without a translation stops with one line naming the op and its node', () => {
   const g = new OnnxGraph();
