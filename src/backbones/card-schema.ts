@@ -84,6 +84,8 @@ export const OnnxCardSchema = z
     ...common,
     source: z.discriminatedUnion('kind', [HubSourceSchema, z.object({ kind: z.literal('file'), path: z.string().min(1) })]),
     output: OutputSchema,
+    /** Fine-tuning blocks: a regex over tensor names; the matching tensors the whole graph passes through end a block. */
+    blocks: z.string().min(1).optional(),
     /** CLIP-style text tower next to the image tower (same repo), used by zero-shot. */
     text: z.object({ file: z.string().min(1), output: z.string().min(1), contextLength: z.number().int().min(1) }).optional(),
   })

@@ -1,7 +1,9 @@
 import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { BackboneError } from '../errors.ts';
-import { vstack, type Matrix } from '../util/matrix.ts';
+import { matrix, vstack, type Matrix } from '../util/matrix.ts';
 import { openOnnx, ORT_VERSION, type Device, type OnnxSession, type ValueInfo } from '../util/ort.ts';
+import { cutAt } from './onnx-blocks.ts';
 import { pool, POOLING_RANK } from './pooling.ts';
 import { featureName, type Backbone, type OnnxCard } from './types.ts';
 
@@ -76,4 +78,31 @@ function checkAgainstCard(session: OnnxSession, card: OnnxCard, path: string): V
     throw new BackboneError(`${path}: output "${output.name}" has shape ${shape(output)}; pooling "${card.output.pooling}" needs rank ${rank}. Fix output.pooling in the card.`);
   }
   return input;
+}
+
+/** A frozen prefix for fine-tuning: the model cut at one tensor, whose whole value (flattened) is the "feature". */
+export interface CutBackbone extends Backbone {
+  /** Shape of the tensor for one image (batch dimension left out). */
+  exampleShape(): Promise<number[]>;
+}
+
+export async function openOnnxCut(card: OnnxCard, modelPath: string, tensor: string, opt: OnnxOpenOptions = {}): Promise<CutBackbone> {
+  const session = await openOnnx(cutAt(new Uint8Array(await readFile(modelPath)), tensor), { threads: opt.threads, device: opt.device });
+  const input = card.input.name ?? session.inputName;
+  const { height: h, width: w, layout } = card.input;
+  const sample = layout === 'NCHW' ? [3, h, w] : [h, w, 3];
+  const run = async (batch: Float32Array, n: number) => (await session.runRaw({ [input]: { type: 'float32', data: batch.subarray(0, n * 3 * h * w), dims: [n, ...sample] } }, [tensor]))[0];
+  return {
+    card,
+    tap: `${tensor}[map]`,
+    weights: weightsIdentity(modelPath),
+    runtime: `onnxruntime-node ${ORT_VERSION} (${session.device})`,
+    ...(session.fallback ? { warnings: [session.fallback] } : {}),
+    async embed(batch, n) {
+      const out = await run(batch, n);
+      return matrix(n, out.data.length / n, Float32Array.from(out.data));
+    },
+    exampleShape: async () => (await run(new Float32Array(3 * h * w), 1)).dims.slice(1),
+    dispose: () => session.dispose(),
+  };
 }

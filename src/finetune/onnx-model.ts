@@ -21,16 +21,20 @@ function pooled(t: tf.Tensor, out: OnnxCard['output']): tf.Tensor {
 }
 
 /**
- * A whole ONNX backbone, translated to tfjs (every weight trains, or none with a head alone), pooled as its card says,
- * under a new linear head.
- * Reads preprocessed images in the card's layout.
+ * An ONNX backbone translated to tfjs, pooled as its card says, under a new linear head: the whole graph from the
+ * preprocessed images (every weight trains, or none with a head alone), or the part after a cut tensor, fed with the
+ * cut's activations.
  */
-export function onnxTrainModel(bytes: Uint8Array, card: OnnxCard, o: { featureDim: number; numClasses: number; seed: number; trainBackbone: boolean }): TrainModel {
-  const graph = onnxToTfjs(bytes, { outputs: [card.output.name] });
+export function onnxTrainModel(
+  bytes: Uint8Array,
+  card: OnnxCard,
+  o: { featureDim: number; numClasses: number; seed: number; trainBackbone: boolean; from?: { tensor: string; shape: number[] } },
+): TrainModel {
+  const graph = onnxToTfjs(bytes, { outputs: [card.output.name], ...(o.from ? { inputs: [o.from.tensor] } : {}) });
   const head = linearHead(o.featureDim, o.numClasses, o.seed);
   const { height: h, width: w, layout } = card.input;
   return {
-    inputShape: layout === 'NCHW' ? [3, h, w] : [h, w, 3],
+    inputShape: o.from?.shape ?? (layout === 'NCHW' ? [3, h, w] : [h, w, 3]),
     variables: [...(o.trainBackbone ? graph.variables.values() : []), ...head.variables],
     logits: (x) => head.apply(pooled(graph.run({ [graph.inputs[0]]: x })[0], card.output)),
     dispose: () => {

@@ -1,8 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { kerasBlocks, type Block } from '../backbones/keras/blocks.ts';
+import { kerasBlocks } from '../backbones/keras/blocks.ts';
 import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
+import { onnxBlocks } from '../backbones/onnx-blocks.ts';
+import { openOnnxCut, type OnnxOpenOptions } from '../backbones/onnx-backbone.ts';
 import { pixelsBackbone } from '../backbones/pixels.ts';
 import { pool } from '../backbones/pooling.ts';
 import { openResolved, type ResolvedBackbone } from '../backbones/registry.ts';
@@ -57,7 +59,7 @@ const FINETUNE_FLAGS: Flags<typeof FINETUNE_OPTIONS> = {
 };
 
 /** The blocks a train mode trains, and where the frozen prefix ends (`null`: the head alone, on the tap's pooled features). */
-function trainedBlocks(mode: string, blocks: readonly Block[], input: string): { cut: string | null; count: number } {
+function trainedBlocks(mode: string, blocks: readonly { end: string }[], input: string): { cut: string | null; count: number } {
   if (mode === 'head') return { cut: null, count: 0 };
   const n = mode === 'all' ? blocks.length : Number(mode.slice('last:'.length));
   if (n > blocks.length) throw new ConfigError(`--train ${mode}: the backbone has ${blocks.length} blocks up to its tap (see \`reprobe models layers\`); N is at most ${blocks.length}.`);
@@ -81,7 +83,7 @@ export const finetuneMethod: ImagesMethod = {
     const card = cell.backbone.card;
     const K = ds.classes.length;
     checkClasses(ds.classes, [...cell.train].map((i) => ds.samples[i].label), [...cell.val, ...cell.tests.flatMap((t) => t.idx)].map((i) => ds.samples[i].label));
-    const plan = isKerasCard(card) ? kerasPlan(card, cell.open.layer ?? card.tap, o.train, cell.seed, K, o.augment) : await onnxPlan(cell.backbone, o.train, cell.seed, K, o.augment);
+    const plan = isKerasCard(card) ? kerasPlan(card, cell.open.layer ?? card.tap, o.train, cell.seed, K, o.augment) : await onnxPlan(cell.backbone, o.train, cell.seed, K, o.augment, { threads: cell.open.threads, device: cell.open.device });
     const { cut, count, tap } = plan;
 
     // The frozen prefix, once: the features for a head, the cut's activation map, or the preprocessed images.
@@ -214,18 +216,28 @@ function kerasPlan(card: KerasCard, tap: string, mode: string, seed: number, num
 }
 
 /** ONNX backbones: a head on the card's features, or the whole graph translated to tfjs from the preprocessed images. */
-async function onnxPlan(r: ResolvedBackbone, mode: string, seed: number, numClasses: number, augment: boolean): Promise<Plan> {
+async function onnxPlan(r: ResolvedBackbone, mode: string, seed: number, numClasses: number, augment: boolean, opt: OnnxOpenOptions): Promise<Plan> {
   const card = r.card as OnnxCard;
   const tap = featureName(card);
   if (mode === 'head' && !augment) return { cut: null, count: 0, tap, build: async (d) => headOnly(d, numClasses, seed) };
-  if (mode !== 'all' && mode !== 'head') throw new ConfigError(`--train ${mode}: ${r.name} is an ONNX model and its card lists no blocks yet; fine-tune its head (--train head) or all of it (--train all).`);
   const bytes = new Uint8Array(await readFile(r.files!.image));
+  const featureDim = async () => card.featureDim ?? (await featureSize(bytes, card));
+  if (mode !== 'all' && mode !== 'head') {
+    if (augment) throw new ConfigError(`--train ${mode} with --augment: ONNX backbones augment with --train all or head only, so far.`);
+    if (!card.blocks) throw new ConfigError(`--train ${mode}: the card of ${r.name} lists no blocks (a "blocks" pattern over its tensor names); fine-tune its head (--train head) or all of it (--train all).`);
+    const { cut, count } = trainedBlocks(mode, onnxBlocks(bytes, card.blocks, card.output.name), 'pixels');
+    if (cut !== 'pixels') {
+      const prefix = await openOnnxCut(card, r.files!.image, cut!, opt);
+      const shape = await prefix.exampleShape();
+      return { cut, count, tap, prefix, build: async () => onnxTrainModel(bytes, card, { featureDim: await featureDim(), numClasses, seed, trainBackbone: true, from: { tensor: cut!, shape } }) };
+    }
+  }
   return {
     cut: mode === 'head' ? null : 'pixels',
-    count: mode === 'head' ? 0 : 1,
+    count: mode === 'head' ? 0 : mode === 'all' ? 1 : Number(mode.slice('last:'.length)),
     tap,
     prefix: pixelsBackbone(card),
-    build: async () => onnxTrainModel(bytes, card, { featureDim: card.featureDim ?? (await featureSize(bytes, card)), numClasses, seed, trainBackbone: mode === 'all' }),
+    build: async () => onnxTrainModel(bytes, card, { featureDim: await featureDim(), numClasses, seed, trainBackbone: mode !== 'head' }),
   };
 }
 

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { tinyConvNet } from '../fixtures/onnx-fixtures.ts';
+import { tinyConvNet, tinyVit } from '../fixtures/onnx-fixtures.ts';
 import { tempDir } from '../helpers.ts';
 
 const home = tempDir();
@@ -122,5 +122,34 @@ test('an ONNX backbone fine-tunes through the tfjs translation: all of it from t
   assert.ok((curve[2].val_loss as number) < (curve[0].val_loss as number), `validation loss ${curve.map((l) => l.val_loss).join(' → ')}`);
   const last = reprobe('finetune', ...args, '--train', 'last:1', '--results-dir', results);
   assert.equal(last.code, 2);
-  assert.match(last.err.trim().split('\n').at(-1)!, /^reprobe: --train last:1: .* is an ONNX model and its card lists no blocks yet; .*--train head.*--train all/);
+  assert.match(last.err.trim().split('\n').at(-1)!, /^reprobe: --train last:1: the card of .* lists no blocks .*--train head.*--train all/);
+});
+
+test('an ONNX backbone whose card lists blocks trains its last N: the prefix cut at a block end on onnxruntime, the rest translated', () => {
+  const dir = tempDir();
+  const model = join(dir, 'vit.onnx');
+  writeFileSync(model, tinyVit({ size: 32, patch: 8, dim: 12, layers: 3, fixedSpatial: true }));
+  const card = join(dir, 'vit.json');
+  writeFileSync(
+    card,
+    JSON.stringify({
+      id: 'tiny-vit',
+      input: { name: 'pixel_values', height: 32, width: 32, layout: 'NCHW' },
+      preprocess: { resize: 'stretch', interpolation: 'bilinear', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+      output: { name: 'last_hidden_state', pooling: 'cls' },
+      blocks: '^/encoder/layer\\.\\d+/output/Add_output_0$',
+    }),
+  );
+  const results = tempDir();
+  const r = reprobe('finetune', '--backbone', model, '--card', card, '--dataset', 'mnist', '--shots', '3', '--val-per-class', '1', '--test-per-class', '2', '--lr', '1e-2', '--max-epochs', '3', '--train', 'last:2', '--results-dir', results);
+  assert.equal(r.code, 0, r.err);
+  const [rec] = readJsonl(join(results, 'finetune.jsonl'));
+  assert.equal(rec.cut, '/encoder/layer.1/output/Add_output_0');
+  // The third layer (LayerNorm 2 x 8, two 8 x 8 matrices), the projection to 12 (8 x 12 + 12) and the head (12 x 10 + 10).
+  assert.equal(rec.trained_params, 16 + 128 + 108 + 130);
+  const curve = readJsonl(String(rec.curve));
+  assert.ok((curve[2].val_loss as number) < (curve[0].val_loss as number), `validation loss ${curve.map((l) => l.val_loss).join(' → ')}`);
+  const big = reprobe('finetune', '--backbone', model, '--card', card, '--dataset', 'mnist', '--shots', '3', '--test-per-class', '2', '--train', 'last:5', '--results-dir', results);
+  assert.equal(big.code, 2);
+  assert.match(big.err.trim().split('\n').at(-1)!, /the backbone has 4 blocks up to its tap/);
 });
