@@ -23,7 +23,8 @@ export function unknownName(kind: string, name: string, known: readonly string[]
 
 /** The first line of an error's message (or of whatever was thrown): native libraries append multi-line details. */
 export function firstLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0];
+  // A message cut at its line break may end in the colon that introduced the details.
+  return String((err as Error)?.message ?? err).split('\n')[0].replace(/:\s*$/, '');
 }
 
 /**

@@ -33,7 +33,7 @@ export function tfjsBackend(want: TfBackendChoice = 'auto'): Promise<string> {
     for (const name of order) {
       try {
         if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-        if (await tf.setBackend(name)) {
+        if (await quietly(() => tf.setBackend(name))) {
           await tf.ready();
           return name;
         }
@@ -44,6 +44,22 @@ export function tfjsBackend(want: TfBackendChoice = 'auto'): Promise<string> {
     throw new BackboneError(`No tfjs backend could start (tried ${order.join(', ')}).`);
   })();
   return chosen;
+}
+
+/**
+ * tfjs's cpu backend greets Node users on stderr with four lines of advice at its first tensor; reprobe reports the
+ * backend itself, so that first tensor is made here with the warning muted.
+ */
+async function quietly(f: () => Promise<boolean>): Promise<boolean> {
+  const warn = console.warn;
+  console.warn = () => undefined;
+  try {
+    const ok = await f();
+    if (ok) tf.scalar(0).dispose();
+    return ok;
+  } finally {
+    console.warn = warn;
+  }
 }
 
 async function forceBackend(want: Exclude<TfBackendChoice, 'auto'>): Promise<string> {
@@ -64,7 +80,7 @@ async function forceBackend(want: Exclude<TfBackendChoice, 'auto'>): Promise<str
   } catch {
     throw fail(want === 'tensorflow' ? '@tensorflow/tfjs-node(-gpu) is not installed (its install downloads libtensorflow)' : 'its package does not load');
   }
-  if (!(await tf.setBackend(want))) throw fail('setBackend failed');
+  if (!(await quietly(() => tf.setBackend(want)))) throw fail('setBackend failed');
   await tf.ready();
   chosen = Promise.resolve(want);
   return want;

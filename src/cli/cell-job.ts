@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, firstLine } from '../errors.ts';
 import { DEVICES, RUNTIMES } from '../jobs/job-schema.ts';
 import type { CellEvents } from '../jobs/run-cells.ts';
 import { flagValue, listOf, type FlagSpec } from '../util/options.ts';
@@ -100,9 +100,10 @@ async function readJobFile(path: string): Promise<Record<string, unknown>> {
   try {
     doc = parseYaml(text, { logLevel: 'error' });
   } catch (err) {
-    throw new ConfigError(`Config file "${path}" is not valid YAML: ${String((err as Error).message).split('\n')[0]}`);
+    throw new ConfigError(`Config file "${path}" is not valid YAML: ${firstLine(err)}`);
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`Config file "${path}" must be a YAML mapping of job keys (backbones, dataset, shots, ...).`);
+  if (doc === null || doc === undefined) return {}; // empty, or only comments: no settings
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`Config file "${path}" must be a YAML mapping of job keys (backbones, dataset, shots, ...).`);
   return doc as Record<string, unknown>;
 }
 

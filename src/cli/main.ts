@@ -5,6 +5,7 @@ import { COMMANDS } from './commands.ts';
 
 /** Thin CLI: parses flags, calls the library, prints. Errors a user can fix are one line and exit code 2. */
 export async function main(args: string[]): Promise<void> {
+  refuseRepeats(args);
   let program = yargs(args)
     .scriptName('reprobe')
     .usage('$0 <command> [options]\n\nCompare frozen image representations with the probes of representation-learning papers.');
@@ -40,5 +41,25 @@ export async function run(): Promise<void> {
       process.stderr.write(`reprobe: internal error: ${e?.message ?? e}\n${process.env.REPROBE_DEBUG ? `${e?.stack}\n` : 'Set REPROBE_DEBUG=1 for the stack trace.\n'}`);
       process.exitCode = 1;
     }
+  }
+}
+
+/** Flags that take lists and may be given more than once (their values join). */
+const REPEATABLE = new Set(['backbone', 'b', 'probe', 'knn-k', 'lr-c']);
+
+/**
+ * A single-valued flag given twice is a mistake, and yargs would not say so: it keeps one value, makes a list, or
+ * (numbers, 5 then 1) adds them up.
+ */
+function refuseRepeats(args: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const a of args) {
+    if (a === '--') break;
+    const m = /^--(?:no-)?([a-z][\w-]*)|^-([a-zA-Z])$/.exec(a.split('=')[0]);
+    if (!m) continue;
+    const name = m[1] ?? m[2];
+    if (REPEATABLE.has(name)) continue;
+    if (seen.has(name)) throw new ReprobeError(`--${name} is given more than once; give it once.`);
+    seen.add(name);
   }
 }

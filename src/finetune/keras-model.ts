@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadKerasLayers } from '../backbones/tfjs.ts';
 import { inboundNames, type KerasModelFiles } from '../backbones/keras/topology.ts';
+import { TrainingError } from '../errors.ts';
 import { linearHead } from './head.ts';
 
 /** A classifier being trained: logits for a batch, and the variables training changes. */
@@ -27,6 +28,45 @@ export interface KerasTrainSpec {
   seed: number;
 }
 
+/**
+ * A Keras BatchNormalization on its running statistics, written as x·a + b with a = γ / √(var + ε) and b = β − mean·a
+ * from plain ops: the gradient reaches γ and β (when the layer has them) without tfjs's FusedBatchNorm, whose gradient
+ * fails on a layer without γ (InceptionV3's) and whose wasm forward is slow.
+ */
+class RunningStatsNorm extends tf.layers.Layer {
+  static readonly className = 'ReprobeRunningStatsNorm';
+  private readonly bn: tf.layers.Layer;
+
+  constructor(bn: tf.layers.Layer) {
+    super({ name: `${bn.name}__running_stats` });
+    this.bn = bn;
+    const axis = (bn.getConfig().axis as number | undefined) ?? -1;
+    if (axis !== -1 && axis !== 3) throw new TrainingError(`Batch norm layer ${bn.name} normalises axis ${axis}; only the channel axis of NHWC trains.`);
+  }
+
+  private weight(suffix: string): tf.LayerVariable | undefined {
+    return this.bn.weights.find((w) => w.originalName.endsWith(`/${suffix}`) || w.name.endsWith(`/${suffix}`));
+  }
+
+  /** γ and β, the weights that train. */
+  affine(): tf.LayerVariable[] {
+    return ['gamma', 'beta'].map((s) => this.weight(s)).filter((w): w is tf.LayerVariable => w !== undefined);
+  }
+
+  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return shape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const eps = (this.bn.getConfig().epsilon as number | undefined) ?? 1e-3;
+    const [gamma, beta, mean, variance] = ['gamma', 'beta', 'moving_mean', 'moving_variance'].map((s) => this.weight(s)?.read());
+    const a = gamma ? tf.mul(gamma, tf.rsqrt(tf.add(variance!, eps))) : tf.rsqrt(tf.add(variance!, eps));
+    const b = beta ? tf.sub(beta, tf.mul(mean!, a)) : tf.neg(tf.mul(mean!, a));
+    return tf.add(tf.mul(x, a), b);
+  }
+}
+
 /** A Keras backbone from `from` to its tap, global-average-pooled, under a new linear head. */
 export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSpec): Promise<TrainModel> {
   const full = await loadKerasLayers(files);
@@ -46,9 +86,14 @@ export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSp
     const l = files.layers[i];
     const ins = inboundNames(l).map((n) => sym.get(n));
     if (ins.some((t) => t === undefined)) continue; // not on the path from `from` to the tap
-    const layer = full.getLayer(l.name);
+    const original = full.getLayer(l.name);
+    const layer = l.class_name === 'BatchNormalization' ? new RunningStatsNorm(original) : original;
     sym.set(l.name, layer.apply(ins.length === 1 ? ins[0]! : (ins as tf.SymbolicTensor[])) as tf.SymbolicTensor);
-    if (i > after) trained.push(...layer.trainableWeights);
+    if (i > after) {
+      // nsfwjs ships its early layers with trainable: false; what --train names trains here.
+      original.trainable = true;
+      trained.push(...(layer instanceof RunningStatsNorm ? layer.affine() : original.trainableWeights));
+    }
   }
   const out = sym.get(spec.tap)!;
   const body = tf.model({ inputs: input, outputs: out.shape.length === 4 ? (tf.layers.globalAveragePooling2d({}).apply(out) as tf.SymbolicTensor) : out });

@@ -88,7 +88,7 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
         tf.dispose([value, ...Object.values(grads)]);
       }
       const v = await evaluate(model, val, s.batchSize * 4, s.numClasses);
-      if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new TrainingError(`The loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --lr.`);
+      if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new TrainingError(`The loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --lr (or --weight-decay).`);
       const o = observe(stop, epoch, v.loss, s.patience);
       stop = o.state;
       if (o.improved) best = await snapshot(model.variables);

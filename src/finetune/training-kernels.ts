@@ -200,32 +200,4 @@ export function registerWasmTraining(): void {
     }
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc, ...(own?.setupFunc ? { setupFunc: own.setupFunc } : {}) });
   }
-  registerBatchNormGradient();
-}
-
-/**
- * tfjs's FusedBatchNorm gradient tiles 1/sqrt(var) to the whole input before multiplying (a quarter of a MobileNet
- * training step on wasm); the same formulas with broadcasting instead. Same values on every backend.
- */
-function registerBatchNormGradient(): void {
-  tf.registerGradient({
-    kernelName: 'FusedBatchNorm',
-    inputsToSave: ['x', 'mean', 'variance', 'scale'],
-    gradFunc: (dy, saved, attrs) => {
-      const d = dy as tf.Tensor;
-      const [x, mean, variance, scale] = saved;
-      const eps = (attrs as { varianceEpsilon: number }).varianceEpsilon;
-      const axes = x.shape.map((_, i) => i).filter((i) => mean.rank === 1 ? i < x.rank - 1 : mean.shape[i - (x.rank - mean.rank)] === 1 && x.shape[i] !== 1);
-      const perChannel = (t: tf.Tensor) => (mean.rank === 1 ? t.sum(axes) : t.sum(axes, true)).reshape(mean.shape);
-      const inv = tf.rsqrt(tf.add(variance, eps));
-      const s = scale ?? tf.scalar(1);
-      return {
-        x: () => tf.mul(d, tf.mul(inv, s)),
-        mean: () => perChannel(tf.mul(d, tf.mul(inv, s).neg())),
-        variance: () => perChannel(tf.mul(tf.mul(tf.sub(x, mean), d), tf.mul(tf.mul(tf.pow(inv, 3), s), -0.5))),
-        scale: () => perChannel(tf.mul(d, tf.mul(tf.sub(x, mean), inv))),
-        offset: () => perChannel(d),
-      };
-    },
-  });
 }

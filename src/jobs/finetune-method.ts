@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { kerasBlocks } from '../backbones/keras/blocks.ts';
@@ -10,7 +10,7 @@ import { pool } from '../backbones/pooling.ts';
 import { openResolved, type ResolvedBackbone } from '../backbones/registry.ts';
 import { TF_BACKENDS, tfjsBackend, TFJS_VERSION } from '../backbones/tfjs.ts';
 import { featureName, isKerasCard, type Backbone, type KerasCard, type OnnxCard } from '../backbones/types.ts';
-import { ConfigError, ProbeError } from '../errors.ts';
+import { ConfigError, fsError, ProbeError } from '../errors.ts';
 import { CheckpointFile, type EpochLog } from '../finetune/checkpoint.ts';
 import { augmenter } from '../finetune/augment.ts';
 import { linearHead } from '../finetune/head.ts';
@@ -33,7 +33,8 @@ const TRAIN_MODE = /^(head|all|last:[1-9]\d*)$/;
 /** The study's protocol (Adam, lr 1e-5, batch 16 as the job's batch size, patience 30) is the default. */
 const FINETUNE_OPTIONS = {
   train: z.string().regex(TRAIN_MODE, 'expected head, last:N (N ≥ 1) or all').default('all'),
-  lr: z.number().positive().max(10).default(1e-5),
+  // Below 1e-10 float32 weights do not move: a run that cannot train.
+  lr: z.number().min(1e-10, 'expected at least 1e-10').max(10).default(1e-5),
   patience: z.number().int().min(1).default(30),
   maxEpochs: z.number().int().min(1).default(2000),
   optimizer: z.enum(OPTIMIZERS).default('adam'),
@@ -62,7 +63,7 @@ const FINETUNE_FLAGS: Flags<typeof FINETUNE_OPTIONS> = {
 function trainedBlocks(mode: string, blocks: readonly { end: string }[], input: string): { cut: string | null; count: number } {
   if (mode === 'head') return { cut: null, count: 0 };
   const n = mode === 'all' ? blocks.length : Number(mode.slice('last:'.length));
-  if (n > blocks.length) throw new ConfigError(`--train ${mode}: the backbone has ${blocks.length} blocks up to its tap (see \`reprobe models layers\`); N is at most ${blocks.length}.`);
+  if (n > blocks.length) throw new ConfigError(`--train ${mode}: the backbone has ${blocks.length} block${blocks.length === 1 ? '' : 's'} up to its tap (see \`reprobe models layers\`); N is at most ${blocks.length}.`);
   return { cut: n === blocks.length ? input : blocks[blocks.length - n - 1].end, count: n };
 }
 
@@ -112,12 +113,23 @@ export const finetuneMethod: ImagesMethod = {
     if (backend === 'wasm') registerWasmTraining();
     const model = await plan.build(acts.features.cols);
     const ckpt = new CheckpointFile(cell.runDir);
-    if (!cell.resume) await rm(cell.runDir, { recursive: true, force: true });
+    // The run folder: a fresh one unless resuming; a failure to write it is one line, before training starts.
+    const inRunDir = async <T>(f: () => Promise<T>): Promise<T> => {
+      try {
+        return await f();
+      } catch (err) {
+        throw fsError(err, `Cannot write the run folder ${cell.runDir}`, 'Pass --results-dir with a writable folder.');
+      }
+    };
+    await inRunDir(async () => {
+      if (!cell.resume) await rm(cell.runDir, { recursive: true, force: true });
+      await mkdir(cell.runDir, { recursive: true });
+    });
     const config = JSON.stringify({ options: o, batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
     const curvePath = join(cell.runDir, 'epochs.jsonl');
     const saved = cell.resume ? await ckpt.load(config) : undefined;
     if (cell.resume) cell.onNote?.(saved ? `resuming ${cell.runDir} after epoch ${saved.epoch}${saved.done ? ' (training had finished)' : ''}` : `nothing to resume in ${cell.runDir} for these settings and images; training from epoch 1`);
-    const writeCurve = (curve: readonly EpochLog[]) => writeFileAtomic(curvePath, curve.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const writeCurve = (curve: readonly EpochLog[]) => inRunDir(() => writeFileAtomic(curvePath, curve.map((l) => JSON.stringify(l)).join('\n') + '\n'));
     try {
       const train = examples(cell.train);
       const out = await trainModel(
@@ -134,7 +146,7 @@ export const finetuneMethod: ImagesMethod = {
           ...(o.augment ? { augment: augmenter(card.input.layout) } : {}),
         },
         {
-          checkpoint: { config, load: async () => saved, save: (c) => ckpt.save(c) },
+          checkpoint: { config, load: async () => saved, save: (c) => inRunDir(() => ckpt.save(c)) },
           onEpoch: async (log, curve) => {
             await writeCurve(curve);
             // The bar ends where training would stop if the loss does not fall again.

@@ -35,7 +35,7 @@ const JOB_SHAPE = {
   device: z.enum(DEVICES).default('cpu'),
   /** Card file for a backbone given as a path to an .onnx file. */
   card: z.string().optional(),
-  resultsDir: z.string().default('results'),
+  resultsDir: z.string().min(1, 'name a folder').default('results'),
   /** Read and write features in $REPROBE_HOME/features (a finished extraction is reused, a killed one resumes). */
   cache: z.boolean().default(true),
 };

@@ -9,7 +9,7 @@ import { DataError } from '../errors.ts';
 import type { Skipped } from '../features/extract.ts';
 import type { CellFields, CellRecord } from '../results/record.ts';
 import { saveSplit } from '../results/splits.ts';
-import { appendRecords, ensureResultsDir } from '../results/store.ts';
+import { appendRecords, ensureResultsDir, readRecords } from '../results/store.ts';
 import { versions } from '../results/versions.ts';
 import { round3 } from '../util/round.ts';
 import { cellFeatures, featureCell, imagesReadable, mergeFeatures, type CellFeatures } from './cell-features.ts';
@@ -132,7 +132,9 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
             );
       for (const r of results) done.push(record(job, { ds, runId, split, saved, resolved, pass, feats, method, options }, r));
     }
-    const appended = await appendRecords(job.resultsDir, done, job.resultsFile);
+    // A resumed job appends only what the killed one had not: a record already in the file is not written twice.
+    const have = job.resume ? new Set((await readRecords(job.resultsDir, job.resultsFile)).map((r) => r.cell_id)) : new Set<string>();
+    const appended = await appendRecords(job.resultsDir, done.filter((r) => !have.has(r.cell_id)), job.resultsFile);
     if (appended.isolated) events.onResultsRepaired?.(appended.isolated);
     resultsPath = appended.path;
     records.push(...done);
@@ -194,7 +196,9 @@ interface RecordContext {
 function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
   const [runtime, layer, model] = [r.runtime ?? c.pass.runtime, r.layer ?? c.pass.layer, modelSource(c.pass.card)];
   const n = (idx: readonly number[]) => idx.filter((i) => c.feats.rowOf.has(i)).length;
-  const id = { dataset: job.dataset, split: c.saved.hash, model, layer, runtime, method: c.method.name, options: c.options, eval: r.eval_split };
+  // Methods that train also depend on the batch and the seed they train with.
+  const training = c.method.needs === 'images' ? { batchSize: job.batchSize, seed: job.split.seed } : {};
+  const id = { dataset: job.dataset, split: c.saved.hash, model, layer, runtime, method: c.method.name, options: c.options, eval: r.eval_split, ...training };
   const shared: CellFields = {
     run_id: c.runId,
     cell_id: createHash('sha256').update(JSON.stringify(id)).digest('hex').slice(0, 16),

@@ -122,7 +122,7 @@ async function guard<T>(f: () => Promise<T>, dir: string): Promise<T> {
   }
 }
 
-const asResultsError = (err: unknown, dir: string) => fsError(err, `Cannot write results in ${dir}; nothing was appended`, 'Free space or pass --results-dir with a writable folder.');
+const asResultsError = (err: unknown, dir: string) => fsError(err, `Cannot write results in ${dir}; nothing was appended`, 'Free space, or pass --results-dir with a writable folder.');
 
 /** Every whole record of a results file, oldest first (none when it does not exist; a torn or foreign line is skipped). */
 export async function readRecords(dir: string, file: string): Promise<CellRecord[]> {

@@ -34,6 +34,7 @@ export function flagValue(spec: FlagSpec, raw: unknown): unknown {
   if (spec.cli === 'boolean') return raw;
   const texts = listOf(raw);
   if (spec.cli === 'numbers') return texts.map(Number);
-  if (spec.cli === 'number') return Number(texts[0]);
-  return texts[0];
+  // One value: a list or nothing goes to the schema as it is, which refuses it in one line.
+  if (texts.length !== 1) return texts;
+  return spec.cli === 'number' ? Number(texts[0]) : texts[0];
 }

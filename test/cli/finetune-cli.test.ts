@@ -66,6 +66,9 @@ test('a finetune run killed mid-training and resumed gives the record of an unin
   assert.deepEqual(Object.fromEntries(same.map((k) => [k, b[k]])), Object.fromEntries(same.map((k) => [k, a[k]])));
   const strip = (path: string) => readJsonl(path).map(({ seconds: _s, ...l }) => l);
   assert.deepEqual(strip(String(b.curve)), strip(String(a.curve)));
+  // Resuming a finished run re-scores it and appends nothing: the record is there once.
+  assert.equal(reprobe('finetune', ...args, '--results-dir', killed, '--resume').code, 0);
+  assert.equal(readJsonl(join(killed, 'finetune.jsonl')).length, 1);
 });
 
 test('--augment trains from the cached preprocessed images through the frozen part, seeded: two runs give one record', () => {
@@ -87,6 +90,12 @@ test('finetune refuses a bad train mode, and N above the block count, with one l
   const big = reprobe('finetune', ...SMALL, '--train', 'last:99', '--results-dir', tempDir());
   assert.equal(big.code, 2, big.err);
   assert.match(big.err.trim().split('\n').at(-1)!, /^reprobe: --train last:99: the backbone has 15 blocks up to its tap .*; N is at most 15\.$/);
+  const twice = reprobe('finetune', ...SMALL, '--seed', '5', '--seed', '1');
+  assert.equal(twice.code, 2);
+  assert.equal(twice.err.trim(), 'reprobe: --seed is given more than once; give it once.', 'not silently 6');
+  const two = reprobe('finetune', ...SMALL, '--train', 'head,all');
+  assert.equal(two.code, 2);
+  assert.match(two.err, /^reprobe: Invalid --train: .*array/);
   const noVal = reprobe('finetune', ...SMALL.map((a, i) => (SMALL[i - 1] === '--val-per-class' ? '0' : a)), '--train', 'head', '--results-dir', tempDir());
   assert.equal(noVal.code, 2, noVal.err);
   assert.match(noVal.err.trim().split('\n').at(-1)!, /^reprobe: Early stopping needs validation images; the split has none/);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import { resolveCard, openBackbone } from '../../src/backbones/registry.ts';
 import { kerasBlocks } from '../../src/backbones/keras/blocks.ts';
 import { loadNsfwjsModel } from '../../src/backbones/keras/nsfwjs-files.ts';
@@ -73,4 +74,28 @@ test('fine-tuning refuses a val or test class that has no training images, befor
   const ds = { name: 'toy', classes: ['a', 'b', 'c'], samples: [0, 1, 2, 0, 1, 2].map((label, i) => ({ id: `s${i}`, label })) } as unknown as Dataset;
   const cell = { dataset: ds, backbone: { name: 'mobilenet-v2', card: mobilenet }, train: [0, 1], val: [2], tests: [{ name: 'test', idx: [3] }] } as unknown as ImageCell;
   await assert.rejects(finetuneMethod.run(cell, {}), /^ProbeError: Class "c" appears in val\/test but has no training images/);
+});
+
+test('every weight after the cut trains, whatever the model file marks frozen; InceptionV3 (batch norm without γ) gets gradients too', async () => {
+  const backend = await tfjsBackend();
+  if (backend === 'wasm') registerWasmTraining();
+  for (const [id, from] of [['mobilenet-v2', 'input_1'], ['inception-v3', 'mixed5']] as const) {
+    const card = resolveCard(id) as KerasCard;
+    const files = loadNsfwjsModel(card.source.model);
+    const model = await kerasTrainModel(files, { from, trainAfter: from, tap: card.tap, numClasses: 4, seed: 0 });
+    try {
+      // What the weight manifest holds for the layers after `from` up to the tap, less batch norm's running statistics.
+      const names = files.layers.map((l) => l.name);
+      const after = new Set(names.slice(names.indexOf(from) + 1, names.indexOf(card.tap) + 1));
+      const expected = files.weightSpecs.filter((w) => after.has(w.name.split('/')[0]) && !/moving_(mean|variance)$/.test(w.name)).reduce((a, w) => a + w.shape.reduce((p, d) => p * d, 1), 0);
+      assert.equal(model.variables.reduce((a, v) => a + v.size, 0), expected + card.featureDim * 4 + 4, id);
+      const x = tf.randomNormal([2, ...model.inputShape]);
+      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(tf.oneHot([1, 2], 4), model.logits(x)) as tf.Scalar, model.variables);
+      assert.ok(Number.isFinite(value.dataSync()[0]));
+      assert.equal(Object.keys(grads).length, model.variables.length, `${id}: a gradient for every trained weight`);
+      tf.dispose([x, value, ...Object.values(grads)]);
+    } finally {
+      model.dispose();
+    }
+  }
 });

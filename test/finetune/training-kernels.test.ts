@@ -37,14 +37,9 @@ const CASES: { name: string; shapes: number[][]; f: (...xs: tf.Tensor[]) => tf.T
   { name: 'depthwise multiplier 2', shapes: [[1, 6, 5, 3], [3, 3, 3, 2]], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') },
   { name: 'matmul transposed', shapes: [[7, 5], [6, 7]], f: (a, b) => tf.matMul(a, b, true, true) },
   { name: 'batched matmul transposed A', shapes: [[3, 4, 5], [3, 4, 2]], f: (a, b) => tf.matMul(a, b, true, false) },
-  {
-    name: 'batch norm (running statistics)',
-    shapes: [[2, 4, 3, 6], [6], [6], [6], [6]],
-    f: (x, mean, variance, offset, scale) => tf.batchNorm(x, mean, variance.abs().add(0.5), offset, scale, 1e-3),
-  },
 ];
 
-test('the wasm training kernels give the cpu backend\'s gradients (conv filter and input, depthwise, transposed matmul, batch norm)', async () => {
+test('the wasm training kernels give the cpu backend\'s gradients (conv filter and input, depthwise, transposed matmul)', async () => {
   await tf.setBackend('wasm');
   await tf.ready();
   registerWasmTraining();

@@ -18,6 +18,7 @@ export function kerasBlocks(files: KerasModelFiles, pattern: string, tap: string
   const index = new Map(layers.map((l, i) => [l.name, i]));
   const last = index.get(tap);
   if (last === undefined) throw new BackboneError(`Layer "${tap}" is not in the model.`);
+  if (last === 0) return []; // the input itself: nothing before it to train
   const re = new RegExp(pattern);
   // Layer i is a cut point when no later layer reads a layer before it.
   const cut = new Array<boolean>(layers.length).fill(false);
