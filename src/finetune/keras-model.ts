@@ -63,9 +63,27 @@ class RunningStatsNorm extends tf.layers.Layer {
     const [gamma, beta, mean, variance] = ['gamma', 'beta', 'moving_mean', 'moving_variance'].map((s) => this.weight(s)?.read());
     const a = gamma ? tf.mul(gamma, tf.rsqrt(tf.add(variance!, eps))) : tf.rsqrt(tf.add(variance!, eps));
     const b = beta ? tf.sub(beta, tf.mul(mean!, a)) : tf.neg(tf.mul(mean!, a));
-    return tf.add(tf.mul(x, a), b);
+    return channelAffine(x, a, b);
   }
 }
+
+/**
+ * x·a + b per channel (last axis) as one step for the gradient tape: it keeps x (kept anyway) instead of x·a as well,
+ * which is what lets a whole MobileNetV2 train at batch 16 inside wasm's 4 GB.
+ */
+const channelAffine = tf.customGrad((x, a, b, save) => {
+  const [xt, at, bt] = [x, a, b] as tf.Tensor[];
+  (save as tf.GradSaveFunc)([xt, at]);
+  return {
+    value: tf.tidy(() => tf.add(tf.mul(xt, at), bt)),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const d = dy as tf.Tensor;
+      const [xs, as] = saved;
+      const axes = xs.shape.map((_, i) => i).slice(0, -1);
+      return [tf.mul(d, as), tf.sum(tf.mul(d, xs), axes), tf.sum(d, axes)];
+    },
+  };
+}) as (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 /** A Keras backbone from `from` to its tap, global-average-pooled, under a new linear head. */
 export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSpec): Promise<TrainModel> {

@@ -20,6 +20,8 @@ export interface TrainSettings {
   numClasses: number;
   /** Seeds each epoch's shuffle and augmentation (the head's initial weights are seeded where the model is built). */
   seed: number;
+  /** Images per forward/backward pass, their gradients summed into the batch's (memory, not results: default the batch). */
+  microBatch?: number;
   /** Transforms each training batch (augmentation), drawing from a generator seeded by (seed, epoch). */
   augment?: (x: tf.Tensor, rng: Rng) => tf.Tensor;
 }
@@ -81,11 +83,23 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
       for (let start = 0; start < n; start += s.batchSize) {
         const rows = order.slice(start, start + s.batchSize);
         const x = tf.tidy(() => (s.augment ? s.augment(batch(train, rows, d, model.inputShape), rng) : batch(train, rows, d, model.inputShape)));
-        const { value, grads } = tf.variableGrads(() => tf.tidy(() => crossEntropy(model.logits(x), train.y, rows, s.numClasses).mean() as tf.Scalar), model.variables);
+        // The batch's mean loss, its gradient summed over micro-batches (exact: batch norm uses no batch statistics).
+        const step = s.microBatch ?? rows.length;
+        let total: Record<string, tf.Tensor> = {};
+        for (let m = 0; m < rows.length; m += step) {
+          const part = rows.slice(m, m + step);
+          const xm = step >= rows.length ? x : x.slice(m, part.length);
+          const loss = (ce: tf.Tensor1D) => (part.length === rows.length ? ce.mean() : ce.sum().div(rows.length)) as tf.Scalar;
+          const { value, grads } = tf.variableGrads(() => tf.tidy(() => loss(crossEntropy(model.logits(xm), train.y, part, s.numClasses))), model.variables);
+          if (xm !== x) xm.dispose();
+          lossSum += (await value.data())[0] * rows.length;
+          const sum = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, total[k] ? tf.add(total[k], g) : g]));
+          tf.dispose([value, ...Object.entries(grads).filter(([k]) => total[k]).map(([, g]) => g), ...Object.values(total)]);
+          total = sum;
+        }
         x.dispose();
-        opt.apply(model.variables.map((v) => grads[v.name]));
-        lossSum += (await value.data())[0] * rows.length;
-        tf.dispose([value, ...Object.values(grads)]);
+        opt.apply(model.variables.map((v) => total[v.name]));
+        tf.dispose(Object.values(total));
       }
       const v = await evaluate(model, val, s.batchSize * 4, s.numClasses);
       if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new TrainingError(`The loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --lr (or --weight-decay).`);

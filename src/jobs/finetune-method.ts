@@ -27,6 +27,9 @@ import { round3 } from '../util/round.ts';
 import { cellFeatures } from './cell-features.ts';
 import type { ImagesMethod, MethodResult } from './method.ts';
 
+/** Images per forward/backward pass when training from the pixels (MobileNetV2 at batch 16 outgrows wasm's 4 GB). */
+const PIXEL_MICRO_BATCH = 4;
+
 /** `head`, `last:N` or `all`. */
 const TRAIN_MODE = /^(head|all|last:[1-9]\d*)$/;
 
@@ -127,6 +130,8 @@ export const finetuneMethod: ImagesMethod = {
     });
     const config = JSON.stringify({ options: o, batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
     const curvePath = join(cell.runDir, 'epochs.jsonl');
+    // A network trained from the pixels keeps every activation for the backward pass: in micro-batches it fits in wasm's 4 GB.
+    const fromPixels = plan.fromPixels;
     const saved = cell.resume ? await ckpt.load(config) : undefined;
     if (cell.resume) cell.onNote?.(saved ? `resuming ${cell.runDir} after epoch ${saved.epoch}${saved.done ? ' (training had finished)' : ''}` : `nothing to resume in ${cell.runDir} for these settings and images; training from epoch 1`);
     const writeCurve = (curve: readonly EpochLog[]) => inRunDir(() => writeFileAtomic(curvePath, curve.map((l) => JSON.stringify(l)).join('\n') + '\n'));
@@ -143,6 +148,7 @@ export const finetuneMethod: ImagesMethod = {
           maxEpochs: o.maxEpochs,
           numClasses: K,
           seed: cell.seed,
+          ...(fromPixels ? { microBatch: PIXEL_MICRO_BATCH } : {}),
           ...(o.augment ? { augment: augmenter(card.input.layout) } : {}),
         },
         {
@@ -192,6 +198,7 @@ export const finetuneMethod: ImagesMethod = {
               optimizer: o.optimizer,
               weight_decay: o.weightDecay,
               augment: o.augment,
+              micro_batch: fromPixels ? Math.min(PIXEL_MICRO_BATCH, cell.batchSize) : cell.batchSize,
               tf_backend: backend,
               activations_key: acts.key,
               activations_from_cache: acts.fromCache,
@@ -214,6 +221,8 @@ interface Plan {
   count: number;
   tap: string;
   prefix?: Backbone;
+  /** The trained model reads the preprocessed images (everything trains, or --augment). */
+  fromPixels: boolean;
   build(inputSize: number): Promise<TrainModel>;
 }
 
@@ -223,15 +232,15 @@ function kerasPlan(card: KerasCard, tap: string, mode: string, seed: number, num
   const blocks = kerasBlocks(files, card.blocks, tap);
   const input = files.layers[0].name;
   const { cut, count } = trainedBlocks(mode, blocks, input);
-  if (augment) return { cut, count, tap, prefix: pixelsBackbone(card), build: () => kerasTrainModel(files, { from: input, trainAfter: cut ?? tap, tap, numClasses, seed }) };
-  return { cut, count, tap, build: () => kerasTrainModel(files, { from: cut ?? 'features', trainAfter: cut ?? tap, tap, numClasses, seed }) };
+  if (augment) return { cut, count, tap, prefix: pixelsBackbone(card), fromPixels: true, build: () => kerasTrainModel(files, { from: input, trainAfter: cut ?? tap, tap, numClasses, seed }) };
+  return { cut, count, tap, fromPixels: cut === input, build: () => kerasTrainModel(files, { from: cut ?? 'features', trainAfter: cut ?? tap, tap, numClasses, seed }) };
 }
 
 /** ONNX backbones: a head on the card's features, or the whole graph translated to tfjs from the preprocessed images. */
 async function onnxPlan(r: ResolvedBackbone, mode: string, seed: number, numClasses: number, augment: boolean, opt: OnnxOpenOptions): Promise<Plan> {
   const card = r.card as OnnxCard;
   const tap = featureName(card);
-  if (mode === 'head' && !augment) return { cut: null, count: 0, tap, build: async (d) => headOnly(d, numClasses, seed) };
+  if (mode === 'head' && !augment) return { cut: null, count: 0, tap, fromPixels: false, build: async (d) => headOnly(d, numClasses, seed) };
   const bytes = new Uint8Array(await readFile(r.files!.image));
   const featureDim = async () => card.featureDim ?? (await featureSize(bytes, card));
   if (mode !== 'all' && mode !== 'head') {
@@ -241,7 +250,7 @@ async function onnxPlan(r: ResolvedBackbone, mode: string, seed: number, numClas
     if (cut !== 'pixels') {
       const prefix = await openOnnxCut(card, r.files!.image, cut!, opt);
       const shape = await prefix.exampleShape();
-      return { cut, count, tap, prefix, build: async () => onnxTrainModel(bytes, card, { featureDim: await featureDim(), numClasses, seed, trainBackbone: true, from: { tensor: cut!, shape } }) };
+      return { cut, count, tap, prefix, fromPixels: false, build: async () => onnxTrainModel(bytes, card, { featureDim: await featureDim(), numClasses, seed, trainBackbone: true, from: { tensor: cut!, shape } }) };
     }
   }
   return {
@@ -249,6 +258,7 @@ async function onnxPlan(r: ResolvedBackbone, mode: string, seed: number, numClas
     count: mode === 'head' ? 0 : mode === 'all' ? 1 : Number(mode.slice('last:'.length)),
     tap,
     prefix: pixelsBackbone(card),
+    fromPixels: true,
     build: async () => onnxTrainModel(bytes, card, { featureDim: await featureDim(), numClasses, seed, trainBackbone: mode !== 'head' }),
   };
 }

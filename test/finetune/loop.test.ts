@@ -119,3 +119,18 @@ test('augmentation: seeded random resized crops and flips, the same for the same
   assert.deepEqual(nchw.transpose([0, 2, 3, 1]).arraySync(), a);
   img.dispose();
 });
+
+test('micro-batches sum to the batch\'s gradient: the same training, a smaller peak', async () => {
+  await tf.setBackend('cpu');
+  const [train, val] = [noisy(24, 12, 3, 2), noisy(30, 12, 3, 3)];
+  const run = async (microBatch?: number) => {
+    const model = linearModel(12, 3, 1);
+    const out = await trainModel(model, train, val, { ...SETTINGS, maxEpochs: 3, ...(microBatch ? { microBatch } : {}) });
+    const w = model.variables.map((v) => Array.from(v.dataSync()));
+    model.dispose();
+    return { out, w };
+  };
+  const [whole, parts] = [await run(), await run(3)];
+  whole.w.flat().forEach((v, i) => assert.ok(Math.abs(v - parts.w.flat()[i]) < 1e-5, `weight ${i}: ${v} vs ${parts.w.flat()[i]}`));
+  whole.out.curve.forEach((l, i) => assert.ok(Math.abs(l.val_loss - parts.out.curve[i].val_loss) < 1e-5));
+});
