@@ -62,7 +62,9 @@ for (const mode of ['head', 'last:2', 'all']) {
   const model = await kerasTrainModel(files, { from: cut ?? 'features', trainAfter: cut ?? card.tap, tap: card.tap, numClasses: 10, seed: 0 });
   const { train, val } = split(acts.features.data as Float32Array, acts.features.cols);
   const epochs = mode === 'all' ? Math.min(EPOCHS, 2) : EPOCHS;
-  const out = await trainModel(model, train, val, { optimizer: { name: 'adam', lr: 1e-5, weightDecay: 0 }, batchSize: 16, patience: 1e9, maxEpochs: epochs, numClasses: 10, seed: 0 });
+  // As `reprobe finetune` does: from the pixels, micro-batches of 4 (their gradients summed to the batch's).
+  const microBatch = mode === 'all' ? { microBatch: 4 } : {};
+  const out = await trainModel(model, train, val, { optimizer: { name: 'adam', lr: 1e-5, weightDecay: 0 }, batchSize: 16, patience: 1e9, maxEpochs: epochs, numClasses: 10, seed: 0, ...microBatch });
   model.dispose();
   const epochS = out.curve.reduce((a, l) => a + l.seconds, 0) / out.curve.length;
   const ours = prefix + epochS * EPOCHS;
