@@ -1,6 +1,6 @@
 /**
  * reprobe's layer rules (../shared/STYLE.md, "In reprobe" 10): the folders are pipeline stages and data flows one way,
- * data and backbones → features → methods (probes, finetune, later cluster / zeroshot) on the cell runner in jobs/ →
+ * data and backbones → features → methods (probes, finetune, cluster, later zeroshot) on the cell runner in jobs/ →
  * results → report, with metrics/ pure and cli/ on top. `npm test` runs this check.
  */
 const stage = (name) => `^src/${name}/`;

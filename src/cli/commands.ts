@@ -1,8 +1,9 @@
 import type { Command } from './command.ts';
 import { datasetsCommand, modelsCommand } from './catalog-commands.ts';
+import { clusterCommand } from './cluster-command.ts';
 import { cacheCommand, extractCommand } from './extract-command.ts';
 import { finetuneCommand } from './finetune-command.ts';
 import { probeCommand } from './probe-command.ts';
 
 /** Every command, in the order `reprobe --help` lists them. */
-export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, extractCommand, cacheCommand, modelsCommand, datasetsCommand];
+export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, clusterCommand, extractCommand, cacheCommand, modelsCommand, datasetsCommand];

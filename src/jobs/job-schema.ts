@@ -54,6 +54,12 @@ export const ProbeJobSchema = z.object({
 
 export type ProbeJob = z.infer<typeof ProbeJobSchema>;
 
+/** A clustering job: the shared keys and the options of UMAP + k-means (which include the k-means baseline's). */
+export const ClusterJobSchema = z.object({
+  ...JOB_SHAPE,
+  ...METHODS.get('cluster')!.options,
+});
+
 /** A fine-tuning job: the shared keys, the finetune method's options, and whether to continue a killed run. */
 export const FinetuneJobSchema = z.object({
   ...JOB_SHAPE,

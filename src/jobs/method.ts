@@ -14,6 +14,8 @@ export interface CellPart {
 /** What a features method gets: the dataset, and the features of train, val and each evaluated set (unreadable images left out). */
 export interface FeatureCell {
   dataset: Dataset;
+  /** The job's seed (the split's): seeds the method's own random choices too. */
+  seed: number;
   train: CellPart;
   val: CellPart;
   tests: { name: string; part: CellPart }[];
@@ -75,3 +77,4 @@ export type Method =
   | (MethodCommon & { needs: 'images'; run(cell: ImageCell, options: Record<string, unknown>): Promise<MethodResult[]> });
 
 export type ImagesMethod = Extract<Method, { needs: 'images' }>;
+export type FeaturesMethod = Extract<Method, { needs: 'features' }>;

@@ -111,7 +111,7 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
       const options = Object.fromEntries(Object.keys(method.options).map((k) => [k, job.options[k]]));
       const results =
         method.needs === 'features'
-          ? await method.run(featureCell(ds, split, feats), options)
+          ? await method.run(featureCell(ds, split, feats, job.split.seed), options)
           : await method.run(
               {
                 dataset: ds,

@@ -49,6 +49,23 @@ function columnOfRecord(r: CellRecord, modes: number): string {
   return `${COLUMN_NAMES[r.method] ?? r.method}${mode}_${r.shots}${r.eval_split === 'test' ? '' : `_${r.eval_split}`}`;
 }
 
+/** One row per clustering record: ARI, NMI, k, points and seconds. */
+export function clusterDetailTable(records: readonly CellRecord[]): string {
+  return formatTable(
+    ['backbone', 'method', 'set', 'ari', 'nmi', 'k', 'points', 'fit_s'],
+    records.map((r) => [r.backbone, r.method, r.eval_split, r.value, Number(r.nmi), Number(r.k), Number(r.n_points), r.fit_seconds]),
+  );
+}
+
+/** The study's clustering table: per dataset and set, the backbones ranked by ARI (`mobilenet-v2 0.512`). */
+export function clusterRankTable(records: readonly CellRecord[], method = 'cluster'): string {
+  const rows = records.filter((r) => r.method === method);
+  const cols = [...new Set(rows.map((r) => `${r.dataset}${r.eval_split === 'all' ? '' : ` ${r.eval_split}`}`))];
+  const ranked = cols.map((c) => rows.filter((r) => `${r.dataset}${r.eval_split === 'all' ? '' : ` ${r.eval_split}`}` === c).sort((a, b) => b.value - a.value));
+  const depth = Math.max(0, ...ranked.map((r) => r.length));
+  return formatTable(cols, Array.from({ length: depth }, (_, i) => ranked.map((r) => (r[i] ? `${r[i].backbone} ${r[i].value.toFixed(3)}` : ''))));
+}
+
 /** One row per fine-tuning record: the metric, val accuracy at the best epoch, epochs, and where the curve is. */
 export function finetuneTable(records: readonly CellRecord[]): string {
   return formatTable(

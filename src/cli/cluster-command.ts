@@ -1,0 +1,50 @@
+import type { Argv } from 'yargs';
+import { ClusterJobSchema } from '../jobs/job-schema.ts';
+import { getMethod } from '../jobs/methods.ts';
+import { runCells } from '../jobs/run-cells.ts';
+import { clusterDetailTable, clusterRankTable } from '../report/table.ts';
+import { cellEvents, jobFlags, methodFlags, parseJob } from './cell-job.ts';
+import type { Command } from './command.ts';
+
+const D = ClusterJobSchema.parse({});
+/** Results of `reprobe cluster`, in --results-dir. */
+const CLUSTER_RESULTS_FILE = 'cluster.jsonl';
+const CLUSTER = getMethod('cluster');
+
+function clusterOptions(y: Argv) {
+  return methodFlags(jobFlags(y, D, CLUSTER_RESULTS_FILE), CLUSTER.flags, D)
+    .epilog(
+      "The study's clustering: each backbone's features (the probes' cache), UMAP, then k-means with k = the number of classes, scored by " +
+        'adjusted Rand index (and NMI) against the labels; k-means on the features themselves is the baseline row. A general dataset is ' +
+        'clustered whole (train, val and test of its split together); WILDS datasets per official test set (ID, OOD). Seeded: the same ' +
+        '--seed gives the same embedding, clusters and ARI.',
+    )
+    .example('$0 cluster -b mobilenet-v2,inception-v3 -d ucmerced --data-root ../shared/data', 'backbones ranked by ARI on UC Merced')
+    .example('$0 cluster -b mobilenet-v2 -d mnist --dims 10 --metric cosine', 'a 10-d cosine UMAP of MNIST features');
+}
+
+async function cluster(argv: Record<string, unknown>): Promise<void> {
+  const job = await parseJob(argv, ClusterJobSchema, {}, CLUSTER.flags);
+  const { records, resultsPath, runId } = await runCells(
+    {
+      backbones: job.backbones,
+      dataset: job.dataset,
+      dataRoot: job.dataRoot,
+      split: { protocol: job.protocol, shots: job.shots, valPerClass: job.valPerClass, testPerClass: job.testPerClass, seed: job.seed },
+      methods: [CLUSTER, getMethod('kmeans')],
+      options: job,
+      open: { layer: job.layer, runtime: job.runtime, threads: job.threads, device: job.device, card: job.card },
+      batchSize: job.batchSize,
+      cache: job.cache,
+      resultsDir: job.resultsDir,
+      resultsFile: CLUSTER_RESULTS_FILE,
+    },
+    cellEvents(job),
+  );
+  process.stdout.write(`\n${clusterDetailTable(records)}\n\n${clusterRankTable(records)}\n\nresults appended to ${resultsPath} (run ${runId})\n`);
+}
+
+export const clusterCommand: Command = {
+  name: 'cluster',
+  register: (y) => y.command('cluster', 'cluster each backbone\'s features (UMAP, then k-means) and rank the backbones by adjusted Rand index', clusterOptions, cluster),
+};

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { kmeansBest } from '../cluster/kmeans.ts';
+import { UMAP_METRICS, umapEmbed } from '../cluster/umap.ts';
+import { adjustedRandIndex, normalizedMutualInfo } from '../metrics/clustering.ts';
+import { ProbeError } from '../errors.ts';
+import type { Matrix } from '../util/matrix.ts';
+import type { Flags } from '../util/options.ts';
+import { round3 } from '../util/round.ts';
+import type { FeatureCell, FeaturesMethod, MethodResult } from './method.ts';
+
+/** What both clustering methods take: k-means' restarts and k (one schema and flag, shared). */
+const KMEANS_OPTIONS = {
+  restarts: z.number().int().min(1).max(1000).default(10),
+  clusters: z.number().int().min(0).default(0),
+};
+const KMEANS_FLAGS: Flags<typeof KMEANS_OPTIONS> = {
+  restarts: { flag: 'restarts', cli: 'number', describe: 'k-means++ restarts, each from its own seed; the lowest inertia is kept' },
+  clusters: { flag: 'clusters', cli: 'number', describe: 'k of k-means; 0 = the number of classes' },
+};
+const UMAP_OPTIONS = {
+  ...KMEANS_OPTIONS,
+  neighbors: z.number().int().min(2).max(1000).default(15),
+  minDist: z.number().min(0).max(1).default(0.1),
+  dims: z.number().int().min(1).max(100).default(2),
+  metric: z.enum(UMAP_METRICS).default('euclidean'),
+};
+const UMAP_FLAGS: Flags<typeof UMAP_OPTIONS> = {
+  ...KMEANS_FLAGS,
+  neighbors: { flag: 'neighbors', cli: 'number', describe: "UMAP's nearest neighbours (clamped to the points less one, with a note in the record)" },
+  minDist: { flag: 'min-dist', cli: 'number', describe: "UMAP's minimum distance between embedded points" },
+  dims: { flag: 'dims', cli: 'number', describe: 'UMAP output dimensions' },
+  metric: { flag: 'metric', cli: { choices: UMAP_METRICS }, describe: "UMAP's distance between features" },
+};
+
+/**
+ * The sets a clustering scores: the whole pool (train, val and test together) for a general dataset, each official
+ * test set (ID, OOD) for WILDS, as the study clusters.
+ */
+function sets(cell: FeatureCell): { name: string; x: Matrix; y: Int32Array }[] {
+  const official = cell.dataset.official !== undefined;
+  const parts = official ? cell.tests.map((t) => ({ name: t.name, parts: [t.part] })) : [{ name: 'all', parts: [cell.train, cell.val, ...cell.tests.map((t) => t.part)] }];
+  return parts.map(({ name, parts: ps }) => {
+    const cols = ps[0].x.cols;
+    const rows = ps.reduce((a, p) => a + p.x.rows, 0);
+    const data = new Float32Array(rows * cols);
+    let off = 0;
+    for (const p of ps) {
+      data.set(p.x.data.subarray(0, p.x.rows * cols), off);
+      off += p.x.rows * cols;
+    }
+    return { name, x: { rows, cols, data } as Matrix, y: Int32Array.from(ps.flatMap((p) => [...p.y])) };
+  });
+}
+
+const toRows = (x: Matrix) => Array.from({ length: x.rows }, (_, i) => Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols)));
+
+function check(name: string, x: Matrix, y: Int32Array, k: number): void {
+  if (x.rows < 2) throw new ProbeError(`Clustering "${name}" needs at least 2 images; it has ${x.rows}.`);
+  if (!x.data.every(Number.isFinite)) throw new ProbeError(`The features of "${name}" hold NaN or Inf; nothing to cluster.`);
+  if (k > x.rows) throw new ProbeError(`--clusters ${k} is more than the ${x.rows} images of "${name}".`);
+  if (new Set(y).size < 2 && k === 0) throw new ProbeError(`"${name}" holds one class; pass --clusters to cluster it anyway.`);
+}
+
+function scored(name: string, y: Int32Array, labels: Int32Array, t0: number, fields: Record<string, unknown>): MethodResult {
+  const ari = adjustedRandIndex(y, labels);
+  return { eval_split: name, metric: 'ari', value: ari, fit_seconds: round3((performance.now() - t0) / 1000), fields: { ari, nmi: normalizedMutualInfo(y, labels), n_points: y.length, ...fields } };
+}
+
+/** The study's clustering: UMAP of the features, then k-means, scored by ARI (and NMI) against the labels. */
+export const clusterMethod: FeaturesMethod = {
+  name: 'cluster',
+  task: 'cluster',
+  needs: 'features',
+  summary: 'UMAP, then k-means, scored by adjusted Rand index against the labels',
+  options: UMAP_OPTIONS,
+  flags: UMAP_FLAGS,
+  async run(cell, options) {
+    const o = options as z.infer<z.ZodObject<typeof UMAP_OPTIONS>>;
+    const seed = cell.seed;
+    return sets(cell).map(({ name, x, y }) => {
+      const k = o.clusters || cell.dataset.classes.length;
+      check(name, x, y, o.clusters);
+      const t0 = performance.now();
+      const neighbors = Math.min(o.neighbors, x.rows - 1);
+      const embedded = umapEmbed(toRows(x), { neighbors, minDist: o.minDist, dims: o.dims, metric: o.metric, seed });
+      const fit = kmeansBest(embedded, Math.min(k, x.rows), o.restarts, seed);
+      return scored(name, y, fit.labels, t0, { k, inertia: fit.inertia, umap_neighbors: neighbors, ...(neighbors < o.neighbors ? { note: `neighbors clamped to ${neighbors} (the points less one)` } : {}) });
+    });
+  },
+};
+
+/** The baseline row: k-means on the features themselves, no UMAP. */
+export const kmeansMethod: FeaturesMethod = {
+  name: 'kmeans',
+  task: 'cluster',
+  needs: 'features',
+  summary: 'k-means on the features themselves (the baseline to UMAP + k-means)',
+  options: KMEANS_OPTIONS,
+  flags: KMEANS_FLAGS,
+  async run(cell, options) {
+    const o = options as z.infer<z.ZodObject<typeof KMEANS_OPTIONS>>;
+    const seed = cell.seed;
+    return sets(cell).map(({ name, x, y }) => {
+      const k = o.clusters || cell.dataset.classes.length;
+      check(name, x, y, o.clusters);
+      const t0 = performance.now();
+      const fit = kmeansBest(toRows(x), Math.min(k, x.rows), o.restarts, seed);
+      return scored(name, y, fit.labels, t0, { k, inertia: fit.inertia });
+    });
+  },
+};
