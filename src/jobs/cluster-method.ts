@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { kmeansBest } from '../cluster/kmeans.ts';
 import { UMAP_METRICS, umapEmbed } from '../cluster/umap.ts';
 import { adjustedRandIndex, normalizedMutualInfo } from '../metrics/clustering.ts';
-import { ProbeError } from '../errors.ts';
+import { join } from 'node:path';
+import { embeddingCsv, scatterSpec } from '../cluster/scatter.ts';
+import { fsError, ProbeError } from '../errors.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { renderVegaLite } from '../util/plot.ts';
 import type { Matrix } from '../util/matrix.ts';
 import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
@@ -76,18 +80,34 @@ export const clusterMethod: FeaturesMethod = {
   flags: UMAP_FLAGS,
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof UMAP_OPTIONS>>;
-    const seed = cell.seed;
-    return sets(cell).map(({ name, x, y }) => {
+    const out: MethodResult[] = [];
+    for (const { name, x, y } of sets(cell)) {
       const k = o.clusters || cell.dataset.classes.length;
       check(name, x, y, o.clusters);
       const t0 = performance.now();
       const neighbors = Math.min(o.neighbors, x.rows - 1);
-      const embedded = umapEmbed(toRows(x), { neighbors, minDist: o.minDist, dims: o.dims, metric: o.metric, seed });
-      const fit = kmeansBest(embedded, Math.min(k, x.rows), o.restarts, seed);
-      return scored(name, y, fit.labels, t0, { k, inertia: fit.inertia, umap_neighbors: neighbors, ...(neighbors < o.neighbors ? { note: `neighbors clamped to ${neighbors} (the points less one)` } : {}) });
-    });
+      const embedded = umapEmbed(toRows(x), { neighbors, minDist: o.minDist, dims: o.dims, metric: o.metric, seed: cell.seed });
+      const fit = kmeansBest(embedded, Math.min(k, x.rows), o.restarts, cell.seed);
+      const result = scored(name, y, fit.labels, t0, { k, inertia: fit.inertia, umap_neighbors: neighbors, ...(neighbors < o.neighbors ? { note: `neighbors clamped to ${neighbors} (the points less one)` } : {}) });
+      out.push({ ...result, fields: { ...result.fields, ...(await writePlot(cell, name, embedded, y, `UMAP${o.dims > 2 ? ` (first 2 of ${o.dims} dims)` : ''}, ARI ${result.value.toFixed(3)}`)) } });
+    }
+    return out;
   },
 };
+
+/** The embedding as a scatter plot coloured by class (PNG and SVG, one Vega-Lite spec) and as CSV, in the cell's run folder. */
+async function writePlot(cell: FeatureCell, set: string, points: number[][], y: Int32Array, what: string): Promise<{ plot: string; coordinates: string }> {
+  const stem = join(cell.runDir, `${set}-umap`);
+  try {
+    const { svg, png } = await renderVegaLite(scatterSpec(points, y, cell.dataset.classes, `${cell.dataset.name} (${set}): ${what}`));
+    await writeFileAtomic(`${stem}.svg`, svg);
+    await writeFileAtomic(`${stem}.png`, png);
+    await writeFileAtomic(`${stem}.csv`, embeddingCsv(points, y, cell.dataset.classes));
+  } catch (err) {
+    throw fsError(err, `Cannot write the plots in ${cell.runDir}`, 'Pass --results-dir with a writable folder.');
+  }
+  return { plot: `${stem}.png`, coordinates: `${stem}.csv` };
+}
 
 /** The baseline row: k-means on the features themselves, no UMAP. */
 export const kmeansMethod: FeaturesMethod = {
@@ -99,12 +119,11 @@ export const kmeansMethod: FeaturesMethod = {
   flags: KMEANS_FLAGS,
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof KMEANS_OPTIONS>>;
-    const seed = cell.seed;
     return sets(cell).map(({ name, x, y }) => {
       const k = o.clusters || cell.dataset.classes.length;
       check(name, x, y, o.clusters);
       const t0 = performance.now();
-      const fit = kmeansBest(toRows(x), Math.min(k, x.rows), o.restarts, seed);
+      const fit = kmeansBest(toRows(x), Math.min(k, x.rows), o.restarts, cell.seed);
       return scored(name, y, fit.labels, t0, { k, inertia: fit.inertia });
     });
   },

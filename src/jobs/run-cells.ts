@@ -109,9 +109,10 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
     const done: CellRecord[] = [];
     for (const method of job.methods) {
       const options = Object.fromEntries(Object.keys(method.options).map((k) => [k, job.options[k]]));
+      const dir = runDir(job, { dataset: job.dataset, split: saved.hash, backbone: resolved.name, model: modelSource(resolved.card), layer: job.open.layer ?? null, method: method.name, options, batchSize: job.batchSize, seed: job.split.seed });
       const results =
         method.needs === 'features'
-          ? await method.run(featureCell(ds, split, feats, job.split.seed), options)
+          ? await method.run(featureCell(ds, split, feats, job.split.seed, dir), options)
           : await method.run(
               {
                 dataset: ds,
@@ -123,7 +124,7 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
                 train: split.train,
                 val: split.val,
                 tests: Object.entries(split.tests).map(([name, idx]) => ({ name, idx })),
-                runDir: runDir(job, { dataset: job.dataset, split: saved.hash, backbone: resolved.name, model: modelSource(resolved.card), layer: job.open.layer ?? null, method: method.name, options, batchSize: job.batchSize, seed: job.split.seed }),
+                runDir: dir,
                 resume: job.resume ?? false,
                 onProgress: (stage, d, total, status) => events.onMethodProgress?.(resolved.name, stage, d, total, status),
                 onNote: (message) => events.onMethodNote?.(resolved.name, message),

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import test from 'node:test';
 import type { Dataset } from '../../src/data/types.ts';
 import { clusterMethod, kmeansMethod } from '../../src/jobs/cluster-method.ts';
 import type { FeatureCell } from '../../src/jobs/method.ts';
 import { takeRows } from '../../src/util/matrix.ts';
-import { blobs } from '../helpers.ts';
+import { blobs, tempDir } from '../helpers.ts';
 
 /** Four generated classes of 30 points in 16-d, split as a cell would be. */
 function cell(seed = 0): FeatureCell {
@@ -12,7 +13,7 @@ function cell(seed = 0): FeatureCell {
   const part = (idx: number[]) => ({ x: takeRows(x, idx), y: Int32Array.from(idx, (i) => y[i]), idx });
   const all = [...Array(120).keys()];
   const dataset = { name: 'blobs', classes: ['a', 'b', 'c', 'd'], samples: [] } as unknown as Dataset;
-  return { dataset, seed, train: part(all.filter((i) => i % 3 === 0)), val: part(all.filter((i) => i % 3 === 1)), tests: [{ name: 'test', part: part(all.filter((i) => i % 3 === 2)) }] };
+  return { dataset, seed, runDir: tempDir(), train: part(all.filter((i) => i % 3 === 0)), val: part(all.filter((i) => i % 3 === 1)), tests: [{ name: 'test', part: part(all.filter((i) => i % 3 === 2)) }] };
 }
 const DEFAULTS = { restarts: 5, clusters: 0, neighbors: 15, minDist: 0.1, dims: 2, metric: 'euclidean' };
 
@@ -25,6 +26,10 @@ test('UMAP + k-means clusters the whole pool and finds separable classes; the sa
   const [b] = await clusterMethod.run(cell(), DEFAULTS);
   assert.equal(b.value, a.value);
   assert.equal(b.fields.inertia, a.fields.inertia);
+  // The plot and the coordinates: a PNG, and one CSV row per point.
+  assert.equal(readFileSync(String(a.fields.plot)).subarray(1, 4).toString(), 'PNG');
+  assert.equal(readFileSync(String(a.fields.coordinates), 'utf8').trim().split('\n').length, 121);
+  assert.match(readFileSync(String(a.fields.plot).replace(/png$/, 'svg'), 'utf8'), /<svg[^>]*>[\s\S]*>d</);
   const [base] = await kmeansMethod.run(cell(), { restarts: 5, clusters: 0 });
   assert.ok(base.value > 0.9, `k-means baseline ARI ${base.value}`);
 });
