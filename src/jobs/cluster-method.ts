@@ -13,11 +13,18 @@ import { round3 } from '../util/round.ts';
 import type { FeatureCell, FeaturesMethod, MethodResult } from './method.ts';
 
 /** What both clustering methods take: k-means' restarts and k (one schema and flag, shared). */
+const CLUSTER_SETS = ['auto', 'all', 'test', 'id_test', 'ood_test'] as const;
 const KMEANS_OPTIONS = {
   restarts: z.number().int().min(1).max(1000).default(10),
   clusters: z.number().int().min(0).default(0),
+  clusterSet: z.enum(CLUSTER_SETS).default('auto'),
 };
 const KMEANS_FLAGS: Flags<typeof KMEANS_OPTIONS> = {
+  clusterSet: {
+    flag: 'split',
+    cli: { choices: CLUSTER_SETS },
+    describe: "what is clustered: auto = the whole pool of a general dataset, each official test set of a WILDS one; all = every image of the split; or one test set",
+  },
   restarts: { flag: 'restarts', cli: 'number', describe: 'k-means++ restarts, each from its own seed; the lowest inertia is kept' },
   clusters: { flag: 'clusters', cli: 'number', describe: 'k of k-means; 0 = the number of classes' },
 };
@@ -40,9 +47,12 @@ const UMAP_FLAGS: Flags<typeof UMAP_OPTIONS> = {
  * The sets a clustering scores: the whole pool (train, val and test together) for a general dataset, each official
  * test set (ID, OOD) for WILDS, as the study clusters.
  */
-function sets(cell: FeatureCell): { name: string; x: Matrix; y: Int32Array }[] {
-  const official = cell.dataset.official !== undefined;
-  const parts = official ? cell.tests.map((t) => ({ name: t.name, parts: [t.part] })) : [{ name: 'all', parts: [cell.train, cell.val, ...cell.tests.map((t) => t.part)] }];
+function sets(cell: FeatureCell, which: (typeof CLUSTER_SETS)[number]): { name: string; x: Matrix; y: Int32Array }[] {
+  const all = { name: 'all', parts: [cell.train, cell.val, ...cell.tests.map((t) => t.part)] };
+  const tests = cell.tests.map((t) => ({ name: t.name, parts: [t.part] }));
+  let parts = which === 'all' || (which === 'auto' && cell.dataset.official === undefined) ? [all] : which === 'auto' ? tests : tests.filter((t) => t.name === which);
+  if (parts.length === 0) throw new ProbeError(`--split ${which}: ${cell.dataset.name} has no such test set; it has ${cell.tests.map((t) => t.name).join(', ')}.`);
+  parts = parts.filter((p) => p.parts.some((q) => q.x.rows > 0));
   return parts.map(({ name, parts: ps }) => {
     const cols = ps[0].x.cols;
     const rows = ps.reduce((a, p) => a + p.x.rows, 0);
@@ -81,7 +91,7 @@ export const clusterMethod: FeaturesMethod = {
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof UMAP_OPTIONS>>;
     const out: MethodResult[] = [];
-    for (const { name, x, y } of sets(cell)) {
+    for (const { name, x, y } of sets(cell, o.clusterSet)) {
       const k = o.clusters || cell.dataset.classes.length;
       check(name, x, y, o.clusters);
       const t0 = performance.now();
@@ -119,7 +129,7 @@ export const kmeansMethod: FeaturesMethod = {
   flags: KMEANS_FLAGS,
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof KMEANS_OPTIONS>>;
-    return sets(cell).map(({ name, x, y }) => {
+    return sets(cell, o.clusterSet).map(({ name, x, y }) => {
       const k = o.clusters || cell.dataset.classes.length;
       check(name, x, y, o.clusters);
       const t0 = performance.now();

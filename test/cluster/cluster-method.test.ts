@@ -15,7 +15,7 @@ function cell(seed = 0): FeatureCell {
   const dataset = { name: 'blobs', classes: ['a', 'b', 'c', 'd'], samples: [] } as unknown as Dataset;
   return { dataset, seed, runDir: tempDir(), train: part(all.filter((i) => i % 3 === 0)), val: part(all.filter((i) => i % 3 === 1)), tests: [{ name: 'test', part: part(all.filter((i) => i % 3 === 2)) }] };
 }
-const DEFAULTS = { restarts: 5, clusters: 0, neighbors: 15, minDist: 0.1, dims: 2, metric: 'euclidean' };
+const DEFAULTS = { restarts: 5, clusters: 0, clusterSet: 'auto', neighbors: 15, minDist: 0.1, dims: 2, metric: 'euclidean' };
 
 test('UMAP + k-means clusters the whole pool and finds separable classes; the same seed gives the same numbers, bit for bit', async () => {
   const [a] = await clusterMethod.run(cell(), DEFAULTS);
@@ -30,7 +30,7 @@ test('UMAP + k-means clusters the whole pool and finds separable classes; the sa
   assert.equal(readFileSync(String(a.fields.plot)).subarray(1, 4).toString(), 'PNG');
   assert.equal(readFileSync(String(a.fields.coordinates), 'utf8').trim().split('\n').length, 121);
   assert.match(readFileSync(String(a.fields.plot).replace(/png$/, 'svg'), 'utf8'), /<svg[^>]*>[\s\S]*>d</);
-  const [base] = await kmeansMethod.run(cell(), { restarts: 5, clusters: 0 });
+  const [base] = await kmeansMethod.run(cell(), { restarts: 5, clusters: 0, clusterSet: 'auto' });
   assert.ok(base.value > 0.9, `k-means baseline ARI ${base.value}`);
 });
 
@@ -38,8 +38,15 @@ test('clustering refuses NaN features and more clusters than points; neighbours 
   const bad = cell();
   bad.train.x.data[3] = NaN;
   await assert.rejects(clusterMethod.run(bad, DEFAULTS), /NaN or Inf/);
-  await assert.rejects(kmeansMethod.run(cell(), { restarts: 1, clusters: 500 }), /--clusters 500 is more than the 120 images/);
+  await assert.rejects(kmeansMethod.run(cell(), { restarts: 1, clusters: 500, clusterSet: 'auto' }), /--clusters 500 is more than the 120 images/);
   const [r] = await clusterMethod.run(cell(), { ...DEFAULTS, neighbors: 500 });
   assert.equal(r.fields.umap_neighbors, 119);
   assert.match(String(r.fields.note), /clamped to 119/);
+});
+
+test('--split picks what is clustered: one test set, or a test set the dataset lacks is one line', async () => {
+  const [t] = await kmeansMethod.run(cell(), { restarts: 2, clusters: 0, clusterSet: 'test' });
+  assert.equal(t.eval_split, 'test');
+  assert.equal(t.fields.n_points, 40);
+  await assert.rejects(kmeansMethod.run(cell(), { restarts: 2, clusters: 0, clusterSet: 'ood_test' }), /--split ood_test: blobs has no such test set; it has test\./);
 });
