@@ -13,6 +13,7 @@ import { tfjsBackend } from '../src/backbones/tfjs.ts';
 import type { KerasCard } from '../src/backbones/types.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { extractFeatures } from '../src/features/extract.ts';
+import { headModel } from '../src/finetune/head.ts';
 import { kerasTrainModel } from '../src/finetune/keras-model.ts';
 import { trainModel } from '../src/finetune/loop.ts';
 import { registerWasmTraining } from '../src/finetune/training-kernels.ts';
@@ -59,7 +60,7 @@ for (const mode of ['head', 'last:2', 'all']) {
   const acts = await extractFeatures(bb, samples, { batchSize: 16 });
   await bb.dispose();
   const prefix = (performance.now() - t0) / 1000;
-  const model = await kerasTrainModel(files, { from: cut ?? 'features', trainAfter: cut ?? card.tap, tap: card.tap, numClasses: 10, seed: 0 });
+  const model = cut ? await kerasTrainModel(files, { from: cut, trainAfter: cut, tap: card.tap, numClasses: 10, seed: 0 }) : headModel(acts.features.cols, 10, 0);
   const { train, val } = split(acts.features.data as Float32Array, acts.features.cols);
   const epochs = mode === 'all' ? Math.min(EPOCHS, 2) : EPOCHS;
   // As `reprobe finetune` does: from the pixels, micro-batches of 4 (their gradients summed to the batch's).

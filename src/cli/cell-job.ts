@@ -3,8 +3,9 @@ import type { Argv } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, firstLine } from '../errors.ts';
-import { DEVICES, RUNTIMES } from '../jobs/job-schema.ts';
-import type { CellEvents } from '../jobs/run-cells.ts';
+import { DEVICES, RUNTIMES, type SharedJob } from '../jobs/job-schema.ts';
+import type { Method } from '../jobs/method.ts';
+import type { CellEvents, CellJob } from '../jobs/run-cells.ts';
 import { flagValue, listOf, type FlagSpec } from '../util/options.ts';
 import { progressBar } from './progress.ts';
 
@@ -62,6 +63,24 @@ function sharedValues(argv: Record<string, unknown>): Record<string, unknown> {
     card: argv.card,
     resultsDir: argv['results-dir'],
     cache: argv.cache,
+  };
+}
+
+/** A checked job → the runner's cells: the command's methods and results file, the rest from the job's shared keys. */
+export function cellJob(job: SharedJob & Record<string, unknown>, methods: readonly Method[], resultsFile: string, resume = false): CellJob {
+  return {
+    backbones: job.backbones,
+    dataset: job.dataset,
+    dataRoot: job.dataRoot,
+    split: { protocol: job.protocol, shots: job.shots, valPerClass: job.valPerClass, testPerClass: job.testPerClass, seed: job.seed },
+    methods,
+    options: job,
+    open: { layer: job.layer, runtime: job.runtime, threads: job.threads, device: job.device, card: job.card },
+    batchSize: job.batchSize,
+    cache: job.cache,
+    resume,
+    resultsDir: job.resultsDir,
+    resultsFile,
   };
 }
 

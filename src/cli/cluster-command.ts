@@ -3,7 +3,7 @@ import { ClusterJobSchema } from '../jobs/job-schema.ts';
 import { getMethod } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
 import { clusterDetailTable, clusterRankTable } from '../report/table.ts';
-import { cellEvents, jobFlags, methodFlags, parseJob } from './cell-job.ts';
+import { cellEvents, cellJob, jobFlags, methodFlags, parseJob } from './cell-job.ts';
 import type { Command } from './command.ts';
 
 const D = ClusterJobSchema.parse({});
@@ -25,22 +25,7 @@ function clusterOptions(y: Argv) {
 
 async function cluster(argv: Record<string, unknown>): Promise<void> {
   const job = await parseJob(argv, ClusterJobSchema, {}, CLUSTER.flags);
-  const { records, resultsPath, runId } = await runCells(
-    {
-      backbones: job.backbones,
-      dataset: job.dataset,
-      dataRoot: job.dataRoot,
-      split: { protocol: job.protocol, shots: job.shots, valPerClass: job.valPerClass, testPerClass: job.testPerClass, seed: job.seed },
-      methods: [CLUSTER, getMethod('kmeans')],
-      options: job,
-      open: { layer: job.layer, runtime: job.runtime, threads: job.threads, device: job.device, card: job.card },
-      batchSize: job.batchSize,
-      cache: job.cache,
-      resultsDir: job.resultsDir,
-      resultsFile: CLUSTER_RESULTS_FILE,
-    },
-    cellEvents(job),
-  );
+  const { records, resultsPath, runId } = await runCells(cellJob(job, [CLUSTER, getMethod('kmeans')], CLUSTER_RESULTS_FILE), cellEvents(job));
   process.stdout.write(`\n${clusterDetailTable(records)}\n\n${clusterRankTable(records)}\n\nresults appended to ${resultsPath} (run ${runId})\n`);
 }
 

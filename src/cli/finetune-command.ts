@@ -5,7 +5,7 @@ import { runCells } from '../jobs/run-cells.ts';
 import type { CellRecord } from '../results/record.ts';
 import { readRecords } from '../results/store.ts';
 import { finetuneTable, studyTable } from '../report/table.ts';
-import { cellEvents, jobFlags, methodFlags, parseJob } from './cell-job.ts';
+import { cellEvents, cellJob, jobFlags, methodFlags, parseJob } from './cell-job.ts';
 import type { Command } from './command.ts';
 import { PROBE_RESULTS_FILE } from './probe-command.ts';
 
@@ -34,23 +34,7 @@ function finetuneOptions(y: Argv) {
 
 async function finetune(argv: Record<string, unknown>): Promise<void> {
   const job = await parseJob(argv, FinetuneJobSchema, { resume: argv.resume }, FINETUNE.flags);
-  const { records, resultsPath, runId } = await runCells(
-    {
-      backbones: job.backbones,
-      dataset: job.dataset,
-      dataRoot: job.dataRoot,
-      split: { protocol: job.protocol, shots: job.shots, valPerClass: job.valPerClass, testPerClass: job.testPerClass, seed: job.seed },
-      methods: [FINETUNE],
-      options: job,
-      open: { layer: job.layer, runtime: job.runtime, threads: job.threads, device: job.device, card: job.card },
-      batchSize: job.batchSize,
-      cache: job.cache,
-      resume: job.resume,
-      resultsDir: job.resultsDir,
-      resultsFile: FINETUNE_RESULTS_FILE,
-    },
-    cellEvents(job),
-  );
+  const { records, resultsPath, runId } = await runCells(cellJob(job, [FINETUNE], FINETUNE_RESULTS_FILE, job.resume), cellEvents(job));
   const probes = latest((await readRecords(job.resultsDir, PROBE_RESULTS_FILE)).filter((p) => records.some((r) => r.split_hash === p.split_hash && r.backbone === p.backbone && r.layer === p.layer)));
   process.stdout.write(`\n${finetuneTable(records)}\n\n${studyTable([...records, ...probes])}\n\nresults appended to ${resultsPath} (run ${runId})\n`);
 }

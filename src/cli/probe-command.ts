@@ -5,7 +5,7 @@ import { runCells } from '../jobs/run-cells.ts';
 import { PROBES } from '../probes/registry.ts';
 import { detailTable, studyTable } from '../report/table.ts';
 import { listOf } from '../util/options.ts';
-import { cellEvents, dflt, jobFlags, methodFlags, parseJob } from './cell-job.ts';
+import { cellEvents, cellJob, dflt, jobFlags, methodFlags, parseJob } from './cell-job.ts';
 import type { Command } from './command.ts';
 
 const D = JOB_DEFAULTS;
@@ -37,22 +37,7 @@ function probeOptions(y: Argv) {
 
 async function probe(argv: Record<string, unknown>): Promise<void> {
   const job = await parseJob(argv, ProbeJobSchema, { probes: argv.probe === undefined ? undefined : listOf(argv.probe) }, PROBE_FLAGS, { probes: 'probe' });
-  const { records, resultsPath, runId } = await runCells(
-    {
-      backbones: job.backbones,
-      dataset: job.dataset,
-      dataRoot: job.dataRoot,
-      split: { protocol: job.protocol, shots: job.shots, valPerClass: job.valPerClass, testPerClass: job.testPerClass, seed: job.seed },
-      methods: job.probes.map(getMethod),
-      options: job,
-      open: { layer: job.layer, runtime: job.runtime, threads: job.threads, device: job.device, card: job.card },
-      batchSize: job.batchSize,
-      cache: job.cache,
-      resultsDir: job.resultsDir,
-      resultsFile: PROBE_RESULTS_FILE,
-    },
-    cellEvents(job),
-  );
+  const { records, resultsPath, runId } = await runCells(cellJob(job, job.probes.map(getMethod), PROBE_RESULTS_FILE), cellEvents(job));
   process.stdout.write(`\n${detailTable(records)}\n\n${studyTable(records)}\n\nresults appended to ${resultsPath} (run ${runId})\n`);
 }
 

@@ -1,5 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 
+/** A classifier being trained: logits for a batch, and the variables training changes. */
+export interface TrainModel {
+  /** Shape of one example (no batch dimension). */
+  inputShape: number[];
+  variables: tf.Variable[];
+  /** Batch → [n, classes] logits; batch norm on its running statistics, dropout off (what frozen features assume). */
+  logits(x: tf.Tensor): tf.Tensor2D;
+  dispose(): void;
+}
+
 /** A new linear classifier: glorot-uniform weights from the seed and a zero bias, as Keras' Dense starts (PyTorch's Linear draws kaiming-uniform). */
 export interface LinearHead {
   variables: tf.Variable[];
@@ -18,4 +28,10 @@ export function linearHead(inputs: number, classes: number, seed: number): Linea
     apply: (x) => tf.add(tf.matMul(x.reshape([x.shape[0], -1]), w), b) as tf.Tensor2D,
     dispose: () => tf.dispose([w, b]),
   };
+}
+
+/** A new linear head on fixed features: what `--train head` trains. */
+export function headModel(inputs: number, classes: number, seed: number): TrainModel {
+  const head = linearHead(inputs, classes, seed);
+  return { inputShape: [inputs], variables: head.variables, logits: (x) => head.apply(x), dispose: () => head.dispose() };
 }

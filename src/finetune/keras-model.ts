@@ -2,23 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { loadKerasLayers } from '../backbones/tfjs.ts';
 import { inboundNames, type KerasModelFiles } from '../backbones/keras/topology.ts';
 import { TrainingError } from '../errors.ts';
-import { linearHead } from './head.ts';
-
-/** A classifier being trained: logits for a batch, and the variables training changes. */
-export interface TrainModel {
-  /** Shape of one example (no batch dimension). */
-  inputShape: number[];
-  variables: tf.Variable[];
-  /** Batch → [n, classes] logits; batch norm on its running statistics, dropout off (what frozen features assume). */
-  logits(x: tf.Tensor): tf.Tensor2D;
-  dispose(): void;
-}
+import { linearHead, type TrainModel } from './head.ts';
 
 export interface KerasTrainSpec {
-  /**
-   * What the model reads: `features` = the tap's pooled features (a head alone), or a layer name whose output it
-   * starts from (a cut point; the model's input layer to start from pixels).
-   */
+  /** The layer whose output the model reads: a cut point, or the model's input layer to start from the pixels. */
   from: string;
   /** Layers after this one are trained (with the head); the ones up to it stay frozen. */
   trainAfter: string;
@@ -91,10 +78,6 @@ export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSp
   const tapOut = full.getLayer(spec.tap).output as tf.SymbolicTensor;
   const channels = tapOut.shape[tapOut.shape.length - 1] as number;
   const head = linearHead(channels, spec.numClasses, spec.seed);
-  if (spec.from === 'features') {
-    full.dispose();
-    return { inputShape: [channels], variables: head.variables, logits: (x) => head.apply(x), dispose: () => head.dispose() };
-  }
   const names = files.layers.map((l) => l.name);
   const [from, after, tap] = [spec.from, spec.trainAfter, spec.tap].map((n) => names.indexOf(n));
   const input = tf.input({ shape: (full.getLayer(spec.from).output as tf.SymbolicTensor).shape.slice(1) as number[] });

@@ -3,7 +3,7 @@ import { TrainingError } from '../errors.ts';
 import { seeded, shuffled, type Rng } from '../util/rng.ts';
 import type { Checkpoint, EpochLog } from './checkpoint.ts';
 import { observe, START, type StopState } from './early-stopping.ts';
-import type { TrainModel } from './keras-model.ts';
+import type { TrainModel } from './head.ts';
 import { Optimizer, type OptimizerSettings } from './optimizer.ts';
 
 /** Examples as rows of one flat array: row i is x[i*d .. (i+1)*d) with d = the model's input size. */

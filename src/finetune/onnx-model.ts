@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OnnxCard } from '../backbones/types.ts';
 import { linearHead } from './head.ts';
-import type { TrainModel } from './keras-model.ts';
+import type { TrainModel } from './head.ts';
 import { onnxToTfjs } from './onnx-tfjs.ts';
 
 /** The card's pooling of its output, on tfjs tensors (src/backbones/pooling.ts does the same on onnxruntime's). */

@@ -75,6 +75,14 @@ function check(name: string, x: Matrix, y: Int32Array, k: number): void {
   if (new Set(y).size < 2 && k === 0) throw new ProbeError(`"${name}" holds one class; pass --clusters to cluster it anyway.`);
 }
 
+/** The sets to cluster, each checked, with its k (--clusters, or the number of classes). */
+function checkedSets(cell: FeatureCell, o: { clusterSet: (typeof CLUSTER_SETS)[number]; clusters: number }) {
+  return sets(cell, o.clusterSet).map((s) => {
+    check(s.name, s.x, s.y, o.clusters);
+    return { ...s, k: o.clusters || cell.dataset.classes.length };
+  });
+}
+
 function scored(name: string, y: Int32Array, labels: Int32Array, t0: number, fields: Record<string, unknown>): MethodResult {
   const ari = adjustedRandIndex(y, labels);
   return { eval_split: name, metric: 'ari', value: ari, fit_seconds: round3((performance.now() - t0) / 1000), fields: { ari, nmi: normalizedMutualInfo(y, labels), n_points: y.length, ...fields } };
@@ -91,9 +99,7 @@ export const clusterMethod: FeaturesMethod = {
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof UMAP_OPTIONS>>;
     const out: MethodResult[] = [];
-    for (const { name, x, y } of sets(cell, o.clusterSet)) {
-      const k = o.clusters || cell.dataset.classes.length;
-      check(name, x, y, o.clusters);
+    for (const { name, x, y, k } of checkedSets(cell, o)) {
       const t0 = performance.now();
       const neighbors = Math.min(o.neighbors, x.rows - 1);
       const embedded = umapEmbed(toRows(x), { neighbors, minDist: o.minDist, dims: o.dims, metric: o.metric, seed: cell.seed });
@@ -129,9 +135,7 @@ export const kmeansMethod: FeaturesMethod = {
   flags: KMEANS_FLAGS,
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof KMEANS_OPTIONS>>;
-    return sets(cell, o.clusterSet).map(({ name, x, y }) => {
-      const k = o.clusters || cell.dataset.classes.length;
-      check(name, x, y, o.clusters);
+    return checkedSets(cell, o).map(({ name, x, y, k }) => {
       const t0 = performance.now();
       const fit = kmeansBest(toRows(x), Math.min(k, x.rows), o.restarts, cell.seed);
       return scored(name, y, fit.labels, t0, { k, inertia: fit.inertia });

@@ -13,8 +13,8 @@ import { featureName, isKerasCard, type Backbone, type KerasCard, type OnnxCard 
 import { ConfigError, fsError, ProbeError } from '../errors.ts';
 import { CheckpointFile, type EpochLog } from '../finetune/checkpoint.ts';
 import { augmenter } from '../finetune/augment.ts';
-import { linearHead } from '../finetune/head.ts';
-import { kerasTrainModel, type TrainModel } from '../finetune/keras-model.ts';
+import { headModel, type TrainModel } from '../finetune/head.ts';
+import { kerasTrainModel } from '../finetune/keras-model.ts';
 import { predict, trainModel, type Examples } from '../finetune/loop.ts';
 import { onnxTrainModel } from '../finetune/onnx-model.ts';
 import { OPTIMIZERS } from '../finetune/optimizer.ts';
@@ -233,14 +233,15 @@ function kerasPlan(card: KerasCard, tap: string, mode: string, seed: number, num
   const input = files.layers[0].name;
   const { cut, count } = trainedBlocks(mode, blocks, input);
   if (augment) return { cut, count, tap, prefix: pixelsBackbone(card), fromPixels: true, build: () => kerasTrainModel(files, { from: input, trainAfter: cut ?? tap, tap, numClasses, seed }) };
-  return { cut, count, tap, fromPixels: cut === input, build: () => kerasTrainModel(files, { from: cut ?? 'features', trainAfter: cut ?? tap, tap, numClasses, seed }) };
+  if (!cut) return { cut, count, tap, fromPixels: false, build: async (d) => headModel(d, numClasses, seed) };
+  return { cut, count, tap, fromPixels: cut === input, build: () => kerasTrainModel(files, { from: cut, trainAfter: cut, tap, numClasses, seed }) };
 }
 
 /** ONNX backbones: a head on the card's features, or the whole graph translated to tfjs from the preprocessed images. */
 async function onnxPlan(r: ResolvedBackbone, mode: string, seed: number, numClasses: number, augment: boolean, opt: OnnxOpenOptions): Promise<Plan> {
   const card = r.card as OnnxCard;
   const tap = featureName(card);
-  if (mode === 'head' && !augment) return { cut: null, count: 0, tap, fromPixels: false, build: async (d) => headOnly(d, numClasses, seed) };
+  if (mode === 'head' && !augment) return { cut: null, count: 0, tap, fromPixels: false, build: async (d) => headModel(d, numClasses, seed) };
   const bytes = new Uint8Array(await readFile(r.files!.image));
   const featureDim = async () => card.featureDim ?? (await featureSize(bytes, card));
   if (mode !== 'all' && mode !== 'head') {
@@ -261,12 +262,6 @@ async function onnxPlan(r: ResolvedBackbone, mode: string, seed: number, numClas
     fromPixels: true,
     build: async () => onnxTrainModel(bytes, card, { featureDim: await featureDim(), numClasses, seed, trainBackbone: mode !== 'head' }),
   };
-}
-
-/** A linear head on fixed features. */
-function headOnly(d: number, numClasses: number, seed: number): TrainModel {
-  const head = linearHead(d, numClasses, seed);
-  return { inputShape: [d], variables: head.variables, logits: (x) => head.apply(x), dispose: () => head.dispose() };
 }
 
 /** Feature size of a card without featureDim: one zero image through the model. */

@@ -53,6 +53,8 @@ export const ProbeJobSchema = z.object({
 });
 
 export type ProbeJob = z.infer<typeof ProbeJobSchema>;
+/** The keys every job shares (data, split, backbones, how they run, where results go). */
+export type SharedJob = z.infer<z.ZodObject<typeof JOB_SHAPE>>;
 
 /** A clustering job: the shared keys and the options of UMAP + k-means (which include the k-means baseline's). */
 export const ClusterJobSchema = z.object({

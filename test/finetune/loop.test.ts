@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { augmenter } from '../../src/finetune/augment.ts';
 import { CheckpointFile } from '../../src/finetune/checkpoint.ts';
 import { observe, START } from '../../src/finetune/early-stopping.ts';
-import type { TrainModel } from '../../src/finetune/keras-model.ts';
+import type { TrainModel } from '../../src/finetune/head.ts';
 import { trainModel, type Examples } from '../../src/finetune/loop.ts';
 import { Optimizer } from '../../src/finetune/optimizer.ts';
 import { seeded } from '../../src/util/rng.ts';
