@@ -26,6 +26,8 @@ function clusterOptions(y: Argv) {
 async function cluster(argv: Record<string, unknown>): Promise<void> {
   const job = await parseJob(argv, ClusterJobSchema, {}, CLUSTER.flags);
   const { records, resultsPath, runId } = await runCells(cellJob(job, [CLUSTER, getMethod('kmeans')], CLUSTER_RESULTS_FILE), cellEvents(job));
+  // What was clamped (neighbours or k above the points) is a warning here as well as a field of the record.
+  for (const r of records) if (typeof r.note === 'string') process.stderr.write(`reprobe: warning: ${r.backbone} ${r.method} (${r.eval_split}): ${r.note}\n`);
   process.stdout.write(`\n${clusterDetailTable(records)}\n\n${clusterRankTable(records)}\n\nresults appended to ${resultsPath} (run ${runId})\n`);
 }
 

@@ -91,10 +91,10 @@ export function mergeFeatures(a: CellFeatures, b: CellFeatures): CellFeatures {
 }
 
 /** The cell a features method sees: features and labels of train, val and each evaluated set, rows in split order. */
-export function featureCell(ds: Dataset, split: Split, feats: CellFeatures, seed: number, runDir: string): FeatureCell {
+export function featureCell(ds: Dataset, backbone: string, split: Split, feats: CellFeatures, seed: number, runDir: string): FeatureCell {
   const part = (idx: readonly number[]): CellPart => {
     const kept = idx.filter((i) => feats.rowOf.has(i));
     return { x: takeRows(feats.features, kept.map((i) => feats.rowOf.get(i)!)), y: Int32Array.from(kept, (i) => ds.samples[i].label), idx: kept };
   };
-  return { dataset: ds, seed, runDir, train: part(split.train), val: part(split.val), tests: Object.entries(split.tests).map(([name, idx]) => ({ name, part: part(idx) })) };
+  return { dataset: ds, backbone, seed, runDir, train: part(split.train), val: part(split.val), tests: Object.entries(split.tests).map(([name, idx]) => ({ name, part: part(idx) })) };
 }

@@ -79,13 +79,14 @@ function check(name: string, x: Matrix, y: Int32Array, k: number): void {
 function checkedSets(cell: FeatureCell, o: { clusterSet: (typeof CLUSTER_SETS)[number]; clusters: number }) {
   return sets(cell, o.clusterSet).map((s) => {
     check(s.name, s.x, s.y, o.clusters);
-    return { ...s, k: o.clusters || cell.dataset.classes.length };
+    const k = o.clusters || Math.min(cell.dataset.classes.length, s.x.rows);
+    return { ...s, k, notes: k < (o.clusters || cell.dataset.classes.length) ? [`k clamped to ${k} (the points; the dataset has ${cell.dataset.classes.length} classes)`] : [] };
   });
 }
 
-function scored(name: string, y: Int32Array, labels: Int32Array, t0: number, fields: Record<string, unknown>): MethodResult {
+function scored(name: string, y: Int32Array, labels: Int32Array, t0: number, notes: string[], fields: Record<string, unknown>): MethodResult {
   const ari = adjustedRandIndex(y, labels);
-  return { eval_split: name, metric: 'ari', value: ari, fit_seconds: round3((performance.now() - t0) / 1000), fields: { ari, nmi: normalizedMutualInfo(y, labels), n_points: y.length, ...fields } };
+  return { eval_split: name, metric: 'ari', value: ari, fit_seconds: round3((performance.now() - t0) / 1000), fields: { ari, nmi: normalizedMutualInfo(y, labels), n_points: y.length, ...fields, ...(notes.length ? { note: notes.join('; ') } : {}) } };
 }
 
 /** The study's clustering: UMAP of the features, then k-means, scored by ARI (and NMI) against the labels. */
@@ -99,12 +100,13 @@ export const clusterMethod: FeaturesMethod = {
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof UMAP_OPTIONS>>;
     const out: MethodResult[] = [];
-    for (const { name, x, y, k } of checkedSets(cell, o)) {
+    for (const { name, x, y, k, notes } of checkedSets(cell, o)) {
       const t0 = performance.now();
       const neighbors = Math.min(o.neighbors, x.rows - 1);
-      const embedded = umapEmbed(toRows(x), { neighbors, minDist: o.minDist, dims: o.dims, metric: o.metric, seed: cell.seed });
-      const fit = kmeansBest(embedded, Math.min(k, x.rows), o.restarts, cell.seed);
-      const result = scored(name, y, fit.labels, t0, { k, inertia: fit.inertia, umap_neighbors: neighbors, ...(neighbors < o.neighbors ? { note: `neighbors clamped to ${neighbors} (the points less one)` } : {}) });
+      if (neighbors < o.neighbors) notes.push(`neighbors clamped to ${neighbors} (the points less one)`);
+      const embedded = await umapEmbed(x, { neighbors, minDist: o.minDist, dims: o.dims, metric: o.metric, seed: cell.seed });
+      const fit = kmeansBest(embedded, k, o.restarts, cell.seed);
+      const result = scored(name, y, fit.labels, t0, notes, { k, inertia: fit.inertia, umap_neighbors: neighbors });
       out.push({ ...result, fields: { ...result.fields, ...(await writePlot(cell, name, embedded, y, `UMAP${o.dims > 2 ? ` (first 2 of ${o.dims} dims)` : ''}, ARI ${result.value.toFixed(3)}`)) } });
     }
     return out;
@@ -115,7 +117,7 @@ export const clusterMethod: FeaturesMethod = {
 async function writePlot(cell: FeatureCell, set: string, points: number[][], y: Int32Array, what: string): Promise<{ plot: string; coordinates: string }> {
   const stem = join(cell.runDir, `${set}-umap`);
   try {
-    const { svg, png } = await renderVegaLite(scatterSpec(points, y, cell.dataset.classes, `${cell.dataset.name} (${set}): ${what}`));
+    const { svg, png } = await renderVegaLite(scatterSpec(points, y, cell.dataset.classes, `${cell.backbone} on ${cell.dataset.name} (${set}): ${what}`));
     await writeFileAtomic(`${stem}.svg`, svg);
     await writeFileAtomic(`${stem}.png`, png);
     await writeFileAtomic(`${stem}.csv`, embeddingCsv(points, y, cell.dataset.classes));
@@ -135,10 +137,10 @@ export const kmeansMethod: FeaturesMethod = {
   flags: KMEANS_FLAGS,
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof KMEANS_OPTIONS>>;
-    return checkedSets(cell, o).map(({ name, x, y, k }) => {
+    return checkedSets(cell, o).map(({ name, x, y, k, notes }) => {
       const t0 = performance.now();
-      const fit = kmeansBest(toRows(x), Math.min(k, x.rows), o.restarts, cell.seed);
-      return scored(name, y, fit.labels, t0, { k, inertia: fit.inertia });
+      const fit = kmeansBest(toRows(x), k, o.restarts, cell.seed);
+      return scored(name, y, fit.labels, t0, notes, { k, inertia: fit.inertia });
     });
   },
 };

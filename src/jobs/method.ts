@@ -14,6 +14,8 @@ export interface CellPart {
 /** What a features method gets: the dataset, and the features of train, val and each evaluated set (unreadable images left out). */
 export interface FeatureCell {
   dataset: Dataset;
+  /** The backbone's name, for titles: features methods never touch the backbone itself. */
+  backbone: string;
   /** This cell's own folder (results/runs/<id>): plots, coordinates. */
   runDir: string;
   /** The job's seed (the split's): seeds the method's own random choices too. */

@@ -112,7 +112,7 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
       const dir = runDir(job, { dataset: job.dataset, split: saved.hash, backbone: resolved.name, model: modelSource(resolved.card), layer: job.open.layer ?? null, method: method.name, options, batchSize: job.batchSize, seed: job.split.seed });
       const results =
         method.needs === 'features'
-          ? await method.run(featureCell(ds, split, feats, job.split.seed, dir), options)
+          ? await method.run(featureCell(ds, resolved.name, split, feats, job.split.seed, dir), options)
           : await method.run(
               {
                 dataset: ds,

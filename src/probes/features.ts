@@ -10,19 +10,6 @@ export function assertFinite(m: Matrix, what: string): void {
   }
 }
 
-/** Copy with every row scaled to unit L2 norm (zero rows stay zero). */
-export function l2Normalized(m: Matrix): Matrix {
-  const { data, rows, cols } = m;
-  const out = new Float32Array(data.length);
-  for (let r = 0, o = 0; r < rows; r++, o += cols) {
-    let s = 0;
-    for (let c = o; c < o + cols; c++) s += data[c] * data[c];
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let c = o; c < o + cols; c++) out[c] = data[c] * inv;
-  }
-  return { data: out, rows, cols };
-}
-
 /** Column means and standard deviations (population; std 0 → 1 so constant columns stay finite). */
 export function columnStats(m: Matrix): { mean: Float64Array; std: Float64Array } {
   const { data, rows, cols } = m;

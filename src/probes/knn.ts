@@ -1,6 +1,6 @@
 import { gemm } from '../util/gemm.ts';
-import type { Matrix } from '../util/matrix.ts';
-import { l2Normalized } from './features.ts';
+import { l2Normalized, type Matrix } from '../util/matrix.ts';
+import { topK } from '../util/topk.ts';
 
 export interface KnnOptions {
   k: number;
@@ -39,26 +39,6 @@ export async function knnPredict(train: Matrix, labels: ArrayLike<number>, numCl
     }
   }
   return { pred, scores };
-}
-
-/** The k largest of sims[o, o + n) into topSim/topIdx, descending; equal values keep the earlier index first. */
-function topK(sims: Float32Array, o: number, n: number, k: number, topSim: Float32Array, topIdx: Int32Array): void {
-  // Insertion into a sorted top-k (kept in a sync function so V8 optimizes the loop): k is small, n can be large.
-  let filled = 0;
-  let threshold = -Infinity;
-  for (let j = o, end = o + n; j < end; j++) {
-    const s = sims[j];
-    if (s <= threshold) continue;
-    let p = filled < k ? filled++ : k - 1;
-    while (p > 0 && topSim[p - 1] < s) {
-      topSim[p] = topSim[p - 1];
-      topIdx[p] = topIdx[p - 1];
-      p--;
-    }
-    topSim[p] = s;
-    topIdx[p] = j - o;
-    if (filled === k) threshold = topSim[k - 1];
-  }
 }
 
 /** The neighbours' votes per class into `row`. */

@@ -30,3 +30,16 @@ export function vstack(parts: readonly Matrix[]): Matrix {
   }
   return { data: out, rows, cols };
 }
+
+/** Copy with every row scaled to unit L2 norm (zero rows stay zero). */
+export function l2Normalized(m: Matrix): Matrix {
+  const { data, rows, cols } = m;
+  const out = new Float32Array(data.length);
+  for (let r = 0, o = 0; r < rows; r++, o += cols) {
+    let s = 0;
+    for (let c = o; c < o + cols; c++) s += data[c] * data[c];
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let c = o; c < o + cols; c++) out[c] = data[c] * inv;
+  }
+  return { data: out, rows, cols };
+}

@@ -13,7 +13,7 @@ function cell(seed = 0): FeatureCell {
   const part = (idx: number[]) => ({ x: takeRows(x, idx), y: Int32Array.from(idx, (i) => y[i]), idx });
   const all = [...Array(120).keys()];
   const dataset = { name: 'blobs', classes: ['a', 'b', 'c', 'd'], samples: [] } as unknown as Dataset;
-  return { dataset, seed, runDir: tempDir(), train: part(all.filter((i) => i % 3 === 0)), val: part(all.filter((i) => i % 3 === 1)), tests: [{ name: 'test', part: part(all.filter((i) => i % 3 === 2)) }] };
+  return { dataset, backbone: 'generated', seed, runDir: tempDir(), train: part(all.filter((i) => i % 3 === 0)), val: part(all.filter((i) => i % 3 === 1)), tests: [{ name: 'test', part: part(all.filter((i) => i % 3 === 2)) }] };
 }
 const DEFAULTS = { restarts: 5, clusters: 0, clusterSet: 'auto', neighbors: 15, minDist: 0.1, dims: 2, metric: 'euclidean' };
 
@@ -42,6 +42,12 @@ test('clustering refuses NaN features and more clusters than points; neighbours 
   const [r] = await clusterMethod.run(cell(), { ...DEFAULTS, neighbors: 500 });
   assert.equal(r.fields.umap_neighbors, 119);
   assert.match(String(r.fields.note), /clamped to 119/);
+  // More classes than points: k is clamped to the points, and the record says so.
+  const many = cell();
+  many.dataset = { ...many.dataset, classes: Array.from({ length: 50 }, (_, i) => `c${i}`) };
+  const [t] = await kmeansMethod.run(many, { restarts: 1, clusters: 0, clusterSet: 'test' });
+  assert.equal(t.fields.k, 40);
+  assert.match(String(t.fields.note), /k clamped to 40 \(the points; the dataset has 50 classes\)/);
 });
 
 test('--split picks what is clustered: one test set, or a test set the dataset lacks is one line', async () => {

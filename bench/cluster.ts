@@ -1,0 +1,80 @@
+// UMAP speed (issue 15): plain umap-js (its NN-descent, sparse matrices and layout) against reprobe's UMAP (exact kNN
+// graph on the GEMM kernels, typed-array fuzzy set, table-powered layout) on 10,000 real features, the embedded
+// default's MNIST features (mobilenet-v2, 576-d), for 2 and 10 output dims; both followed by the same k-means, scored
+// by ARI. Each run is its own process, so its peak RSS is its own. Goal: >= 3x faster, ARI within 0.02.
+//   npm run bench:cluster [-- --n 10000 --seeds 0,1,2]
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UMAP } from 'umap-js';
+import { kmeansBest } from '../src/cluster/kmeans.ts';
+import { umapEmbed } from '../src/cluster/umap.ts';
+import { adjustedRandIndex } from '../src/metrics/clustering.ts';
+import { npyDataOffset, readNpy } from '../src/util/npy.ts';
+import { seeded } from '../src/util/rng.ts';
+import { tempDir } from '../test/helpers.ts';
+
+const arg = (name: string, dflt: string) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : dflt);
+const N = Number(arg('n', '10000'));
+const SEEDS = arg('seeds', '0,1,2').split(',').map(Number);
+const NEIGHBORS = 15;
+const MIN_DIST = 0.1;
+
+interface One {
+  seconds: number;
+  ari: number;
+  peakMB: number;
+  baseMB: number;
+}
+
+/** One UMAP (then k-means) in this process: prints its JSON line. */
+async function child(which: string, dims: number, seed: number, file: string): Promise<void> {
+  const npy = readNpy(readFileSync(file));
+  const lab = readFileSync(file.replace(/\.npy$/, '.labels.npy'));
+  const labels = new Int32Array(lab.buffer.slice(lab.byteOffset + npyDataOffset(lab), lab.byteOffset + lab.byteLength));
+  const [n, d] = [Math.min(N, npy.shape[0]), npy.shape[1]];
+  const x = { rows: n, cols: d, data: (npy.data as Float32Array).slice(0, n * d) };
+  const y = labels.slice(0, n);
+  const baseMB = process.memoryUsage().rss / 2 ** 20;
+  const t0 = performance.now();
+  let emb: number[][];
+  if (which === 'umap-js') {
+    const rows = Array.from({ length: n }, (_, i) => Array.from(x.data.subarray(i * d, (i + 1) * d)));
+    emb = new UMAP({ nNeighbors: NEIGHBORS, minDist: MIN_DIST, nComponents: dims, random: seeded(seed) }).fit(rows);
+  } else emb = await umapEmbed(x, { neighbors: NEIGHBORS, minDist: MIN_DIST, dims, metric: 'euclidean', seed });
+  const seconds = (performance.now() - t0) / 1000;
+  const ari = adjustedRandIndex(y, kmeansBest(emb, 10, 10, seed).labels);
+  const out: One = { seconds, ari, peakMB: process.resourceUsage().maxRSS / 1024, baseMB };
+  console.log(JSON.stringify(out));
+}
+
+function run(which: string, dims: number, seed: number, file: string): One {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', which, '--dims', String(dims), '--seed', String(seed), '--file', file, '--n', String(N)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as One;
+}
+
+if (process.argv.includes('--child')) {
+  await child(arg('child', ''), Number(arg('dims', '2')), Number(arg('seed', '0')), arg('file', ''));
+} else {
+  const out = join(tempDir(), 'mnist-mobilenet');
+  const bin = join(import.meta.dirname, '..', 'bin', 'reprobe.mjs');
+  console.log('features: reprobe extract -b mobilenet-v2 -d mnist (through the feature cache)');
+  const ex = spawnSync(process.execPath, [bin, 'extract', '-b', 'mobilenet-v2', '-d', 'mnist', '-o', out], { encoding: 'utf8' });
+  if (ex.status !== 0) throw new Error(ex.stderr);
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  console.log(`${N} points x 576, ${NEIGHBORS} neighbours, min-dist ${MIN_DIST}, seeds ${SEEDS.join(',')}; seconds = UMAP alone, ARI after the same k-means (k = 10, 10 restarts)`);
+  console.log('dims  umap-js s  reprobe s  speed-up  umap-js ARI  reprobe ARI  ARI diff  umap-js peak MB  reprobe peak MB');
+  for (const dims of [2, 10]) {
+    const plain = SEEDS.map((s) => run('umap-js', dims, s, `${out}.npy`));
+    const ours = SEEDS.map((s) => run('reprobe', dims, s, `${out}.npy`));
+    const [ps, rs] = [mean(plain.map((r) => r.seconds)), mean(ours.map((r) => r.seconds))];
+    const [pa, ra] = [mean(plain.map((r) => r.ari)), mean(ours.map((r) => r.ari))];
+    const [pm, rm] = [Math.max(...plain.map((r) => r.peakMB)), Math.max(...ours.map((r) => r.peakMB))];
+    console.log(
+      `${String(dims).padStart(4)}  ${ps.toFixed(2).padStart(9)}  ${rs.toFixed(2).padStart(9)}  ${(ps / rs).toFixed(2).padStart(7)}x  ${pa.toFixed(3).padStart(11)}  ${ra.toFixed(3).padStart(11)}  ${(ra - pa).toFixed(3).padStart(8)}  ${pm.toFixed(0).padStart(15)}  ${rm.toFixed(0).padStart(15)}`,
+    );
+    console.log(`  per seed ARI umap-js ${plain.map((r) => r.ari.toFixed(3)).join(' ')}; reprobe ${ours.map((r) => r.ari.toFixed(3)).join(' ')}; features loaded at ${ours[0].baseMB.toFixed(0)} MB`);
+    console.log(`  speed ${ps / rs >= 3 ? 'met' : 'MISSED'} (>= 3x); ARI ${ra - pa >= -0.02 ? 'met' : 'MISSED'} (not more than 0.02 below umap-js)`);
+  }
+}
