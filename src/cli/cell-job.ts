@@ -111,7 +111,7 @@ export async function parseJob<S extends z.ZodObject>(
 }
 
 /** A YAML job file: a mapping with the schema's keys. */
-async function readJobFile(path: string): Promise<Record<string, unknown>> {
+export async function readJobFile(path: string): Promise<Record<string, unknown>> {
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new ConfigError(`Cannot read config file "${path}" (${err.code ?? err.message}).`);
   });

@@ -4,6 +4,9 @@ import { clusterCommand } from './cluster-command.ts';
 import { cacheCommand, extractCommand } from './extract-command.ts';
 import { finetuneCommand } from './finetune-command.ts';
 import { probeCommand } from './probe-command.ts';
+import { reportCommand } from './report-command.ts';
+import { resultsCommand } from './results-command.ts';
+import { sweepCommand } from './sweep-command.ts';
 
 /** Every command, in the order `reprobe --help` lists them. */
-export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, clusterCommand, extractCommand, cacheCommand, modelsCommand, datasetsCommand];
+export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, clusterCommand, sweepCommand, resultsCommand, reportCommand, extractCommand, cacheCommand, modelsCommand, datasetsCommand];

@@ -13,6 +13,8 @@ export interface CellFeatureOptions {
   onProgress?: (done: number, total: number) => void;
   /** A cache entry failed its checks and is extracted again (why, in one line). */
   onCacheInvalid?: (reason: string) => void;
+  /** Extract (or read) every image of the dataset once and serve any split from it (sweeps: one extraction per backbone and dataset). */
+  whole?: boolean;
 }
 
 export interface CellFeatures {
@@ -33,6 +35,7 @@ export interface CellFeatures {
 
 /** Features of the dataset images at `indices` (ascending), through the feature cache unless it is off. */
 export async function cellFeatures(bb: Backbone, name: string, ds: Dataset, indices: readonly number[], opt: CellFeatureOptions): Promise<CellFeatures> {
+  if (opt.whole && opt.cache) return subset(await cellFeatures(bb, name, ds, ds.samples.map((_, i) => i), { ...opt, whole: false }), ds, indices);
   const samples = indices.map((i) => ds.samples[i]);
   const x = { batchSize: opt.batchSize, onProgress: opt.onProgress };
   const cached = opt.cache ? await extractCached(bb, samples, { backboneName: name, dataset: ds.name, classes: ds.classes, onInvalid: opt.onCacheInvalid }, x) : undefined;
@@ -46,6 +49,19 @@ export async function cellFeatures(bb: Backbone, name: string, ds: Dataset, indi
     fromCache: cached?.fromCache ?? false,
     seconds: ext.seconds,
     imagesPerSecond: ext.imagesPerSecond,
+  };
+}
+
+/** The rows of `indices` out of features read for more images (the whole dataset). */
+function subset(all: CellFeatures, ds: Dataset, indices: readonly number[]): CellFeatures {
+  const ids = new Set(indices.map((i) => ds.samples[i].id));
+  const kept = indices.filter((i) => all.rowOf.has(i));
+  return {
+    ...all,
+    features: takeRows(all.features, kept.map((i) => all.rowOf.get(i)!)),
+    rowOf: new Map(kept.map((i, row) => [i, row])),
+    unreadable: new Map(indices.filter((i) => all.unreadable.has(i)).map((i) => [i, all.unreadable.get(i)!])),
+    skipped: all.skipped.filter((s) => ids.has(s.id)),
   };
 }
 

@@ -9,6 +9,7 @@ import { DataError } from '../errors.ts';
 import type { Skipped } from '../features/extract.ts';
 import type { CellFields, CellRecord } from '../results/record.ts';
 import { saveSplit } from '../results/splits.ts';
+import { writeJobRecords } from '../results/job-store.ts';
 import { appendRecords, ensureResultsDir, readRecords } from '../results/store.ts';
 import { versions } from '../results/versions.ts';
 import { round3 } from '../util/round.ts';
@@ -31,8 +32,14 @@ export interface CellJob {
   /** Images methods continue from their run folder's checkpoint (finetune --resume). */
   resume?: boolean;
   resultsDir: string;
-  /** File in resultsDir the records are appended to. */
-  resultsFile: string;
+  /** Also append the records to this file in resultsDir (the command's own log, for one process at a time). */
+  resultsFile?: string;
+  /** Features of every image of the dataset, extracted once and shared by every split (sweeps). */
+  wholeDataset?: boolean;
+  /** Fields added to every record (a sweep's job_id). */
+  tags?: Record<string, string>;
+  /** The store file (results/records/<name>.jsonl) of one backbone's records; default `<run id>-<backbone index>`. */
+  storeName?: (backbone: string) => string;
 }
 
 /** Callbacks the CLI turns into progress bars and notes; the library itself never prints. */
@@ -133,11 +140,14 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
             );
       for (const r of results) done.push(record(job, { ds, runId, split, saved, resolved, pass, feats, method, options }, r));
     }
-    // A resumed job appends only what the killed one had not: a record already in the file is not written twice.
-    const have = job.resume ? new Set((await readRecords(job.resultsDir, job.resultsFile)).map((r) => r.cell_id)) : new Set<string>();
-    const appended = await appendRecords(job.resultsDir, done.filter((r) => !have.has(r.cell_id)), job.resultsFile);
-    if (appended.isolated) events.onResultsRepaired?.(appended.isolated);
-    resultsPath = appended.path;
+    resultsPath = await writeJobRecords(job.resultsDir, job.storeName?.(resolved.name) ?? `${runId}-${b}`, done);
+    if (job.resultsFile) {
+      // A resumed job appends only what the killed one had not: a record already in the file is not written twice.
+      const have = job.resume ? new Set((await readRecords(job.resultsDir, job.resultsFile)).map((r) => r.cell_id)) : new Set<string>();
+      const appended = await appendRecords(job.resultsDir, done.filter((r) => !have.has(r.cell_id)), job.resultsFile);
+      if (appended.isolated) events.onResultsRepaired?.(appended.isolated);
+      resultsPath = appended.path;
+    }
     records.push(...done);
   }
   return { runId, records, resultsPath };
@@ -154,7 +164,7 @@ interface ReadPass {
 }
 
 async function readPass(job: CellJob, ds: Dataset, resolved: ResolvedBackbone, wanted: (more: number[]) => number[], events: CellEvents): Promise<ReadPass> {
-  const opt = { cache: job.cache, batchSize: job.batchSize, onProgress: events.onProgress, onCacheInvalid: events.onCacheInvalid };
+  const opt = { cache: job.cache, batchSize: job.batchSize, whole: job.wholeDataset, onProgress: events.onProgress, onCacheInvalid: events.onCacheInvalid };
   /** Reads only the images not read before, and keeps everything read so far. */
   const accumulate = (fetch: (indices: number[]) => Promise<CellFeatures>) => {
     let feats: CellFeatures | undefined;
@@ -232,9 +242,9 @@ function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
     time: new Date().toISOString(),
   };
   // A method's own fields may not take a shared field's name.
-  const clash = Object.keys(r.fields).filter((k) => k in shared);
+  const clash = Object.keys(r.fields).filter((k) => k in shared || k in (job.tags ?? {}));
   if (clash.length) throw new Error(`method ${c.method.name} returns fields that every record has: ${clash.join(', ')}`);
-  return { ...shared, ...r.fields };
+  return { ...shared, ...job.tags, ...r.fields };
 }
 
 /** results/runs/<16 hex of what the cell is>: the same cell and settings find their folder again (to resume). */

@@ -7,11 +7,12 @@ import { parseCardFile } from '../../src/backbones/card-file.ts';
 import { CARDS } from '../../src/backbones/cards/index.ts';
 import { resolveCard } from '../../src/backbones/registry.ts';
 import { FinetuneJobSchema, ProbeJobSchema } from '../../src/jobs/job-schema.ts';
+import { checkSweep } from '../../src/jobs/sweep-schema.ts';
 
 const configs = join(import.meta.dirname, '..', '..', 'configs');
 
 test('every configs/*.yaml is a valid job of its command (probe-*, finetune-*) naming known backbones', () => {
-  const files = readdirSync(configs).filter((f) => f.endsWith('.yaml'));
+  const files = readdirSync(configs).filter((f) => f.endsWith('.yaml') && !SWEEPS.includes(f));
   assert.ok(files.length >= 3);
   for (const f of files) {
     const schema = f.startsWith('finetune-') ? FinetuneJobSchema : ProbeJobSchema;
@@ -19,6 +20,16 @@ test('every configs/*.yaml is a valid job of its command (probe-*, finetune-*) n
     const job = schema.strict().parse(parse(readFileSync(join(configs, f), 'utf8')));
     for (const b of job.backbones) assert.equal(typeof resolveCard(b).id, 'string', `${f}: ${b}`);
   }
+});
+
+const SWEEPS = ['quick.yaml', 'study.yaml', 'wilds-drift.yaml'];
+
+test("the shipped sweep files check; the study's grid has its job count", () => {
+  const jobs = Object.fromEntries(SWEEPS.map((f) => [f, checkSweep(parse(readFileSync(join(configs, f), 'utf8')), f).jobs]));
+  assert.equal(jobs['quick.yaml'].length, 2 * (2 * 2 * 3 + 2));
+  // 14 backbones x (19 dataset shot levels x (knn, lr, finetune) + 8 datasets x (cluster, kmeans)).
+  assert.equal(jobs['study.yaml'].length, 14 * (19 * 3 + 8 * 2));
+  assert.equal(jobs['wilds-drift.yaml'].length, 5 * 2 * 3 * 3 * 4);
 });
 
 test('every configs/cards/*.json parses as a card', () => {

@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { resolveCard } from '../backbones/registry.ts';
+import { studyTable } from '../data/study-table.ts';
+import { datasetEntry } from '../data/registry.ts';
+import { ConfigError } from '../errors.ts';
+import { MAX_SEED } from '../util/rng.ts';
+import { DEVICES, RUNTIMES } from './job-schema.ts';
+import { METHODS } from './methods.ts';
+
+const seed = z.number().int().min(0).max(MAX_SEED);
+const nonEmpty = <T extends z.ZodType>(t: T) => z.array(t).min(1);
+
+/**
+ * A sweep file (configs/quick.yaml): the grid backbones x datasets x shot levels x seeds x methods, each method with
+ * its options (one mapping, or a list of mappings for several variants: fine-tuning's train modes).
+ */
+export const SweepSchema = z
+  .object({
+    backbones: nonEmpty(z.string().min(1)),
+    datasets: nonEmpty(z.string().min(1)),
+    /** Folder holding the study datasets; default $REPROBE_DATA, else $REPROBE_HOME/data. */
+    dataRoot: z.string().optional(),
+    protocol: z.enum(['shots', 'study']).default('shots'),
+    /** Shot levels: one list for every dataset, or a list per dataset (the study's table has 100 and 1000 for some only). */
+    shots: z.union([nonEmpty(z.number().int().min(1)), z.record(z.string(), nonEmpty(z.number().int().min(1)))]),
+    valPerClass: z.number().int().min(0).optional(),
+    testPerClass: z.number().int().min(1).optional(),
+    seeds: nonEmpty(seed).default([0]),
+    methods: z.record(z.string(), z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown())).min(1)]).nullable()),
+    /** `whole`: extract each (backbone, dataset) once, every image, and serve every split from it; `split`: only what each split needs. */
+    extract: z.enum(['whole', 'split']).default('whole'),
+    layer: z.string().optional(),
+    runtime: z.enum(RUNTIMES).default('auto'),
+    batchSize: z.number().int().min(1).max(1024).default(16),
+    threads: z.number().int().min(1).max(1024).optional(),
+    device: z.enum(DEVICES).default('cpu'),
+    cache: z.boolean().default(true),
+    resultsDir: z.string().min(1).default('results'),
+  })
+  .strict();
+
+export type Sweep = z.infer<typeof SweepSchema>;
+
+/** One job of a sweep: one backbone, dataset, shot level, seed and method variant. */
+export interface SweepJob {
+  /** 16 hex of the job's full configuration: the same job has the same id in every run and on every host. */
+  id: string;
+  backbone: string;
+  dataset: string;
+  shots: number;
+  seed: number;
+  method: string;
+  /** The method's options, defaults filled in. */
+  options: Record<string, unknown>;
+}
+
+/** A zod issue → `file: key.path: what was expected`. */
+function where(file: string, issue: z.core.$ZodIssue, prefix: (string | number)[] = []): string {
+  const path = [...prefix, ...issue.path].map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+  const keys = (issue as { keys?: string[] }).keys;
+  const what = issue.code === 'unrecognized_keys' && keys ? `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+  return `${file}: ${path || '(top level)'}: ${what}`;
+}
+
+/** A parsed YAML document → the checked sweep and its jobs; anything wrong is one ConfigError line naming file and key. */
+export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: SweepJob[] } {
+  const parsed = SweepSchema.safeParse(doc ?? {});
+  if (!parsed.success) throw new ConfigError(where(file, parsed.error.issues[0]));
+  const sweep = parsed.data;
+  sweep.backbones.forEach((b, i) => guard(file, `backbones[${i}]`, () => resolveCard(b)));
+  sweep.datasets.forEach((d, i) => guard(file, `datasets[${i}]`, () => datasetEntry(d)));
+  if (!Array.isArray(sweep.shots)) {
+    const extra = Object.keys(sweep.shots).filter((d) => !sweep.datasets.includes(d));
+    if (extra.length) throw new ConfigError(`${file}: shots.${extra[0]}: not one of the datasets (${sweep.datasets.join(', ')}).`);
+    const missing = sweep.datasets.filter((d) => !(d in (sweep.shots as Record<string, number[]>)));
+    if (missing.length) throw new ConfigError(`${file}: shots: no shot levels for ${missing.join(', ')}.`);
+  }
+  if (sweep.protocol === 'study') {
+    const table = studyTable();
+    for (const d of sweep.datasets) {
+      const rows = table[d]?.rows;
+      if (!rows) throw new ConfigError(`${file}: datasets: "${d}" is not in the study's split table (configs/splits/study.yaml); use protocol: shots.`);
+      for (const k of shotsFor(sweep, d)) if (!rows[String(k)]) throw new ConfigError(`${file}: shots: ${d} has no study split at ${k} shots; it has ${Object.keys(rows).join(', ')}.`);
+    }
+  }
+  const variants: { method: string; options: Record<string, unknown> }[] = [];
+  for (const [name, given] of Object.entries(sweep.methods)) {
+    const m = METHODS.get(name);
+    if (!m) throw new ConfigError(`${file}: methods: unknown method "${name}"; known: ${[...METHODS.keys()].join(', ')}.`);
+    const list = Array.isArray(given) ? given : [given ?? {}];
+    list.forEach((opts, i) => {
+      const r = z.object(m.options).strict().safeParse(opts);
+      if (!r.success) throw new ConfigError(where(file, r.error.issues[0], ['methods', name, ...(Array.isArray(given) ? [i] : [])]));
+      variants.push({ method: name, options: r.data });
+    });
+  }
+  if (variants.length === 0) throw new ConfigError(`${file}: methods: name at least one method (${[...METHODS.keys()].join(', ')}).`);
+  return { sweep, jobs: expand(sweep, variants) };
+}
+
+/** The shot levels of one dataset. */
+export const shotsFor = (sweep: Sweep, dataset: string): number[] => (Array.isArray(sweep.shots) ? sweep.shots : sweep.shots[dataset]);
+
+function guard(file: string, key: string, f: () => unknown): void {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${file}: ${key}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * The grid in a fixed order (dataset, backbone, shots, seed, method). Clustering scores the whole pool whatever the
+ * shot level, so its jobs come once per (backbone, dataset, seed), at the first shot level.
+ */
+function expand(sweep: Sweep, variants: { method: string; options: Record<string, unknown> }[]): SweepJob[] {
+  const jobs: SweepJob[] = [];
+  const seen = new Set<string>();
+  for (const dataset of sweep.datasets)
+    for (const backbone of sweep.backbones)
+      for (const shots of shotsFor(sweep, dataset))
+        for (const seedValue of sweep.seeds)
+          for (const { method, options } of variants) {
+            const perShot = METHODS.get(method)!.task !== 'cluster';
+            if (!perShot && shots !== shotsFor(sweep, dataset)[0]) continue;
+            const what = {
+              backbone,
+              dataset,
+              protocol: sweep.protocol,
+              shots,
+              valPerClass: sweep.valPerClass ?? null,
+              testPerClass: sweep.testPerClass ?? null,
+              seed: seedValue,
+              method,
+              options,
+              layer: sweep.layer ?? null,
+              runtime: sweep.runtime,
+              batchSize: sweep.batchSize,
+            };
+            const id = createHash('sha256').update(canonical(what)).digest('hex').slice(0, 16);
+            if (seen.has(id)) continue;
+            seen.add(id);
+            jobs.push({ id, backbone, dataset, shots, seed: seedValue, method, options });
+          }
+  return jobs;
+}
+
+/** JSON with keys sorted at every level: the same configuration hashes the same whatever order the file gave. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}

@@ -1,0 +1,114 @@
+import { hostname } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { firstLine } from '../errors.ts';
+import { storedJobs } from '../results/job-store.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { getMethod } from './methods.ts';
+import { runCells, type CellEvents, type CellJob } from './run-cells.ts';
+import { inShard, type Shard } from './shard.ts';
+import { claimHeld, claimJob, releaseJob } from './sweep-claims.ts';
+import type { Sweep, SweepJob } from './sweep-schema.ts';
+
+export type JobState = 'done' | 'failed' | 'running' | 'pending';
+
+export interface SweepEvents extends CellEvents {
+  /** A job of this process's share: started, finished, failed (with the error's line), or left to the process running it. */
+  onJob?(job: SweepJob, what: 'start' | 'done' | 'failed' | 'busy' | 'skipped', position: number, total: number, error?: string): void;
+}
+
+export interface SweepTally {
+  done: number;
+  failed: number;
+  /** Already in the store before this run. */
+  skipped: number;
+  /** Held by another live process. */
+  busy: number;
+}
+
+const FAILED_DIR = 'failed';
+const failedPath = (dir: string, id: string) => join(dir, FAILED_DIR, `${id}.json`);
+
+/** The jobs of shard i/n: the i-th of every n in the sweep's fixed order (all of them without a shard). */
+export function shardJobs(jobs: readonly SweepJob[], shard?: Shard): SweepJob[] {
+  return shard ? jobs.filter((_, i) => inShard(i, shard)) : [...jobs];
+}
+
+/** Each job's state from the store: a record file (done), a failure file (failed), a live claim (running), else pending. */
+export async function sweepStatus(resultsDir: string, jobs: readonly SweepJob[]): Promise<{ job: SweepJob; state: JobState; error?: string }[]> {
+  const stored = await storedJobs(resultsDir);
+  return Promise.all(
+    jobs.map(async (job) => {
+      if (stored.has(job.id)) return { job, state: 'done' as const };
+      if (await claimHeld(resultsDir, job.id)) return { job, state: 'running' as const };
+      const failed = await readFile(failedPath(resultsDir, job.id), 'utf8').catch(() => undefined);
+      if (failed !== undefined) return { job, state: 'failed' as const, error: (JSON.parse(failed) as { error: string }).error };
+      return { job, state: 'pending' as const };
+    }),
+  );
+}
+
+/** The runner's job for one sweep job: one backbone, one method, its store file named by the job's id. */
+function cellJobOf(sweep: Sweep, job: SweepJob): CellJob {
+  return {
+    backbones: [job.backbone],
+    dataset: job.dataset,
+    dataRoot: sweep.dataRoot,
+    split: { protocol: sweep.protocol, shots: job.shots, valPerClass: sweep.valPerClass, testPerClass: sweep.testPerClass, seed: job.seed },
+    methods: [getMethod(job.method)],
+    options: job.options,
+    open: { layer: sweep.layer, runtime: sweep.runtime, threads: sweep.threads, device: sweep.device },
+    batchSize: sweep.batchSize,
+    cache: sweep.cache,
+    resume: true,
+    resultsDir: sweep.resultsDir,
+    wholeDataset: sweep.extract === 'whole',
+    tags: { job_id: job.id },
+    storeName: () => job.id,
+  };
+}
+
+/**
+ * Run this process's share of the jobs, in order: a job already in the store is skipped, one another live process
+ * has claimed is left to it, a failing one is written to `failed/<id>.json` with its error and the sweep goes on.
+ * Records go to the store only when a job finishes, whole, so a killed sweep rerun runs each job exactly once.
+ */
+export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { shard?: Shard; events?: SweepEvents } = {}): Promise<SweepTally> {
+  const mine = shardJobs(jobs, opt.shard);
+  const tally: SweepTally = { done: 0, failed: 0, skipped: 0, busy: 0 };
+  const dir = sweep.resultsDir;
+  const events = opt.events ?? {};
+  for (const [i, job] of mine.entries()) {
+    if ((await storedJobs(dir)).has(job.id)) {
+      tally.skipped++;
+      events.onJob?.(job, 'skipped', i + 1, mine.length);
+      continue;
+    }
+    if (!(await claimJob(dir, job.id))) {
+      tally.busy++;
+      events.onJob?.(job, 'busy', i + 1, mine.length);
+      continue;
+    }
+    try {
+      // Between our look and our claim another process may have finished it.
+      if ((await storedJobs(dir)).has(job.id)) {
+        tally.skipped++;
+        events.onJob?.(job, 'skipped', i + 1, mine.length);
+        continue;
+      }
+      events.onJob?.(job, 'start', i + 1, mine.length);
+      await runCells(cellJobOf(sweep, job), events);
+      await rm(failedPath(dir, job.id), { force: true });
+      tally.done++;
+      events.onJob?.(job, 'done', i + 1, mine.length);
+    } catch (err) {
+      const error = firstLine(err);
+      await writeFileAtomic(failedPath(dir, job.id), JSON.stringify({ job, error, host: hostname(), pid: process.pid, time: new Date().toISOString() }));
+      tally.failed++;
+      events.onJob?.(job, 'failed', i + 1, mine.length, error);
+    } finally {
+      await releaseJob(dir, job.id);
+    }
+  }
+  return tally;
+}

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import { shardJobs } from '../../src/jobs/sweep.ts';
+import { checkSweep } from '../../src/jobs/sweep-schema.ts';
+import { tempDir } from '../helpers.ts';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
+const GRID = { backbones: ['mobilenet-v2', 'inception-v3'], datasets: ['mnist'], shots: [5, 10], seeds: [0, 1], methods: { knn: {}, lr: { lrC: [1] }, cluster: null } };
+
+test('the grid expands in a fixed order with stable ids: key order does not matter, every setting does', () => {
+  const { jobs } = checkSweep(GRID, 'grid.yaml');
+  // 2 backbones x (2 shots x 2 seeds x 2 probes + 2 seeds x 1 cluster, which ignores the shot level).
+  assert.equal(jobs.length, 2 * (8 + 2));
+  assert.equal(new Set(jobs.map((j) => j.id)).size, jobs.length);
+  assert.deepEqual(jobs[0], { ...jobs[0], backbone: 'mobilenet-v2', dataset: 'mnist', shots: 5, seed: 0, method: 'knn' });
+  assert.deepEqual(jobs[0].options, { knnK: [20], knnVote: 'weighted' });
+  const reordered = checkSweep({ methods: { cluster: null, lr: { lrC: [1] }, knn: {} }, seeds: [0, 1], shots: [5, 10], datasets: ['mnist'], backbones: ['mobilenet-v2', 'inception-v3'] }, 'b.yaml').jobs;
+  assert.deepEqual(new Set(reordered.map((j) => j.id)), new Set(jobs.map((j) => j.id)));
+  const changed = checkSweep({ ...GRID, methods: { ...GRID.methods, lr: { lrC: [10] } } }, 'c.yaml').jobs;
+  assert.equal(changed.filter((j) => !jobs.some((k) => k.id === j.id)).length, 8);
+  // Variants: a list of option mappings is one job each.
+  assert.equal(checkSweep({ ...GRID, shots: [5], seeds: [0], methods: { finetune: [{ train: 'head' }, { train: 'last:2' }] } }, 'f.yaml').jobs.length, 4);
+});
+
+test('shards partition the jobs exactly, for several n', () => {
+  const { jobs } = checkSweep(GRID, 'grid.yaml');
+  for (const n of [1, 2, 3, 4, 7, 25]) {
+    const parts = Array.from({ length: n }, (_, i) => shardJobs(jobs, { index: i, count: n }).map((j) => j.id));
+    assert.deepEqual(parts.flat().sort(), jobs.map((j) => j.id).sort(), `n = ${n}`);
+  }
+});
+
+test('a bad sweep file is one line naming the file, the key and what was expected', () => {
+  const bad: [unknown, RegExp][] = [
+    [{ ...GRID, shot: [5] }, /^s\.yaml: \(top level\): unknown key "shot"$/],
+    [{ ...GRID, seeds: ['zero'] }, /^s\.yaml: seeds\[0\]: .*number/i],
+    [{ ...GRID, backbones: ['mobilenet-v2', 'resnet-9000'] }, /^s\.yaml: backbones\[1\]: Unknown backbone "resnet-9000"/],
+    [{ ...GRID, datasets: ['imagenet'] }, /^s\.yaml: datasets\[0\]: Unknown dataset "imagenet"/],
+    [{ ...GRID, datasets: ['ucmerced'], protocol: 'study', shots: [10, 1000] }, /^s\.yaml: shots: ucmerced has no study split at 1000 shots; it has 10, 100\.$/],
+    [{ ...GRID, methods: { knn: { knnK: 'many' } } }, /^s\.yaml: methods\.knn\.knnK: /],
+    [{ ...GRID, methods: { finetune: [{ train: 'head' }, { trian: 'all' }] } }, /^s\.yaml: methods\.finetune\[1\]: unknown key "trian"$/],
+    [{ ...GRID, methods: { svm: {} } }, /^s\.yaml: methods: unknown method "svm"/],
+    [{ ...GRID, shots: { mnist: [5], dtd: [10] } }, /^s\.yaml: shots\.dtd: not one of the datasets/],
+  ];
+  for (const [doc, re] of bad) assert.throws(() => checkSweep(doc, 's.yaml'), (err: Error) => re.test(err.message), String(re));
+  // And from the command line: exit 2, one line, nothing run.
+  const dir = tempDir();
+  writeFileSync(join(dir, 's.yaml'), stringify({ ...GRID, backbones: ['resnet-9000'] }));
+  const r = spawnSync(process.execPath, [bin, 'sweep', join(dir, 's.yaml'), '--results-dir', join(dir, 'out')], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.equal(existsSync(join(dir, 'out')), false);
+});
+
+/** A tiny real sweep: 4 jobs on the digits. */
+function tinySweep(dir: string, extra: Record<string, unknown> = {}): string {
+  const file = join(dir, 'tiny.yaml');
+  writeFileSync(file, stringify({ backbones: ['mobilenet-v2'], datasets: ['mnist'], shots: [2, 3], seeds: [0], valPerClass: 1, testPerClass: 4, extract: 'split', methods: { knn: {}, lr: { lrC: [1] } }, resultsDir: join(dir, 'results'), ...extra }));
+  return file;
+}
+
+const env = (home: string) => ({ ...process.env, REPROBE_HOME: home });
+
+/** Every record in the store, and the job files. */
+function store(results: string): { files: string[]; records: Record<string, unknown>[] } {
+  const dir = join(results, 'records');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl')) : [];
+  const records = files.flatMap((f) =>
+    readFileSync(join(dir, f), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  );
+  return { files, records };
+}
+
+test('a sweep killed mid-way and run again runs every job exactly once; --dry-run and --status count them', async () => {
+  const dir = tempDir();
+  const home = tempDir();
+  const file = tinySweep(dir);
+  const dry = spawnSync(process.execPath, [bin, 'sweep', file, '--dry-run'], { encoding: 'utf8', env: env(home) });
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, /\n4 jobs\n$/);
+  // Kill the first run once its first job is in the store.
+  const child = spawn(process.execPath, [bin, 'sweep', file], { env: env(home), stdio: 'ignore' });
+  const results = join(dir, 'results');
+  await new Promise<void>((resolve) => {
+    const t = setInterval(() => {
+      if (store(results).files.length >= 1) {
+        child.kill('SIGKILL');
+        clearInterval(t);
+        resolve();
+      }
+    }, 50);
+  });
+  await new Promise((r) => child.on('exit', r));
+  const before = store(results).files.length;
+  assert.ok(before >= 1 && before < 4, `${before} jobs done before the kill`);
+  const status = spawnSync(process.execPath, [bin, 'sweep', file, '--status'], { encoding: 'utf8', env: env(home) });
+  assert.match(status.stdout, new RegExp(`4 jobs: ${before} done, 0 failed, 0 running, ${4 - before} pending`));
+  const again = spawnSync(process.execPath, [bin, 'sweep', file], { encoding: 'utf8', env: env(home) });
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`4 jobs: ${4 - before} run, ${before} already in the store`));
+  const { files, records } = store(results);
+  assert.equal(files.length, 4);
+  // knn and lr each score one test set: one record per job, each cell once, tagged with its job.
+  assert.equal(records.length, 4);
+  assert.equal(new Set(records.map((r) => r.cell_id)).size, 4);
+  assert.deepEqual(new Set(records.map((r) => `${String(r.job_id)}.jsonl`)), new Set(files));
+  // merge gives pandas one JSONL file.
+  const merged = spawnSync(process.execPath, [bin, 'results', 'merge', results], { encoding: 'utf8' });
+  assert.equal(merged.status, 0, merged.stderr);
+  assert.equal(readFileSync(join(results, 'merged.jsonl'), 'utf8').trim().split('\n').length, 4);
+});
+
+test('four concurrent sweep processes on one store lose and duplicate nothing; a failing job is recorded and the sweep goes on', async () => {
+  const dir = tempDir();
+  const home = tempDir();
+  // A third dataset that does not exist fails at run time (its jobs), the others run.
+  const file = tinySweep(dir, { datasets: ['mnist', `folder:${join(dir, 'missing')}`], shots: [2, 3] });
+  const runs = await Promise.all(
+    Array.from({ length: 4 }, () => new Promise<number>((resolve) => spawn(process.execPath, [bin, 'sweep', file], { env: env(home), stdio: 'ignore' }).on('exit', (c) => resolve(c ?? -1)))),
+  );
+  const { files, records } = store(join(dir, 'results'));
+  assert.equal(files.length, 4, `${files.length} job files`);
+  assert.equal(records.length, 4);
+  assert.equal(new Set(records.map((r) => r.cell_id)).size, 4);
+  assert.ok(runs.some((c) => c === 2), `exit codes ${runs.join(',')}: failed jobs make a non-zero exit`);
+  const status = spawnSync(process.execPath, [bin, 'sweep', file, '--status'], { encoding: 'utf8', env: env(home) });
+  assert.match(status.stdout, /8 jobs: 4 done, 4 failed, 0 running, 0 pending/);
+  assert.match(status.stdout, /failed [0-9a-f]{16} mobilenet-v2 folder:.*missing 2-shot seed 0 knn: /);
+});
