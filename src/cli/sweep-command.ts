@@ -56,7 +56,7 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
     const states = await sweepStatus(s.resultsDir, mine);
     const count = (st: string) => states.filter((x) => x.state === st).length;
     for (const f of states.filter((x) => x.state === 'failed')) process.stdout.write(`failed ${f.job.id} ${describeJob(f.job)}: ${f.error}\n`);
-    process.stdout.write(`${mine.length} jobs${share}: ${count('done')} done, ${count('failed')} failed, ${count('running')} running, ${count('pending')} pending\n`);
+    process.stdout.write(`${jobs.length} jobs${share}: ${count('done')} done, ${count('failed')} failed, ${count('running')} running, ${count('pending')} pending\n`);
     return;
   }
   const t0 = performance.now();
@@ -74,7 +74,7 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
     },
   });
   const secs = ((performance.now() - t0) / 1000).toFixed(0);
-  process.stdout.write(`${mine.length} jobs${share}: ${tally.done} run, ${tally.skipped} already in the store, ${tally.busy} left to other processes, ${tally.failed} failed (${secs} s); records in ${s.resultsDir}/records\n`);
+  process.stdout.write(`${jobs.length} jobs${share}: ${tally.done} run, ${tally.skipped} already in the store, ${tally.busy} left to other processes, ${tally.failed} failed (${secs} s); records in ${s.resultsDir}/records\n`);
   if (tally.failed > 0) throw new ReprobeError(`${tally.failed} job(s) failed; see \`reprobe sweep ${file} --status\` (rerun to retry them).`);
 }
 
