@@ -1,7 +1,8 @@
 import type { Argv } from 'yargs';
-import { clearCache, featuresDir, listCache } from '../features/cache.ts';
+import { clearCache, featuresDir, isPending, listCache } from '../features/cache.ts';
 import { runExtractJob } from '../jobs/extract-job.ts';
 import { DEVICES, ExtractRunSchema, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-schema.ts';
+import { parseShard, shardFromEnv, type Shard } from '../jobs/shard.ts';
 import { ConfigError } from '../errors.ts';
 import { formatTable } from '../report/table.ts';
 import type { Command } from './command.ts';
@@ -23,8 +24,15 @@ function extractOptions(y: Argv) {
     .option('batch-size', { type: 'number', default: D.batchSize, describe: 'images per inference batch' })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads [default: all cores]' })
     .option('device', { choices: DEVICES, default: D.device, describe: 'onnxruntime execution provider' })
+    .option('shard', {
+      type: 'string',
+      describe:
+        'task i of n (0 <= i < n): embed only the cache chunks c with c % n == i; the task that finds every chunk done joins them (and writes -o). Run every task with the same --batch-size [default: SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT, less SLURM_ARRAY_TASK_MIN; or JOB_COMPLETION_INDEX of --shards; 0/1 runs it all]',
+    })
+    .option('shards', { type: 'number', describe: "number of tasks of a Kubernetes Indexed Job (its completions; JOB_COMPLETION_INDEX is this task's) [default: $REPROBE_SHARDS]" })
     .example('$0 extract -b mobilenet-v2 -d mnist -o mnist-mobilenet', 'features of all 10,000 digits as mnist-mobilenet.npy (+ .labels.npy, .json)')
     .example('$0 extract -b dino -d ucmerced --split pool --data-root ./data', "the study's UC Merced pool; rerun after a kill to resume")
+    .example('SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_COUNT=4 $0 extract -b mobilenet-v2 -d mnist --shard 0/4', 'task 0 of 4 (in an sbatch --array=0-3 job SLURM sets these and --shard can be left out); the last task to finish joins the entry')
     .epilog('In Python: numpy.load("mnist-mobilenet.npy"), numpy.load("mnist-mobilenet.labels.npy").');
 }
 
@@ -36,6 +44,7 @@ async function extract(a: ExtractArgs): Promise<void> {
     const issue = run.error.issues[0];
     throw new ConfigError(`Invalid --${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}.`);
   }
+  const shard = resolveShard(a);
   let bar: ReturnType<typeof progressBar> | undefined;
   const r = await runExtractJob(
     {
@@ -46,6 +55,7 @@ async function extract(a: ExtractArgs): Promise<void> {
       out: a.out,
       cache: a.cache,
       batchSize: run.data.batchSize,
+      shard: shard && { index: shard.index, count: shard.count },
       open: { runtime: run.data.runtime, threads: run.data.threads, device: run.data.device, card: a.card, layer: a.layer },
     },
     {
@@ -55,7 +65,7 @@ async function extract(a: ExtractArgs): Promise<void> {
       },
       onStart: (n, runtime, layer) => {
         bar?.stop();
-        process.stderr.write(`${a.backbone} @ ${layer} on ${runtime}: ${n} images\n`);
+        process.stderr.write(`${a.backbone} @ ${layer} on ${runtime}: ${n} images${shard ? `, shard ${shard.index}/${shard.count}` : ''}\n`);
         bar = progressBar(`extract ${a.backbone}`);
       },
       onProgress: (done, total) => bar?.update(done, total),
@@ -63,12 +73,31 @@ async function extract(a: ExtractArgs): Promise<void> {
     },
   );
   bar?.stop();
+  if (isPending(r)) {
+    const out = a.out ? ', and writes -o' : '';
+    const from = shard!.from ? ` (shard from ${shard!.from}; --shard 0/1 does it all in one task)` : '';
+    process.stdout.write(`shard ${shard!.index}/${shard!.count}: ${r.done} of ${r.total} chunks done; another task joins them${out} (or rerun any shard once all are done)${from}\n`);
+    return;
+  }
   const lines = [
     `${r.rows} x ${r.cols} features ${r.fromCache ? 'read from the cache' : `extracted at ${r.imagesPerSecond.toFixed(1)} images/s`}${r.cachePath ? ` (${r.cachePath})` : ''}`,
     ...(r.skipped.length ? [`skipped ${r.skipped.length} unreadable image(s): ${r.skipped.slice(0, 3).map((s) => `${s.id} (${s.reason})`).join('; ')}${r.skipped.length > 3 ? '; …' : ''}`] : []),
     ...r.written.map((w) => `wrote ${w}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** --shard i/n, else what the scheduler's environment says (SLURM array, Kubernetes Indexed Job with --shards). */
+function resolveShard(a: ExtractArgs): (Shard & { from?: string }) | undefined {
+  if (a.shard !== undefined) {
+    if (a.shards !== undefined) throw new ConfigError('Give --shard i/n, or --shards N with JOB_COMPLETION_INDEX set, not both.');
+    return parseShard(a.shard);
+  }
+  // Without the cache there is nothing to share: a scheduler's task variables are left alone then.
+  if (!a.cache && a.shards === undefined) return undefined;
+  const env = shardFromEnv(process.env, a.shards);
+  if (env) process.stderr.write(`shard ${env.index}/${env.count} from ${env.from}\n`);
+  return env;
 }
 
 async function cache(action: 'list' | 'clear', keys: string[]): Promise<void> {

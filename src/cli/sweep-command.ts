@@ -66,6 +66,7 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
     events: {
       ...events,
       onDataset: undefined,
+      onExtractStep: (backbone, dataset, state) => process.stderr.write(`extract ${backbone} on ${dataset}${share}: ${state}\n`),
       onJob: (job, what, i, n, error) => {
         if (what === 'start') process.stderr.write(`[${i}/${n}] ${job.id} ${describeJob(job)}\n`);
         else if (what === 'failed') process.stderr.write(`[${i}/${n}] ${job.id} failed: ${error}\n`);

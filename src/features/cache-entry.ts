@@ -36,7 +36,14 @@ export const SidecarSchema = z.object({
 export type Sidecar = z.infer<typeof SidecarSchema>;
 
 /** A chunk's sidecar: which images of its slice are rows (positions in the slice) and which were skipped. */
-const ChunkSchema = z.object({ kept: z.array(z.number().int().min(0)), skipped: SkippedSchema, rows: z.number().int().min(0), sha256: z.string() });
+const ChunkSchema = z.object({
+  kept: z.array(z.number().int().min(0)),
+  skipped: SkippedSchema,
+  rows: z.number().int().min(0),
+  sha256: z.string(),
+  /** Seconds its extraction took (absent in chunks written before it was recorded). */
+  seconds: z.number().min(0).optional(),
+});
 
 /** Thrown when an entry or chunk fails a check: the caller extracts again. */
 export class InvalidEntry extends Error {}
@@ -110,16 +117,16 @@ async function hashFile(path: string): Promise<{ size: number; digest: string }>
 }
 
 /** The .npy and sidecar of one chunk, with the checksum the sidecar carries. */
-export function chunkFiles(features: Matrix, kept: number[], skipped: Skipped[]): { npy: Uint8Array; json: string; sha256: string } {
+export function chunkFiles(features: Matrix, kept: number[], skipped: Skipped[], seconds: number): { npy: Uint8Array; json: string; sha256: string } {
   const npy = new Uint8Array(npySize(features.rows, features.cols));
   npy.set(npyHeader([features.rows, features.cols]));
   npy.set(new Uint8Array(features.data.buffer, features.data.byteOffset, features.data.byteLength), npy.length - features.data.byteLength);
   const digest = sha256(npy);
-  return { npy, json: JSON.stringify({ kept, skipped, rows: features.rows, sha256: digest }), sha256: digest };
+  return { npy, json: JSON.stringify({ kept, skipped, rows: features.rows, sha256: digest, seconds }), sha256: digest };
 }
 
 /** A whole chunk of `slice`, or undefined when absent or failing a check (then it is extracted again). */
-export async function readChunk(name: string, slice: readonly Sample[]): Promise<{ features: Matrix; kept: number[]; skipped: Skipped[]; sha256: string } | undefined> {
+export async function readChunk(name: string, slice: readonly Sample[]): Promise<{ features: Matrix; kept: number[]; skipped: Skipped[]; sha256: string; seconds?: number } | undefined> {
   // The sidecar is renamed into place after the npy: with it present, the chunk was written whole.
   if (!existsSync(`${name}.json`) || !existsSync(`${name}.npy`)) return undefined;
   try {
@@ -131,7 +138,7 @@ export async function readChunk(name: string, slice: readonly Sample[]): Promise
     const ascending = meta.kept.every((k, i) => k < slice.length && (i === 0 || k > meta.kept[i - 1]));
     if (rows !== meta.rows || meta.kept.length !== rows || !ascending) return undefined;
     matchRequest(meta.kept.map((k) => slice[k].id), meta.skipped, slice);
-    return { features: matrix(rows, arr.shape[1] ?? 0, arr.data), kept: meta.kept, skipped: meta.skipped, sha256: meta.sha256 };
+    return { features: matrix(rows, arr.shape[1] ?? 0, arr.data), kept: meta.kept, skipped: meta.skipped, sha256: meta.sha256, seconds: meta.seconds };
   } catch {
     return undefined;
   }

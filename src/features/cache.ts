@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { access, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Backbone } from '../backbones/types.ts';
@@ -18,12 +19,23 @@ export interface CacheRequest {
   /** The dataset's name, kept in the sidecar for `cache list` (not part of the key). */
   dataset: string;
   classes: string[];
-  /** Images per chunk: a killed extraction resumes from its last whole chunk. */
+  /**
+   * Images per chunk: a killed extraction resumes from its last whole chunk. The first run on a key fixes the chunks
+   * (`<key>.partial/layout.json`); later runs and other shards cut the same ones whatever they ask for.
+   */
   chunkSize?: number;
   /** false: only write the cache (memory stays at one chunk whatever the dataset size); features come back empty. */
   keep?: boolean;
   /** A cache entry failed its checks and is extracted again (why, in one line). */
   onInvalid?: (reason: string) => void;
+}
+
+/**
+ * One task's part of an extraction split over `count` tasks: it embeds the chunks c with c % count === index, and the
+ * first task to find every chunk done joins them into the entry.
+ */
+export interface ShardRequest extends CacheRequest {
+  shard: { index: number; count: number };
 }
 
 export interface CachedExtraction extends Extraction {
@@ -33,6 +45,18 @@ export interface CachedExtraction extends Extraction {
   path: string;
 }
 
+/** A sharded extraction whose entry is not finished: this task's chunks are written, some of the others' are not yet. */
+export interface PendingEntry {
+  pending: true;
+  key: string;
+  /** Chunks written so far (by any task), of `total`. */
+  done: number;
+  total: number;
+}
+
+/** Tells a PendingEntry from a finished result (one that has no `pending` field). */
+export const isPending = <T extends object>(r: T | PendingEntry): r is PendingEntry => (r as Partial<PendingEntry>).pending === true;
+
 export const featuresDir = () => join(reprobeHome(), 'features');
 
 /**
@@ -41,11 +65,23 @@ export const featuresDir = () => join(reprobeHome(), 'features');
  * atomically (npy, then its sidecar as the completion mark), then joined into `<key>.npy` with `<key>.json` written
  * last. A killed run resumes at its last whole chunk; two runs on one key only ever rename whole files into place. A
  * read-only cache still serves the entries it holds.
+ *
+ * With a shard, only that shard's missing chunks are embedded (chunks done by anyone are reused); the task that then
+ * finds every chunk done joins them exactly as an unsharded run does (the same matrix, bit for bit, when every task ran
+ * with the same batch size), and the others return a PendingEntry. Tasks joining at once each write their own temp
+ * files and rename whole files, so any of them may win.
  */
-export async function extractCached(bb: Backbone, samples: readonly Sample[], req: CacheRequest, opt: ExtractOptions): Promise<CachedExtraction> {
+export function extractCached(bb: Backbone, samples: readonly Sample[], req: ShardRequest, opt: ExtractOptions): Promise<CachedExtraction | PendingEntry>;
+export function extractCached(bb: Backbone, samples: readonly Sample[], req: CacheRequest & { shard?: undefined }, opt: ExtractOptions): Promise<CachedExtraction>;
+export function extractCached(bb: Backbone, samples: readonly Sample[], req: CacheRequest & { shard?: ShardRequest['shard'] }, opt: ExtractOptions): Promise<CachedExtraction | PendingEntry>;
+export async function extractCached(bb: Backbone, samples: readonly Sample[], req: CacheRequest & { shard?: ShardRequest['shard'] }, opt: ExtractOptions): Promise<CachedExtraction | PendingEntry> {
+  if (req.shard) {
+    const { index, count } = req.shard;
+    if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1 || index < 0 || index >= count) throw new ConfigError(`Shard ${index}/${count} is not one of ${count} tasks (0 <= i < n).`);
+  }
   const dir = featuresDir();
   const key = await featureKey(bb, samples);
-  const at = { key, dir, npyPath: join(dir, `${key}.npy`), sidePath: join(dir, `${key}.json`) };
+  const at: At = { key, dir, npyPath: join(dir, `${key}.npy`), sidePath: join(dir, `${key}.json`) };
   const finished = async (report: boolean): Promise<CachedExtraction | undefined> => {
     if (!existsSync(at.sidePath)) return undefined;
     try {
@@ -65,7 +101,13 @@ export async function extractCached(bb: Backbone, samples: readonly Sample[], re
   if (ready) return ready;
   await writable(dir);
   try {
-    return await extractChunks(bb, samples, req, opt, at);
+    // Once the entry is finished, by this run or another, chunks left in the partial folder serve nothing.
+    const byOther = async () => {
+      const other = await finished(false);
+      if (other) await rm(join(dir, `${key}.partial`), { recursive: true, force: true }).catch(() => undefined);
+      return other;
+    };
+    return await extractChunks(bb, samples, req, opt, at, byOther);
   } catch (err) {
     // Another process on the same key may have finished and removed the shared partial folder under us.
     const other = await finished(false);
@@ -74,39 +116,89 @@ export async function extractCached(bb: Backbone, samples: readonly Sample[], re
   }
 }
 
-async function extractChunks(bb: Backbone, samples: readonly Sample[], req: CacheRequest, opt: ExtractOptions, at: { key: string; dir: string; npyPath: string; sidePath: string }): Promise<CachedExtraction> {
+type At = { key: string; dir: string; npyPath: string; sidePath: string };
+/** A whole chunk as the join needs it: its file (none when no image of it was read), shape, rows and skips. */
+type ChunkMeta = { start: number; file?: { path: string; sha256: string }; rows: number; cols: number; kept: number[]; skipped: Skipped[]; seconds?: number };
+
+async function extractChunks(
+  bb: Backbone,
+  samples: readonly Sample[],
+  req: CacheRequest & { shard?: ShardRequest['shard'] },
+  opt: ExtractOptions,
+  at: At,
+  finishedByOther: () => Promise<CachedExtraction | undefined>,
+): Promise<CachedExtraction | PendingEntry> {
   const { key, dir, npyPath, sidePath } = at;
   const partial = join(dir, `${key}.partial`);
   await guard(() => mkdir(partial, { recursive: true }), dir);
   // 256 images: a kill loses at most that many (a few seconds of a heavy model), and the files stay few.
   const wanted = req.chunkSize ?? (Number(process.env.REPROBE_CHUNK_SIZE) || 256);
-  const size = Math.max(opt.batchSize, Math.ceil(wanted / opt.batchSize) * opt.batchSize);
+  const size = await guard(() => chunkLayout(partial, samples.length, Math.max(opt.batchSize, Math.ceil(wanted / opt.batchSize) * opt.batchSize)), dir);
+  const total = Math.ceil(samples.length / size);
+  const name = (c: number) => join(partial, `chunk-${String(c).padStart(6, '0')}`);
+  const slice = (c: number) => samples.slice(c * size, (c + 1) * size);
+  const shard = req.shard;
+  const mine = Array.from({ length: total }, (_, c) => c).filter((c) => !shard || c % shard.count === shard.index);
+  const myImages = mine.reduce((n, c) => n + slice(c).length, 0);
+  let progressed = 0;
+  const chunk = async (c: number, report: boolean): Promise<ChunkMeta> => {
+    const base = progressed;
+    const sl = slice(c);
+    let got = await readChunk(name(c), sl);
+    if (!got) {
+      const onProgress = report && opt.onProgress ? (d: number) => opt.onProgress!(base + d, myImages) : undefined;
+      const ext = await extractFeatures(bb, sl, { ...opt, onProgress });
+      const { npy, json, sha256 } = chunkFiles(ext.features, ext.kept, ext.skipped, ext.seconds);
+      await guard(() => writeFileAtomic(`${name(c)}.npy`, npy), dir);
+      await guard(() => writeFileAtomic(`${name(c)}.json`, json), dir);
+      got = { features: ext.features, kept: ext.kept, skipped: ext.skipped, sha256, seconds: ext.seconds };
+    } else if (report) opt.onProgress?.(base + sl.length, myImages);
+    const { rows, cols } = got.features;
+    return { start: c * size, file: rows > 0 ? { path: `${name(c)}.npy`, sha256: got.sha256 } : undefined, rows, cols, kept: got.kept, skipped: got.skipped, seconds: got.seconds };
+  };
+  const metas = new Array<ChunkMeta | undefined>(total);
+  for (const c of mine) {
+    // Another run finished the entry meanwhile: nothing left to do.
+    if (existsSync(sidePath)) {
+      const other = await finishedByOther();
+      if (other) return other;
+    }
+    metas[c] = await chunk(c, true);
+    progressed += slice(c).length;
+  }
+  if (shard) {
+    // A chunk's sidecar is its completion mark: count them before reading any (a pending task reads nothing more).
+    let done = 0;
+    for (let c = 0; c < total; c++) if (metas[c] || existsSync(`${name(c)}.json`)) done++;
+    if (done < total) return (await finishedByOther()) ?? { pending: true, key, done, total };
+    if (existsSync(sidePath)) {
+      const other = await finishedByOther();
+      if (other) return other;
+    }
+    // Every chunk is there: the others' are checked as they are read; one that fails its check is embedded again here.
+    for (let c = 0; c < total; c++) metas[c] ??= await chunk(c, false);
+  }
+  return joinEntry(bb, samples, req, at, partial, metas as ChunkMeta[]);
+}
+
+/** Whole chunks → `<key>.npy` (a temp file of this run renamed into place), then `<key>.json`; the partial folder goes. */
+async function joinEntry(bb: Backbone, samples: readonly Sample[], req: CacheRequest, at: At, partial: string, chunks: readonly ChunkMeta[]): Promise<CachedExtraction> {
+  const { key, dir, npyPath, sidePath } = at;
   const files: { path: string; sha256: string }[] = [];
   const kept: number[] = [];
   const skipped: Skipped[] = [];
-  let [seconds, extracted, rows, cols] = [0, 0, 0, 0];
-  for (let start = 0; start < samples.length; start += size) {
-    const name = join(partial, `chunk-${String(start / size).padStart(6, '0')}`);
-    const slice = samples.slice(start, start + size);
-    let chunk = await readChunk(name, slice);
-    if (!chunk) {
-      const ext = await extractFeatures(bb, slice, { ...opt, onProgress: opt.onProgress && ((d) => opt.onProgress!(start + d, samples.length)) });
-      const { npy, json, sha256 } = chunkFiles(ext.features, ext.kept, ext.skipped);
-      chunk = { features: ext.features, kept: ext.kept, skipped: ext.skipped, sha256 };
-      await guard(() => writeFileAtomic(`${name}.npy`, npy), dir);
-      await guard(() => writeFileAtomic(`${name}.json`, json), dir);
-      seconds += ext.seconds;
-      extracted += ext.kept.length;
-    } else opt.onProgress?.(Math.min(start + size, samples.length), samples.length);
-    if (chunk.features.rows > 0) {
-      files.push({ path: `${name}.npy`, sha256: chunk.sha256 });
-      cols = chunk.features.cols;
+  let [seconds, timed, rows, cols] = [0, 0, 0, 0];
+  for (const m of chunks) {
+    if (m.file) {
+      files.push(m.file);
+      cols = m.cols;
     }
-    rows += chunk.features.rows;
-    kept.push(...chunk.kept.map((k) => start + k));
-    skipped.push(...chunk.skipped);
+    rows += m.rows;
+    kept.push(...m.kept.map((k) => m.start + k));
+    skipped.push(...m.skipped);
+    if (m.seconds !== undefined) [seconds, timed] = [seconds + m.seconds, timed + m.kept.length];
   }
-  const tmp = `${npyPath}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = `${npyPath}.tmp-${unique()}`;
   const digest = await guard(() => joinChunks(files, [rows, cols], tmp), dir);
   const side: Sidecar = {
     key,
@@ -123,23 +215,70 @@ async function extractChunks(bb: Backbone, samples: readonly Sample[], req: Cach
     rows,
     cols,
     sha256: digest,
+    // Extraction time of every chunk, whichever run or task embedded it.
     seconds: round3(seconds),
-    imagesPerSecond: round3(seconds > 0 ? extracted / seconds : 0),
+    imagesPerSecond: round3(seconds > 0 ? timed / seconds : 0),
     versions: { node: process.versions.node, sharp: sharp.versions.sharp ?? 'unknown' },
     created: new Date().toISOString(),
   };
+  await guard(() => renameInto(tmp, npyPath), dir);
+  const sideTmp = join(dir, `.${key}.json.tmp-${unique()}`);
   await guard(async () => {
+    const fh = await open(sideTmp, 'w');
     try {
-      await rename(tmp, npyPath);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
+      await fh.writeFile(JSON.stringify(side));
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
+    await renameInto(sideTmp, sidePath);
   }, dir);
-  await guard(() => writeFileAtomic(sidePath, JSON.stringify(side)), dir);
   await rm(partial, { recursive: true, force: true }).catch(() => undefined);
   const features = req.keep === false ? matrix(0, cols) : (await readEntry(npyPath, sidePath, key, samples, true)).features;
   return { key, fromCache: false, path: npyPath, features, kept, skipped, seconds: side.seconds, imagesPerSecond: side.imagesPerSecond };
+}
+
+/** A temp-file suffix no other run, nor another extraction in this process, uses. */
+const unique = () => `${process.pid}-${Date.now()}-${randomBytes(4).toString('hex')}`;
+
+async function renameInto(tmp: string, path: string): Promise<void> {
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * The chunk size of a key's partial extraction: the first run writes it to `layout.json` (linked into place, so only
+ * one run's layout lands), every later run or shard reads it. Chunk boundaries therefore never depend on which task
+ * asks or with which --batch-size.
+ */
+async function chunkLayout(partial: string, images: number, proposed: number): Promise<number> {
+  const path = join(partial, 'layout.json');
+  const read = async (): Promise<number | undefined> => {
+    try {
+      const l = JSON.parse(await readFile(path, 'utf8')) as { images?: unknown; chunkSize?: unknown };
+      return l.images === images && Number.isSafeInteger(l.chunkSize) && (l.chunkSize as number) >= 1 ? (l.chunkSize as number) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const known = await read();
+  if (known !== undefined) return known;
+  const tmp = join(partial, `.layout.json.tmp-${unique()}`);
+  await writeFile(tmp, JSON.stringify({ images, chunkSize: proposed }));
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    // EEXIST: another run's layout landed first (read below), unless it is broken (replaced). No hard links: rename.
+    if (code === 'EEXIST' ? (await read()) === undefined : !existsSync(path)) await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return (await read()) ?? proposed;
 }
 
 /** The sidecar of a finished cache file (`<key>.npy` → `<key>.json`). */

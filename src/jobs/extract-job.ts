@@ -3,11 +3,12 @@ import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { openResolved, type OpenOptions } from '../backbones/registry.ts';
 import { ConfigError, DataError, fsError } from '../errors.ts';
-import { extractCached, readSidecar } from '../features/cache.ts';
+import { extractCached, isPending, readSidecar, type PendingEntry } from '../features/cache.ts';
 import { extractFeatures, type Skipped } from '../features/extract.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { writeNpy } from '../util/npy.ts';
 import { openInputs } from './open.ts';
+import type { Shard } from './shard.ts';
 
 export interface ExtractJob {
   backbone: string;
@@ -18,6 +19,11 @@ export interface ExtractJob {
   out?: string;
   cache: boolean;
   batchSize: number;
+  /**
+   * This task's part of an extraction split over several (needs the cache): it embeds its chunks, and the task that
+   * finds every chunk done joins them into the cache entry (and writes `out`); the others return pending.
+   */
+  shard?: Shard;
   open: Omit<OpenOptions, 'onDownload'>;
 }
 
@@ -38,8 +44,12 @@ export interface ExtractResult {
   written: string[];
 }
 
-/** Dataset (or one of its sets) → features, through the cache; optionally exported as .npy + labels + JSON for Python. */
-export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Promise<ExtractResult> {
+/**
+ * Dataset (or one of its sets) → features, through the cache; optionally exported as .npy + labels + JSON for Python.
+ * A shard whose entry other tasks have not finished yet returns the cache's PendingEntry (nothing is exported).
+ */
+export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Promise<ExtractResult | PendingEntry> {
+  if (job.shard && !job.cache) throw new ConfigError('--shard splits the work through the feature cache, which tasks share; leave out --no-cache.');
   if (job.out !== undefined) checkOut(job.out);
   const { backbones, dataset: ds } = await openInputs({ backbones: [job.backbone], card: job.open.card, dataset: job.dataset, dataRoot: job.dataRoot }, ev.onDownload);
   let idx = ds.samples.map((_, i) => i);
@@ -55,7 +65,10 @@ export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Pr
   let cached, ext;
   try {
     // Through the cache, features stay on disk (memory: one chunk), and -o copies the finished file.
-    cached = job.cache ? await extractCached(bb, samples, { backboneName: job.backbone, dataset: ds.name, classes: ds.classes, keep: false, onInvalid: ev.onCacheInvalid }, opt) : undefined;
+    const req = { backboneName: job.backbone, dataset: ds.name, classes: ds.classes, keep: false, onInvalid: ev.onCacheInvalid, shard: job.shard };
+    const got = job.cache ? await extractCached(bb, samples, req, opt) : undefined;
+    if (got && isPending(got)) return got;
+    cached = got;
     ext = cached ?? (await extractFeatures(bb, samples, opt));
   } finally {
     await bb.dispose();

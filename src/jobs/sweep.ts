@@ -2,8 +2,10 @@ import { hostname } from 'node:os';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { firstLine } from '../errors.ts';
+import { isPending } from '../features/cache.ts';
 import { storedJobs } from '../results/job-store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { runExtractJob } from './extract-job.ts';
 import { getMethod } from './methods.ts';
 import { runCells, type CellEvents, type CellJob } from './run-cells.ts';
 import { inShard, type Shard } from './shard.ts';
@@ -13,6 +15,8 @@ import type { Sweep, SweepJob } from './sweep-schema.ts';
 export type JobState = 'done' | 'failed' | 'running' | 'pending';
 
 export interface SweepEvents extends CellEvents {
+  /** The extraction step of a shard: one backbone and dataset, finished (joined by this task) or still pending. */
+  onExtractStep?(backbone: string, dataset: string, state: string): void;
   /** A job of this process's share: started, finished, failed (with the error's line), or left to the process running it. */
   onJob?(job: SweepJob, what: 'start' | 'done' | 'failed' | 'busy' | 'skipped', position: number, total: number, error?: string): void;
 }
@@ -69,6 +73,29 @@ function cellJobOf(sweep: Sweep, job: SweepJob): CellJob {
 }
 
 /**
+ * With shards and `extract: whole`, every task first embeds its share of the chunks of every (backbone, dataset) the
+ * sweep extracts, so one long extraction is split across the tasks; the task that finds every chunk done joins them.
+ * A job whose extraction is still pending when it starts embeds the missing chunks itself (the cache shares them).
+ */
+async function extractionStep(sweep: Sweep, jobs: readonly SweepJob[], shard: Shard, events: SweepEvents): Promise<void> {
+  if (sweep.extract !== 'whole' || !sweep.cache) return;
+  const pairs = new Map<string, SweepJob>();
+  for (const j of jobs) if (getMethod(j.method).needs === 'features') pairs.set(JSON.stringify([j.backbone, j.dataset]), j);
+  for (const j of pairs.values()) {
+    try {
+      const r = await runExtractJob(
+        { backbone: j.backbone, dataset: j.dataset, dataRoot: sweep.dataRoot, cache: true, batchSize: sweep.batchSize, shard, open: { layer: sweep.layer, runtime: sweep.runtime, threads: sweep.threads, device: sweep.device } },
+        { onStart: (n, runtime, layer) => events.onBackbone?.(j.backbone, runtime, layer, n, []), onProgress: events.onProgress, onDownload: events.onDownload, onCacheInvalid: events.onCacheInvalid },
+      );
+      events.onExtractStep?.(j.backbone, j.dataset, isPending(r) ? `${r.done} of ${r.total} chunks done, the other tasks go on` : `${r.rows} images joined`);
+    } catch (err) {
+      // Its jobs fail with the same error, each recorded as failed.
+      events.onExtractStep?.(j.backbone, j.dataset, `failed: ${firstLine(err)}`);
+    }
+  }
+}
+
+/**
  * Run this process's share of the jobs, in order: a job already in the store is skipped, one another live process
  * has claimed is left to it, a failing one is written to `failed/<id>.json` with its error and the sweep goes on.
  * Records go to the store only when a job finishes, whole, so a killed sweep rerun runs each job exactly once.
@@ -78,6 +105,7 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
   const tally: SweepTally = { done: 0, failed: 0, skipped: 0, busy: 0 };
   const dir = sweep.resultsDir;
   const events = opt.events ?? {};
+  if (opt.shard) await extractionStep(sweep, jobs, opt.shard, events);
   for (const [i, job] of mine.entries()) {
     if ((await storedJobs(dir)).has(job.id)) {
       tally.skipped++;

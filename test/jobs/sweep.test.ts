@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
@@ -133,4 +133,33 @@ test('four concurrent sweep processes on one store lose and duplicate nothing; a
   const status = spawnSync(process.execPath, [bin, 'sweep', file, '--status'], { encoding: 'utf8', env: env(home) });
   assert.match(status.stdout, /8 jobs: 4 done, 4 failed, 0 running, 0 pending/);
   assert.match(status.stdout, /failed [0-9a-f]{16} mobilenet-v2 folder:.*missing 2-shot seed 0 knn: /);
+});
+
+test('sharded tasks split the whole-dataset extraction by chunks, then each runs its share of the jobs', async () => {
+  const dir = tempDir();
+  const home = tempDir();
+  const data = join(dir, 'images');
+  // 3 classes x 8 small photos-like images.
+  const sharp = (await import('sharp')).default;
+  for (let c = 0; c < 3; c++) {
+    mkdirSync(join(data, `c${c}`), { recursive: true });
+    for (let k = 0; k < 8; k++) {
+      const px = Buffer.alloc(32 * 32 * 3);
+      for (let p = 0; p < px.length; p++) px[p] = (p * (c + 3) + k * 11) % 256;
+      await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(data, `c${c}`, `${k}.png`));
+    }
+  }
+  const file = tinySweep(dir, { datasets: [`folder:${data}`], shots: [2, 3], testPerClass: 3, extract: 'whole', batchSize: 4 });
+  const task = (i: number) => spawnSync(process.execPath, [bin, 'sweep', file, '--shard', `${i}/2`], { encoding: 'utf8', env: { ...env(home), REPROBE_CHUNK_SIZE: '4' } });
+  const first = task(0);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stderr, /extract mobilenet-v2 on folder:.* \(shard 0\/2: 2\): 3 of 6 chunks done/);
+  const second = task(1);
+  assert.equal(second.status, 0, second.stderr);
+  assert.match(second.stderr, /\(shard 1\/2: 2\): 24 images joined/);
+  const { files, records } = store(join(dir, 'results'));
+  assert.equal(files.length, 4);
+  // Task 0's first job found the entry pending and embedded the missing chunks itself; every later job read the entry.
+  assert.ok(records.every((r) => r.n_train === 3 * Number(r.shots)));
+  assert.equal(records.filter((r) => r.features_from_cache === true).length, 3);
 });
