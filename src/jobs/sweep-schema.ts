@@ -15,7 +15,7 @@ const nonEmpty = <T extends z.ZodType>(t: T) => z.array(t).min(1);
  * A sweep file (configs/quick.yaml): the grid backbones x datasets x shot levels x seeds x methods, each method with
  * its options (one mapping, or a list of mappings for several variants: fine-tuning's train modes).
  */
-export const SweepSchema = z
+const SweepSchema = z
   .object({
     backbones: nonEmpty(z.string().min(1)),
     datasets: nonEmpty(z.string().min(1)),
@@ -100,7 +100,7 @@ export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: Sw
 }
 
 /** The shot levels of one dataset. */
-export const shotsFor = (sweep: Sweep, dataset: string): number[] => (Array.isArray(sweep.shots) ? sweep.shots : sweep.shots[dataset]);
+const shotsFor = (sweep: Sweep, dataset: string): number[] => (Array.isArray(sweep.shots) ? sweep.shots : sweep.shots[dataset]);
 
 function guard(file: string, key: string, f: () => unknown): void {
   try {

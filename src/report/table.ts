@@ -1,4 +1,5 @@
 import type { CellRecord } from '../results/record.ts';
+import { studyValues } from './study.ts';
 
 /** Plain aligned text table; numbers right-aligned. */
 export function formatTable(headers: string[], rows: (string | number)[][]): string {
@@ -40,15 +41,6 @@ export function detailTable(records: readonly CellRecord[]): string {
   );
 }
 
-/** Short column names of the study's tables. */
-const COLUMN_NAMES: Record<string, string> = { finetune: 'ft' };
-
-/** `<method>_<shots>` (fine-tuning: `ft`, with its train mode when several are shown), with the test set for WILDS (`lr_10_ood_test`). */
-function columnOfRecord(r: CellRecord, modes: number): string {
-  const mode = r.method === 'finetune' && modes > 1 ? `[${String(r.train)}]` : '';
-  return `${COLUMN_NAMES[r.method] ?? r.method}${mode}_${r.shots}${r.eval_split === 'test' ? '' : `_${r.eval_split}`}`;
-}
-
 /** One row per clustering record: ARI, NMI, k, points and seconds. */
 export function clusterDetailTable(records: readonly CellRecord[]): string {
   return formatTable(
@@ -74,14 +66,8 @@ export function finetuneTable(records: readonly CellRecord[]): string {
   );
 }
 
-/** The study's layout: one row per backbone, columns `<method>_<shots>`, rows ordered by the last lr column. */
+/** The study's layout: one row per backbone, columns `<method>_<shots>` in the study's order, rows in its order (see study.ts). */
 export function studyTable(records: readonly CellRecord[]): string {
-  const modes = new Set(records.filter((r) => r.method === 'finetune').map((r) => r.train)).size;
-  const columnOf = (r: CellRecord) => columnOfRecord(r, modes);
-  const cols = [...new Set(records.map(columnOf))].sort();
-  const backbones = [...new Set(records.map((r) => r.backbone))];
-  const value = (b: string, col: string) => records.find((r) => r.backbone === b && columnOf(r) === col)?.value ?? NaN;
-  const key = [...cols].reverse().find((c) => c.startsWith('lr_')) ?? cols[cols.length - 1];
-  backbones.sort((a, b) => (value(b, key) || 0) - (value(a, key) || 0));
-  return formatTable(['model', ...cols], backbones.map((b) => [b, ...cols.map((c) => value(b, c))]));
+  const tables = studyValues(records);
+  return tables.map((t) => `${tables.length > 1 ? `${t.title}\n` : ''}${formatTable(t.columns, t.rows)}`).join('\n\n');
 }

@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { parseFormats, REPORT_FORMATS, writeReport } from '../report/write-report.ts';
+import type { Command } from './command.ts';
+
+function reportOptions(y: Argv) {
+  return y
+    .positional('results', { type: 'string', default: 'results', describe: 'the results folder (--results-dir of the runs); its records/ are read' })
+    .option('format', { type: 'string', default: REPORT_FORMATS.join(','), describe: `what to write, comma-separated: ${REPORT_FORMATS.join(', ')}` })
+    .option('out', { type: 'string', describe: 'folder the report is written to [default: <RESULTS>/report]' })
+    .epilog(
+      "The study's tables from every record in RESULTS/records (the newest of each cell): per dataset the backbones × `ft_<shots>` / " +
+        '`knn_<shots>` / `lr_<shots>` table with "performance order" and "Best performance" (WILDS: ID and OOD columns, "Best OOD performance", ' +
+        'and ID − OOD per method), and the clustering ranking by ARI; seeds run more than once are shown as mean ± sample std with n. ' +
+        'report.md holds the tables, csv/ one file per table (pandas reads them as they are), report.html one self-contained page with ' +
+        'sortable tables and the charts (metric vs shots, OOD vs ID, each UMAP scatter, fine-tuning curves). It only reads the results.',
+    )
+    .example('$0 report', 'results/report/report.md, report.html and csv/ from results/records')
+    .example('$0 report /tmp/runs --format html --out /tmp/runs-report', 'only the HTML page, written to /tmp/runs-report');
+}
+
+async function report(argv: Record<string, unknown>): Promise<void> {
+  const results = String(argv.results);
+  const formats = parseFormats(String(argv.format));
+  const out = typeof argv.out === 'string' ? argv.out : join(results, 'report');
+  const { markdown, paths, notes } = await writeReport(results, formats, out);
+  for (const n of notes) process.stderr.write(`reprobe: note: ${n}\n`);
+  process.stdout.write(`${markdown}\nwritten:\n${paths.map((p) => `  ${p}`).join('\n')}\n`);
+}
+
+export const reportCommand: Command = {
+  name: 'report',
+  register: (y) => y.command('report [results]', "the study's tables and charts from a results folder, as markdown, csv and one HTML page", reportOptions, report),
+};

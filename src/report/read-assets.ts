@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CellRecord } from '../results/record.ts';
+import type { EpochPoint } from './charts.ts';
+import type { Assets, Loaded } from './sections.ts';
+
+/** epochs.jsonl (one EpochLog a line) → the epochs with finite numbers; other lines are skipped. */
+export function parseCurve(text: string): EpochPoint[] {
+  const out: EpochPoint[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const l = JSON.parse(line) as Partial<EpochPoint>;
+      const p = { epoch: Number(l.epoch), train_loss: Number(l.train_loss), val_loss: Number(l.val_loss), val_accuracy: Number(l.val_accuracy) };
+      if (Object.values(p).every(Number.isFinite)) out.push(p);
+    } catch {
+      /* a line that is not JSON is not an epoch */
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a file a record names is now: the path as written (relative to where that run started), else the same
+ * `runs/…` path inside this results folder (the store was moved, or the report runs from elsewhere).
+ */
+function candidates(path: string, resultsDir: string): string[] {
+  const at = path.lastIndexOf('runs/');
+  return [...new Set([path, ...(at >= 0 ? [join(resultsDir, path.slice(at))] : [])])];
+}
+
+async function load<T>(path: string, resultsDir: string, parse: (text: string) => T): Promise<Loaded<T>> {
+  for (const p of candidates(path, resultsDir)) {
+    const text = await readFile(p, 'utf8').catch(() => undefined);
+    if (text !== undefined) return { value: parse(text) };
+  }
+  return { error: `${path} is missing` };
+}
+
+/** Read the files the records name: each fine-tuning run's curve, each clustering plot's SVG (beside its PNG). */
+export async function readAssets(records: readonly CellRecord[], resultsDir: string): Promise<Assets> {
+  const assets: Assets = { curves: new Map(), svgs: new Map() };
+  for (const r of records) {
+    if (typeof r.curve === 'string' && !assets.curves.has(r.curve)) assets.curves.set(r.curve, await load(r.curve, resultsDir, parseCurve));
+    if (typeof r.plot === 'string' && !assets.svgs.has(r.plot)) assets.svgs.set(r.plot, await load(r.plot.replace(/\.png$/i, '.svg'), resultsDir, (t) => t));
+  }
+  return assets;
+}

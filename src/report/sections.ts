@@ -1,0 +1,112 @@
+import type { TopLevelSpec } from 'vega-lite';
+import type { CellRecord } from '../results/record.ts';
+import { curveSpec, idOodSpec, shotsSpec, type EpochPoint } from './charts.ts';
+import { clusterRanking } from './cluster-ranking.ts';
+import { columnBase, trainModes } from './columns.ts';
+import { drifts, driftTables } from './drift.ts';
+import { stem, type ReportTable } from './report-table.ts';
+import { seedStat } from './stats.ts';
+import { groupBy, isClassification, studyTables } from './study.ts';
+
+/** A chart: a Vega-Lite spec still to render, or an SVG a run left (a UMAP scatter). */
+interface Figure {
+  title: string;
+  spec?: TopLevelSpec;
+  svg?: string;
+}
+
+/** A part of the report: one dataset's tables and charts, the clustering, the fine-tuning curves. */
+interface Section {
+  id: string;
+  title: string;
+  tables: ReportTable[];
+  figures: Figure[];
+  /** What could not be shown, and why (a missing file). */
+  notes: string[];
+}
+
+export interface Report {
+  title: string;
+  summary: string;
+  sections: Section[];
+}
+
+/** A file a record names, as read: its content, or why it could not be. */
+export type Loaded<T> = { value: T } | { error: string };
+
+/** The files the records name, read beforehand (report/ does its arithmetic without I/O): curves by path, UMAP SVGs by plot path. */
+export interface Assets {
+  curves: Map<string, Loaded<EpochPoint[]>>;
+  svgs: Map<string, Loaded<string>>;
+}
+
+/** The method of a column without its shots: `lr`, `ft`, `ft[head]`. */
+const methodOf = (r: CellRecord, modes: number) => columnBase(r, modes).replace(/_\d+$/, '');
+
+/** One dataset's section: the study table, ID vs OOD on WILDS, metric vs shots per method and set, the ID vs OOD scatter. */
+function datasetSection(dataset: string, protocol: string, rs: CellRecord[]): Section {
+  const modes = trainModes(rs);
+  const metric = rs[0].metric;
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  const single = new Map<string, number[]>();
+  for (const [key, ms] of groupBy(rs, (r) => JSON.stringify([methodOf(r, modes), r.eval_split]))) {
+    const [method, set] = JSON.parse(key) as [string, string];
+    const points = groupBy(ms, (r) => JSON.stringify([r.backbone, r.shots])).map(([, cell]) => {
+      const s = seedStat(cell);
+      return { backbone: cell[0].backbone, shots: cell[0].shots, value: s.mean, std: s.std };
+    });
+    const shots = new Set(points.map((p) => p.shots));
+    const what = `${method} on ${dataset}${set === 'test' ? '' : ` (${set})`}`;
+    if (shots.size > 1) figures.push({ title: `${what}: ${metric} vs shots`, spec: shotsSpec(points, metric, `${what}: ${metric} vs shots`) });
+    else single.set(method, [...shots]);
+  }
+  if (single.size) notes.push(`${[...single.keys()].join(', ')} on ${dataset}: one shot level (${[...new Set([...single.values()].flat())].join(', ')}), no ${metric}-vs-shots chart.`);
+  const ds = drifts(rs);
+  if (ds.length) {
+    const title = `${dataset}: OOD vs ID ${metric}`;
+    figures.push({ title, spec: idOodSpec(ds.map((d) => ({ backbone: d.backbone, method: d.column, id: d.id.mean, ood: d.ood.mean })), metric, title) });
+  }
+  return { id: stem('dataset', dataset, protocol), title: `${dataset} (protocol ${protocol})`, tables: [...studyTables(rs), ...driftTables(rs)], figures, notes };
+}
+
+/** The clustering section: the ranking table and each UMAP scatter a run left (its .svg beside the record's `plot`). */
+function clusterSection(rs: CellRecord[], assets: Assets): Section {
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  const withPlots = rs.filter((r) => typeof r.plot === 'string').sort((a, b) => (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0) || b.value - a.value);
+  for (const r of withPlots) {
+    const title = `${r.backbone} on ${r.dataset} (${r.eval_split}, seed ${r.seed}): UMAP, ARI ${r.value.toFixed(3)}`;
+    const svg = assets.svgs.get(String(r.plot));
+    if (svg && 'value' in svg) figures.push({ title, svg: svg.value });
+    else notes.push(`${title}: not shown, ${svg?.error ?? 'its SVG was not read'}.`);
+  }
+  return { id: 'clustering', title: 'Clustering', tables: [clusterRanking(rs)], figures, notes };
+}
+
+/** The fine-tuning section: per run (one curve serves its ID and OOD records) val loss and accuracy per epoch. */
+function curveSection(rs: CellRecord[], assets: Assets): Section {
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  for (const [path, [r]] of groupBy(rs.filter((x) => typeof x.curve === 'string'), (x) => String(x.curve))) {
+    const title = `${r.backbone} on ${r.dataset}, train ${String(r.train)}, ${r.shots} shots, seed ${r.seed}`;
+    const curve = assets.curves.get(path);
+    if (curve && 'value' in curve && curve.value.length) figures.push({ title, spec: curveSpec(curve.value, typeof r.best_epoch === 'number' ? r.best_epoch : null, title) });
+    else notes.push(`${title}: no curve, ${curve && 'error' in curve ? curve.error : `${path} holds no epochs`}.`);
+  }
+  return { id: 'finetuning', title: 'Fine-tuning curves', tables: [], figures, notes };
+}
+
+/** The whole report from the store's records (newest per cell) and the files they name. */
+export function buildReport(records: readonly CellRecord[], assets: Assets, source: string): Report {
+  const sections = groupBy(records.filter(isClassification), (r) => JSON.stringify([r.dataset, r.protocol])).map(([key, rs]) => {
+    const [dataset, protocol] = JSON.parse(key) as [string, string];
+    return datasetSection(dataset, protocol, rs);
+  });
+  const clusters = records.filter((r) => r.task === 'cluster');
+  if (clusters.length) sections.push(clusterSection(clusters, assets));
+  const finetunes = records.filter((r) => r.method === 'finetune');
+  if (finetunes.length) sections.push(curveSection(finetunes, assets));
+  const newest = records.reduce((a, r) => (r.time > a ? r.time : a), '');
+  return { title: 'reprobe report', summary: `${records.length} results from ${source} (newest ${newest}).`, sections };
+}

@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import { ConfigError, firstLine, fsError } from '../errors.ts';
+import { latestPerCell, readStore, RECORDS_DIR } from '../results/job-store.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { renderVegaLite } from '../util/plot.ts';
+import { tableCsv } from './csv.ts';
+import { reportHtml } from './html.ts';
+import { reportMarkdown } from './markdown.ts';
+import { readAssets } from './read-assets.ts';
+import { buildReport, type Report } from './sections.ts';
+
+export const REPORT_FORMATS = ['md', 'csv', 'html'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** `md,csv` → the formats, each once; an unknown one is one line naming the valid ones. */
+export function parseFormats(list: string): ReportFormat[] {
+  const asked = list.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
+  const bad = asked.filter((f) => !(REPORT_FORMATS as readonly string[]).includes(f));
+  if (bad.length || !asked.length) throw new ConfigError(`--format ${list}: ${bad.length ? `unknown format "${bad[0]}"` : 'no format'}. Known: ${REPORT_FORMATS.join(', ')} (comma-separated, e.g. --format md,html).`);
+  return [...new Set(asked)] as ReportFormat[];
+}
+
+/** Each figure's SVG keyed `<section id>/<index>`: specs rendered by vega, SVGs a run left as they are; a chart that fails is a note. */
+async function renderFigures(report: Report): Promise<Map<string, string>> {
+  const svgs = new Map<string, string>();
+  for (const s of report.sections)
+    for (const [i, f] of s.figures.entries()) {
+      if (f.svg !== undefined) svgs.set(`${s.id}/${i}`, f.svg);
+      else if (f.spec)
+        try {
+          svgs.set(`${s.id}/${i}`, (await renderVegaLite(f.spec)).svg);
+        } catch (err) {
+          s.notes.push(`${f.title}: the chart could not be drawn (${firstLine(err)}).`);
+        }
+    }
+  return svgs;
+}
+
+export interface WrittenReport {
+  /** The markdown report (every table), what the CLI prints. */
+  markdown: string;
+  /** The files written, in order. */
+  paths: string[];
+  /** What could not be shown (missing curve or plot files, charts that failed). */
+  notes: string[];
+}
+
+/** Read the results store, build the report and write it into `out` (report.md, report.html, csv/<table>.csv), each file atomically. */
+export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string): Promise<WrittenReport> {
+  const records = latestPerCell(await readStore(resultsDir));
+  if (!records.length) throw new ConfigError(`No results in ${join(resultsDir, RECORDS_DIR)}: run \`reprobe probe\`, \`finetune\` or \`cluster\` first, or name the results folder (\`reprobe report DIR\`).`);
+  const report = buildReport(records, await readAssets(records, resultsDir), resultsDir);
+  const svgs = formats.includes('html') ? await renderFigures(report) : new Map<string, string>();
+  const markdown = reportMarkdown(report);
+  const files: [string, string][] = [];
+  if (formats.includes('md')) files.push([join(out, 'report.md'), markdown]);
+  if (formats.includes('csv')) {
+    const names = new Set<string>();
+    for (const t of report.sections.flatMap((s) => s.tables)) {
+      let name = t.name;
+      for (let i = 2; names.has(name); i++) name = `${t.name}_${i}`; // two labels that sanitise alike
+      names.add(name);
+      files.push([join(out, 'csv', `${name}.csv`), tableCsv(t)]);
+    }
+  }
+  if (formats.includes('html')) files.push([join(out, 'report.html'), reportHtml(report, svgs)]);
+  for (const [path, text] of files)
+    try {
+      await writeFileAtomic(path, text);
+    } catch (err) {
+      throw fsError(err, `Cannot write the report in ${out}`, 'Pass --out with a writable folder.');
+    }
+  return { markdown, paths: files.map(([p]) => p), notes: report.sections.flatMap((s) => s.notes) };
+}

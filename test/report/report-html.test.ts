@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { writeReport } from '../../src/report/write-report.ts';
+import { tempDir } from '../helpers.ts';
+import { writeFixtureStore } from './fixture-store.ts';
+
+/** Debian's `chromium` on PATH (CI installs it: apt-get install -y chromium); undefined without it. */
+const chromium = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'chromium')).find((p) => existsSync(p));
+const HEADLESS = ['--headless', '--no-sandbox', '--disable-gpu', '--enable-logging=stderr', '--v=0'];
+
+function browse(url: string, ...flags: string[]): { stdout: string; stderr: string } {
+  const r = spawnSync(chromium!, [...HEADLESS, `--user-data-dir=${tempDir('reprobe-chromium-')}`, ...flags, url], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, `chromium exited ${r.status}: ${r.stderr}`);
+  return r;
+}
+
+/** What the page said on its console (its errors are `Uncaught …`): chromium logs it as CONSOLE lines naming the page. */
+const consoleLines = (stderr: string) => stderr.split('\n').filter((l) => /Uncaught|ERROR:CONSOLE|CONSOLE.*report\.html/.test(l));
+
+test('report.html in headless Chromium: no console errors, sortable tables, inline charts, a screenshot with content', { skip: chromium ? false : 'chromium is not on PATH (apt-get install -y chromium)' }, async () => {
+  const results = tempDir();
+  await writeFixtureStore(results);
+  const out = tempDir();
+  await writeReport(results, ['html'], out);
+  const page = pathToFileURL(join(out, 'report.html')).href;
+
+  // Sorted on load by ft_10 (column 1), best first: clip (0.85) above dino (0.74), the other way round from the study's order.
+  const dom = browse(`${page}#sort=t-study_ucmerced_study:1`, '--dump-dom');
+  assert.deepEqual(consoleLines(dom.stderr), []);
+  assert.equal((dom.stdout.match(/<table class="sortable"[^>]*data-sortable="ready"/g) ?? []).length, 4, 'the script made every table sortable');
+  assert.equal((dom.stdout.match(/<svg[\s>]/g) ?? []).length, 5);
+  const uc = dom.stdout.slice(dom.stdout.indexOf('id="t-study_ucmerced_study"'));
+  assert.match(uc, /<th scope="col" aria-sort="descending"[^>]*>ft_10<\/th>/);
+  assert.match(uc, /<tbody>\s*<tr><td>clip<\/td>/);
+
+  const png = join(tempDir(), 'report.png');
+  const shot = browse(page, `--screenshot=${png}`, '--window-size=1200,2000');
+  assert.deepEqual(consoleLines(shot.stderr), []);
+  assert.ok(statSync(png).size > 20_000, `screenshot of ${statSync(png).size} bytes`);
+  const { width, height } = await sharp(png).metadata();
+  assert.deepEqual([width, height], [1200, 2000]);
+  const stats = await sharp(png).stats();
+  assert.ok(stats.channels[0].stdev > 10, 'the screenshot is not a blank page');
+  assert.ok(readFileSync(png).subarray(1, 4).toString() === 'PNG');
+});
