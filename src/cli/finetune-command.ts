@@ -4,7 +4,7 @@ import { getMethod } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
 import type { CellRecord } from '../results/record.ts';
 import { readRecords } from '../results/store.ts';
-import { finetuneTable, studyTable } from '../report/table.ts';
+import { confusedPairsTables, finetuneTable, studyTable } from '../report/table.ts';
 import { cellEvents, cellJob, jobFlags, methodFlags, parseJob } from './cell-job.ts';
 import type { Command } from './command.ts';
 import { PROBE_RESULTS_FILE } from './probe-command.ts';
@@ -29,6 +29,7 @@ function finetuneOptions(y: Argv) {
     .example('$0 finetune -b mobilenet-v2 -d mnist -k 10 --train last:2', 'the last two blocks and a head, on 10 digits per class')
     .example('$0 finetune -b mobilenet-v2 -d ucmerced --data-root ../shared/data --protocol study -k 10 --train last:2', "the study's UC Merced 10-shot split")
     .example('$0 finetune -b inception-v3 -d folder:./photos -k 20 --train head --lr 1e-3', 'a linear head on frozen features, faster learning rate')
+    .example('$0 finetune -b mobilenet-v2 -d mnist -k 10 --train head --top-pairs 3', 'a head, then the 3 digit pairs it mistakes most for each other')
     .example('$0 finetune ... --resume', 'continue the same run after a kill');
 }
 
@@ -36,7 +37,8 @@ async function finetune(argv: Record<string, unknown>): Promise<void> {
   const job = await parseJob(argv, FinetuneJobSchema, { resume: argv.resume }, FINETUNE.flags);
   const { records, resultsPath, runId } = await runCells(cellJob(job, [FINETUNE], FINETUNE_RESULTS_FILE, job.resume), cellEvents(job));
   const probes = latest((await readRecords(job.resultsDir, PROBE_RESULTS_FILE)).filter((p) => records.some((r) => r.split_hash === p.split_hash && r.backbone === p.backbone && r.layer === p.layer)));
-  process.stdout.write(`\n${finetuneTable(records)}\n\n${studyTable([...records, ...probes])}\n\nresults appended to ${resultsPath} (run ${runId})\n`);
+  const pairs = confusedPairsTables(records);
+  process.stdout.write(`\n${finetuneTable(records)}\n\n${studyTable([...records, ...probes])}\n\n${pairs ? `${pairs}\n\n` : ''}results appended to ${resultsPath} (run ${runId})\n`);
 }
 
 /** The newest record per (backbone, method, evaluated set). */

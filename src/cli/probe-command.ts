@@ -3,7 +3,7 @@ import { JOB_DEFAULTS, ProbeJobSchema } from '../jobs/job-schema.ts';
 import { getMethod } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
 import { PROBES } from '../probes/registry.ts';
-import { detailTable, studyTable } from '../report/table.ts';
+import { confusedPairsTables, detailTable, studyTable } from '../report/table.ts';
 import { listOf } from '../util/options.ts';
 import { cellEvents, cellJob, dflt, jobFlags, methodFlags, parseJob } from './cell-job.ts';
 import type { Command } from './command.ts';
@@ -32,13 +32,15 @@ function probeOptions(y: Argv) {
     .example('$0 probe --config configs/probe-mnist.yaml --seed 1', 'a job from YAML, with one flag overridden')
     .example('$0 probe -b mobilenet-v2 -d ucmerced --data-root ../shared/data --protocol study -k 10', "the study's exact 147:42:1071 UC Merced split")
     .example('$0 probe -b dino -d folder:./photos -k 10', 'a study backbone (downloaded from the hub on first use, then cached)')
+    .example('$0 probe -b clip -d fruits360 -k 10 --top-pairs 5', 'Fruits 360 (its Training/Test split), with the 5 class pairs most mistaken for each other')
     .example('$0 probe -b model.onnx --card configs/cards/mobilenetv2-12-int8.json -d mnist', 'your own ONNX model, described by a card');
 }
 
 async function probe(argv: Record<string, unknown>): Promise<void> {
   const job = await parseJob(argv, ProbeJobSchema, { probes: argv.probe === undefined ? undefined : listOf(argv.probe) }, PROBE_FLAGS, { probes: 'probe' });
   const { records, resultsPath, runId } = await runCells(cellJob(job, job.probes.map(getMethod), PROBE_RESULTS_FILE), cellEvents(job));
-  process.stdout.write(`\n${detailTable(records)}\n\n${studyTable(records)}\n\nresults appended to ${resultsPath} (run ${runId})\n`);
+  const pairs = confusedPairsTables(records);
+  process.stdout.write(`\n${detailTable(records)}\n\n${studyTable(records)}\n\n${pairs ? `${pairs}\n\n` : ''}results appended to ${resultsPath} (run ${runId})\n`);
 }
 
 export const probeCommand: Command = {

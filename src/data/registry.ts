@@ -1,5 +1,6 @@
 import { ConfigError, unknownName } from '../errors.ts';
 import { folderEntry } from './folder.ts';
+import { fruits360Entry } from './loaders/fruits360.ts';
 import { dtdEntry, patternnetEntry, ucmercedEntry } from './loaders/image-folders.ts';
 import { csvEntry, fgvcEntry, flowersEntry, isicEntry } from './loaders/list-files.ts';
 import { fmowEntry, iwildcamEntry } from './loaders/wilds.ts';
@@ -9,7 +10,7 @@ import type { Dataset, DatasetEntry } from './types.ts';
 
 /** Every dataset kind reprobe can load, by the name users type. */
 export const DATASETS: ReadonlyMap<string, DatasetEntry> = new Map(
-  [mnistEntry, ucmercedEntry, patternnetEntry, dtdEntry, flowersEntry, fgvcEntry, isicEntry, iwildcamEntry, fmowEntry, folderEntry, csvEntry].map((e) => [e.name, e]),
+  [mnistEntry, ucmercedEntry, patternnetEntry, dtdEntry, flowersEntry, fgvcEntry, isicEntry, iwildcamEntry, fmowEntry, fruits360Entry, folderEntry, csvEntry].map((e) => [e.name, e]),
 );
 
 function datasetNames(): string[] {

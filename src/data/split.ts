@@ -38,9 +38,9 @@ export function splitSource(ds: Dataset): SplitSource {
   return { name: ds.name, labels: ds.samples.map((s) => s.label), classes: ds.classes, pools: ds.pools, official: ds.official };
 }
 
-/** Validation images per class when none is asked for: about 0.3 of the shots, the study's train:val ratio. */
+/** Validation images per class when none is asked for: about 0.3 of the shots, the study's train:val ratio (none at 0 shots). */
 export function defaultValPerClass(shots: number): number {
-  return Math.max(1, Math.round(shots * 0.3));
+  return shots === 0 ? 0 : Math.max(1, Math.round(shots * 0.3));
 }
 
 /**
@@ -49,7 +49,9 @@ export function defaultValPerClass(shots: number): number {
  * error when the data cannot give it.
  */
 export function drawSplit(src: SplitSource, spec: SplitSpec, opt: { exclude?: ReadonlySet<number>; table?: StudyTable } = {}): Split {
-  if (!Number.isInteger(spec.shots) || spec.shots < 1) throw new DataError(`--shots must be a whole number >= 1, got ${spec.shots}.`);
+  // 0 shots (zero-shot: nothing trains, every image is tested) only with the shots protocol; commands that train refuse it earlier.
+  const least = spec.protocol === 'shots' ? 0 : 1;
+  if (!Number.isInteger(spec.shots) || spec.shots < least) throw new DataError(`--shots must be a whole number >= ${least}, got ${spec.shots}.`);
   const exclude = opt.exclude ?? new Set<number>();
   const usable = (idx: readonly number[]) => idx.filter((i) => !exclude.has(i));
   if (spec.protocol === 'study') {

@@ -35,3 +35,21 @@ export function headModel(inputs: number, classes: number, seed: number): TrainM
   const head = linearHead(inputs, classes, seed);
   return { inputShape: [inputs], variables: head.variables, logits: (x) => head.apply(x), dispose: () => head.dispose() };
 }
+
+/**
+ * PRO's head (shared/study/002): cosine similarity between the L2-normalised input and L2-normalised class vectors,
+ * times a learnable temperature exp(t). Started from the class text embeddings and CLIP's logit scale, its first
+ * predictions are exactly zero-shot's; training moves both.
+ */
+export function cosineHeadModel(classVectors: Float32Array, classes: number, logitScale: number): TrainModel {
+  const d = classVectors.length / classes;
+  const id = heads++;
+  const [w, t] = tf.tidy(() => [tf.variable(tf.tensor2d(classVectors, [classes, d]), true, `cos${id}/classes`), tf.variable(tf.scalar(Math.log(logitScale)), true, `cos${id}/log_scale`)]);
+  const unit = (m: tf.Tensor2D) => tf.div(m, tf.maximum(tf.norm(m, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D;
+  return {
+    inputShape: [d],
+    variables: [w, t],
+    logits: (x) => tf.mul(tf.matMul(unit(x.reshape([x.shape[0], d])), unit(w), false, true), tf.exp(t)) as tf.Tensor2D,
+    dispose: () => tf.dispose([w, t]),
+  };
+}

@@ -180,3 +180,23 @@ function restore(vars: readonly tf.Variable[], values: readonly Float32Array[]):
     t.dispose();
   });
 }
+
+/** Logits of every row, [n, classes] row-major (for top-k and scores). */
+export async function predictLogits(model: TrainModel, x: Float32Array, batchSize: number): Promise<Float32Array> {
+  const d = model.inputShape.reduce((a, b) => a * b, 1);
+  const n = x.length / d;
+  const parts: Float32Array[] = [];
+  for (let start = 0; start < n; start += batchSize) {
+    const m = Math.min(batchSize, n - start);
+    const l = tf.tidy(() => model.logits(tf.tensor(x.subarray(start * d, (start + m) * d), [m, ...model.inputShape])));
+    parts.push((await l.data()) as Float32Array);
+    l.dispose();
+  }
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -26,6 +26,7 @@ import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import { cellFeatures } from './cell-features.ts';
 import type { ImagesMethod, MethodResult } from './method.ts';
+import { confusedPairsField, TOP_PAIRS_FLAGS, TOP_PAIRS_OPTIONS } from './top-pairs.ts';
 
 /** Images per forward/backward pass when training from the pixels (MobileNetV2 at batch 16 outgrows wasm's 4 GB). */
 const PIXEL_MICRO_BATCH = 4;
@@ -44,6 +45,7 @@ const FINETUNE_OPTIONS = {
   weightDecay: z.number().min(0).default(0),
   tfBackend: z.enum(TF_BACKENDS).default('auto'),
   augment: z.boolean().default(false),
+  ...TOP_PAIRS_OPTIONS,
 };
 type FinetuneOptions = z.infer<z.ZodObject<typeof FINETUNE_OPTIONS>>;
 
@@ -60,6 +62,7 @@ const FINETUNE_FLAGS: Flags<typeof FINETUNE_OPTIONS> = {
     cli: 'boolean',
     describe: 'random resized crops and horizontal flips of the training images, seeded (not in the study); the frozen part then runs every epoch instead of once',
   },
+  ...TOP_PAIRS_FLAGS,
 };
 
 /** The blocks a train mode trains, and where the frozen prefix ends (`null`: the head alone, on the tap's pooled features). */
@@ -128,7 +131,9 @@ export const finetuneMethod: ImagesMethod = {
       if (!cell.resume) await rm(cell.runDir, { recursive: true, force: true });
       await mkdir(cell.runDir, { recursive: true });
     });
-    const config = JSON.stringify({ options: o, batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
+    // What the training depends on (the confused pairs listed afterwards do not): a checkpoint of the same training resumes.
+    const { topPairs, ...training } = o;
+    const config = JSON.stringify({ options: training, batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
     const curvePath = join(cell.runDir, 'epochs.jsonl');
     // A network trained from the pixels keeps every activation for the backward pass: in micro-batches it fits in wasm's 4 GB.
     const fromPixels = plan.fromPixels;
@@ -172,6 +177,7 @@ export const finetuneMethod: ImagesMethod = {
           const pred = await predict(model, set.x, cell.batchSize * 4);
           const groups = ds.groups && { ...ds.groups, of: Int32Array.from(kept, (i) => ds.groups!.of[i]) };
           const { metric, value, ...scores } = classificationScores(set.y, pred, K, ds.metric, groups);
+          const pairs = confusedPairsField(set.y, pred, ds.classes, topPairs);
           return {
             eval_split: name,
             metric,
@@ -203,6 +209,7 @@ export const finetuneMethod: ImagesMethod = {
               activations_key: acts.key,
               activations_from_cache: acts.fromCache,
               curve: curvePath,
+              ...pairs,
             },
           };
         }),

@@ -69,6 +69,18 @@ export const FinetuneJobSchema = z.object({
   resume: z.boolean().default(false),
 });
 
+/**
+ * A zero-shot job: the shared keys, the prompt options, PRO's, the LR probe's (LITE), and the shot levels of the k-shot
+ * curve (0 = zero-shot alone: no training images, every image tested).
+ */
+export const ZeroshotJobSchema = z.object({
+  ...JOB_SHAPE,
+  ...METHODS.get('pro')!.options,
+  ...METHODS.get('lr')!.options,
+  shotLevels: z.array(z.number().int().min(0)).min(1).transform(unique).default([0]),
+  heads: z.array(z.enum(['lite', 'pro'])).transform(unique).default(['lite', 'pro']),
+});
+
 /** What `extract` takes of a job: how the backbone runs. */
 export const ExtractRunSchema = z.object({ batchSize: JOB_SHAPE.batchSize, threads: JOB_SHAPE.threads, runtime: JOB_SHAPE.runtime, device: JOB_SHAPE.device }).strict();
 export const JOB_DEFAULTS: ProbeJob = ProbeJobSchema.parse({});

@@ -1,3 +1,4 @@
+import type { TextEncoder } from '../backbones/text-encoder.ts';
 import type { z } from 'zod';
 import type { OpenOptions, ResolvedBackbone } from '../backbones/registry.ts';
 import type { Dataset } from '../data/types.ts';
@@ -23,6 +24,8 @@ export interface FeatureCell {
   train: CellPart;
   val: CellPart;
   tests: { name: string; part: CellPart }[];
+  /** The backbone's text tower with its tokenizer, opened on first use; absent when the card has none (CLIP has one). */
+  text?: (opt: { tokenizer?: string }) => Promise<TextEncoder>;
 }
 
 /** What an images method gets: the dataset, the backbone to build on, and the split as dataset indices (readable images only). */

@@ -4,9 +4,10 @@ import { clusterMethod, kmeansMethod } from './cluster-method.ts';
 import { finetuneMethod } from './finetune-method.ts';
 import type { Method } from './method.ts';
 import { probeMethod } from './probe-method.ts';
+import { proMethod, zeroshotMethod } from './zeroshot-method.ts';
 
-/** Every method the cell runner can run, by name: each probe (knn, lr, lr-ml), finetune, cluster and its k-means baseline; zero-shot joins here. */
-export const METHODS: ReadonlyMap<string, Method> = new Map([...[...PROBES.values()].map(probeMethod), finetuneMethod, clusterMethod, kmeansMethod].map((m) => [m.name, m]));
+/** Every method the cell runner can run, by name: each probe (knn, lr, lr-ml), finetune, cluster and its k-means baseline, CLIP zero-shot and the PRO head. */
+export const METHODS: ReadonlyMap<string, Method> = new Map([...[...PROBES.values()].map(probeMethod), finetuneMethod, clusterMethod, kmeansMethod, zeroshotMethod, proMethod].map((m) => [m.name, m]));
 
 export function getMethod(name: string): Method {
   const m = METHODS.get(name);

@@ -58,19 +58,28 @@ export function f1(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses
   return weight === 0 ? NaN : sum / weight;
 }
 
-/** Share of rows whose true class is among the k highest scores ([n, K] row-major); ties rank the lower class first. */
+/**
+ * Share of rows whose true class is among the k highest scores ([n, K] row-major): top-1 and top-5 accuracy. Ties
+ * rank the lower class first (so top-1 agrees with an argmax that keeps the first maximum); a NaN score counts as
+ * −Infinity. Example: scores [0.25, 0.25, 0.5] with true class 1 rank it 3rd: 0 at k = 1 or 2, 1 at k = 3.
+ */
 export function topKAccuracy(truth: ArrayLike<number>, scores: ArrayLike<number>, numClasses: number, k: number): number {
+  if (scores.length !== truth.length * numClasses) throw new RangeError(`scores hold ${scores.length} values, expected ${truth.length} rows x ${numClasses} classes`);
+  const at = (i: number, c: number) => {
+    const s = scores[i * numClasses + c];
+    return Number.isNaN(s) ? -Infinity : s;
+  };
   let hits = 0;
   for (let i = 0; i < truth.length; i++) {
-    const own = scores[i * numClasses + truth[i]];
+    const own = at(i, truth[i]);
     let above = 0;
     for (let c = 0; c < numClasses; c++) {
-      const s = scores[i * numClasses + c];
+      const s = at(i, c);
       if (s > own || (s === own && c < truth[i])) above++;
     }
     if (above < k) hits++;
   }
-  return hits / truth.length;
+  return truth.length === 0 ? NaN : hits / truth.length;
 }
 
 /** Accuracy per group (NaN for a group with no samples): FMoW's per-region accuracy. */

@@ -1,10 +1,10 @@
 import type { CellRecord } from '../results/record.ts';
 
 /** Short column names of the study's tables. */
-const COLUMN_NAMES: Record<string, string> = { finetune: 'ft' };
+const COLUMN_NAMES: Record<string, string> = { finetune: 'ft', zeroshot: 'zs' };
 
 /** The study's column order: fine-tuning, then kNN, then logistic regression, then any other method. */
-const METHOD_ORDER = ['finetune', 'knn', 'lr'];
+const METHOD_ORDER = ['finetune', 'knn', 'lr', 'zeroshot', 'pro'];
 
 /** The evaluated sets of WILDS datasets: columns `*_id_test` and `*_ood_test`. */
 export const ID_SET = 'id_test';
@@ -18,6 +18,8 @@ export function trainModes(records: readonly CellRecord[]): number {
 /** `<method>_<shots>` without the evaluated set (fine-tuning: `ft`, with its train mode when several are shown: `ft[head]_10`). */
 export function columnBase(r: CellRecord, modes: number): string {
   const mode = r.method === 'finetune' && modes > 1 ? `[${String(r.train)}]` : '';
+  // Zero-shot trains on nothing: one `zs` column whatever split it was scored on.
+  if (r.method === 'zeroshot') return 'zs';
   return `${COLUMN_NAMES[r.method] ?? r.method}${mode}_${r.shots}`;
 }
 

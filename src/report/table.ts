@@ -71,3 +71,58 @@ export function studyTable(records: readonly CellRecord[]): string {
   const tables = studyValues(records);
   return tables.map((t) => `${tables.length > 1 ? `${t.title}\n` : ''}${formatTable(t.columns, t.rows)}`).join('\n\n');
 }
+
+/** A record's `confused_pairs` (written with --top-pairs), when it holds the expected shape. */
+interface PairRow {
+  a: string;
+  b: string;
+  iou: number;
+  m_ab: number;
+  m_ba: number;
+  n_a: number;
+  n_b: number;
+}
+const isPair = (p: unknown): p is PairRow =>
+  !!p && typeof p === 'object' && ['a', 'b'].every((k) => typeof (p as Record<string, unknown>)[k] === 'string') && ['iou', 'm_ab', 'm_ba', 'n_a', 'n_b'].every((k) => typeof (p as Record<string, unknown>)[k] === 'number');
+
+/**
+ * One "most confused pairs" table per record that lists them (per backbone, method and evaluated set): the class
+ * pairs, their IoU = (m_ab + m_ba) / (n_a + n_b) and its counts; '' when no record has the field.
+ */
+export function confusedPairsTables(records: readonly CellRecord[]): string {
+  return records
+    .filter((r) => Array.isArray(r.confused_pairs))
+    .map((r) => {
+      const pairs = (r.confused_pairs as unknown[]).filter(isPair);
+      const title = `most confused pairs: ${r.backbone} ${r.method}${typeof r.train === 'string' ? ` (train ${r.train})` : ''} on ${r.eval_split}`;
+      if (pairs.length === 0) return `${title}: none (no test image was mistaken for another class)`;
+      return `${title}\n${formatTable(['class_a', 'class_b', 'iou', 'm_ab', 'm_ba', 'n_a', 'n_b'], pairs.map((p) => [p.a, p.b, p.iou, p.m_ab, p.m_ba, p.n_a, p.n_b]))}`;
+    })
+    .join('\n\n');
+}
+
+/**
+ * The k-shot curve of CLIP heads (shared/study/002), per backbone and test set: rows zero-shot, LITE (the LR probe on
+ * the image embeddings) and PRO (the cosine head from the text embeddings), columns the shot levels; PRO's 0 is its
+ * untrained start, which is zero-shot, and LITE has none.
+ */
+export function kshotTable(records: readonly CellRecord[]): string {
+  const levels = [...new Set(records.map((r) => r.shots))].sort((a, b) => a - b);
+  const keys = [...new Set(records.map((r) => `${r.backbone}\0${r.eval_split}`))];
+  const rows: (string | number)[][] = [];
+  const at = (b: string, set: string, method: string, k: number) => records.find((r) => r.backbone === b && r.eval_split === set && r.method === method && r.shots === k);
+  for (const key of keys) {
+    const [b, set] = key.split('\0');
+    const zs = records.find((r) => r.backbone === b && r.eval_split === set && r.method === 'zeroshot');
+    const pro0 = records.find((r) => r.backbone === b && r.eval_split === set && r.method === 'pro');
+    for (const [label, method] of [['zero-shot', 'zeroshot'], ['LITE (lr)', 'lr'], ['PRO', 'pro']] as const) {
+      const cells = levels.map((k): string | number => {
+        if (method === 'zeroshot') return k === 0 && zs ? zs.value : '';
+        if (k === 0) return method === 'pro' ? (zs?.value ?? (typeof pro0?.step0_accuracy === 'number' ? pro0.step0_accuracy : '')) : '-';
+        return at(b, set, method, k)?.value ?? '';
+      });
+      if (cells.some((c) => typeof c === 'number')) rows.push([b, set, label, ...cells]);
+    }
+  }
+  return formatTable(['backbone', 'test_set', 'head', ...levels.map(String)], rows);
+}

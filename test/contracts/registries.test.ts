@@ -16,7 +16,7 @@ import { studyTable } from '../../src/data/study-table.ts';
 import { ReprobeError } from '../../src/errors.ts';
 import { extractFeatures } from '../../src/features/extract.ts';
 import { COMMANDS } from '../../src/cli/commands.ts';
-import { ClusterJobSchema, FinetuneJobSchema, JOB_DEFAULTS, ProbeJobSchema } from '../../src/jobs/job-schema.ts';
+import { ClusterJobSchema, FinetuneJobSchema, JOB_DEFAULTS, ProbeJobSchema, ZeroshotJobSchema } from '../../src/jobs/job-schema.ts';
 import { METHODS } from '../../src/jobs/methods.ts';
 import { accuracy } from '../../src/metrics/classification.ts';
 import { PROBES } from '../../src/probes/registry.ts';
@@ -64,8 +64,8 @@ test('every dataset entry describes itself; a missing copy is one clear line nam
 });
 
 test('every method owns its options: defaults parse, each option has one flag, flags and keys are unique across the jobs (or one shared schema)', () => {
-  const jobs = { ...ProbeJobSchema.shape, ...FinetuneJobSchema.shape, ...ClusterJobSchema.shape };
-  const defaults: Record<string, unknown> = { ...JOB_DEFAULTS, ...FinetuneJobSchema.parse({}), ...ClusterJobSchema.parse({}) };
+  const jobs = { ...ProbeJobSchema.shape, ...FinetuneJobSchema.shape, ...ClusterJobSchema.shape, ...ZeroshotJobSchema.shape };
+  const defaults: Record<string, unknown> = { ...JOB_DEFAULTS, ...FinetuneJobSchema.parse({}), ...ClusterJobSchema.parse({}), ...ZeroshotJobSchema.parse({}) };
   const base = Object.keys(jobs).filter((k) => ![...METHODS.values()].some((m) => k in m.options));
   const seenKeys = new Set(base);
   const seenFlags = new Set<string>();

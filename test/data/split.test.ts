@@ -165,10 +165,14 @@ test('default validation size is about 0.3 x shots, at least 1', () => {
   assert.equal(defaultValPerClass(10), 3);
   assert.equal(defaultValPerClass(1), 1);
   assert.equal(defaultValPerClass(100), 30);
+  assert.equal(defaultValPerClass(0), 0);
 });
 
-test('shots below 1 or fractional are rejected with the flag name', () => {
-  assert.throws(() => shots({ shots: 0, valPerClass: 1, seed: 0 }), /--shots must be a whole number >= 1, got 0/);
+test('shots below 0 or fractional are rejected with the flag name; 0 shots (zero-shot) tests every image', () => {
+  assert.throws(() => shots({ shots: -1, valPerClass: 1, seed: 0 }), /--shots must be a whole number >= 0, got -1/);
+  const zero = shots({ shots: 0, seed: 0 });
+  assert.deepEqual([zero.train.length, zero.val.length], [0, 0]);
+  assert.equal(zero.tests.test.length, labels.length);
   assert.throws(() => shots({ shots: 2.5, valPerClass: 1, seed: 0 }), /--shots/);
   assert.throws(() => shots({ shots: 2, valPerClass: -1, seed: 0 }), /--val-per-class/);
 });

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { confusionMatrix } from '../metrics/classification.ts';
+import { confusedPairs } from '../metrics/confusion.ts';
+import type { Flags } from '../util/options.ts';
+
+/**
+ * `--top-pairs N`, an option of every classification method (the probes, finetune): one schema and flag object that
+ * they all take, since two methods may share an option key only as the very same objects. Absent (or 0): off. It
+ * is optional rather than defaulting to 0 so that runs without it keep their cell ids and run folders: method options
+ * are part of both.
+ */
+export const TOP_PAIRS_OPTIONS = { topPairs: z.number().int().min(0).optional() };
+
+export const TOP_PAIRS_FLAGS: Flags<typeof TOP_PAIRS_OPTIONS> = {
+  topPairs: {
+    flag: 'top-pairs',
+    cli: 'number',
+    describe: 'add the N class pairs most mistaken for each other on each test set, by IoU = (m_ab + m_ba) / (n_a + n_b), to the records (confused_pairs) and the terminal [default: off]',
+  },
+};
+
+/** A record's confused pair: class names, IoU and its counts (m_ab: images of a predicted as b; n_a: images of a). */
+interface ConfusedPairField {
+  a: string;
+  b: string;
+  iou: number;
+  m_ab: number;
+  m_ba: number;
+  n_a: number;
+  n_b: number;
+}
+
+/** [n] truth and predictions → the record field `confused_pairs` (the top N pairs), or nothing when N is 0 or absent. */
+export function confusedPairsField(truth: ArrayLike<number>, pred: ArrayLike<number>, classes: readonly string[], top: number | undefined): { confused_pairs?: ConfusedPairField[] } {
+  if (!top) return {};
+  const pairs = confusedPairs(confusionMatrix(truth, pred, classes.length), top);
+  return { confused_pairs: pairs.map((p) => ({ ...p, a: classes[p.a], b: classes[p.b] })) };
+}

@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { tfjsBackend } from '../backbones/tfjs.ts';
+import { ProbeError } from '../errors.ts';
+import { cosineHeadModel } from '../finetune/head.ts';
+import { predictLogits, trainModel } from '../finetune/loop.ts';
+import { balancedAccuracy, perClassRecall, topKAccuracy } from '../metrics/classification.ts';
+import { classificationScores } from '../metrics/scores.ts';
+import { classWeights, zeroShotLogits } from '../zeroshot/classifier.ts';
+import { classNames, loadPrompts } from '../zeroshot/prompts.ts';
+import type { Matrix } from '../util/matrix.ts';
+import type { Flags } from '../util/options.ts';
+import { round3 } from '../util/round.ts';
+import type { FeatureCell, FeaturesMethod, MethodResult } from './method.ts';
+
+/** What builds the text classifier: shared by zero-shot and PRO (one schema and flag object each). */
+const PROMPT_OPTIONS = {
+  templates: z.string().min(1).default('auto'),
+  classnames: z.string().min(1).optional(),
+  tokenizer: z.string().min(1).optional(),
+};
+const PROMPT_FLAGS: Flags<typeof PROMPT_OPTIONS> = {
+  templates: {
+    flag: 'templates',
+    cli: 'text',
+    describe: "prompt set: auto (the dataset's: satellite, texture, flowers, aircraft, digits, else default), default, imagenet (CLIP's 80), a .txt of templates with {c}, or a CuPL-style .json of per-class prompts",
+  },
+  classnames: { flag: 'classnames', cli: 'text', describe: 'file of `<class> = <words>` lines [default: configs/classnames/<dataset>.txt, else the class names]' },
+  tokenizer: { flag: 'tokenizer', cli: 'text', describe: "folder with the tokenizer's vocab.json and merges.txt [default: the card's, from the hub cache]" },
+};
+
+const argmaxRows = (logits: Float32Array, K: number): Int32Array => {
+  const n = logits.length / K;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < K; c++) if (logits[i * K + c] > logits[i * K + best]) best = c;
+    out[i] = best;
+  }
+  return out;
+};
+
+/** The class weights of the cell's dataset from its prompts, and what made them (for the record). */
+async function textClassifier(cell: FeatureCell, o: z.infer<z.ZodObject<typeof PROMPT_OPTIONS>>) {
+  if (!cell.text) throw new ProbeError(`${cell.backbone} has no text tower; zero-shot and PRO need one (clip-vit-b32).`);
+  const enc = await cell.text({ tokenizer: o.tokenizer });
+  const ds = cell.dataset;
+  const names = await classNames(ds.name, ds.classes, o.classnames);
+  const prompts = await loadPrompts(o.templates, ds.name, ds.classes, names);
+  const weights = classWeights(await enc.embed(prompts.perClass.flat()), prompts.perClass.map((p) => p.length));
+  if (weights.cols !== cell.train.x.cols && weights.cols !== (cell.tests[0]?.part.x.cols ?? weights.cols)) {
+    throw new ProbeError(`${cell.backbone}: text embeddings have ${weights.cols} values, image features ${cell.tests[0].part.x.cols}; zero-shot needs the projected image embedding (the card's image_embeds).`);
+  }
+  return {
+    weights,
+    scale: enc.logitScale,
+    fields: { templates: prompts.source, prompts_hash: prompts.hash, n_prompts: prompts.perClass.reduce((a, p) => a + p.length, 0), logit_scale: enc.logitScale, tokenizer: enc.tokenizer },
+  };
+}
+
+/** Top-1 (the headline), top-5, accuracy above chance, mean per-class recall and per-class recall of a score matrix. */
+function scoresOf(cell: FeatureCell, y: Int32Array, logits: Float32Array, idx: readonly number[]) {
+  const ds = cell.dataset;
+  const K = ds.classes.length;
+  const pred = argmaxRows(logits, K);
+  const groups = ds.groups && { ...ds.groups, of: Int32Array.from(idx, (i) => ds.groups!.of[i]) };
+  const { metric, value, ...scores } = classificationScores(y, pred, K, ds.metric, groups);
+  const top1 = scores.accuracy;
+  const recall = perClassRecall(y, pred, K);
+  return {
+    metric,
+    value,
+    fields: {
+      ...scores,
+      top1,
+      top5: topKAccuracy(y, logits, K, Math.min(5, K)),
+      acc1_adjusted: top1 - 1 / K,
+      mean_per_class_recall: balancedAccuracy(y, pred, K),
+      per_class: ds.classes.map((c, i) => ({ class: c, recall: recall[i], n: y.filter((t) => t === i).length })),
+    },
+  };
+}
+
+/** CLIP zero-shot: image embeddings against the class weights built from prompts (CLIP_benchmark's protocol). */
+export const zeroshotMethod: FeaturesMethod = {
+  name: 'zeroshot',
+  task: 'zeroshot',
+  needs: 'features',
+  summary: "CLIP zero-shot: image embeddings against prompt ensembles of the class names (needs a text tower)",
+  options: PROMPT_OPTIONS,
+  flags: PROMPT_FLAGS,
+  async run(cell, options) {
+    const o = options as z.infer<z.ZodObject<typeof PROMPT_OPTIONS>>;
+    const t0 = performance.now();
+    const clf = await textClassifier(cell, o);
+    return Promise.all(
+      cell.tests.map(async ({ name, part }): Promise<MethodResult> => {
+        const s = scoresOf(cell, part.y, await zeroShotLogits(part.x, clf.weights, clf.scale), part.idx);
+        return { eval_split: name, metric: s.metric, value: s.value, fit_seconds: round3((performance.now() - t0) / 1000), fields: { ...s.fields, ...clf.fields } };
+      }),
+    );
+  },
+};
+
+const PRO_OPTIONS = {
+  ...PROMPT_OPTIONS,
+  proLr: z.number().positive().max(10).default(1e-3),
+  proEpochs: z.number().int().min(1).default(300),
+  proPatience: z.number().int().min(1).default(30),
+};
+const PRO_FLAGS: Flags<typeof PRO_OPTIONS> = {
+  ...PROMPT_FLAGS,
+  proLr: { flag: 'pro-lr', cli: 'number', describe: "PRO head's Adam learning rate" },
+  proEpochs: { flag: 'pro-epochs', cli: 'number', describe: "PRO head's most epochs (early stopping on val loss, best weights restored)" },
+  proPatience: { flag: 'pro-patience', cli: 'number', describe: "PRO head's early-stopping patience, in epochs" },
+};
+
+const rowsOf = (m: Matrix) => m.data.subarray(0, m.rows * m.cols);
+
+/**
+ * PRO (shared/study/002): a cosine head on the frozen image embeddings, its class vectors started from the class text
+ * embeddings and its temperature from CLIP's logit scale, so step 0 is zero-shot; then trained on the k shots with
+ * early stopping on val. Each record keeps its step-0 (zero-shot) accuracy beside the trained one.
+ */
+export const proMethod: FeaturesMethod = {
+  name: 'pro',
+  task: 'zeroshot',
+  needs: 'features',
+  summary: 'PRO head: cosine classifier started from the class text embeddings (zero-shot at step 0), then trained on the shots',
+  options: PRO_OPTIONS,
+  flags: PRO_FLAGS,
+  async run(cell, options) {
+    const o = options as z.infer<z.ZodObject<typeof PRO_OPTIONS>>;
+    const clf = await textClassifier(cell, o);
+    const K = cell.dataset.classes.length;
+    const backend = await tfjsBackend('auto');
+    const model = cosineHeadModel(clf.weights.data, K, clf.scale);
+    const t0 = performance.now();
+    try {
+      const step0 = await Promise.all(cell.tests.map(async ({ part }) => argmaxRows(await zeroShotLogits(part.x, clf.weights, clf.scale), K)));
+      const trained = cell.train.y.length > 0;
+      const out = trained
+        ? await trainModel(
+            model,
+            { x: rowsOf(cell.train.x), y: cell.train.y },
+            { x: rowsOf(cell.val.x), y: cell.val.y },
+            { optimizer: { name: 'adam', lr: o.proLr, weightDecay: 0 }, batchSize: 16, patience: o.proPatience, maxEpochs: o.proEpochs, numClasses: K, seed: cell.seed },
+          )
+        : undefined;
+      return await Promise.all(
+        cell.tests.map(async ({ name, part }, t): Promise<MethodResult> => {
+          const logits = await predictLogits(model, rowsOf(part.x), 256);
+          const s = scoresOf(cell, part.y, logits, part.idx);
+          const zs = step0[t].reduce((a, p, i) => a + (p === part.y[i] ? 1 : 0), 0) / Math.max(1, part.y.length);
+          return {
+            eval_split: name,
+            metric: s.metric,
+            value: s.value,
+            fit_seconds: round3((performance.now() - t0) / 1000),
+            fields: { ...s.fields, ...clf.fields, step0_accuracy: zs, epochs_run: out?.epochs ?? 0, best_epoch: out?.bestEpoch ?? 0, tf_backend: backend },
+          };
+        }),
+      );
+    } finally {
+      model.dispose();
+    }
+  },
+};
