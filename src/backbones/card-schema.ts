@@ -78,6 +78,9 @@ const HubSourceSchema = z.object({
   exportHint: z.string().optional(),
 });
 
+/** The text tower's tokenizer: Hugging Face vocab.json and merges.txt, paths in the same hub repo. */
+const TokenizerFilesSchema = z.object({ vocab: z.string().min(1), merges: z.string().min(1) }).strict();
+
 /** An ONNX model (from the hub or a local file) whose `output` holds the features. */
 export const OnnxCardSchema = z
   .object({
@@ -87,7 +90,7 @@ export const OnnxCardSchema = z
     /** Fine-tuning blocks: a regex over tensor names; the matching tensors the whole graph passes through end a block. */
     blocks: z.string().min(1).optional(),
     /** CLIP-style text tower next to the image tower (same repo), used by zero-shot. */
-    text: z.object({ file: z.string().min(1), output: z.string().min(1), contextLength: z.number().int().min(1) }).optional(),
+    text: z.object({ file: z.string().min(1), output: z.string().min(1), contextLength: z.number().int().min(1), logitScale: z.number().positive().optional(), tokenizer: TokenizerFilesSchema.optional() }).optional(),
   })
   .strict();
 

@@ -57,25 +57,39 @@ export function isCached(card: Card): boolean {
   return cardHubFiles(card).every((f) => findCached(f) !== undefined);
 }
 
-/** The hub files of a card: its image tower, and its text tower when it has one; none for embedded or local models. */
+/** The hub files of a card by role: the image tower, and the text tower and its tokenizer files when the card has them. */
+function hubFilesByRole(card: Card): [keyof ModelFiles, HubFile][] {
+  if (card.source.kind !== 'hub') return [];
+  const text = isKerasCard(card) ? undefined : card.text;
+  const [image, tower] = hubFiles(card.source, text?.file);
+  const out: [keyof ModelFiles, HubFile][] = [['image', image]];
+  if (tower) out.push(['text', tower]);
+  if (tower && text?.tokenizer) out.push(['vocab', { ...image, file: text.tokenizer.vocab }], ['merges', { ...image, file: text.tokenizer.merges }]);
+  return out;
+}
+
+/** The hub files of a card: its image tower, its text tower and tokenizer files when it has them; none for embedded or local models. */
 export function cardHubFiles(card: Card): HubFile[] {
-  return card.source.kind === 'hub' ? hubFiles(card.source, isKerasCard(card) ? undefined : card.text?.file) : [];
+  return hubFilesByRole(card).map(([, f]) => f);
 }
 
 export interface ModelFiles {
   image: string;
   text?: string;
+  /** The text tower's tokenizer files (Hugging Face vocab.json and merges.txt). */
+  vocab?: string;
+  merges?: string;
 }
 
-/** Every file of a hub card, from the caches or downloaded (with progress); local paths of the towers. */
+/** Every file of a hub card, from the caches or downloaded (with progress); local paths of the towers and tokenizer files. */
 export async function fetchModel(card: OnnxCard, onProgress?: (file: string, bytes: number, total: number | undefined) => void): Promise<ModelFiles> {
   if (card.source.kind !== 'hub') return { image: card.source.path };
-  const paths: string[] = [];
-  for (const f of cardHubFiles(card)) {
+  const files: ModelFiles = { image: '' }; // the first role: every hub card has an image tower
+  for (const [role, f] of hubFilesByRole(card)) {
     const opt: PullOptions = { name: card.id, exportHint: card.source.exportHint, onProgress: onProgress && ((b, t) => onProgress(f.file, b, t)) };
-    paths.push(await pullFile(f, opt));
+    files[role] = await pullFile(f, opt);
   }
-  return { image: paths[0], ...(paths[1] ? { text: paths[1] } : {}) };
+  return files;
 }
 
 /** A backbone whose card is loaded and whose files are here (fetched from the hub once, up front). */

@@ -7,7 +7,8 @@ import { probeCommand } from './probe-command.ts';
 import { reportCommand } from './report-command.ts';
 import { resultsCommand } from './results-command.ts';
 import { sweepCommand } from './sweep-command.ts';
+import { tokenizeCommand } from './tokenize-command.ts';
 import { zeroshotCommand } from './zeroshot-command.ts';
 
 /** Every command, in the order `reprobe --help` lists them. */
-export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, clusterCommand, zeroshotCommand, sweepCommand, resultsCommand, reportCommand, extractCommand, cacheCommand, modelsCommand, datasetsCommand];
+export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, clusterCommand, zeroshotCommand, sweepCommand, resultsCommand, reportCommand, extractCommand, cacheCommand, modelsCommand, tokenizeCommand, datasetsCommand];

@@ -1,10 +1,12 @@
 import type { Argv } from 'yargs';
+import { isModelPath, resolveCard } from '../backbones/registry.ts';
+import { isKerasCard } from '../backbones/types.ts';
 import { ConfigError } from '../errors.ts';
 import { ZeroshotJobSchema } from '../jobs/job-schema.ts';
 import { getMethod } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
 import type { CellRecord } from '../results/record.ts';
-import { detailTable, kshotTable } from '../report/table.ts';
+import { confusedPairsTables, detailTable, kshotTable } from '../report/table.ts';
 import { listOf } from '../util/options.ts';
 import { cellEvents, cellJob, jobFlags, methodFlags, parseJob } from './cell-job.ts';
 import type { Command } from './command.ts';
@@ -29,7 +31,7 @@ function zeroshotOptions(y: Argv) {
     )
     .example('$0 zeroshot -b clip-vit-b32 -d ucmerced --data-root ../shared/data', "zero-shot with the dataset's prompts (satellite photos)")
     .example('$0 zeroshot -b clip -d dtd --templates imagenet', "CLIP's 80-prompt ensemble")
-    .example('$0 zeroshot -b clip -d fruits360 --shots 0,1,2,4,8,16 --templates fruits', 'the LITE vs PRO k-shot curve');
+    .example('$0 zeroshot -b clip -d fruits360 --shots 0,1,2,4,8,16 --top-pairs 10', 'the LITE vs PRO k-shot curve, and the 10 most confused pairs');
 }
 
 async function zeroshot(argv: Record<string, unknown>): Promise<void> {
@@ -37,6 +39,12 @@ async function zeroshot(argv: Record<string, unknown>): Promise<void> {
   const heads = argv.heads === undefined ? undefined : listOf(argv.heads);
   const job = await parseJob({ ...argv, shots: undefined }, ZeroshotJobSchema, { shotLevels: levels, heads, ...(argv.backbone === undefined && argv.config === undefined ? { backbones: ['clip-vit-b32'] } : {}) }, { ...PRO.flags, ...LR.flags }, { shotLevels: 'shots' });
   if (job.protocol === 'study' && job.shotLevels.includes(0)) throw new ConfigError('--protocol study has no 0-shot split; pass --shots 10 (or its other levels), or use --protocol shots for zero-shot.');
+  // Before any extraction: every backbone needs a text tower.
+  for (const b of job.backbones) {
+    if (isModelPath(b)) continue;
+    const card = resolveCard(b);
+    if (isKerasCard(card) || !card.text) throw new ConfigError(`${card.id} has no text tower; zero-shot and PRO need one (clip-vit-b32).`);
+  }
   const records: CellRecord[] = [];
   let last = '';
   for (const [i, k] of [...job.shotLevels].sort((a, b) => a - b).entries()) {
@@ -46,7 +54,8 @@ async function zeroshot(argv: Record<string, unknown>): Promise<void> {
     records.push(...r.records);
     last = r.resultsPath;
   }
-  process.stdout.write(`\n${detailTable(records)}\n\n${kshotTable(records)}\n\nresults appended to ${last}\n`);
+  const pairs = confusedPairsTables(records);
+  process.stdout.write(`\n${detailTable(records)}\n\n${kshotTable(records)}\n\n${pairs ? `${pairs}\n\n` : ''}results appended to ${last}\n`);
 }
 
 export const zeroshotCommand: Command = {

@@ -13,6 +13,7 @@ import { writeJobRecords } from '../results/job-store.ts';
 import { appendRecords, ensureResultsDir, readRecords } from '../results/store.ts';
 import { versions } from '../results/versions.ts';
 import { round3 } from '../util/round.ts';
+import { cellText } from './cell-text.ts';
 import { cellFeatures, featureCell, imagesReadable, mergeFeatures, type CellFeatures } from './cell-features.ts';
 import type { Method, MethodResult } from './method.ts';
 import { openInputs } from './open.ts';
@@ -114,31 +115,36 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
       saved = { hash, file: await saveSplit(job.resultsDir, hash, ds, split, left) };
     }
     const done: CellRecord[] = [];
-    for (const method of job.methods) {
-      const options = Object.fromEntries(Object.keys(method.options).map((k) => [k, job.options[k]]));
-      const dir = runDir(job, { dataset: job.dataset, split: saved.hash, backbone: resolved.name, model: modelSource(resolved.card), layer: job.open.layer ?? null, method: method.name, options, batchSize: job.batchSize, seed: job.split.seed });
-      const results =
-        method.needs === 'features'
-          ? await method.run(featureCell(ds, resolved.name, split, feats, job.split.seed, dir), options)
-          : await method.run(
-              {
-                dataset: ds,
-                backbone: resolved,
-                open: job.open,
-                batchSize: job.batchSize,
-                cache: job.cache,
-                seed: job.split.seed,
-                train: split.train,
-                val: split.val,
-                tests: Object.entries(split.tests).map(([name, idx]) => ({ name, idx })),
-                runDir: dir,
-                resume: job.resume ?? false,
-                onProgress: (stage, d, total, status) => events.onMethodProgress?.(resolved.name, stage, d, total, status),
-                onNote: (message) => events.onMethodNote?.(resolved.name, message),
-              },
-              options,
-            );
-      for (const r of results) done.push(record(job, { ds, runId, split, saved, resolved, pass, feats, method, options }, r));
+    const text = cellText(pass.card, job.open.threads);
+    try {
+      for (const method of job.methods) {
+        const options = Object.fromEntries(Object.keys(method.options).map((k) => [k, job.options[k]]));
+        const dir = runDir(job, { dataset: job.dataset, split: saved.hash, backbone: resolved.name, model: modelSource(resolved.card), layer: job.open.layer ?? null, method: method.name, options, batchSize: job.batchSize, seed: job.split.seed });
+        const results =
+          method.needs === 'features'
+            ? await method.run({ ...featureCell(ds, resolved.name, split, feats, job.split.seed, dir), ...(text.text ? { text: text.text } : {}) }, options)
+            : await method.run(
+                {
+                  dataset: ds,
+                  backbone: resolved,
+                  open: job.open,
+                  batchSize: job.batchSize,
+                  cache: job.cache,
+                  seed: job.split.seed,
+                  train: split.train,
+                  val: split.val,
+                  tests: Object.entries(split.tests).map(([name, idx]) => ({ name, idx })),
+                  runDir: dir,
+                  resume: job.resume ?? false,
+                  onProgress: (stage, d, total, status) => events.onMethodProgress?.(resolved.name, stage, d, total, status),
+                  onNote: (message) => events.onMethodNote?.(resolved.name, message),
+                },
+                options,
+              );
+        for (const r of results) done.push(record(job, { ds, runId, split, saved, resolved, pass, feats, method, options }, r));
+      }
+    } finally {
+      await text.close();
     }
     resultsPath = await writeJobRecords(job.resultsDir, job.storeName?.(resolved.name) ?? `${runId}-${b}`, done);
     if (job.resultsFile) {

@@ -46,7 +46,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     preprocess: pre(224, 'bicubic', CLIP),
     output: { name: 'image_embeds', pooling: 'none' },
     featureDim: 512,
-    text: { file: 'onnx/text_model.onnx', output: 'text_embeds', contextLength: 77 },
+    text: { file: 'onnx/text_model.onnx', output: 'text_embeds', contextLength: 77, tokenizer: { vocab: 'vocab.json', merges: 'merges.txt' } },
   },
   vit('vit-b16', 'google/vit-base-patch16-224-in21k', '86M', 768, true),
   vit('vit-b32', 'google/vit-base-patch32-224-in21k', '88M', 768, false),
