@@ -2,6 +2,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { CellRecord } from '../results/record.ts';
 import { curveSpec, idOodSpec, shotsSpec, type EpochPoint } from './charts.ts';
 import { clusterRanking } from './cluster-ranking.ts';
+import { confusedPairsTable } from './confused-pairs.ts';
 import { columnBase, trainModes } from './columns.ts';
 import { drifts, driftTables } from './drift.ts';
 import { stem, type ReportTable } from './report-table.ts';
@@ -107,6 +108,8 @@ export function buildReport(records: readonly CellRecord[], assets: Assets, sour
   if (clusters.length) sections.push(clusterSection(clusters, assets));
   const finetunes = records.filter((r) => r.method === 'finetune');
   if (finetunes.length) sections.push(curveSection(finetunes, assets));
+  const pairs = confusedPairsTable(records);
+  if (pairs) sections.push({ id: 'confused_pairs', title: 'Confused class pairs', tables: [pairs], figures: [], notes: [] });
   const newest = records.reduce((a, r) => (r.time > a ? r.time : a), '');
   return { title: 'reprobe report', summary: `${records.length} results from ${source} (newest ${newest}).`, sections };
 }

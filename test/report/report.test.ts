@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clusterRanking } from '../../src/report/cluster-ranking.ts';
+import { confusedPairsTable } from '../../src/report/confused-pairs.ts';
 import { tableCsv } from '../../src/report/csv.ts';
 import { drifts, driftTables } from '../../src/report/drift.ts';
 import { inlineSvg } from '../../src/report/html.ts';
@@ -130,4 +131,12 @@ test('a fine-tuning curve file: the epochs with numbers, other lines skipped', (
     { epoch: 1, train_loss: 2, val_loss: 2.5, val_accuracy: 0.25 },
     { epoch: 3, train_loss: 1, val_loss: 1.5, val_accuracy: 0.5 },
   ]);
+});
+
+test('confused pairs the runs recorded: one row per pair with its counts; none recorded, no table', () => {
+  const base = { dataset: 'fruits360', backbone: 'clip', method: 'zeroshot', shots: 0, seed: 0, eval_split: 'test' } as unknown as CellRecord;
+  const rec = { ...base, confused_pairs: [{ a: 'Apple Braeburn', b: 'Apple Red 1', iou: 0.25, m_ab: 6, m_ba: 4, n_a: 20, n_b: 20 }] } as CellRecord;
+  const t = confusedPairsTable([base, rec])!;
+  assert.deepEqual(t.rows, [['fruits360', 'clip', 'zeroshot', 0, 0, 'test', 1, 'Apple Braeburn', 'Apple Red 1', 0.25, 6, 4, 20, 20]]);
+  assert.equal(confusedPairsTable([base]), undefined);
 });
