@@ -91,8 +91,21 @@ export const OnnxCardSchema = z
     blocks: z.string().min(1).optional(),
     /** CLIP-style text tower next to the image tower (same repo), used by zero-shot. */
     text: z.object({ file: z.string().min(1), output: z.string().min(1), contextLength: z.number().int().min(1), logitScale: z.number().positive().optional(), tokenizer: TokenizerFilesSchema.optional() }).optional(),
+    /** A transformer's patch size: the input must split into whole patches (a 230-pixel input for /16 patches is refused at load). */
+    patch: z.number().int().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const problem = patchProblem(c);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['input'], message: problem });
+  });
+
+/** Why an input size does not fit the card's patch size, or undefined when it does (or the card has none). */
+export function patchProblem(c: { input: { height: number; width: number }; patch?: number }): string | undefined {
+  const { height, width } = c.input;
+  if (!c.patch || (height % c.patch === 0 && width % c.patch === 0)) return undefined;
+  return `input ${height}x${width} is not a whole number of ${c.patch}-pixel patches; use a multiple of ${c.patch} (e.g. ${Math.round(height / c.patch) * c.patch})`;
+}
 
 /** A Keras layers model bundled in the nsfwjs npm package, converted to ONNX at a tap. */
 export const KerasCardSchema = z

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BackboneError } from '../errors.ts';
+import { BackboneError, ConfigError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { reprobeHome } from '../util/paths.ts';
 import { kerasBlocks } from './keras/blocks.ts';
@@ -21,6 +21,8 @@ export interface KerasOpenOptions {
   runtime: 'auto' | 'onnx' | 'tfjs';
   threads?: number;
   device?: Device;
+  /** Fail instead of falling back to the CPU (or to tfjs, which --device does not move) when `device` cannot be used. */
+  strict?: boolean;
 }
 
 /** Open a Keras-layers backbone, cut at its tap, on the fastest runtime that can run it. */
@@ -31,9 +33,11 @@ export async function openKerasBackbone(card: KerasCard, opt: KerasOpenOptions):
   // The tap names what the features are (and so keys the feature cache): a map is not its average.
   const tap = opt.unpooled ? `${layer}[map]` : layer;
   const shape = [card.input.height, card.input.width, card.input.channels];
+  const strictCuda = opt.strict && opt.device === 'cuda';
+  if (strictCuda && opt.runtime === 'tfjs') throw new ConfigError(`--device cuda --strict: ${card.id} on --runtime tfjs would run on tfjs, which --device does not move to the GPU; use --runtime onnx or auto.`);
   if (opt.runtime !== 'tfjs') {
     try {
-      const session = await openOnnx(await convertedOnnx(card, files, [layer], !opt.unpooled), { threads: opt.threads, device: opt.device });
+      const session = await openOnnx(await convertedOnnx(card, files, [layer], !opt.unpooled), { threads: opt.threads, device: opt.device, strict: opt.strict });
       return {
         card,
         tap,
@@ -44,7 +48,7 @@ export async function openKerasBackbone(card: KerasCard, opt: KerasOpenOptions):
         dispose: () => session.dispose(),
       };
     } catch (err) {
-      if (opt.runtime === 'onnx') throw err;
+      if (opt.runtime === 'onnx' || strictCuda) throw err; // strict: tfjs would run on the CPU
     }
   }
   const backend = await tfjsBackend();

@@ -10,11 +10,13 @@ import { featureName, type Backbone, type OnnxCard } from './types.ts';
 export interface OnnxOpenOptions {
   threads?: number;
   device?: Device;
+  /** Fail instead of falling back to the CPU when `device` cannot be used. */
+  strict?: boolean;
 }
 
 /** Run an ONNX model file as a backbone: check it against its card, then batch → output → pooled features. */
 export async function openOnnxBackbone(card: OnnxCard, modelPath: string, opt: OnnxOpenOptions = {}): Promise<Backbone> {
-  const session = await openOnnx(modelPath, { threads: opt.threads, device: opt.device });
+  const session = await openOnnx(modelPath, { threads: opt.threads, device: opt.device, strict: opt.strict });
   let input: ValueInfo;
   try {
     input = checkAgainstCard(session, card, modelPath);
@@ -87,7 +89,7 @@ export interface CutBackbone extends Backbone {
 }
 
 export async function openOnnxCut(card: OnnxCard, modelPath: string, tensor: string, opt: OnnxOpenOptions = {}): Promise<CutBackbone> {
-  const session = await openOnnx(cutAt(new Uint8Array(await readFile(modelPath)), tensor), { threads: opt.threads, device: opt.device });
+  const session = await openOnnx(cutAt(new Uint8Array(await readFile(modelPath)), tensor), { threads: opt.threads, device: opt.device, strict: opt.strict });
   const input = card.input.name ?? session.inputName;
   const { height: h, width: w, layout } = card.input;
   const sample = layout === 'NCHW' ? [3, h, w] : [h, w, 3];

@@ -17,6 +17,8 @@ export interface OpenOptions {
   runtime: 'auto' | 'onnx' | 'tfjs';
   threads?: number;
   device?: Device;
+  /** Fail instead of falling back to the CPU when `device` cannot be used (`--strict`). */
+  strict?: boolean;
   /** Card file for a backbone given as a path to an .onnx file. */
   card?: string;
   /** Download progress when a hub model is fetched on first use. */
@@ -114,7 +116,7 @@ export async function openResolved(r: ResolvedBackbone, opt: OpenOptions): Promi
   if (opt.runtime === 'tfjs') throw new ConfigError(`${card.id} is an ONNX model; it runs on onnxruntime only (drop --runtime tfjs).`);
   if (opt.layer) throw new ConfigError(`--layer picks a layer of the Keras backbones; for ${card.id} set output.name in a card file instead.`);
   const path = r.files?.image ?? (await fetchModel(card, opt.onDownload)).image;
-  return openOnnxBackbone(card, path, { threads: opt.threads, device: opt.device });
+  return openOnnxBackbone(card, path, { threads: opt.threads, device: opt.device, strict: opt.strict });
 }
 
 /** Name (or model file + card) → ready backbone on the best runtime. */

@@ -5,8 +5,10 @@ import type { z } from 'zod';
 import { ConfigError, firstLine } from '../errors.ts';
 import { DEVICES, RUNTIMES, type SharedJob } from '../jobs/job-schema.ts';
 import type { Method } from '../jobs/method.ts';
-import type { CellEvents, CellJob } from '../jobs/run-cells.ts';
+import type { CellEvents, CellJob, CellRunResult } from '../jobs/run-cells.ts';
+import type { CellRecord } from '../results/record.ts';
 import { flagValue, listOf, type FlagSpec } from '../util/options.ts';
+import { assertDevice, type Device } from '../util/ort.ts';
 import { progressBar } from './progress.ts';
 
 /** What the cell-running commands (probe, finetune) share: flags for the data, split and backbones, job parsing, progress. */
@@ -24,11 +26,13 @@ export function jobFlags(y: Argv, d: Record<string, unknown>, resultsFile: strin
     .option('val-per-class', { type: 'number', describe: 'validation images per class [default: about 0.3 x shots]' })
     .option('test-per-class', { type: 'number', describe: 'test images per class [default: all the rest]' })
     .option('seed', { type: 'number', describe: 'seed of the split (and of everything else random), 0 to 4294967295; same seed, same split and numbers' + dflt(d.seed) })
+    .option('seeds', { type: 'string', describe: 'several seeds, comma-separated (0,1,2): the split draw and the fit repeated for each, then mean ± std with n' })
     .option('layer', { type: 'string', describe: "feature layer instead of the card's tap (see `reprobe models layers NAME`)" })
     .option('runtime', { choices: RUNTIMES, describe: 'auto = onnxruntime on a converted graph, tfjs as fallback' + dflt(d.runtime) })
     .option('batch-size', { type: 'number', describe: 'images per batch' + dflt(d.batchSize) })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads [default: all cores]' })
     .option('device', { choices: DEVICES, describe: 'onnxruntime execution provider (cuda falls back to cpu when not installed)' + dflt(d.device) })
+    .option('strict', { alias: 'require-device', type: 'boolean', describe: 'with --device cuda: fail when CUDA cannot be used instead of falling back to the CPU (see `reprobe doctor --device cuda`)' + dflt(d.strictDevice) })
     .option('card', { type: 'string', describe: 'card JSON for a --backbone given as a model.onnx path (see configs/cards/)' })
     .option('cache', { type: 'boolean', describe: 'reuse and keep features in $REPROBE_HOME/features (--no-cache bypasses it)' + dflt(d.cache) })
     .option('results-dir', { type: 'string', describe: `where ${resultsFile} is appended and results/splits/ written` + dflt(d.resultsDir) });
@@ -55,15 +59,31 @@ function sharedValues(argv: Record<string, unknown>): Record<string, unknown> {
     valPerClass: argv['val-per-class'],
     testPerClass: argv['test-per-class'],
     seed: argv.seed,
+    seeds: argv.seeds === undefined ? undefined : listOf(argv.seeds).map(Number),
     layer: argv.layer,
     runtime: argv.runtime,
     batchSize: argv['batch-size'],
     threads: argv.threads,
     device: argv.device,
+    strictDevice: argv.strict,
     card: argv.card,
     resultsDir: argv['results-dir'],
     cache: argv.cache,
   };
+}
+
+/** Run a command's cells once per seed of `--seeds` (or once, with `--seed`): every record, and the last results path. */
+export async function runSeeds(job: SharedJob, run: (seed: number) => Promise<CellRunResult>): Promise<{ records: CellRecord[]; resultsPath: string; runIds: string[] }> {
+  const records: CellRecord[] = [];
+  const runIds: string[] = [];
+  let resultsPath = '';
+  for (const seed of job.seeds ?? [job.seed]) {
+    const r = await run(seed);
+    records.push(...r.records);
+    runIds.push(r.runId);
+    resultsPath = r.resultsPath;
+  }
+  return { records, resultsPath, runIds };
 }
 
 /** A checked job → the runner's cells: the command's methods and results file, the rest from the job's shared keys. */
@@ -75,7 +95,7 @@ export function cellJob(job: SharedJob & Record<string, unknown>, methods: reado
     split: { protocol: job.protocol, shots: job.shots, valPerClass: job.valPerClass, testPerClass: job.testPerClass, seed: job.seed },
     methods,
     options: job,
-    open: { layer: job.layer, runtime: job.runtime, threads: job.threads, device: job.device, card: job.card },
+    open: { layer: job.layer, runtime: job.runtime, threads: job.threads, device: job.device, strict: job.strictDevice, card: job.card },
     batchSize: job.batchSize,
     cache: job.cache,
     resume,
@@ -107,6 +127,9 @@ export async function parseJob<S extends z.ZodObject>(
     const flag = flags[key]?.flag ?? { backbones: 'backbone', ...flagNames }[key] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     throw new ConfigError(`Invalid ${config && !(key in given) ? `"${key}" in ${config}` : `--${flag}`}: ${issue.message}.`);
   }
+  // --device cuda --strict fails here, before any download or extraction, when CUDA cannot be used.
+  const run = parsed.data as { device?: Device; strictDevice?: boolean };
+  await assertDevice({ device: run.device, strict: run.strictDevice });
   return parsed.data as z.infer<S>;
 }
 

@@ -2,8 +2,8 @@ import type { Argv } from 'yargs';
 import { ClusterJobSchema } from '../jobs/job-schema.ts';
 import { getMethod } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
-import { clusterDetailTable, clusterRankTable } from '../report/table.ts';
-import { cellEvents, cellJob, jobFlags, methodFlags, parseJob } from './cell-job.ts';
+import { clusterDetailTable, clusterRankTable, seedSummaryTable } from '../report/table.ts';
+import { cellEvents, cellJob, jobFlags, methodFlags, parseJob, runSeeds } from './cell-job.ts';
 import type { Command } from './command.ts';
 
 const D = ClusterJobSchema.parse({});
@@ -25,10 +25,12 @@ function clusterOptions(y: Argv) {
 
 async function cluster(argv: Record<string, unknown>): Promise<void> {
   const job = await parseJob(argv, ClusterJobSchema, {}, CLUSTER.flags);
-  const { records, resultsPath, runId } = await runCells(cellJob(job, [CLUSTER, getMethod('kmeans')], CLUSTER_RESULTS_FILE), cellEvents(job));
+  const { records, resultsPath, runIds } = await runSeeds(job, (seed) => runCells(cellJob({ ...job, seed }, [CLUSTER, getMethod('kmeans')], CLUSTER_RESULTS_FILE), cellEvents({ ...job, seed })));
+  const runId = runIds.join(', ');
   // What was clamped (neighbours or k above the points) is a warning here as well as a field of the record.
   for (const r of records) if (typeof r.note === 'string') process.stderr.write(`reprobe: warning: ${r.backbone} ${r.method} (${r.eval_split}): ${r.note}\n`);
-  process.stdout.write(`\n${clusterDetailTable(records)}\n\n${clusterRankTable(records)}\n\nresults appended to ${resultsPath} (run ${runId})\n`);
+  const seeds = seedSummaryTable(records);
+  process.stdout.write(`\n${clusterDetailTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${clusterRankTable(records)}\n\nresults appended to ${resultsPath} (run ${runId})\n`);
 }
 
 export const clusterCommand: Command = {

@@ -5,6 +5,7 @@ import { DEVICES, ExtractRunSchema, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-s
 import { parseShard, shardFromEnv, type Shard } from '../jobs/shard.ts';
 import { ConfigError } from '../errors.ts';
 import { formatTable } from '../report/table.ts';
+import { assertDevice } from '../util/ort.ts';
 import type { Command } from './command.ts';
 import { progressBar } from './progress.ts';
 
@@ -24,6 +25,7 @@ function extractOptions(y: Argv) {
     .option('batch-size', { type: 'number', default: D.batchSize, describe: 'images per inference batch' })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads [default: all cores]' })
     .option('device', { choices: DEVICES, default: D.device, describe: 'onnxruntime execution provider' })
+    .option('strict', { alias: 'require-device', type: 'boolean', default: D.strictDevice, describe: 'with --device cuda: fail when CUDA cannot be used instead of falling back to the CPU' })
     .option('shard', {
       type: 'string',
       describe:
@@ -39,11 +41,12 @@ function extractOptions(y: Argv) {
 type ExtractArgs = Awaited<ReturnType<typeof extractOptions>['argv']>;
 
 async function extract(a: ExtractArgs): Promise<void> {
-  const run = ExtractRunSchema.safeParse({ batchSize: a['batch-size'], threads: a.threads, runtime: a.runtime, device: a.device });
+  const run = ExtractRunSchema.safeParse({ batchSize: a['batch-size'], threads: a.threads, runtime: a.runtime, device: a.device, strictDevice: a.strict });
   if (!run.success) {
     const issue = run.error.issues[0];
     throw new ConfigError(`Invalid --${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}.`);
   }
+  await assertDevice({ device: run.data.device, strict: run.data.strictDevice }); // before any download or extraction
   const shard = resolveShard(a);
   let bar: ReturnType<typeof progressBar> | undefined;
   const r = await runExtractJob(
@@ -56,7 +59,7 @@ async function extract(a: ExtractArgs): Promise<void> {
       cache: a.cache,
       batchSize: run.data.batchSize,
       shard: shard && { index: shard.index, count: shard.count },
-      open: { runtime: run.data.runtime, threads: run.data.threads, device: run.data.device, card: a.card, layer: a.layer },
+      open: { runtime: run.data.runtime, threads: run.data.threads, device: run.data.device, strict: run.data.strictDevice, card: a.card, layer: a.layer },
     },
     {
       onDownload: (file, bytes, total) => {

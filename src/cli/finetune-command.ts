@@ -4,8 +4,8 @@ import { getMethod } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
 import type { CellRecord } from '../results/record.ts';
 import { readRecords } from '../results/store.ts';
-import { confusedPairsTables, finetuneTable, studyTable } from '../report/table.ts';
-import { cellEvents, cellJob, jobFlags, methodFlags, parseJob } from './cell-job.ts';
+import { confusedPairsTables, finetuneTable, seedSummaryTable, studyTable } from '../report/table.ts';
+import { cellEvents, cellJob, jobFlags, methodFlags, parseJob, runSeeds } from './cell-job.ts';
 import type { Command } from './command.ts';
 import { PROBE_RESULTS_FILE } from './probe-command.ts';
 
@@ -35,10 +35,12 @@ function finetuneOptions(y: Argv) {
 
 async function finetune(argv: Record<string, unknown>): Promise<void> {
   const job = await parseJob(argv, FinetuneJobSchema, { resume: argv.resume }, FINETUNE.flags);
-  const { records, resultsPath, runId } = await runCells(cellJob(job, [FINETUNE], FINETUNE_RESULTS_FILE, job.resume), cellEvents(job));
+  const { records, resultsPath, runIds } = await runSeeds(job, (seed) => runCells(cellJob({ ...job, seed }, [FINETUNE], FINETUNE_RESULTS_FILE, job.resume), cellEvents({ ...job, seed })));
+  const runId = runIds.join(', ');
   const probes = latest((await readRecords(job.resultsDir, PROBE_RESULTS_FILE)).filter((p) => records.some((r) => r.split_hash === p.split_hash && r.backbone === p.backbone && r.layer === p.layer)));
   const pairs = confusedPairsTables(records);
-  process.stdout.write(`\n${finetuneTable(records)}\n\n${studyTable([...records, ...probes])}\n\n${pairs ? `${pairs}\n\n` : ''}results appended to ${resultsPath} (run ${runId})\n`);
+  const seeds = seedSummaryTable(records);
+  process.stdout.write(`\n${finetuneTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${studyTable([...records, ...probes])}\n\n${pairs ? `${pairs}\n\n` : ''}results appended to ${resultsPath} (run ${runId})\n`);
 }
 
 /** The newest record per (backbone, method, evaluated set). */

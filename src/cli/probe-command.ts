@@ -3,9 +3,9 @@ import { JOB_DEFAULTS, ProbeJobSchema } from '../jobs/job-schema.ts';
 import { getMethod } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
 import { PROBES } from '../probes/registry.ts';
-import { confusedPairsTables, detailTable, studyTable } from '../report/table.ts';
+import { confusedPairsTables, detailTable, seedSummaryTable, studyTable } from '../report/table.ts';
 import { listOf } from '../util/options.ts';
-import { cellEvents, cellJob, dflt, jobFlags, methodFlags, parseJob } from './cell-job.ts';
+import { cellEvents, cellJob, dflt, jobFlags, methodFlags, parseJob, runSeeds } from './cell-job.ts';
 import type { Command } from './command.ts';
 
 const D = JOB_DEFAULTS;
@@ -30,6 +30,7 @@ function probeOptions(y: Argv) {
     .example('$0 probe --backbone mobilenet-v2 --dataset mnist --shots 10', 'kNN and logistic-regression probes on 10 digits per class')
     .example('$0 probe -b mobilenet-v2,inception-v3 -d folder:./photos -k 5', 'compare two backbones on your own image folders')
     .example('$0 probe --config configs/probe-mnist.yaml --seed 1', 'a job from YAML, with one flag overridden')
+    .example('$0 probe -b mobilenet-v2 -d mnist -k 10 --seeds 0,1,2', 'three splits and fits: mean ± std with n')
     .example('$0 probe -b mobilenet-v2 -d ucmerced --data-root ../shared/data --protocol study -k 10', "the study's exact 147:42:1071 UC Merced split")
     .example('$0 probe -b dino -d folder:./photos -k 10', 'a study backbone (downloaded from the hub on first use, then cached)')
     .example('$0 probe -b clip -d fruits360 -k 10 --top-pairs 5', 'Fruits 360 (its Training/Test split), with the 5 class pairs most mistaken for each other')
@@ -38,9 +39,12 @@ function probeOptions(y: Argv) {
 
 async function probe(argv: Record<string, unknown>): Promise<void> {
   const job = await parseJob(argv, ProbeJobSchema, { probes: argv.probe === undefined ? undefined : listOf(argv.probe) }, PROBE_FLAGS, { probes: 'probe' });
-  const { records, resultsPath, runId } = await runCells(cellJob(job, job.probes.map(getMethod), PROBE_RESULTS_FILE), cellEvents(job));
+  const { records, resultsPath, runIds } = await runSeeds(job, (seed) => runCells(cellJob({ ...job, seed }, job.probes.map(getMethod), PROBE_RESULTS_FILE), cellEvents({ ...job, seed })));
   const pairs = confusedPairsTables(records);
-  process.stdout.write(`\n${detailTable(records)}\n\n${studyTable(records)}\n\n${pairs ? `${pairs}\n\n` : ''}results appended to ${resultsPath} (run ${runId})\n`);
+  const seeds = seedSummaryTable(records);
+  process.stdout.write(
+    `\n${detailTable(records)}\n\n${seeds ? `${seeds}\n\n` : `${studyTable(records)}\n\n`}${pairs ? `${pairs}\n\n` : ''}results appended to ${resultsPath} (run ${runIds.join(', ')})\n`,
+  );
 }
 
 export const probeCommand: Command = {

@@ -6,7 +6,7 @@ import { ZeroshotJobSchema } from '../jobs/job-schema.ts';
 import { getMethod } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
 import type { CellRecord } from '../results/record.ts';
-import { confusedPairsTables, detailTable, kshotTable } from '../report/table.ts';
+import { confusedPairsTables, detailTable, kshotTable, seedSummaryTable } from '../report/table.ts';
 import { listOf } from '../util/options.ts';
 import { cellEvents, cellJob, jobFlags, methodFlags, parseJob } from './cell-job.ts';
 import type { Command } from './command.ts';
@@ -47,15 +47,18 @@ async function zeroshot(argv: Record<string, unknown>): Promise<void> {
   }
   const records: CellRecord[] = [];
   let last = '';
-  for (const [i, k] of [...job.shotLevels].sort((a, b) => a - b).entries()) {
-    // Zero-shot once (at the lowest level: with 0 every image is tested); the heads at every level above 0.
-    const methods = [...(i === 0 ? [ZS] : []), ...(k > 0 && job.heads.includes('lite') ? [LR] : []), ...(k > 0 && job.heads.includes('pro') ? [PRO] : [])];
-    const r = await runCells(cellJob({ ...job, shots: k }, methods, ZEROSHOT_RESULTS_FILE), cellEvents(job));
-    records.push(...r.records);
-    last = r.resultsPath;
+  for (const seed of job.seeds ?? [job.seed]) {
+    for (const [i, k] of [...job.shotLevels].sort((a, b) => a - b).entries()) {
+      // Zero-shot once (at the lowest level: with 0 every image is tested); the heads at every level above 0.
+      const methods = [...(i === 0 ? [ZS] : []), ...(k > 0 && job.heads.includes('lite') ? [LR] : []), ...(k > 0 && job.heads.includes('pro') ? [PRO] : [])];
+      const r = await runCells(cellJob({ ...job, shots: k, seed }, methods, ZEROSHOT_RESULTS_FILE), cellEvents({ ...job, seed }));
+      records.push(...r.records);
+      last = r.resultsPath;
+    }
   }
   const pairs = confusedPairsTables(records);
-  process.stdout.write(`\n${detailTable(records)}\n\n${kshotTable(records)}\n\n${pairs ? `${pairs}\n\n` : ''}results appended to ${last}\n`);
+  const seeds = seedSummaryTable(records);
+  process.stdout.write(`\n${detailTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${kshotTable(records)}\n\n${pairs ? `${pairs}\n\n` : ''}results appended to ${last}\n`);
 }
 
 export const zeroshotCommand: Command = {

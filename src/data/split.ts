@@ -46,9 +46,41 @@ export function defaultValPerClass(shots: number): number {
 /**
  * The split a spec asks for, seeded, pure (the study protocol's table is passed in: studyTable()). `exclude` holds
  * images known to be unreadable: they are never drawn, so a split trains on exactly the images it names. One clear
- * error when the data cannot give it.
+ * error when the data cannot give it. Every split is checked before it is used (checkSplit).
  */
 export function drawSplit(src: SplitSource, spec: SplitSpec, opt: { exclude?: ReadonlySet<number>; table?: StudyTable } = {}): Split {
+  const split = drawUnchecked(src, spec, opt);
+  checkSplit(split, src.labels, spec);
+  return split;
+}
+
+/**
+ * The guard every split passes before anything fits on it: train, val and each test set disjoint (no validation image
+ * ever trains or is tested), no image twice in a set, and with the shots protocol at most k training images (and the
+ * asked validation images) per class. A violation is a bug in reprobe, never the user's: it stops the run.
+ */
+export function checkSplit(split: Split, labels: ArrayLike<number>, spec: SplitSpec): void {
+  const seen = new Map<number, string>();
+  const sets: [string, number[]][] = [['train', split.train], ['val', split.val], ...Object.entries(split.tests)];
+  for (const [name, idx] of sets) {
+    for (const i of idx) {
+      const other = seen.get(i);
+      if (other !== undefined) throw new Error(`split guard: image ${i} is in ${other} and in ${name}`);
+      seen.set(i, name);
+    }
+  }
+  if (spec.protocol !== 'shots') return;
+  const limit = (name: string, idx: number[], k: number) => {
+    const counts = new Map<number, number>();
+    for (const i of idx) counts.set(labels[i], (counts.get(labels[i]) ?? 0) + 1);
+    for (const [c, n] of counts) if (n > k) throw new Error(`split guard: class ${c} has ${n} ${name} images, above the ${k} asked`);
+  };
+  limit('train', split.train, spec.shots);
+  limit('val', split.val, spec.valPerClass ?? defaultValPerClass(spec.shots));
+}
+
+/** drawSplit before its guard. */
+function drawUnchecked(src: SplitSource, spec: SplitSpec, opt: { exclude?: ReadonlySet<number>; table?: StudyTable } = {}): Split {
   // 0 shots (zero-shot: nothing trains, every image is tested) only with the shots protocol; commands that train refuse it earlier.
   const least = spec.protocol === 'shots' ? 0 : 1;
   if (!Number.isInteger(spec.shots) || spec.shots < least) throw new DataError(`--shots must be a whole number >= ${least}, got ${spec.shots}.`);

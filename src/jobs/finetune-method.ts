@@ -26,7 +26,7 @@ import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import { cellFeatures } from './cell-features.ts';
 import type { ImagesMethod, MethodResult } from './method.ts';
-import { confusedPairsField, TOP_PAIRS_FLAGS, TOP_PAIRS_OPTIONS } from './top-pairs.ts';
+import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from './output-options.ts';
 
 /** Images per forward/backward pass when training from the pixels (MobileNetV2 at batch 16 outgrows wasm's 4 GB). */
 const PIXEL_MICRO_BATCH = 4;
@@ -45,7 +45,7 @@ const FINETUNE_OPTIONS = {
   weightDecay: z.number().min(0).default(0),
   tfBackend: z.enum(TF_BACKENDS).default('auto'),
   augment: z.boolean().default(false),
-  ...TOP_PAIRS_OPTIONS,
+  ...OUTPUT_OPTIONS,
 };
 type FinetuneOptions = z.infer<z.ZodObject<typeof FINETUNE_OPTIONS>>;
 
@@ -62,7 +62,7 @@ const FINETUNE_FLAGS: Flags<typeof FINETUNE_OPTIONS> = {
     cli: 'boolean',
     describe: 'random resized crops and horizontal flips of the training images, seeded (not in the study); the frozen part then runs every epoch instead of once',
   },
-  ...TOP_PAIRS_FLAGS,
+  ...OUTPUT_FLAGS,
 };
 
 /** The blocks a train mode trains, and where the frozen prefix ends (`null`: the head alone, on the tap's pooled features). */
@@ -132,7 +132,7 @@ export const finetuneMethod: ImagesMethod = {
       await mkdir(cell.runDir, { recursive: true });
     });
     // What the training depends on (the confused pairs listed afterwards do not): a checkpoint of the same training resumes.
-    const { topPairs, ...training } = o;
+    const { topPairs, bootstrap, ...training } = o;
     const config = JSON.stringify({ options: training, batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
     const curvePath = join(cell.runDir, 'epochs.jsonl');
     // A network trained from the pixels keeps every activation for the backward pass: in micro-batches it fits in wasm's 4 GB.
@@ -177,7 +177,7 @@ export const finetuneMethod: ImagesMethod = {
           const pred = await predict(model, set.x, cell.batchSize * 4);
           const groups = ds.groups && { ...ds.groups, of: Int32Array.from(kept, (i) => ds.groups!.of[i]) };
           const { metric, value, ...scores } = classificationScores(set.y, pred, K, ds.metric, groups);
-          const pairs = confusedPairsField(set.y, pred, ds.classes, topPairs);
+          const pairs = { ...confusedPairsField(set.y, pred, ds.classes, topPairs), ...bootstrapField(set.y, pred, K, metric, bootstrap, cell.seed) };
           return {
             eval_split: name,
             metric,

@@ -25,6 +25,8 @@ const JOB_SHAPE = {
   /** Test images per class; default every image not in train or val. */
   testPerClass: z.number().int().min(1).optional(),
   seed: z.number().int(SEED_RANGE).min(0, SEED_RANGE).max(MAX_SEED, SEED_RANGE).default(0),
+  /** Repeat the split draw and the fit for each seed (mean ± std over them); replaces `seed`. */
+  seeds: z.array(z.number().int(SEED_RANGE).min(0, SEED_RANGE).max(MAX_SEED, SEED_RANGE)).min(1).transform(unique).optional(),
   /** Feature layer overriding the card's tap (Keras backbones). */
   layer: z.string().optional(),
   runtime: z.enum(RUNTIMES).default('auto'),
@@ -33,6 +35,8 @@ const JOB_SHAPE = {
   threads: z.number().int().min(1).max(1024).optional(),
   /** onnxruntime execution provider; cuda falls back to cpu, with a message, when the CUDA provider is not installed. */
   device: z.enum(DEVICES).default('cpu'),
+  /** Fail instead of falling back to the CPU when `device` cannot be used (`--strict`, `--require-device`). */
+  strictDevice: z.boolean().default(false),
   /** Card file for a backbone given as a path to an .onnx file. */
   card: z.string().optional(),
   resultsDir: z.string().min(1, 'name a folder').default('results'),
@@ -82,5 +86,5 @@ export const ZeroshotJobSchema = z.object({
 });
 
 /** What `extract` takes of a job: how the backbone runs. */
-export const ExtractRunSchema = z.object({ batchSize: JOB_SHAPE.batchSize, threads: JOB_SHAPE.threads, runtime: JOB_SHAPE.runtime, device: JOB_SHAPE.device }).strict();
+export const ExtractRunSchema = z.object({ batchSize: JOB_SHAPE.batchSize, threads: JOB_SHAPE.threads, runtime: JOB_SHAPE.runtime, device: JOB_SHAPE.device, strictDevice: JOB_SHAPE.strictDevice }).strict();
 export const JOB_DEFAULTS: ProbeJob = ProbeJobSchema.parse({});

@@ -4,7 +4,7 @@ import { validateProbeInput } from '../probes/validate.ts';
 import { vstack } from '../util/matrix.ts';
 import { pickOptions } from '../util/options.ts';
 import type { Method, MethodResult } from './method.ts';
-import { confusedPairsField, TOP_PAIRS_FLAGS, TOP_PAIRS_OPTIONS } from './top-pairs.ts';
+import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from './output-options.ts';
 
 /**
  * A probe as a method: fit on train (choosing on val), predict every evaluated set at once, score each with the
@@ -16,15 +16,15 @@ export function probeMethod(probe: Probe): Method {
     task: 'probe',
     needs: 'features',
     summary: probe.summary,
-    options: { ...probe.options, ...TOP_PAIRS_OPTIONS },
-    flags: { ...probe.flags, ...TOP_PAIRS_FLAGS },
+    options: { ...probe.options, ...OUTPUT_OPTIONS },
+    flags: { ...probe.flags, ...OUTPUT_FLAGS },
     async run(cell, options) {
       const { dataset: ds, train, val, tests } = cell;
       const K = ds.classes.length;
       const test = { x: vstack(tests.map((t) => t.part.x)), y: Int32Array.from(tests.flatMap((t) => [...t.part.y])) };
       const input = { train: train.x, trainLabels: train.y, val: val.x, valLabels: val.y, test: test.x, testLabels: test.y, numClasses: K };
       validateProbeInput(input, ds.classes);
-      const { topPairs } = pickOptions(TOP_PAIRS_OPTIONS, options);
+      const { topPairs, bootstrap } = pickOptions(OUTPUT_OPTIONS, options);
       const t0 = performance.now();
       const out = await probe.run(input, options);
       const fitSeconds = Math.round(performance.now() - t0) / 1000;
@@ -36,7 +36,7 @@ export function probeMethod(probe: Probe): Method {
         const groups = ds.groups && { ...ds.groups, of: Int32Array.from(part.idx, (i) => ds.groups!.of[i]) };
         const { metric, value, ...scores } = classificationScores(truth, pred, K, ds.metric, groups);
         const pairs = confusedPairsField(truth, pred, ds.classes, topPairs);
-        return { eval_split: name, metric, value, fit_seconds: fitSeconds, fields: { ...scores, val_accuracy: out.valAccuracy, chosen: out.chosen, ...pairs } };
+        return { eval_split: name, metric, value, fit_seconds: fitSeconds, fields: { ...scores, val_accuracy: out.valAccuracy, chosen: out.chosen, ...pairs, ...bootstrapField(truth, pred, K, metric, bootstrap, cell.seed) } };
       });
     },
   };

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { openResolved, type OpenOptions, type ResolvedBackbone } from '../backbones/registry.ts';
 import { featureName, type Card } from '../backbones/types.ts';
@@ -7,6 +8,8 @@ import { studyTable } from '../data/study-table.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
 import type { Skipped } from '../features/extract.ts';
+import { weightsDigest } from '../backbones/weights-digest.ts';
+import { hardwareSummary } from '../results/hardware.ts';
 import type { CellFields, CellRecord } from '../results/record.ts';
 import { saveSplit } from '../results/splits.ts';
 import { writeJobRecords } from '../results/job-store.ts';
@@ -115,6 +118,7 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
       saved = { hash, file: await saveSplit(job.resultsDir, hash, ds, split, left) };
     }
     const done: CellRecord[] = [];
+    const provenance = await provenanceOf(resolved, pass.card, job);
     const text = cellText(pass.card, job.open.threads);
     try {
       for (const method of job.methods) {
@@ -141,7 +145,7 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
                 },
                 options,
               );
-        for (const r of results) done.push(record(job, { ds, runId, split, saved, resolved, pass, feats, method, options }, r));
+        for (const r of results) done.push(record(job, { ds, runId, split, saved, resolved, pass, feats, method, options, provenance }, r));
       }
     } finally {
       await text.close();
@@ -198,6 +202,20 @@ async function readPass(job: CellJob, ds: Dataset, resolved: ResolvedBackbone, w
   return { runtime: bb.runtime, layer: bb.tap, card: bb.card, read: accumulate((todo) => cellFeatures(bb, resolved.name, ds, todo, opt)), close: () => bb.dispose() };
 }
 
+/**
+ * What ran, beyond the shared fields: the weights' sha256, the preprocessing the card applied, the threads and the
+ * machine (the instruction sets that change numeric kernels). Every record of a backbone carries it.
+ */
+async function provenanceOf(resolved: ResolvedBackbone, card: Card, job: CellJob): Promise<Record<string, unknown>> {
+  return {
+    weights_sha256: await weightsDigest(resolved).catch(() => null),
+    preprocess: { ...card.preprocess, input: card.input },
+    threads: job.open.threads ?? availableParallelism(),
+    device: job.open.device ?? 'cpu',
+    hardware: hardwareSummary(),
+  };
+}
+
 interface RecordContext {
   ds: Dataset;
   runId: string;
@@ -208,6 +226,7 @@ interface RecordContext {
   feats: CellFeatures;
   method: Method;
   options: Record<string, unknown>;
+  provenance: Record<string, unknown>;
 }
 
 function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
@@ -248,9 +267,9 @@ function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
     time: new Date().toISOString(),
   };
   // A method's own fields may not take a shared field's name.
-  const clash = Object.keys(r.fields).filter((k) => k in shared || k in (job.tags ?? {}));
+  const clash = Object.keys(r.fields).filter((k) => k in shared || k in (job.tags ?? {}) || k in c.provenance);
   if (clash.length) throw new Error(`method ${c.method.name} returns fields that every record has: ${clash.join(', ')}`);
-  return { ...shared, ...job.tags, ...r.fields };
+  return { ...shared, ...c.provenance, ...job.tags, ...r.fields };
 }
 
 /** results/runs/<16 hex of what the cell is>: the same cell and settings find their folder again (to resume). */

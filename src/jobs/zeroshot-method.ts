@@ -11,17 +11,17 @@ import type { Matrix } from '../util/matrix.ts';
 import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import type { FeatureCell, FeaturesMethod, MethodResult } from './method.ts';
-import { confusedPairsField, TOP_PAIRS_FLAGS, TOP_PAIRS_OPTIONS } from './top-pairs.ts';
+import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from './output-options.ts';
 
 /** What builds the text classifier: shared by zero-shot and PRO (one schema and flag object each). */
 const PROMPT_OPTIONS = {
-  ...TOP_PAIRS_OPTIONS,
+  ...OUTPUT_OPTIONS,
   templates: z.string().min(1).default('auto'),
   classnames: z.string().min(1).optional(),
   tokenizer: z.string().min(1).optional(),
 };
 const PROMPT_FLAGS: Flags<typeof PROMPT_OPTIONS> = {
-  ...TOP_PAIRS_FLAGS,
+  ...OUTPUT_FLAGS,
   templates: {
     flag: 'templates',
     cli: 'text',
@@ -61,7 +61,7 @@ async function textClassifier(cell: FeatureCell, o: z.infer<z.ZodObject<typeof P
 }
 
 /** Top-1 (the headline), top-5, accuracy above chance, mean per-class recall and per-class recall of a score matrix. */
-function scoresOf(cell: FeatureCell, y: Int32Array, logits: Float32Array, idx: readonly number[], topPairs: number | undefined) {
+function scoresOf(cell: FeatureCell, y: Int32Array, logits: Float32Array, idx: readonly number[], out: { topPairs?: number; bootstrap?: number }) {
   const ds = cell.dataset;
   const K = ds.classes.length;
   const pred = argmaxRows(logits, K);
@@ -79,7 +79,8 @@ function scoresOf(cell: FeatureCell, y: Int32Array, logits: Float32Array, idx: r
       acc1_adjusted: top1 - 1 / K,
       mean_per_class_recall: balancedAccuracy(y, pred, K),
       per_class: ds.classes.map((c, i) => ({ class: c, recall: recall[i], n: y.filter((t) => t === i).length })),
-      ...confusedPairsField(y, pred, ds.classes, topPairs),
+      ...confusedPairsField(y, pred, ds.classes, out.topPairs),
+      ...bootstrapField(y, pred, K, metric, out.bootstrap, cell.seed),
     },
   };
 }
@@ -98,7 +99,7 @@ export const zeroshotMethod: FeaturesMethod = {
     const clf = await textClassifier(cell, o);
     return Promise.all(
       cell.tests.map(async ({ name, part }): Promise<MethodResult> => {
-        const s = scoresOf(cell, part.y, await zeroShotLogits(part.x, clf.weights, clf.scale), part.idx, o.topPairs);
+        const s = scoresOf(cell, part.y, await zeroShotLogits(part.x, clf.weights, clf.scale), part.idx, o);
         return { eval_split: name, metric: s.metric, value: s.value, fit_seconds: round3((performance.now() - t0) / 1000), fields: { ...s.fields, ...clf.fields } };
       }),
     );
@@ -153,7 +154,7 @@ export const proMethod: FeaturesMethod = {
       return await Promise.all(
         cell.tests.map(async ({ name, part }, t): Promise<MethodResult> => {
           const logits = await predictLogits(model, rowsOf(part.x), 256);
-          const s = scoresOf(cell, part.y, logits, part.idx, o.topPairs);
+          const s = scoresOf(cell, part.y, logits, part.idx, o);
           const zs = step0[t].reduce((a, p, i) => a + (p === part.y[i] ? 1 : 0), 0) / Math.max(1, part.y.length);
           return {
             eval_split: name,

@@ -1,7 +1,7 @@
 import { accuracy, balancedAccuracy, f1, groupAccuracies, worstGroupAccuracy } from './classification.ts';
 
 /** Metrics a dataset can name as its headline (the number in a record's `value` and in the study tables). */
-const HEADLINE_METRICS = {
+export const HEADLINE_METRICS = {
   accuracy: (truth: ArrayLike<number>, pred: ArrayLike<number>) => accuracy(truth, pred),
   /** WILDS' iWildCam metric: F1 averaged over the classes present in the evaluated set. */
   macro_f1: (truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number) => f1(truth, pred, numClasses, { classes: 'true' }),
@@ -26,6 +26,20 @@ export interface ClassificationScores {
   macro_f1: number;
   group_field?: string;
   worst_group_accuracy?: number;
+  /** Every prediction is one class while the truth holds several: a degenerate model, flagged (CoOp-style seed collapse). */
+  collapsed: boolean;
+}
+
+/** Whether all predictions are one class although the truth has at least two. */
+export function collapsedPredictions(truth: ArrayLike<number>, pred: ArrayLike<number>): boolean {
+  if (pred.length < 2) return false;
+  let one = true;
+  let several = false;
+  for (let i = 1; i < pred.length; i++) {
+    if (pred[i] !== pred[0]) one = false;
+    if (truth[i] !== truth[0]) several = true;
+  }
+  return one && several;
 }
 
 /** The scores a classification record holds: the headline metric in `value`, the others beside it. */
@@ -36,6 +50,7 @@ export function classificationScores(truth: ArrayLike<number>, pred: ArrayLike<n
     accuracy: accuracy(truth, pred),
     balanced_accuracy: balancedAccuracy(truth, pred, numClasses),
     macro_f1: f1(truth, pred, numClasses),
+    collapsed: collapsedPredictions(truth, pred),
   };
   if (groups) {
     const acc = groupAccuracies(truth, pred, groups.of, groups.names.length);

@@ -62,6 +62,8 @@ function datasetSection(dataset: string, protocol: string, rs: CellRecord[]): Se
     if (shots.size > 1) figures.push({ title: `${what}: ${metric} vs shots`, spec: shotsSpec(points, metric, `${what}: ${metric} vs shots`) });
     else single.set(method, [...shots]);
   }
+  // A model whose predictions collapsed to one class scores something, but not a representation: say so beside the table.
+  for (const r of rs.filter((x) => x.collapsed === true)) notes.push(`${r.backbone} ${r.method} (${r.shots} shots, seed ${r.seed}, ${r.eval_split}): every prediction is one class; its ${r.metric} ${r.value.toFixed(4)} is a degenerate model's.`);
   if (single.size) notes.push(`${[...single.keys()].join(', ')} on ${dataset}: one shot level (${[...new Set([...single.values()].flat())].join(', ')}), no ${metric}-vs-shots chart.`);
   const ds = drifts(rs);
   if (ds.length) {

@@ -1,5 +1,6 @@
 import type { CellRecord } from '../results/record.ts';
 import { studyValues } from './study.ts';
+import { meanStd } from './stats.ts';
 
 /** Plain aligned text table; numbers right-aligned. */
 export function formatTable(headers: string[], rows: (string | number)[][]): string {
@@ -125,4 +126,23 @@ export function kshotTable(records: readonly CellRecord[]): string {
     }
   }
   return formatTable(['backbone', 'test_set', 'head', ...levels.map(String)], rows);
+}
+
+/**
+ * Over the seeds of `--seeds`: per (backbone, method, train mode, shots, evaluated set), the headline metric's mean ±
+ * sample std (ddof = 1) and n; empty when every cell ran with one seed.
+ */
+export function seedSummaryTable(records: readonly CellRecord[]): string {
+  const groups = new Map<string, CellRecord[]>();
+  for (const r of records) {
+    const key = JSON.stringify([r.backbone, r.method, r.train ?? null, r.shots, r.eval_split, r.metric]);
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  if (![...groups.values()].some((g) => new Set(g.map((r) => r.seed)).size > 1)) return '';
+  const rows = [...groups.values()].map((g) => {
+    const s = meanStd(g.map((r) => r.value));
+    const r = g[0];
+    return [r.backbone, `${r.method}${r.train ? ` ${String(r.train)}` : ''}`, r.shots, r.eval_split, r.metric, `${s.mean.toFixed(4)} ± ${s.std === null ? '-' : s.std.toFixed(4)}`, s.n, g.map((x) => x.seed).join(',')];
+  });
+  return formatTable(['backbone', 'method', 'shots', 'test_set', 'metric', 'mean ± std', 'n', 'seeds'], rows);
 }

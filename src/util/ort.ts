@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BackboneError, firstLine } from '../errors.ts';
 import { matrix, type Matrix } from './matrix.ts';
+import { OnnxGraph } from './onnx-graph.ts';
 
 /**
  * The only module that imports onnxruntime-node: model sessions for backbones, and small compute graphs (GEMM, the LR
@@ -75,16 +76,66 @@ export interface OnnxSession {
 export interface SessionOptions {
   threads?: number;
   device?: Device;
+  /** Fail (BackboneError) instead of running on the CPU when `device` cannot be used (`--strict`). */
+  strict?: boolean;
 }
 
-/** CUDA runs only when onnxruntime-node's CUDA provider library was installed next to its binding (the install step we skip). */
-function cudaAvailable(): boolean {
+const CUDA_LIBRARY = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+
+/** Where onnxruntime-node keeps its native libraries (the CUDA provider's is downloaded there by its install step). */
+function ortBinDir(): string | undefined {
   try {
-    const binDir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
-    return existsSync(join(binDir, 'libonnxruntime_providers_cuda.so'));
+    return join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+export interface CudaStatus {
+  usable: boolean;
+  /** The CUDA provider library onnxruntime-node loads (present or not). */
+  library: string;
+  /** What is missing, when not usable. */
+  missing?: string;
+}
+
+let cuda: Promise<CudaStatus> | undefined;
+
+/**
+ * Whether onnxruntime can run on CUDA here, found once per process: its CUDA provider library must be installed next
+ * to the binding (the install step reprobe's setup skips), and a one-node session must open on it (driver, CUDA and
+ * cuDNN libraries). `doctor` and `--device cuda` both ask this.
+ */
+export function cudaStatus(): Promise<CudaStatus> {
+  cuda ??= (async () => {
+    const dir = ortBinDir();
+    const library = dir ? join(dir, CUDA_LIBRARY) : CUDA_LIBRARY;
+    const install = 'install it with ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (needs CUDA 12 and cuDNN 9)';
+    if (!dir || !existsSync(library)) return { usable: false, library, missing: `onnxruntime-node's CUDA execution provider is not installed (no ${library}); ${install}` };
+    try {
+      const g = new OnnxGraph();
+      g.node('Identity', ['x'], {}, 'y');
+      const bytes = g.encodeModel({ name: 'cuda_check', inputs: [{ name: 'x', dims: [1] }], outputs: [{ name: 'y', dims: [1] }] });
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cuda'], logSeverityLevel: 3 });
+      await session.release();
+      return { usable: true, library };
+    } catch (err) {
+      return { usable: false, library, missing: `onnxruntime's CUDA execution provider does not start: ${firstLine(err)} (check the NVIDIA driver, CUDA 12 and cuDNN 9)` };
+    }
+  })();
+  return cuda;
+}
+
+/** The execution providers this onnxruntime-node build knows, and whether each ships in the npm package. */
+export function ortProviders(): { name: string; bundled: boolean }[] {
+  return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
+}
+
+/** With `strict`, a device that cannot be used is an error (one line saying what is missing); without, nothing. */
+export async function assertDevice(opt: SessionOptions): Promise<void> {
+  if (!opt.strict || opt.device !== 'cuda') return;
+  const status = await cudaStatus();
+  if (!status.usable) throw new BackboneError(`--device cuda --strict: ${status.missing}.`);
 }
 
 /** Open an ONNX model (path or bytes) with full graph optimization, on CPU or, when asked and present, CUDA. */
@@ -92,8 +143,10 @@ export async function openOnnx(model: string | Uint8Array, opt: SessionOptions =
   let device: Device = 'cpu';
   let fallback: string | undefined;
   if (opt.device === 'cuda') {
-    if (cudaAvailable()) device = 'cuda';
-    else fallback = 'CUDA execution provider not installed with onnxruntime-node (install with ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci), running on CPU';
+    await assertDevice(opt);
+    const status = await cudaStatus();
+    if (status.usable) device = 'cuda';
+    else fallback = `${status.missing}; running on CPU`;
   }
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],

@@ -107,3 +107,12 @@ test('--device cuda without the CUDA provider falls back to cpu with a message',
   assert.match(bb.warnings?.[0] ?? '', /CUDA execution provider not installed/);
   await bb.dispose();
 });
+
+test('a card with a patch size refuses an input that is not a whole number of patches; every built-in card fits its own', async () => {
+  assert.throws(() => cardFor(vitPath, { name: 'last_hidden_state', pooling: 'cls' }, { input: { height: 30, width: 30 }, patch: 8 }), /input 30x30 is not a whole number of 8-pixel patches; use a multiple of 8 \(e\.g\. 32\)/);
+  assert.equal(cardFor(vitPath, { name: 'last_hidden_state', pooling: 'cls' }, { patch: 8 }).patch, 8);
+  const { STUDY_CARDS } = await import('../../src/backbones/cards/study.ts');
+  const { patchProblem } = await import('../../src/backbones/card-schema.ts');
+  assert.ok(STUDY_CARDS.filter((c) => c.patch).length >= 6);
+  for (const c of STUDY_CARDS) assert.equal(patchProblem(c), undefined, c.id);
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { balancedDraw } from '../../src/data/draws.ts';
-import { defaultValPerClass, drawSplit, hashSplit, type SplitSource } from '../../src/data/split.ts';
+import { checkSplit, defaultValPerClass, drawSplit, hashSplit, type SplitSource } from '../../src/data/split.ts';
 import { studyTable } from '../../src/data/study-table.ts';
 import type { Dataset } from '../../src/data/types.ts';
 import { ConfigError, DataError } from '../../src/errors.ts';
@@ -195,4 +195,14 @@ test('the split hash covers ids and labels: the same ids under other labels hash
   const split = { train: [0, 1], val: [2], tests: { test: [3, 4, 5] } };
   assert.equal(hashSplit(ds((i) => i % 2), split), hashSplit(ds((i) => i % 2), split));
   assert.notEqual(hashSplit(ds((i) => i % 2), split), hashSplit(ds((i) => (i + 1) % 2), split));
+});
+
+test('the split guard: a validation image in train or test, an image twice, or more than k per class stops the run', () => {
+  const spec = { protocol: 'shots' as const, shots: 2, valPerClass: 1, seed: 0 };
+  const lab = [0, 0, 0, 1, 1, 1, 0, 1];
+  assert.doesNotThrow(() => checkSplit({ train: [0, 1, 3, 4], val: [2, 5], tests: { test: [6, 7] } }, lab, spec));
+  assert.throws(() => checkSplit({ train: [0, 1, 3, 4], val: [2, 5], tests: { test: [2, 7] } }, lab, spec), /image 2 is in val and in test/);
+  assert.throws(() => checkSplit({ train: [0, 1, 3, 4], val: [5], tests: { test: [6, 7, 7] } }, lab, spec), /image 7 is in test and in test/);
+  assert.throws(() => checkSplit({ train: [0, 1, 2, 3], val: [5], tests: { test: [6, 7] } }, lab, spec), /class 0 has 3 train images, above the 2 asked/);
+  assert.throws(() => checkSplit({ train: [0, 3], val: [1, 2, 5], tests: { test: [6, 7] } }, lab, spec), /class 0 has 2 val images, above the 1 asked/);
 });

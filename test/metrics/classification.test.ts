@@ -71,3 +71,9 @@ test('classification scores: the headline metric in value, worst group without t
   assert.equal(s.worst_group_accuracy, 1); // Asia: rows 0 and 2 right; Other (row 1, wrong) left out
   assert.equal(classificationScores([0, 1], [1, 1], 2).value, 0.5);
 });
+
+test('predictions collapsed to one class are flagged (not when the truth has one class too)', () => {
+  assert.equal(classificationScores([0, 1, 2, 1], [1, 1, 1, 1], 3).collapsed, true);
+  assert.equal(classificationScores([0, 1, 2, 1], [1, 1, 2, 1], 3).collapsed, false);
+  assert.equal(classificationScores([1, 1, 1], [1, 1, 1], 3).collapsed, false);
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clusterRanking } from '../../src/report/cluster-ranking.ts';
 import { confusedPairsTable } from '../../src/report/confused-pairs.ts';
+import { buildReport } from '../../src/report/sections.ts';
 import { tableCsv } from '../../src/report/csv.ts';
 import { drifts, driftTables } from '../../src/report/drift.ts';
 import { inlineSvg } from '../../src/report/html.ts';
@@ -139,4 +140,13 @@ test('confused pairs the runs recorded: one row per pair with its counts; none r
   const t = confusedPairsTable([base, rec])!;
   assert.deepEqual(t.rows, [['fruits360', 'clip', 'zeroshot', 0, 0, 'test', 1, 'Apple Braeburn', 'Apple Red 1', 0.25, 6, 4, 20, 20]]);
   assert.equal(confusedPairsTable([base]), undefined);
+});
+
+test('a record whose predictions collapsed to one class is flagged beside its table', async () => {
+  const recs = await fixture();
+  const i = recs.findIndex((r) => r.task === 'probe');
+  const flagged = recs.map((r, j) => (j === i ? { ...r, collapsed: true } : r));
+  const notes = (rs: CellRecord[]) => buildReport(rs, { curves: new Map(), svgs: new Map() }, 'x').sections.flatMap((s) => s.notes);
+  assert.equal(notes(recs).filter((n) => n.includes('every prediction is one class')).length, 0);
+  assert.deepEqual(notes(flagged).filter((n) => n.includes('every prediction is one class')).map((n) => n.startsWith(`${recs[i].backbone} ${recs[i].method}`)), [true]);
 });

@@ -27,6 +27,7 @@ function vit(id: string, repo: string, params: string, dim: number, onHub: boole
     params,
     source: { kind: 'hub', repo: onHub ? `Xenova/${repo.split('/')[1]}` : repo, file: 'onnx/model.onnx', ...(onHub ? {} : { exportHint: exportHint(repo) }) },
     input: nchw(224),
+    patch: Number(patch),
     // timm's cfg for these weights: bicubic, crop_pct 0.9 (224/0.9 → 248), mean/std 0.5.
     preprocess: pre(248, 'bicubic', HALF),
     output: CLS,
@@ -46,6 +47,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     preprocess: pre(224, 'bicubic', CLIP),
     output: { name: 'image_embeds', pooling: 'none' },
     featureDim: 512,
+    patch: 32,
     text: { file: 'onnx/text_model.onnx', output: 'text_embeds', contextLength: 77, tokenizer: { vocab: 'vocab.json', merges: 'merges.txt' } },
   },
   vit('vit-b16', 'google/vit-base-patch16-224-in21k', '86M', 768, true),
@@ -93,6 +95,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     params: '86M',
     source: { kind: 'hub', repo: 'Xenova/beit-base-patch16-224-pt22k', file: 'onnx/model.onnx' },
     input: nchw(224),
+    patch: 16,
     // HF BeitImageProcessor: bilinear, mean/std 0.5 (224 → 224, no crop margin).
     preprocess: pre(224, 'bilinear', HALF),
     output: MEAN,
@@ -112,6 +115,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
       exportHint: 'export facebook/vit-mae-base with config.mask_ratio = 0 (optimum-cli export onnx --task feature-extraction after setting it in config.json), then copy model.onnx to the path above',
     },
     input: nchw(224),
+    patch: 16,
     // MAE's linear-probe transform: Resize(256, bicubic), CenterCrop(224), ImageNet mean/std.
     preprocess: pre(256, 'bicubic', IMAGENET),
     output: MEAN,
@@ -130,6 +134,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     params,
     source: { kind: 'hub', repo: `Xenova/${id}`, file: 'onnx/model.onnx' },
     input: nchw(224),
+    patch: 16,
     // DINO's eval_linear transform: Resize(256, bicubic), CenterCrop(224), ImageNet mean/std.
     preprocess: pre(256, 'bicubic', IMAGENET),
     output: CLS,
@@ -142,6 +147,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     params: '86M',
     source: { kind: 'hub', repo: 'facebook/data2vec-vision-base', file: 'onnx/model.onnx', exportHint: exportHint('facebook/data2vec-vision-base') },
     input: nchw(224),
+    patch: 16,
     // BEiT-style processor: bilinear, mean/std 0.5.
     preprocess: pre(224, 'bilinear', HALF),
     output: MEAN,

@@ -1,17 +1,25 @@
 import { z } from 'zod';
 import { confusionMatrix } from '../metrics/classification.ts';
+import { bootstrapInterval, type Interval } from '../metrics/bootstrap.ts';
 import { confusedPairs } from '../metrics/confusion.ts';
+import { HEADLINE_METRICS, type HeadlineMetric } from '../metrics/scores.ts';
+import { seeded } from '../util/rng.ts';
 import type { Flags } from '../util/options.ts';
 
 /**
- * `--top-pairs N`, an option of every classification method (the probes, finetune): one schema and flag object that
+ * `--top-pairs N` and `--bootstrap N`, options of every classification method (the probes, finetune): one schema and flag object that
  * they all take, since two methods may share an option key only as the very same objects. Absent (or 0): off. It
  * is optional rather than defaulting to 0 so that runs without it keep their cell ids and run folders: method options
  * are part of both.
  */
-export const TOP_PAIRS_OPTIONS = { topPairs: z.number().int().min(0).optional() };
+export const OUTPUT_OPTIONS = { topPairs: z.number().int().min(0).optional(), bootstrap: z.number().int().min(0).max(100_000).optional() };
 
-export const TOP_PAIRS_FLAGS: Flags<typeof TOP_PAIRS_OPTIONS> = {
+export const OUTPUT_FLAGS: Flags<typeof OUTPUT_OPTIONS> = {
+  bootstrap: {
+    flag: 'bootstrap',
+    cli: 'number',
+    describe: 'add a seeded 95 % percentile bootstrap interval of each test metric over N resamples of the test images (ci95 in the records) [default: off]',
+  },
   topPairs: {
     flag: 'top-pairs',
     cli: 'number',
@@ -35,4 +43,11 @@ export function confusedPairsField(truth: ArrayLike<number>, pred: ArrayLike<num
   if (!top) return {};
   const pairs = confusedPairs(confusionMatrix(truth, pred, classes.length), top);
   return { confused_pairs: pairs.map((p) => ({ ...p, a: classes[p.a], b: classes[p.b] })) };
+}
+
+/** [n] truth and predictions → the seeded 95 % bootstrap interval of the record's metric (`bootstrap` resamples), or nothing. */
+export function bootstrapField(truth: ArrayLike<number>, pred: ArrayLike<number>, numClasses: number, metric: HeadlineMetric, resamples: number | undefined, seed: number): { ci95?: Interval } {
+  if (!resamples) return {};
+  const score = (t: Int32Array, p: Int32Array) => HEADLINE_METRICS[metric](t, p, numClasses);
+  return { ci95: bootstrapInterval(truth, pred, score, resamples, seeded(seed)) };
 }
