@@ -10,7 +10,10 @@ import { drawSplit } from '../data/split.ts';
 import { studyTable } from '../data/study-table.ts';
 import type { Dataset } from '../data/types.ts';
 import { ConfigError, DataError, ReprobeError } from '../errors.ts';
+import { DEVICES, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-schema.ts';
+import { VERIFY_DEFAULTS, verifyModel, type RowComparison, type VerifyResult } from '../jobs/verify-model.ts';
 import { formatTable } from '../report/table.ts';
+import type { Argv } from 'yargs';
 import type { Command } from './command.ts';
 import { progressBar } from './progress.ts';
 
@@ -59,6 +62,93 @@ async function modelsPull(name: string): Promise<void> {
   });
   for (const b of bars.values()) b.stop();
   process.stdout.write(Object.values(paths).map((p) => `${card.id}: ${p}\n`).join(''));
+}
+
+/** `models verify`'s flags (the other actions ignore them). */
+function verifyOptions<T>(y: Argv<T>) {
+  return y
+    .option('images', { type: 'string', describe: 'verify: folder of images, searched recursively; rows in sorted relative-path order unless --ids' })
+    .option('reference', { type: 'string', describe: 'verify: reference features, float32 [n, d] .npy (tools/torch_reference.py, or reprobe extract -o)' })
+    .option('ids', { type: 'string', describe: "verify: the rows' order: JSON array of paths relative to --images (or the .json reprobe extract -o writes)" })
+    .option('tolerance', { type: 'number', default: VERIFY_DEFAULTS.tolerance, describe: 'verify: lowest cosine allowed per image (and per text); below it the exit code is 1' })
+    .option('card', { type: 'string', describe: 'verify: card JSON for a NAME given as a model.onnx path' })
+    .option('texts', { type: 'string', describe: 'verify, text towers: one text per line' })
+    .option('text-reference', { type: 'string', describe: 'verify: reference text embeddings, float32 [texts, d] .npy' })
+    .option('token-reference', { type: 'string', describe: 'verify: reference token ids, a JSON array of arrays or one array per line (padding after the end token ignored)' })
+    .option('tokenizer', { type: 'string', describe: "verify: folder with vocab.json and merges.txt [default: the card's]" })
+    .option('layer', { type: 'string', describe: "verify: feature layer instead of the card's tap (Keras backbones)" })
+    .option('runtime', { choices: RUNTIMES, default: JOB_DEFAULTS.runtime, describe: 'verify: auto = onnxruntime, tfjs as fallback for the embedded Keras models' })
+    .option('batch-size', { type: 'number', default: JOB_DEFAULTS.batchSize, describe: 'verify: images per inference batch' })
+    .option('threads', { type: 'number', describe: 'verify: onnxruntime intra-op threads [default: all cores]' })
+    .option('device', { choices: DEVICES, default: JOB_DEFAULTS.device, describe: 'verify: onnxruntime execution provider' });
+}
+
+type VerifyArgs = Awaited<ReturnType<typeof verifyOptions>['argv']>;
+
+/** Runs the model on the images (and texts) and prints how close it comes to the references; exit 1 below the tolerance. */
+async function modelsVerify(name: string, a: VerifyArgs): Promise<void> {
+  if (!Number.isInteger(a['batch-size']) || a['batch-size'] < 1) throw new ConfigError(`--batch-size ${a['batch-size']}: give a whole number ≥ 1.`);
+  let bar: ReturnType<typeof progressBar> | undefined;
+  const r = await verifyModel(
+    {
+      backbone: name,
+      card: a.card,
+      images: a.images,
+      reference: a.reference,
+      ids: a.ids,
+      texts: a.texts,
+      textReference: a['text-reference'],
+      tokenReference: a['token-reference'],
+      tokenizer: a.tokenizer,
+      tolerance: a.tolerance,
+      batchSize: a['batch-size'],
+      open: { runtime: a.runtime, layer: a.layer, threads: a.threads, device: a.device },
+    },
+    {
+      onDownload: (file, bytes, total) => {
+        bar ??= progressBar(`download ${file}`, { unit: 'MB', scale: 1e-6 });
+        bar.update(bytes, total ?? bytes);
+      },
+      onStart: () => {
+        bar?.stop();
+        bar = progressBar(`verify ${name}`);
+      },
+      onProgress: (done, total) => bar?.update(done, total),
+    },
+  );
+  bar?.stop();
+  process.stdout.write(verifyReport(r, a) + '\n');
+  if (!r.pass) process.exitCode = 1;
+}
+
+/** The verify result as a header, one table row per check, and the first token mismatch. */
+function verifyReport(r: VerifyResult, a: VerifyArgs): string {
+  const cos = (x: number) => (Number.isNaN(x) ? 'nan' : x.toFixed(7));
+  const gap = (x: number) => (Number.isNaN(x) ? 'nan' : (1 - x).toExponential(1));
+  const below = (c: RowComparison) => c.cosines.filter((x) => !(x >= r.tolerance)).length;
+  const verdict = (pass: boolean, bad: number, of: number) => (pass ? 'pass' : `FAIL (${bad} of ${of} below)`);
+  const rows: (string | number)[][] = [];
+  const lines: string[] = [];
+  const notes: string[] = [];
+  const im = r.images;
+  if (!im) lines.push(`${r.backbone}: text tower`);
+  if (im) {
+    lines.push(`${r.backbone} @ ${im.tap} on ${im.runtime}`, ...im.warnings.map((w) => `warning: ${w}`));
+    rows.push(['images', im.ids.length, im.dim, cos(im.cosines[im.worst]), gap(im.cosines[im.worst]), im.ids[im.worst], cos(im.mean), verdict(im.pass, below(im), im.ids.length)]);
+  }
+  const t = r.text;
+  if (t?.tokens) {
+    const m = t.tokens.mismatches;
+    rows.push(['token ids', t.texts.length, '', '', '', m.length ? `line ${m[0].index + 1}` : '', '', t.tokens.pass ? 'pass (equal)' : `FAIL (${m.length} of ${t.texts.length} differ)`]);
+    if (m.length) notes.push(`token ids of line ${m[0].index + 1} (${JSON.stringify(t.texts[m[0].index])}): reference ${JSON.stringify(m[0].expected)}, got ${JSON.stringify(m[0].got)}`);
+  }
+  if (t?.embeddings) {
+    const e = t.embeddings;
+    rows.push(['text embeddings', t.texts.length, e.dim, cos(e.cosines[e.worst]), gap(e.cosines[e.worst]), `line ${e.worst + 1}`, cos(e.mean), verdict(e.pass, below(e), t.texts.length)]);
+  }
+  const refs = [a.reference, a['token-reference'], a['text-reference']].filter(Boolean).join(', ');
+  const table = formatTable(['check', 'n', 'dim', 'worst cosine', '1 - worst', 'worst at', 'mean cosine', `tolerance ${r.tolerance}`], rows);
+  return [...lines, `against ${refs}:`, table, ...notes].join('\n');
 }
 
 function datasetsList(): void {
@@ -144,10 +234,10 @@ export const modelsCommand: Command = {
   register: (y) =>
     y.command(
       'models <action> [name]',
-      'list backbones (list), show a card (info NAME), download a hub model (pull NAME), list layers for --layer (layers NAME)',
+      'list backbones (list), show a card (info NAME), download a hub model (pull NAME), list layers for --layer (layers NAME), compare features with reference ones (verify NAME)',
       (c) =>
-        c
-          .positional('action', { choices: ['list', 'info', 'pull', 'layers'] as const, demandOption: true })
+        verifyOptions(c)
+          .positional('action', { choices: ['list', 'info', 'pull', 'layers', 'verify'] as const, demandOption: true })
           .positional('name', { type: 'string' })
           .epilog(
             'Hub models are cached in $REPROBE_HOME/models (default ~/.cache/reprobe); an existing Hugging Face cache (HF_HUB_CACHE, HF_HOME) is reused. ' +
@@ -156,11 +246,13 @@ export const modelsCommand: Command = {
           .example('$0 models list', 'name, parameters, feature size, pooling, input size and whether it is cached')
           .example('$0 models info dino', 'the full card of dino-vits16 as JSON, with its cache path')
           .example('$0 models pull clip-vit-b32', 'download the ONNX files (resumable, checksummed) for offline runs')
-          .example('$0 models layers mobilenet-v2', 'layer names for --layer; the tap and the swept layers are marked'),
+          .example('$0 models layers mobilenet-v2', 'layer names for --layer; the tap and the swept layers are marked')
+          .example('$0 models verify my.onnx --card card.json --images imgs --reference ref.npy', 'cosine per image against reference features (tools/torch_reference.py); exit 1 below --tolerance'),
       async (a) => {
         if (a.action === 'list') return modelsList();
         if (!a.name) throw new ReprobeError(`\`reprobe models ${a.action}\` needs a backbone name, e.g. \`reprobe models ${a.action} mobilenet-v2\`.`);
         if (a.action === 'pull') return modelsPull(a.name);
+        if (a.action === 'verify') return modelsVerify(a.name, a);
         return a.action === 'info' ? modelsInfo(a.name) : modelsLayers(a.name);
       },
     ),

@@ -90,7 +90,7 @@ export const finetuneMethod: ImagesMethod = {
     const card = cell.backbone.card;
     const K = ds.classes.length;
     checkClasses(ds.classes, [...cell.train].map((i) => ds.samples[i].label), [...cell.val, ...cell.tests.flatMap((t) => t.idx)].map((i) => ds.samples[i].label));
-    const plan = isKerasCard(card) ? kerasPlan(card, cell.open.layer ?? card.tap, o.train, cell.seed, K, o.augment) : await onnxPlan(cell.backbone, o.train, cell.seed, K, o.augment, { threads: cell.open.threads, device: cell.open.device });
+    const plan = isKerasCard(card) ? kerasPlan(card, cell.open.layer ?? card.tap, o.train, cell.seed, K, o.augment) : await onnxPlan(cell.backbone, o.train, cell.seed, K, o.augment, { threads: cell.open.threads, device: cell.open.device, strict: cell.open.strict });
     const { cut, count, tap } = plan;
 
     // The frozen prefix, once: the features for a head, the cut's activation map, or the preprocessed images.
