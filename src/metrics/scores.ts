@@ -31,7 +31,7 @@ export interface ClassificationScores {
 }
 
 /** Whether all predictions are one class although the truth has at least two. */
-export function collapsedPredictions(truth: ArrayLike<number>, pred: ArrayLike<number>): boolean {
+function collapsedPredictions(truth: ArrayLike<number>, pred: ArrayLike<number>): boolean {
   if (pred.length < 2) return false;
   let one = true;
   let several = false;
