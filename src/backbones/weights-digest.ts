@@ -11,7 +11,7 @@ import { isKerasCard } from './types.ts';
 const memo = new Map<string, Promise<string>>();
 
 /** sha256 of a file, streamed; kept in $REPROBE_HOME/digests by path, size and mtime so a 1 GB model is hashed once. */
-async function fileDigest(path: string): Promise<string> {
+export async function fileDigest(path: string): Promise<string> {
   const st = statSync(path);
   const id = createHash('sha256').update(`${path}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 32);
   const note = join(reprobeHome(), 'digests', id);

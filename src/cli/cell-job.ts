@@ -117,6 +117,7 @@ export async function parseJob<S extends z.ZodObject>(
     ...own,
     ...Object.fromEntries(Object.entries(flags).map(([key, f]) => [key, argv[f.flag] === undefined ? undefined : flagValue(f, argv[f.flag])])),
   };
+  if (argv.seed !== undefined && argv.seeds !== undefined) throw new ConfigError('Give --seed or --seeds, not both (--seeds 0,1,2 runs each seed).');
   const config = argv.config as string | undefined;
   const fromFile = config ? await readJobFile(config) : {};
   const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));

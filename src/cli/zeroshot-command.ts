@@ -47,10 +47,12 @@ async function zeroshot(argv: Record<string, unknown>): Promise<void> {
   }
   const records: CellRecord[] = [];
   let last = '';
-  for (const seed of job.seeds ?? [job.seed]) {
+  for (const [s, seed] of (job.seeds ?? [job.seed]).entries()) {
     for (const [i, k] of [...job.shotLevels].sort((a, b) => a - b).entries()) {
-      // Zero-shot once (at the lowest level: with 0 every image is tested); the heads at every level above 0.
-      const methods = [...(i === 0 ? [ZS] : []), ...(k > 0 && job.heads.includes('lite') ? [LR] : []), ...(k > 0 && job.heads.includes('pro') ? [PRO] : [])];
+      // Zero-shot once (at the lowest level: with 0 every image is tested, the same for every seed); the heads at every level above 0.
+      const zeroShot = i === 0 && (k > 0 || s === 0);
+      const methods = [...(zeroShot ? [ZS] : []), ...(k > 0 && job.heads.includes('lite') ? [LR] : []), ...(k > 0 && job.heads.includes('pro') ? [PRO] : [])];
+      if (methods.length === 0) continue;
       const r = await runCells(cellJob({ ...job, shots: k, seed }, methods, ZEROSHOT_RESULTS_FILE), cellEvents({ ...job, seed }));
       records.push(...r.records);
       last = r.resultsPath;

@@ -1,12 +1,13 @@
 import { openTextEncoder, type TextEncoder } from '../backbones/text-encoder.ts';
 import { openTokenizer } from '../backbones/tokenizer-files.ts';
 import { isKerasCard, type Card } from '../backbones/types.ts';
+import type { SessionOptions } from '../util/ort.ts';
 
 /**
  * A cell's text side for a card with a text tower: opened on first use (per tokenizer folder), closed once the
  * backbone's methods are done. Cards without one give no provider: zero-shot says so in one line.
  */
-export function cellText(card: Card, threads?: number): { text?: (opt: { tokenizer?: string }) => Promise<TextEncoder>; close(): Promise<void> } {
+export function cellText(card: Card, session: SessionOptions): { text?: (opt: { tokenizer?: string }) => Promise<TextEncoder>; close(): Promise<void> } {
   if (isKerasCard(card) || !card.text) return { close: async () => undefined };
   const opened = new Map<string, Promise<TextEncoder>>();
   return {
@@ -14,7 +15,7 @@ export function cellText(card: Card, threads?: number): { text?: (opt: { tokeniz
       const key = opt.tokenizer ?? '';
       let enc = opened.get(key);
       if (!enc) {
-        enc = openTokenizer(card, { dir: opt.tokenizer }).then((tok) => openTextEncoder(card, tok, { threads }));
+        enc = openTokenizer(card, { dir: opt.tokenizer }).then((tok) => openTextEncoder(card, tok, session));
         opened.set(key, enc);
       }
       return enc;

@@ -82,7 +82,7 @@ export const ZeroshotJobSchema = z.object({
   ...METHODS.get('pro')!.options,
   ...METHODS.get('lr')!.options,
   shotLevels: z.array(z.number().int().min(0)).min(1).transform(unique).default([0]),
-  heads: z.array(z.enum(['lite', 'pro'])).transform(unique).default(['lite', 'pro']),
+  heads: z.array(z.enum(['lite', 'pro'])).min(1).transform(unique).default(['lite', 'pro']),
 });
 
 /** What `extract` takes of a job: how the backbone runs. */

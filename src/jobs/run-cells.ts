@@ -8,7 +8,7 @@ import { studyTable } from '../data/study-table.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
 import type { Skipped } from '../features/extract.ts';
-import { weightsDigest } from '../backbones/weights-digest.ts';
+import { fileDigest, weightsDigest } from '../backbones/weights-digest.ts';
 import { hardwareSummary } from '../results/hardware.ts';
 import type { CellFields, CellRecord } from '../results/record.ts';
 import { saveSplit } from '../results/splits.ts';
@@ -118,8 +118,8 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
       saved = { hash, file: await saveSplit(job.resultsDir, hash, ds, split, left) };
     }
     const done: CellRecord[] = [];
-    const provenance = await provenanceOf(resolved, pass.card, job);
-    const text = cellText(pass.card, job.open.threads);
+    const provenance = await provenanceOf(resolved, pass.card, job, pass.runtime);
+    const text = cellText(pass.card, { threads: job.open.threads, device: job.open.device, strict: job.open.strict });
     try {
       for (const method of job.methods) {
         const options = Object.fromEntries(Object.keys(method.options).map((k) => [k, job.options[k]]));
@@ -206,12 +206,14 @@ async function readPass(job: CellJob, ds: Dataset, resolved: ResolvedBackbone, w
  * What ran, beyond the shared fields: the weights' sha256, the preprocessing the card applied, the threads and the
  * machine (the instruction sets that change numeric kernels). Every record of a backbone carries it.
  */
-async function provenanceOf(resolved: ResolvedBackbone, card: Card, job: CellJob): Promise<Record<string, unknown>> {
+async function provenanceOf(resolved: ResolvedBackbone, card: Card, job: CellJob, runtimeOf: string): Promise<Record<string, unknown>> {
   return {
     weights_sha256: await weightsDigest(resolved).catch(() => null),
+    ...(resolved.files?.text ? { text_weights_sha256: await fileDigest(resolved.files.text).catch(() => null) } : {}),
     preprocess: { ...card.preprocess, input: card.input },
     threads: job.open.threads ?? availableParallelism(),
-    device: job.open.device ?? 'cpu',
+    // What ran, not what was asked: a cuda request that fell back says cpu in its runtime.
+    device: /\bcuda\b/i.test(runtimeOf) ? 'cuda' : 'cpu',
     hardware: hardwareSummary(),
   };
 }
@@ -235,9 +237,12 @@ function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
   // Methods that train also depend on the batch and the seed they train with.
   const training = c.method.needs === 'images' ? { batchSize: job.batchSize, seed: job.split.seed } : {};
   const id = { dataset: job.dataset, split: c.saved.hash, model, layer, runtime, method: c.method.name, options: c.options, eval: r.eval_split, ...training };
+  // The same but for the seed and its split: records of one configuration over several seeds (what a report averages).
+  const config = { ...id, split: { protocol: job.split.protocol, shots: job.split.shots, val: job.split.valPerClass ?? null, test: job.split.testPerClass ?? null }, seed: undefined };
   const shared: CellFields = {
     run_id: c.runId,
     cell_id: createHash('sha256').update(JSON.stringify(id)).digest('hex').slice(0, 16),
+    config_id: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
     task: c.method.task,
     method: c.method.name,
     backbone: c.resolved.name,

@@ -1,21 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * Who is running a job: `<results>/claims/<job id>`, created exclusively (O_EXCL, atomic on local disks and NFS v3+),
- * holding the host and pid. A claim of a process that died on this host is taken over (renamed away first, so two
- * processes cannot both take it); a claim from another host stands until that host's process removes it.
+ * Who is running a job: generations `<results>/claims/<job id>.<n>`. Each generation is written whole to a temp file
+ * and linked into place (exclusive: of two processes only one creates generation n, and no claim is ever empty); the
+ * highest generation owns the job. A process never renames or deletes another's claim: it takes a stale job over by
+ * creating the next generation. A claim is stale when its process died on this host, when it names this host and pid
+ * but another process (a restarted pod is PID 1 again; a pid reused), or when its heartbeat (mtime, touched every
+ * 30 s while the job runs) is older than the lease (another host's process that was killed).
  */
 const CLAIMS_DIR = 'claims';
+const HEARTBEAT_MS = 30_000;
+const LEASE_MS = 10 * 60_000;
 
 interface Claim {
   host: string;
   pid: number;
+  token: string;
   time: string;
 }
 
-const claimPath = (resultsDir: string, id: string) => join(resultsDir, CLAIMS_DIR, id);
+/** This process's identity in its claims. */
+const TOKEN = randomBytes(8).toString('hex');
 
 function alive(pid: number): boolean {
   try {
@@ -26,56 +34,82 @@ function alive(pid: number): boolean {
   }
 }
 
-async function readClaim(path: string): Promise<Claim | undefined> {
+/** The generations of a job's claim, highest last. */
+async function generations(resultsDir: string, id: string): Promise<number[]> {
+  const files = await readdir(join(resultsDir, CLAIMS_DIR)).catch(() => [] as string[]);
+  return files
+    .filter((f) => f.startsWith(`${id}.`) && /^\d+$/.test(f.slice(id.length + 1)))
+    .map((f) => Number(f.slice(id.length + 1)))
+    .sort((a, b) => a - b);
+}
+
+async function readClaim(path: string): Promise<{ claim: Claim; mtimeMs: number } | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as Claim;
+    const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    return { claim: JSON.parse(text) as Claim, mtimeMs: st.mtimeMs };
   } catch {
     return undefined;
   }
 }
 
-/** Whether a claim is held by a live process (or by another host, which this one cannot check). */
-export async function claimHeld(resultsDir: string, id: string): Promise<Claim | undefined> {
-  const c = await readClaim(claimPath(resultsDir, id));
-  if (!c) return undefined;
-  return c.host !== hostname() || alive(c.pid) ? c : undefined;
+function stale(c: { claim: Claim; mtimeMs: number } | undefined): boolean {
+  if (!c) return true;
+  const { claim, mtimeMs } = c;
+  if (claim.token === TOKEN) return false;
+  if (claim.host === hostname() && (!alive(claim.pid) || claim.pid === process.pid)) return true;
+  return Date.now() - mtimeMs > LEASE_MS;
 }
 
-/** Take the job for this process; false when a live process holds it. */
-export async function claimJob(resultsDir: string, id: string): Promise<boolean> {
-  const path = claimPath(resultsDir, id);
-  await mkdir(join(resultsDir, CLAIMS_DIR), { recursive: true });
-  for (let attempt = 0; attempt < 3; attempt++) {
+/** The live claim on a job (a process running it), if any. */
+export async function claimHeld(resultsDir: string, id: string): Promise<Claim | undefined> {
+  const gens = await generations(resultsDir, id);
+  if (gens.length === 0) return undefined;
+  const c = await readClaim(join(resultsDir, CLAIMS_DIR, `${id}.${gens.at(-1)}`));
+  return c && !stale(c) ? c.claim : undefined;
+}
+
+/** A claimed job: its heartbeat runs until release. */
+export interface JobClaim {
+  release(): Promise<void>;
+}
+
+/** Take the job for this process, or undefined when a live process holds it. */
+export async function claimJob(resultsDir: string, id: string): Promise<JobClaim | undefined> {
+  const dir = join(resultsDir, CLAIMS_DIR);
+  await mkdir(dir, { recursive: true });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const gens = await generations(resultsDir, id);
+    const top = gens.at(-1);
+    if (top !== undefined && !stale(await readClaim(join(dir, `${id}.${top}`)))) return undefined;
+    const next = (top ?? 0) + 1;
+    const path = join(dir, `${id}.${next}`);
+    const tmp = join(dir, `.${id}.${next}.${TOKEN}.tmp`);
+    const fh = await open(tmp, 'w');
     try {
-      const fh = await open(path, 'wx');
-      await fh.writeFile(JSON.stringify({ host: hostname(), pid: process.pid, time: new Date().toISOString() } satisfies Claim));
+      await fh.writeFile(JSON.stringify({ host: hostname(), pid: process.pid, token: TOKEN, time: new Date().toISOString() } satisfies Claim));
       await fh.sync();
+    } finally {
       await fh.close();
-      return true;
+    }
+    try {
+      await link(tmp, path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      continue; // another process took this generation first: look again
+    } finally {
+      await rm(tmp, { force: true });
     }
-    const held = await readClaim(path);
-    // Being written this instant (empty), or held by a live process: not ours.
-    if (!held || (await claimHeld(resultsDir, id))) return false;
-    // A dead process's claim: only the one process whose rename succeeds removes it.
-    const tomb = `${path}.stale-${process.pid}`;
-    try {
-      await rename(path, tomb);
-    } catch {
-      continue;
-    }
-    const moved = await readClaim(tomb);
-    if (moved && (moved.pid !== held.pid || moved.time !== held.time || moved.host !== held.host)) {
-      // Another process took the stale claim over between our read and our rename: give its claim back.
-      await rename(tomb, path);
-      return false;
-    }
-    await rm(tomb, { force: true });
+    const beat = setInterval(() => {
+      const now = new Date();
+      void utimes(path, now, now).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    beat.unref();
+    return {
+      async release() {
+        clearInterval(beat);
+        await rm(path, { force: true });
+      },
+    };
   }
-  return false;
-}
-
-export async function releaseJob(resultsDir: string, id: string): Promise<void> {
-  await rm(claimPath(resultsDir, id), { force: true });
+  return undefined;
 }

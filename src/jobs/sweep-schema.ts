@@ -28,6 +28,8 @@ const SweepSchema = z
     testPerClass: z.number().int().min(1).optional(),
     seeds: nonEmpty(seed).default([0]),
     methods: z.record(z.string(), z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown())).min(1)]).nullable()),
+    /** Shot levels of some methods only (the study probes at 10 and 100, fine-tunes at 1000 too); others run at every level. */
+    methodShots: z.record(z.string(), nonEmpty(z.number().int().min(1))).optional(),
     /** `whole`: extract each (backbone, dataset) once, every image, and serve every split from it; `split`: only what each split needs. */
     extract: z.enum(['whole', 'split']).default('whole'),
     layer: z.string().optional(),
@@ -48,7 +50,11 @@ export interface SweepJob {
   id: string;
   backbone: string;
   dataset: string;
+  /** The split: clustering takes the whole dataset (0 shots: every image, or testPerClass of each class). */
+  protocol: 'shots' | 'study';
   shots: number;
+  valPerClass?: number;
+  testPerClass?: number;
   seed: number;
   method: string;
   /** The method's options, defaults filled in. */
@@ -96,6 +102,7 @@ export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: Sw
     });
   }
   if (variants.length === 0) throw new ConfigError(`${file}: methods: name at least one method (${[...METHODS.keys()].join(', ')}).`);
+  for (const m of Object.keys(sweep.methodShots ?? {})) if (!(m in sweep.methods)) throw new ConfigError(`${file}: methodShots.${m}: not one of the methods (${Object.keys(sweep.methods).join(', ')}).`);
   return { sweep, jobs: expand(sweep, variants) };
 }
 
@@ -118,31 +125,40 @@ function guard(file: string, key: string, f: () => unknown): void {
 function expand(sweep: Sweep, variants: { method: string; options: Record<string, unknown> }[]): SweepJob[] {
   const jobs: SweepJob[] = [];
   const seen = new Set<string>();
+  // Aliases name one model: `clip` and `clip-vit-b32` are one backbone, one job.
+  const backbones = [...new Set(sweep.backbones.map((b) => resolveCard(b).id))];
   for (const dataset of sweep.datasets)
-    for (const backbone of sweep.backbones)
+    for (const backbone of backbones)
       for (const shots of shotsFor(sweep, dataset))
         for (const seedValue of sweep.seeds)
           for (const { method, options } of variants) {
             const perShot = METHODS.get(method)!.task !== 'cluster';
             if (!perShot && shots !== shotsFor(sweep, dataset)[0]) continue;
+            const only = sweep.methodShots?.[method];
+            if (perShot && only && !only.includes(shots)) continue;
+            // Clustering scores the whole dataset (the study's "all dataset"): 0 shots, every image tested.
+            const split = perShot
+              ? { protocol: sweep.protocol, shots, valPerClass: sweep.valPerClass, testPerClass: sweep.testPerClass }
+              : { protocol: 'shots' as const, shots: 0, valPerClass: 0, testPerClass: sweep.testPerClass };
             const what = {
               backbone,
               dataset,
-              protocol: sweep.protocol,
-              shots,
-              valPerClass: sweep.valPerClass ?? null,
-              testPerClass: sweep.testPerClass ?? null,
+              protocol: split.protocol,
+              shots: split.shots,
+              valPerClass: split.valPerClass ?? null,
+              testPerClass: split.testPerClass ?? null,
               seed: seedValue,
               method,
               options,
               layer: sweep.layer ?? null,
               runtime: sweep.runtime,
+              device: sweep.device,
               batchSize: sweep.batchSize,
             };
             const id = createHash('sha256').update(canonical(what)).digest('hex').slice(0, 16);
             if (seen.has(id)) continue;
             seen.add(id);
-            jobs.push({ id, backbone, dataset, shots, seed: seedValue, method, options });
+            jobs.push({ id, backbone, dataset, ...split, seed: seedValue, method, options });
           }
   return jobs;
 }

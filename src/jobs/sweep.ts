@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { firstLine } from '../errors.ts';
 import { isPending } from '../features/cache.ts';
@@ -9,7 +9,7 @@ import { runExtractJob } from './extract-job.ts';
 import { getMethod } from './methods.ts';
 import { runCells, type CellEvents, type CellJob } from './run-cells.ts';
 import { inShard, type Shard } from './shard.ts';
-import { claimHeld, claimJob, releaseJob } from './sweep-claims.ts';
+import { claimHeld, claimJob } from './sweep-claims.ts';
 import type { Sweep, SweepJob } from './sweep-schema.ts';
 
 export type JobState = 'done' | 'failed' | 'running' | 'pending';
@@ -58,7 +58,7 @@ function cellJobOf(sweep: Sweep, job: SweepJob): CellJob {
     backbones: [job.backbone],
     dataset: job.dataset,
     dataRoot: sweep.dataRoot,
-    split: { protocol: sweep.protocol, shots: job.shots, valPerClass: sweep.valPerClass, testPerClass: sweep.testPerClass, seed: job.seed },
+    split: { protocol: job.protocol, shots: job.shots, valPerClass: job.valPerClass, testPerClass: job.testPerClass, seed: job.seed },
     methods: [getMethod(job.method)],
     options: job.options,
     open: { layer: sweep.layer, runtime: sweep.runtime, threads: sweep.threads, device: sweep.device },
@@ -106,18 +106,27 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
   const dir = sweep.resultsDir;
   const events = opt.events ?? {};
   if (opt.shard) await extractionStep(sweep, jobs, opt.shard, events);
+  const started = Date.now();
+  /** Failed after this run began (by another process of the same sweep): not run again now; a later sweep retries it. */
+  const failedSince = async (id: string) => ((await stat(failedPath(dir, id)).catch(() => undefined))?.mtimeMs ?? 0) >= started;
   for (const [i, job] of mine.entries()) {
     if ((await storedJobs(dir)).has(job.id)) {
       tally.skipped++;
       events.onJob?.(job, 'skipped', i + 1, mine.length);
       continue;
     }
-    if (!(await claimJob(dir, job.id))) {
+    const claim = await claimJob(dir, job.id);
+    if (!claim) {
       tally.busy++;
       events.onJob?.(job, 'busy', i + 1, mine.length);
       continue;
     }
     try {
+      if (await failedSince(job.id)) {
+        tally.failed++;
+        events.onJob?.(job, 'failed', i + 1, mine.length, 'failed in another process of this sweep (see --status)');
+        continue;
+      }
       // Between our look and our claim another process may have finished it.
       if ((await storedJobs(dir)).has(job.id)) {
         tally.skipped++;
@@ -135,7 +144,7 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
       tally.failed++;
       events.onJob?.(job, 'failed', i + 1, mine.length, error);
     } finally {
-      await releaseJob(dir, job.id);
+      await claim.release();
     }
   }
   return tally;

@@ -18,12 +18,15 @@ export function meanStd(values: readonly number[]): Stat {
 }
 
 /**
- * Records of one table cell (equal but for seed, split and run) → one record per seed, the newest of each (a rerun
- * with the same seed replaces the earlier number rather than counting twice), ordered by seed.
+ * Records of one table cell → those of the newest configuration (config_id), one record per seed, the newest of each
+ * (a rerun with the same seed replaces the earlier number rather than counting twice), ordered by seed.
  */
 export function perSeed(records: readonly CellRecord[]): CellRecord[] {
+  // One configuration per cell: the newest record's (another layer, option or split size is another experiment, not another seed).
+  const newest = records.reduce<CellRecord | undefined>((a, r) => (!a || a.time <= r.time ? r : a), undefined);
+  const same = newest?.config_id === undefined ? records : records.filter((r) => r.config_id === newest.config_id);
   const bySeed = new Map<number, CellRecord>();
-  for (const r of records) {
+  for (const r of same) {
     const prev = bySeed.get(r.seed);
     if (!prev || prev.time <= r.time) bySeed.set(r.seed, r);
   }

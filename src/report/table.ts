@@ -111,18 +111,24 @@ export function kshotTable(records: readonly CellRecord[]): string {
   const levels = [...new Set(records.map((r) => r.shots))].sort((a, b) => a - b);
   const keys = [...new Set(records.map((r) => `${r.backbone}\0${r.eval_split}`))];
   const rows: (string | number)[][] = [];
-  const at = (b: string, set: string, method: string, k: number) => records.find((r) => r.backbone === b && r.eval_split === set && r.method === method && r.shots === k);
+  // Over seeds, the mean (± std with n when there are several).
+  const cell = (rs: readonly CellRecord[], value: (r: CellRecord) => number = (r) => r.value): string | number => {
+    if (rs.length === 0) return '';
+    const s = meanStd(rs.map(value));
+    return s.n > 1 ? `${s.mean.toFixed(4)} ± ${s.std!.toFixed(4)} (n=${s.n})` : s.mean;
+  };
   for (const key of keys) {
     const [b, set] = key.split('\0');
-    const zs = records.find((r) => r.backbone === b && r.eval_split === set && r.method === 'zeroshot');
-    const pro0 = records.find((r) => r.backbone === b && r.eval_split === set && r.method === 'pro');
+    const of = (method: string, k?: number) => records.filter((r) => r.backbone === b && r.eval_split === set && r.method === method && (k === undefined || r.shots === k));
+    const zs = of('zeroshot');
     for (const [label, method] of [['zero-shot', 'zeroshot'], ['LITE (lr)', 'lr'], ['PRO', 'pro']] as const) {
       const cells = levels.map((k): string | number => {
-        if (method === 'zeroshot') return k === 0 && zs ? zs.value : '';
-        if (k === 0) return method === 'pro' ? (zs?.value ?? (typeof pro0?.step0_accuracy === 'number' ? pro0.step0_accuracy : '')) : '-';
-        return at(b, set, method, k)?.value ?? '';
+        // Zero-shot trains on nothing: shown at the level it was scored at; PRO's 0 is its untrained start.
+        if (method === 'zeroshot') return cell(of('zeroshot', k));
+        if (k === 0) return method === 'pro' ? (zs.length ? cell(zs) : cell(of('pro'), (r) => Number(r.step0_accuracy))) : '-';
+        return cell(of(method, k));
       });
-      if (cells.some((c) => typeof c === 'number')) rows.push([b, set, label, ...cells]);
+      if (cells.some((c) => c !== '' && c !== '-')) rows.push([b, set, label, ...cells]);
     }
   }
   return formatTable(['backbone', 'test_set', 'head', ...levels.map(String)], rows);

@@ -41,7 +41,8 @@ export async function readStore(resultsDir: string): Promise<CellRecord[]> {
   const names = [...(await storedJobs(resultsDir))].sort();
   const out: CellRecord[] = [];
   for (const name of names) {
-    const text = await readFile(recordsPath(resultsDir, name), 'utf8').catch(() => '');
+    // By the name the folder gave (a file copied in by hand may not be a name reprobe writes).
+    const text = await readFile(join(resultsDir, RECORDS_DIR, `${name}.jsonl`), 'utf8').catch(() => '');
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       try {

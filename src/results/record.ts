@@ -10,6 +10,8 @@ export interface CellFields {
   run_id: string;
   /** Hash of what determines the number (dataset, split, backbone, layer, runtime, method and its options, set): equal ids, comparable records. */
   cell_id: string;
+  /** Hash of the same without the seed and its split: the records a report averages over seeds share it. */
+  config_id: string;
   /** The method's family (`probe`) and the registered method (`knn`, `lr`). */
   task: string;
   method: string;

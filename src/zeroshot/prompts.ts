@@ -85,7 +85,7 @@ export async function loadPrompts(spec: string, dataset: string, classes: readon
     if (templates.length === 0) throw new ConfigError(`${path} holds no templates (one per line, {c} for the class name).`);
     const bad = templates.find((t) => !t.includes('{c}'));
     if (bad) throw new ConfigError(`${path}: the template "${bad}" has no {c} for the class name.`);
-    perClass = names.map((n) => templates.map((t) => t.replaceAll('{c}', n)));
+    perClass = names.map((n) => templates.map((t) => t.replaceAll('{c}', () => n)));
   }
   const hash = createHash('sha256').update(JSON.stringify(perClass)).digest('hex').slice(0, 16);
   return { source: isFile ? path : named, perClass, hash };

@@ -27,8 +27,10 @@ const SWEEPS = ['quick.yaml', 'study.yaml', 'wilds-drift.yaml'];
 test("the shipped sweep files check; the study's grid has its job count", () => {
   const jobs = Object.fromEntries(SWEEPS.map((f) => [f, checkSweep(parse(readFileSync(join(configs, f), 'utf8')), f).jobs]));
   assert.equal(jobs['quick.yaml'].length, 2 * (2 * 2 * 3 + 2));
-  // 14 backbones x (19 dataset shot levels x (knn, lr, finetune) + 8 datasets x (cluster, kmeans)).
-  assert.equal(jobs['study.yaml'].length, 14 * (19 * 3 + 8 * 2));
+  // 14 backbones x (15 dataset shot levels up to 100 x (knn, lr) + 19 levels x finetune + 8 datasets x (cluster, kmeans)).
+  assert.equal(jobs['study.yaml'].length, 14 * (15 * 2 + 19 + 8 * 2));
+  // Clustering takes each whole dataset: 0 shots, every image tested.
+  assert.ok(jobs['study.yaml'].filter((j) => j.method === 'cluster').every((j) => j.shots === 0 && j.protocol === 'shots'));
   assert.equal(jobs['wilds-drift.yaml'].length, 5 * 2 * 3 * 3 * 4);
 });
 

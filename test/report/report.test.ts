@@ -9,7 +9,7 @@ import { inlineSvg } from '../../src/report/html.ts';
 import { tableMarkdown } from '../../src/report/markdown.ts';
 import { bestMarks, isStat, type Cell, type ReportTable } from '../../src/report/report-table.ts';
 import { parseCurve } from '../../src/report/read-assets.ts';
-import { meanStd } from '../../src/report/stats.ts';
+import { meanStd, seedStat as seedStatOf } from '../../src/report/stats.ts';
 import { studyTables } from '../../src/report/study.ts';
 import { latestPerCell, readStore } from '../../src/results/job-store.ts';
 import type { CellRecord } from '../../src/results/record.ts';
@@ -149,4 +149,17 @@ test('a record whose predictions collapsed to one class is flagged beside its ta
   const notes = (rs: CellRecord[]) => buildReport(rs, { curves: new Map(), svgs: new Map() }, 'x').sections.flatMap((s) => s.notes);
   assert.equal(notes(recs).filter((n) => n.includes('every prediction is one class')).length, 0);
   assert.deepEqual(notes(flagged).filter((n) => n.includes('every prediction is one class')).map((n) => n.startsWith(`${recs[i].backbone} ${recs[i].method}`)), [true]);
+});
+
+test('a cell averages the seeds of its newest configuration only: another layer or split size is not another seed', () => {
+  const base = { backbone: 'b', method: 'lr', dataset: 'd', protocol: 'shots', shots: 2, eval_split: 'test', metric: 'accuracy', task: 'probe' };
+  const rs = [
+    { ...base, seed: 0, value: 0.5, config_id: 'old', time: '2026-01-01T00:00:00Z' },
+    { ...base, seed: 1, value: 0.7, config_id: 'old', time: '2026-01-01T00:00:01Z' },
+    { ...base, seed: 0, value: 0.9, config_id: 'new', time: '2026-01-02T00:00:00Z' },
+  ] as unknown as CellRecord[];
+  assert.deepEqual(plain(seedStatOf(rs)), [0.9, null, 1]);
+  const two = plain(seedStatOf(rs.slice(0, 2))) as number[];
+  assert.deepEqual([two[0], two[2]], [0.6, 2]);
+  assert.ok(Math.abs(two[1] - Math.sqrt(0.02)) < 1e-12);
 });
