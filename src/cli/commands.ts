@@ -2,6 +2,7 @@ import type { Command } from './command.ts';
 import { datasetsCommand, modelsCommand } from './catalog-commands.ts';
 import { clusterCommand } from './cluster-command.ts';
 import { doctorCommand } from './doctor-command.ts';
+import { explainCommand } from './explain-command.ts';
 import { cacheCommand, extractCommand } from './extract-command.ts';
 import { finetuneCommand } from './finetune-command.ts';
 import { probeCommand } from './probe-command.ts';
@@ -12,4 +13,4 @@ import { tokenizeCommand } from './tokenize-command.ts';
 import { zeroshotCommand } from './zeroshot-command.ts';
 
 /** Every command, in the order `reprobe --help` lists them. */
-export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, clusterCommand, zeroshotCommand, sweepCommand, resultsCommand, reportCommand, extractCommand, cacheCommand, modelsCommand, tokenizeCommand, datasetsCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, clusterCommand, zeroshotCommand, explainCommand, sweepCommand, resultsCommand, reportCommand, extractCommand, cacheCommand, modelsCommand, tokenizeCommand, datasetsCommand, doctorCommand];

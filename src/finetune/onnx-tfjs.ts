@@ -19,8 +19,12 @@ export interface TfjsGraph {
   outputs: string[];
   /** Float initializers, by name. */
   variables: Map<string, tf.Variable>;
-  /** Runs the graph on eager tensors (call inside tf.tidy or a gradient function). */
-  run(feeds: Record<string, tf.Tensor>): tf.Tensor[];
+  /**
+   * Runs the graph on eager tensors (call inside tf.tidy or a gradient function). `hooks` see named intermediate
+   * tensors as they are computed; what a hook returns is what later nodes read (to keep or wrap them, e.g. for
+   * gradients with respect to attention probabilities).
+   */
+  run(feeds: Record<string, tf.Tensor>, hooks?: Record<string, (t: tf.Tensor) => tf.Tensor>): tf.Tensor[];
   dispose(): void;
 }
 
@@ -29,6 +33,8 @@ export interface TranslateOptions {
   outputs?: string[];
   /** Tensors fed instead of computed (a cut: what a frozen prefix hands over); default the graph's inputs. */
   inputs?: string[];
+  /** Prefix of the tf.Variable names (unique per live translation: tfjs refuses a name twice); default `onnx`. */
+  scope?: string;
 }
 
 const num = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
@@ -251,8 +257,10 @@ const OPS: Record<string, Op> = {
   Transpose: ([x], c) => x!.transpose(c.a.ints('perm') ?? x!.shape.map((_, i) => x!.rank - 1 - i)),
   Gather: ([x, idx], c) => {
     const ax = axis(c.a.int('axis', 0), x!.rank);
-    const i = tf.where(tf.less(idx!, 0), tf.add(idx!, x!.shape[ax]), idx!);
-    return tf.gather(x!, i.toInt(), ax);
+    // Negative indices count from the end. Integer arithmetic, not tf.where: wasm (4.22) types where's int32 result as
+    // float32, which turned Shape → Gather(2) = 224 into 1 there.
+    const i = idx!.toInt();
+    return tf.gather(x!, tf.add(i, tf.mul(tf.less(i, 0).toInt(), tf.scalar(x!.shape[ax], 'int32'))), ax);
   },
   Slice: ([x, startsIn, endsIn, axesIn, stepsIn], c) => {
     const starts = ints(startsIn) ?? c.a.ints('starts')!;
@@ -436,7 +444,7 @@ export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsG
     if (!usedInits.has(t.name ?? '')) continue;
     const v = tensorOf(t);
     if (v.dtype === 'float32' && v.size > 1 && !fixed.has(t.name!)) {
-      variables.set(t.name!, tf.variable(v, true, `onnx/${t.name}/${variables.size}`));
+      variables.set(t.name!, tf.variable(v, true, `${opt.scope ?? 'onnx'}/${t.name}/${variables.size}`));
       v.dispose();
     } else consts.set(t.name!, v);
   }
@@ -444,7 +452,7 @@ export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsG
     inputs,
     outputs,
     variables,
-    run(feeds) {
+    run(feeds, hooks = {}) {
       const env = new Map<string, tf.Tensor>([...consts, ...variables]);
       for (const name of inputs) {
         const t = feeds[name];
@@ -455,7 +463,7 @@ export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsG
         const ins = (n.input ?? []).map((i) => (i === '' ? undefined : env.get(i)));
         const out = OPS[n.opType!](ins, { node: n, a: new Attrs(n.attribute), opset });
         const list = Array.isArray(out) ? out : [out];
-        (n.output ?? []).forEach((o, i) => list[i] && env.set(o, list[i]));
+        (n.output ?? []).forEach((o, i) => list[i] && env.set(o, hooks[o] ? hooks[o](list[i]) : list[i]));
       }
       return outputs.map((o) => env.get(o)!);
     },

@@ -1,0 +1,96 @@
+import type { ResolvedBackbone } from '../backbones/registry.ts';
+import { isKerasCard, type Card } from '../backbones/types.ts';
+import { ConfigError, unknownName } from '../errors.ts';
+import { openGradcam, type TrainedRun } from './keras-gradcam.ts';
+import { relevanceMap } from './relevance.ts';
+import { rolloutMap } from './rollout.ts';
+import type { ExplainInput, ExplainMap } from './types.ts';
+
+export const METHOD_NAMES = ['rollout', 'relevance', 'gradcam'] as const;
+export type MethodName = (typeof METHOD_NAMES)[number];
+
+/** One explained image: the map, and for class scores the class explained and the image's scores. */
+interface Explanation {
+  map: ExplainMap;
+  classIndex?: number;
+  scores?: Float32Array;
+}
+
+/** A method opened on one backbone (models loaded once), explaining one preprocessed image at a time. */
+interface Explainer {
+  explain(input: ExplainInput): Promise<Explanation>;
+  dispose(): void;
+}
+
+interface ExplainOpenOptions {
+  /** A fine-tuned run whose classes are explained (gradcam). */
+  run?: TrainedRun;
+  /** The layer explained (gradcam); default the last convolutional block before the tap. */
+  layer?: string;
+}
+
+/** An explanation method: what it computes, which backbones it serves, and what a column of the grid is for it. */
+export interface ExplainMethod {
+  summary: string;
+  /** The backbones it serves, in words (for the one-line refusal). */
+  serves: string;
+  supports(card: Card): boolean;
+  /** A column of the grid: nothing (one map per image), a text prompt or class, or a class. */
+  targets: 'none' | 'text-or-class' | 'class';
+  open(backbone: ResolvedBackbone, opt: ExplainOpenOptions): Promise<Explainer>;
+}
+
+/** Transformers: ONNX cards with a patch size. */
+const isVit = (c: Card) => !isKerasCard(c) && c.patch !== undefined;
+/** Stateless map functions (the ONNX session is the map function's own business). */
+const stateless = (f: (input: ExplainInput) => Promise<ExplainMap>): Explainer => ({ explain: async (input) => ({ map: await f(input) }), dispose: () => undefined });
+
+/** The registry (CLIP_benchmark's dict of loaders): adding a method touches its own file and this table. */
+export const EXPLAIN_METHODS: Readonly<Record<MethodName, ExplainMethod>> = {
+  rollout: {
+    summary: 'attention rollout (Abnar & Zuidema 2020): every block\'s attention with the residual identity, multiplied through the layers',
+    serves: 'ViT-family ONNX cards (ViT, DINO, BEiT, MAE, data2vec, CLIP\'s image tower)',
+    supports: isVit,
+    targets: 'none',
+    open: async () => stateless(rolloutMap),
+  },
+  relevance: {
+    summary: 'gradient-weighted attention relevance (Chefer et al. 2021) of the image-text similarity (CLIP, --text) or of a class score',
+    serves: 'ViT-family ONNX cards (CLIP with a text tower for --text)',
+    supports: isVit,
+    targets: 'text-or-class',
+    open: async () => stateless(relevanceMap),
+  },
+  gradcam: {
+    summary: 'Grad-CAM (Selvaraju et al. 2017): the chosen layer\'s activations weighted by the pooled gradients of a class score',
+    serves: 'the Keras ConvNets (mobilenet-v2, inception-v3), for the classes of a fine-tuned run (--run) or of their own classifier (--class)',
+    supports: isKerasCard,
+    targets: 'class',
+    open: async (backbone, opt) => {
+      const g = await openGradcam(backbone, opt);
+      return { explain: async (input) => g.explain(input), dispose: g.dispose };
+    },
+  },
+};
+
+/** The methods that serve a card, in registry order. */
+export function methodsFor(card: Card): MethodName[] {
+  return METHOD_NAMES.filter((m) => EXPLAIN_METHODS[m].supports(card));
+}
+
+/**
+ * The method for a backbone: the one asked for, which must serve it (else one line naming the ones that do); by
+ * default Grad-CAM for ConvNets, relevance for transformers given a prompt, rollout otherwise.
+ */
+export function pickMethod(name: string | undefined, backbone: ResolvedBackbone, hasText: boolean): MethodName {
+  const card = backbone.card;
+  const served = methodsFor(card);
+  if (name !== undefined && !(METHOD_NAMES as readonly string[]).includes(name)) throw new ConfigError(unknownName('explain method', name, METHOD_NAMES, 'Pick one with --method.'));
+  if (name !== undefined && !served.includes(name as MethodName)) {
+    throw new ConfigError(`${name} cannot explain ${backbone.name}: it serves ${EXPLAIN_METHODS[name as MethodName].serves}. ${backbone.name} supports ${served.length ? served.join(', ') : 'no explanation method yet'}.`);
+  }
+  if (name !== undefined) return name as MethodName;
+  if (!served.length) throw new ConfigError(`No explanation method serves ${backbone.name} yet: rollout and relevance explain ViT-family ONNX cards, gradcam the Keras ConvNets.`);
+  if (served.includes('gradcam')) return 'gradcam';
+  return hasText && served.includes('relevance') ? 'relevance' : served[0];
+}

@@ -1,0 +1,89 @@
+import { runAttention } from '../backbones/onnx-attention.ts';
+import { fetchModel, type ResolvedBackbone } from '../backbones/registry.ts';
+import { isKerasCard, type OnnxCard } from '../backbones/types.ts';
+import { BackboneError, ConfigError } from '../errors.ts';
+import { toMap } from './maps.ts';
+import type { ExplainInput, ExplainMap } from './types.ts';
+
+/**
+ * Attention rollout (Abnar & Zuidema 2020): per block Â = rows renormalised (0.5·mean over heads of A + 0.5·I),
+ * multiplied through the blocks, R = Â_L ··· Â_1; the map is R's CLS row over the patch tokens.
+ */
+
+/**
+ * Per block attention ([heads, T, T] row-major, rows summing to 1) → [T, T] rollout R = Â_L ··· Â_1.
+ * Example: one block, one head, T = 2, A = [[0, 1], [1, 0]] → Â = [[0.5, 0.5], [0.5, 0.5]].
+ */
+export function rollout(blocks: readonly Float32Array[], tokens: number): Float64Array {
+  const tt = tokens * tokens;
+  let r: Float64Array | undefined;
+  for (const a of blocks) {
+    const heads = a.length / tt;
+    if (!Number.isInteger(heads) || heads < 1) throw new RangeError(`attention of ${a.length} values is not [heads, ${tokens}, ${tokens}]`);
+    const hat = new Float64Array(tt);
+    for (let h = 0; h < heads; h++) for (let k = 0; k < tt; k++) hat[k] += a[h * tt + k] / heads;
+    for (let i = 0; i < tokens; i++) {
+      let sum = 0;
+      for (let j = 0; j < tokens; j++) sum += hat[i * tokens + j] = 0.5 * hat[i * tokens + j] + (i === j ? 0.5 : 0);
+      for (let j = 0; j < tokens; j++) hat[i * tokens + j] /= sum;
+    }
+    r = r ? matMul(hat, r, tokens) : hat;
+  }
+  if (!r) throw new RangeError('rollout needs at least one attention block');
+  return r;
+}
+
+/** [T, T] · [T, T] → [T, T]. */
+export function matMul(a: Float64Array, b: Float64Array, t: number): Float64Array {
+  const out = new Float64Array(t * t);
+  for (let i = 0; i < t; i++) {
+    for (let k = 0; k < t; k++) {
+      const v = a[i * t + k];
+      if (v === 0) continue;
+      for (let j = 0; j < t; j++) out[i * t + j] += v * b[k * t + j];
+    }
+  }
+  return out;
+}
+
+/** The patch grid of a ViT card: [input height / patch, input width / patch]. */
+export function patchGrid(card: OnnxCard): [number, number] {
+  const p = card.patch!;
+  return [Math.floor(card.input.height / p), Math.floor(card.input.width / p)];
+}
+
+/**
+ * [T, T] token matrix → its CLS row (row 0) over the patch tokens, the last gh·gw (CLS and any other prefix tokens
+ * dropped), as a [gh, gw] map normalised to [0, 1].
+ */
+export function clsPatchMap(r: ArrayLike<number>, tokens: number, grid: [number, number]): ExplainMap {
+  const [gh, gw] = grid;
+  const prefix = tokens - gh * gw;
+  if (prefix < 1) throw new BackboneError(`the attention has ${tokens} tokens; a ${gh}x${gw} patch grid needs ${gh * gw} patch tokens after a CLS token.`);
+  return toMap(Array.from({ length: gh * gw }, (_, k) => r[prefix + k]), gh, gw);
+}
+
+/** The card and model file of a ViT-family ONNX backbone; one ConfigError line naming what else explains it otherwise. */
+export async function vitModel(b: ResolvedBackbone, method: string): Promise<{ card: OnnxCard; path: string }> {
+  const { card } = b;
+  if (isKerasCard(card) || !card.patch) {
+    const other = isKerasCard(card) ? 'explain it with --method gradcam' : 'no explanation method serves it yet (gradcam explains the Keras ConvNets)';
+    throw new ConfigError(`--method ${method} explains ViT-family ONNX backbones (a card with "patch": ViT, DINO, BEiT, MAE, data2vec, CLIP); ${b.name} is not one: ${other}.`);
+  }
+  return { card, path: b.files?.image ?? (await fetchModel(card)).image };
+}
+
+/** The batch-of-one dims of a preprocessed image in the card's layout; a RangeError when the pixels do not fill them. */
+export function imageDims(card: OnnxCard, pixels: Float32Array): number[] {
+  const { height: h, width: w, layout } = card.input;
+  if (pixels.length !== 3 * h * w) throw new RangeError(`pixels hold ${pixels.length} values; ${card.id} takes one ${h}x${w} RGB image (${3 * h * w})`);
+  return layout === 'NCHW' ? [1, 3, h, w] : [1, h, w, 3];
+}
+
+/** Attention rollout of one preprocessed image on onnxruntime: the CLS row over the patch grid, in [0, 1]. */
+export async function rolloutMap(input: ExplainInput): Promise<ExplainMap> {
+  const { card, path } = await vitModel(input.backbone, 'rollout');
+  const blocks = await runAttention(path, input.pixels, imageDims(card, input.pixels));
+  const tokens = blocks[0].dims[blocks[0].dims.length - 1];
+  return clsPatchMap(rollout(blocks.map((b) => b.data), tokens).subarray(0, tokens), tokens, patchGrid(card));
+}

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CARDS } from '../../src/backbones/cards/index.ts';
+import { isKerasCard } from '../../src/backbones/types.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { METHOD_NAMES, methodsFor, pickMethod } from '../../src/explain/methods.ts';
+
+test('every built-in backbone: the methods that serve it by its card (Keras ConvNets: gradcam; ONNX transformers: rollout, relevance; ONNX ConvNets: none yet), the others refused in one line naming those', () => {
+  for (const card of CARDS) {
+    const served = methodsFor(card);
+    const vit = !isKerasCard(card) && card.patch !== undefined;
+    assert.deepEqual(served, isKerasCard(card) ? ['gradcam'] : vit ? ['rollout', 'relevance'] : [], card.id);
+    const backbone = { name: card.id, card };
+    if (served.length) assert.equal(pickMethod(undefined, backbone, false), isKerasCard(card) ? 'gradcam' : 'rollout');
+    else assert.throws(() => pickMethod(undefined, backbone, false), new RegExp(`^ConfigError: No explanation method serves ${card.id} yet`));
+    if (vit) assert.equal(pickMethod(undefined, backbone, true), 'relevance', 'a prompt asks for relevance');
+    for (const m of METHOD_NAMES.filter((x) => !served.includes(x))) {
+      const supports = served.length ? served.join(', ') : 'no explanation method yet';
+      assert.throws(
+        () => pickMethod(m, backbone, false),
+        (e: Error) => e instanceof ConfigError && !e.message.includes('\n') && e.message.startsWith(`${m} cannot explain ${card.id}`) && e.message.endsWith(`${card.id} supports ${supports}.`),
+      );
+    }
+  }
+  assert.throws(() => pickMethod('lime', { name: 'mobilenet-v2', card: CARDS.find(isKerasCard)! }, false), /Unknown explain method "lime"\. Known: rollout, relevance, gradcam/);
+});
