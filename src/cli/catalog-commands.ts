@@ -1,18 +1,27 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseCardFile } from '../backbones/card-file.ts';
 import { CARDS } from '../backbones/cards/index.ts';
-import { reprobeCachePath } from '../backbones/hub.ts';
-import { kerasBlockEnds, kerasLayers } from '../backbones/keras-backbone.ts';
-import { cardHubFiles, fetchModel, isCached, resolveCard } from '../backbones/registry.ts';
-import { featureName, isKerasCard } from '../backbones/types.ts';
+import { findCached, reprobeCachePath } from '../backbones/hub.ts';
+import { convertedOnnx, kerasBlockEnds, kerasLayers } from '../backbones/keras-backbone.ts';
+import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
+import { QUANTIZE_DEFAULTS, quantizeDynamic, quantizedCard } from '../backbones/quantize.ts';
+import { cardHubFiles, fetchModel, isCached, isModelPath, resolveBackbone, resolveCard } from '../backbones/registry.ts';
+import { featureName, isKerasCard, type Card, type OnnxCard } from '../backbones/types.ts';
 import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
 import { pullDataset } from '../data/pull.ts';
 import { drawSplit } from '../data/split.ts';
 import { studyTable } from '../data/study-table.ts';
 import type { Dataset } from '../data/types.ts';
-import { ConfigError, DataError, ReprobeError } from '../errors.ts';
+import { BackboneError, ConfigError, DataError, ReprobeError } from '../errors.ts';
 import { DEVICES, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-schema.ts';
 import { VERIFY_DEFAULTS, verifyModel, type RowComparison, type VerifyResult } from '../jobs/verify-model.ts';
 import { formatTable } from '../report/table.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { openOnnx } from '../util/ort.ts';
+import { reprobeHome } from '../util/paths.ts';
+import { seeded } from '../util/rng.ts';
 import type { Argv } from 'yargs';
 import type { Command } from './command.ts';
 import { progressBar } from './progress.ts';
@@ -151,6 +160,103 @@ function verifyReport(r: VerifyResult, a: VerifyArgs): string {
   return [...lines, `against ${refs}:`, table, ...notes].join('\n');
 }
 
+/** `models quantize`'s flags (the other actions ignore them); defaults from QUANTIZE_DEFAULTS. */
+function quantizeOptions<T>(y: Argv<T>) {
+  return y
+    .option('out', { type: 'string', describe: 'quantize: the int8 .onnx file to write; its card goes next to it (<file>.card.json) [default: $REPROBE_HOME/models/quantized/<name>-int8.onnx]' })
+    .option('conv', { type: 'boolean', default: QUANTIZE_DEFAULTS.conv, describe: "quantize: Conv weights too (ConvInteger, uint8 weights); slower than float Conv on onnxruntime's CPU kernels (npm run bench:quantize)" })
+    .option('per-channel', { type: 'boolean', default: QUANTIZE_DEFAULTS.perChannel, describe: 'quantize: one scale per output channel (--no-per-channel: one per weight)' })
+    .option('reduce-range', { type: 'boolean', default: QUANTIZE_DEFAULTS.reduceRange, describe: 'quantize: 7-bit int8 weights, the same results on every CPU (--no-reduce-range: 8 bits, which AVX2 kernels without VNNI saturate)' })
+    .option('weight-type', { choices: ['int8', 'uint8'] as const, default: QUANTIZE_DEFAULTS.weightType, describe: 'quantize: MatMul/Gemm weights int8 symmetric or uint8 asymmetric (slower here)' });
+}
+
+type QuantizeArgs = Awaited<ReturnType<typeof quantizeOptions>['argv']> & { card?: string };
+
+/** A backbone's float ONNX graph: an embedded model's conversion at its tap, a cached hub file, or a model file (with --card). */
+async function floatOnnx(name: string, cardPath?: string): Promise<{ card: Card; bytes: Uint8Array }> {
+  if (isModelPath(name)) {
+    const r = await resolveBackbone(name, { card: cardPath });
+    return { card: r.card, bytes: new Uint8Array(await readFile(r.files!.image)) };
+  }
+  const card = resolveCard(name);
+  if (isKerasCard(card)) return { card, bytes: await convertedOnnx(card, loadNsfwjsModel(card.source.model), [card.tap]) };
+  const [image] = cardHubFiles(card);
+  const path = image && findCached(image);
+  if (!path) throw new BackboneError(`${card.id} is not cached here (${image ? reprobeCachePath(image) : 'no file'}): \`reprobe models pull ${card.id}\` fetches it (needs the network), then quantize again.`);
+  return { card, bytes: new Uint8Array(await readFile(path)) };
+}
+
+/** Writes a dynamically quantized int8 copy of a backbone and its card (atomically), after running both on onnxruntime. */
+async function modelsQuantize(name: string, a: QuantizeArgs): Promise<void> {
+  const { card, bytes } = await floatOnnx(name, a.card);
+  const opt = { conv: a.conv, perChannel: a['per-channel'], reduceRange: a['reduce-range'], weightType: a['weight-type'] };
+  const { bytes: q, summary: s } = quantizeDynamic(bytes, opt);
+  const kept = new Map<string, number>();
+  for (const k of s.skipped) kept.set(`${k.op}\t${k.reason}`, (kept.get(`${k.op}\t${k.reason}`) ?? 0) + 1);
+  if (!s.quantized.length) {
+    const why = [...kept].map(([k, n]) => `${n} ${k.replace('\t', ': ')}`).join('; ');
+    throw new BackboneError(`${card.id}: nothing to quantize (no MatMul/Gemm with a constant 2-D weight${opt.conv ? ' and no Conv with constant 4-D weights' : '; --conv quantizes Conv weights'})${why ? `; kept float: ${why}` : ''}.`);
+  }
+  const how = `int8 dynamic quantization by reprobe models quantize (MatMul/Gemm ${opt.weightType}${opt.weightType === 'int8' && opt.reduceRange ? ' 7-bit' : ''}${opt.conv ? ', Conv uint8' : ''}, per ${opt.perChannel ? 'channel' : 'tensor'})`;
+  const qCard = quantizedCard(card, { input: s.inputs[0], output: s.outputs[0] }, how);
+  // Both models run before anything is written: a graph onnxruntime refuses never lands.
+  const check = await compareOnNoise(bytes, q, parseCardFile(qCard, 'check.onnx'));
+  const out = resolve(a.out ?? join(reprobeHome(), 'models', 'quantized', `${card.id}-int8.onnx`));
+  const cardOut = `${out.replace(/\.onnx$/i, '')}.card.json`;
+  await writeFileAtomic(out, q);
+  await writeFileAtomic(cardOut, JSON.stringify(qCard, null, 2) + '\n');
+  const byOp = new Map<string, number>();
+  for (const w of s.quantized) byOp.set(w.op, (byOp.get(w.op) ?? 0) + 1);
+  const rows = [...byOp].map(([op, n]) => [op, n, '', ''] as (string | number)[]);
+  for (const [k, n] of kept) rows.push([k.split('\t')[0], '', n, k.split('\t')[1]]);
+  const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+  process.stdout.write(
+    [
+      `${card.id}: ${how}`,
+      formatTable(['op', 'quantized', 'kept float', 'why kept'], rows),
+      `weights ${mb(s.floatWeightBytes)} float32 -> ${mb(s.int8WeightBytes)}; file ${mb(bytes.length)} -> ${mb(q.length)}${s.foldedBatchNorms ? `; ${s.foldedBatchNorms} BatchNormalization folded into their Conv` : ''}`,
+      `checked on onnxruntime: ${check}`,
+      `wrote ${out}`,
+      `card  ${cardOut}`,
+      `run it: reprobe probe --backbone ${out} --card ${cardOut} --dataset mnist`,
+    ].join('\n') + '\n',
+  );
+}
+
+/** Float and int8 model on 4 seeded noise images in the card's layout, one at a time (some exports fix batch 1): their lowest cosine. */
+async function compareOnNoise(float: Uint8Array, int8: Uint8Array, card: OnnxCard): Promise<string> {
+  const { height: h, width: w, layout } = card.input;
+  const rng = seeded(0);
+  const { scale, mean, std } = card.preprocess;
+  const n = 4;
+  const x = Float32Array.from({ length: n * 3 * h * w }, (_, i) => {
+    const c = layout === 'NHWC' ? i % 3 : Math.floor(i / (h * w)) % 3;
+    return (Math.floor(rng() * 256) * scale - mean[c]) / std[c];
+  });
+  const dims = layout === 'NHWC' ? [1, h, w, 3] : [1, 3, h, w];
+  const size = 3 * h * w;
+  const run = async (bytes: Uint8Array) => {
+    const session = await openOnnx(bytes, {});
+    try {
+      const rows: Float32Array[] = [];
+      for (let r = 0; r < n; r++) rows.push((await session.run(x.subarray(r * size, (r + 1) * size), dims, [card.output.name]))[0].data);
+      return rows;
+    } finally {
+      await session.dispose();
+    }
+  };
+  const [f, q] = [await run(float), await run(int8)];
+  let worst = 1;
+  for (let r = 0; r < n; r++) {
+    const [a, b] = [f[r], q[r]];
+    let [ab, aa, bb] = [0, 0, 0];
+    for (let i = 0; i < a.length; i++) [ab, aa, bb] = [ab + a[i] * b[i], aa + a[i] * a[i], bb + b[i] * b[i]];
+    worst = Math.min(worst, ab / Math.sqrt(aa * bb));
+  }
+  if (!Number.isFinite(worst)) throw new BackboneError(`${card.id}: the int8 model's output "${card.output.name}" is not finite on noise images; nothing written.`);
+  return `cosine to the float model's "${card.output.name}" on ${n} noise images >= ${worst.toFixed(4)} (real images: reprobe models verify, npm run bench:quantize)`;
+}
+
 function datasetsList(): void {
   const table = studyTable();
   const rows = [...DATASETS.values()].map((d) => [d.arg ? `${d.name}:${d.arg}` : d.name, table[d.name] ? Object.keys(table[d.name].rows).join('/') : '-', d.summary]);
@@ -234,10 +340,10 @@ export const modelsCommand: Command = {
   register: (y) =>
     y.command(
       'models <action> [name]',
-      'list backbones (list), show a card (info NAME), download a hub model (pull NAME), list layers for --layer (layers NAME), compare features with reference ones (verify NAME)',
+      'list backbones (list), show a card (info NAME), download a hub model (pull NAME), list layers for --layer (layers NAME), compare features with reference ones (verify NAME), write an int8 copy (quantize NAME)',
       (c) =>
-        verifyOptions(c)
-          .positional('action', { choices: ['list', 'info', 'pull', 'layers', 'verify'] as const, demandOption: true })
+        quantizeOptions(verifyOptions(c))
+          .positional('action', { choices: ['list', 'info', 'pull', 'layers', 'verify', 'quantize'] as const, demandOption: true })
           .positional('name', { type: 'string' })
           .epilog(
             'Hub models are cached in $REPROBE_HOME/models (default ~/.cache/reprobe); an existing Hugging Face cache (HF_HUB_CACHE, HF_HOME) is reused. ' +
@@ -247,12 +353,14 @@ export const modelsCommand: Command = {
           .example('$0 models info dino', 'the full card of dino-vits16 as JSON, with its cache path')
           .example('$0 models pull clip-vit-b32', 'download the ONNX files (resumable, checksummed) for offline runs')
           .example('$0 models layers mobilenet-v2', 'layer names for --layer; the tap and the swept layers are marked')
-          .example('$0 models verify my.onnx --card card.json --images imgs --reference ref.npy', 'cosine per image against reference features (tools/torch_reference.py); exit 1 below --tolerance'),
+          .example('$0 models verify my.onnx --card card.json --images imgs --reference ref.npy', 'cosine per image against reference features (tools/torch_reference.py); exit 1 below --tolerance')
+          .example('$0 models quantize vit-b32', 'a dynamically quantized int8 copy (MatMul/Gemm weights) and its card, for --backbone FILE --card CARD'),
       async (a) => {
         if (a.action === 'list') return modelsList();
         if (!a.name) throw new ReprobeError(`\`reprobe models ${a.action}\` needs a backbone name, e.g. \`reprobe models ${a.action} mobilenet-v2\`.`);
         if (a.action === 'pull') return modelsPull(a.name);
         if (a.action === 'verify') return modelsVerify(a.name, a);
+        if (a.action === 'quantize') return modelsQuantize(a.name, a);
         return a.action === 'info' ? modelsInfo(a.name) : modelsLayers(a.name);
       },
     ),
