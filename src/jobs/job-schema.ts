@@ -12,7 +12,7 @@ const SEED_RANGE = `expected a whole number from 0 to ${MAX_SEED}`;
 const unique = <T>(list: T[]) => [...new Set(list)];
 
 /** What every job shares: data, split, backbones and how they run. */
-const JOB_SHAPE = {
+export const JOB_SHAPE = {
   backbones: z.array(z.string().min(1)).min(1).transform(unique).default(['mobilenet-v2']),
   dataset: z.string().min(1).default('mnist'),
   /** Folder holding the study datasets; default $REPROBE_DATA, else $REPROBE_HOME/data. */

@@ -4,6 +4,7 @@ import { bootstrapInterval, type Interval } from '../metrics/bootstrap.ts';
 import { confusedPairs } from '../metrics/confusion.ts';
 import { HEADLINE_METRICS, type HeadlineMetric } from '../metrics/scores.ts';
 import { seeded } from '../util/rng.ts';
+import type { ConfusedPair } from '../results/record.ts';
 import type { Flags } from '../util/options.ts';
 
 /**
@@ -27,19 +28,8 @@ export const OUTPUT_FLAGS: Flags<typeof OUTPUT_OPTIONS> = {
   },
 };
 
-/** A record's confused pair: class names, IoU and its counts (m_ab: images of a predicted as b; n_a: images of a). */
-interface ConfusedPairField {
-  a: string;
-  b: string;
-  iou: number;
-  m_ab: number;
-  m_ba: number;
-  n_a: number;
-  n_b: number;
-}
-
 /** [n] truth and predictions → the record field `confused_pairs` (the top N pairs), or nothing when N is 0 or absent. */
-export function confusedPairsField(truth: ArrayLike<number>, pred: ArrayLike<number>, classes: readonly string[], top: number | undefined): { confused_pairs?: ConfusedPairField[] } {
+export function confusedPairsField(truth: ArrayLike<number>, pred: ArrayLike<number>, classes: readonly string[], top: number | undefined): { confused_pairs?: ConfusedPair[] } {
   if (!top) return {};
   const pairs = confusedPairs(confusionMatrix(truth, pred, classes.length), top);
   return { confused_pairs: pairs.map((p) => ({ ...p, a: classes[p.a], b: classes[p.b] })) };

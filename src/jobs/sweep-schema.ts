@@ -5,7 +5,7 @@ import { studyTable } from '../data/study-table.ts';
 import { datasetEntry } from '../data/registry.ts';
 import { ConfigError } from '../errors.ts';
 import { MAX_SEED } from '../util/rng.ts';
-import { DEVICES, RUNTIMES } from './job-schema.ts';
+import { JOB_SHAPE } from './job-schema.ts';
 import { METHODS } from './methods.ts';
 
 const seed = z.number().int().min(0).max(MAX_SEED);
@@ -32,13 +32,14 @@ const SweepSchema = z
     methodShots: z.record(z.string(), nonEmpty(z.number().int().min(1))).optional(),
     /** `whole`: extract each (backbone, dataset) once, every image, and serve every split from it; `split`: only what each split needs. */
     extract: z.enum(['whole', 'split']).default('whole'),
-    layer: z.string().optional(),
-    runtime: z.enum(RUNTIMES).default('auto'),
-    batchSize: z.number().int().min(1).max(1024).default(16),
-    threads: z.number().int().min(1).max(1024).optional(),
-    device: z.enum(DEVICES).default('cpu'),
-    cache: z.boolean().default(true),
-    resultsDir: z.string().min(1).default('results'),
+    // How backbones run and where results go: the keys of every job, as probe --config takes them.
+    layer: JOB_SHAPE.layer,
+    runtime: JOB_SHAPE.runtime,
+    batchSize: JOB_SHAPE.batchSize,
+    threads: JOB_SHAPE.threads,
+    device: JOB_SHAPE.device,
+    cache: JOB_SHAPE.cache,
+    resultsDir: JOB_SHAPE.resultsDir,
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import type { CellRecord } from '../results/record.ts';
+import type { CellRecord, ConfusedPair } from '../results/record.ts';
 import { studyValues } from './study.ts';
 import { meanStd } from './stats.ts';
 
@@ -73,17 +73,8 @@ export function studyTable(records: readonly CellRecord[]): string {
   return tables.map((t) => `${tables.length > 1 ? `${t.title}\n` : ''}${formatTable(t.columns, t.rows)}`).join('\n\n');
 }
 
-/** A record's `confused_pairs` (written with --top-pairs), when it holds the expected shape. */
-interface PairRow {
-  a: string;
-  b: string;
-  iou: number;
-  m_ab: number;
-  m_ba: number;
-  n_a: number;
-  n_b: number;
-}
-const isPair = (p: unknown): p is PairRow =>
+/** A record's `confused_pairs` entry, when it holds the expected shape. */
+const isPair = (p: unknown): p is ConfusedPair =>
   !!p && typeof p === 'object' && ['a', 'b'].every((k) => typeof (p as Record<string, unknown>)[k] === 'string') && ['iou', 'm_ab', 'm_ba', 'n_a', 'n_b'].every((k) => typeof (p as Record<string, unknown>)[k] === 'number');
 
 /**
