@@ -35,6 +35,16 @@ function distance(x: Float32Array, i: number, j: number, d: number, metric: KnnM
   return ni === 0 || nj === 0 ? 1 : 1 - s / Math.sqrt(ni * nj);
 }
 
+/** A copy of the rows minus their column means. */
+function centred(x: Matrix): Float32Array {
+  const { rows, cols, data } = x;
+  const mean = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j] / rows;
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = data[i * cols + j] - mean[j];
+  return out;
+}
+
 /**
  * The exact k-nearest-neighbour graph, candidates ranked by one matrix product per block on reprobe's GEMM kernels
  * (x·y − |y|²/2 for Euclidean, x̂·ŷ for cosine), their distances then recomputed in double precision. This is what
@@ -43,7 +53,8 @@ function distance(x: Float32Array, i: number, j: number, d: number, metric: KnnM
 export async function exactKnn(x: Matrix, k: number, metric: KnnMetric): Promise<KnnGraph> {
   const { rows: n, cols: d } = x;
   if (k < 1 || k > n) throw new RangeError(`exactKnn: k = ${k} with ${n} points`);
-  const bank = metric === 'cosine' ? l2Normalized(x).data : x.data;
+  // Euclidean ranks on centred features: distances do not change, and x·y − |y|²/2 in float32 cancels far less.
+  const bank = metric === 'cosine' ? l2Normalized(x).data : centred(x);
   const bias = new Float32Array(n);
   if (metric === 'euclidean') {
     for (let j = 0; j < n; j++) {
