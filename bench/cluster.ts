@@ -43,7 +43,7 @@ async function child(which: string, dims: number, seed: number, file: string): P
     emb = new UMAP({ nNeighbors: NEIGHBORS, minDist: MIN_DIST, nComponents: dims, random: seeded(seed) }).fit(rows);
   } else emb = await umapEmbed(x, { neighbors: NEIGHBORS, minDist: MIN_DIST, dims, metric: 'euclidean', seed });
   const seconds = (performance.now() - t0) / 1000;
-  const ari = adjustedRandIndex(y, kmeansBest(emb, 10, 10, seed).labels);
+  const ari = adjustedRandIndex(y, (await kmeansBest(emb, 10, 10, seed)).labels);
   const out: One = { seconds, ari, peakMB: process.resourceUsage().maxRSS / 1024, baseMB };
   console.log(JSON.stringify(out));
 }

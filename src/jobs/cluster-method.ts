@@ -66,7 +66,6 @@ function sets(cell: FeatureCell, which: (typeof CLUSTER_SETS)[number]): { name: 
   });
 }
 
-const toRows = (x: Matrix) => Array.from({ length: x.rows }, (_, i) => Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols)));
 
 function check(name: string, x: Matrix, y: Int32Array, k: number): void {
   if (x.rows < 2) throw new ProbeError(`Clustering "${name}" needs at least 2 images; it has ${x.rows}.`);
@@ -105,7 +104,7 @@ export const clusterMethod: FeaturesMethod = {
       const neighbors = Math.min(o.neighbors, x.rows - 1);
       if (neighbors < o.neighbors) notes.push(`neighbors clamped to ${neighbors} (the points less one)`);
       const embedded = await umapEmbed(x, { neighbors, minDist: o.minDist, dims: o.dims, metric: o.metric, seed: cell.seed });
-      const fit = kmeansBest(embedded, k, o.restarts, cell.seed);
+      const fit = await kmeansBest(embedded, k, o.restarts, cell.seed);
       const result = scored(name, y, fit.labels, t0, notes, { k, inertia: fit.inertia, umap_neighbors: neighbors });
       out.push({ ...result, fields: { ...result.fields, ...(await writePlot(cell, name, embedded, y, `UMAP${o.dims > 2 ? ` (first 2 of ${o.dims} dims)` : ''}, ARI ${result.value.toFixed(3)}`)) } });
     }
@@ -137,10 +136,12 @@ export const kmeansMethod: FeaturesMethod = {
   flags: KMEANS_FLAGS,
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof KMEANS_OPTIONS>>;
-    return checkedSets(cell, o).map(({ name, x, y, k, notes }) => {
+    const out: MethodResult[] = [];
+    for (const { name, x, y, k, notes } of checkedSets(cell, o)) {
       const t0 = performance.now();
-      const fit = kmeansBest(toRows(x), k, o.restarts, cell.seed);
-      return scored(name, y, fit.labels, t0, notes, { k, inertia: fit.inertia });
-    });
+      const fit = await kmeansBest(x, k, o.restarts, cell.seed);
+      out.push(scored(name, y, fit.labels, t0, notes, { k, inertia: fit.inertia }));
+    }
+    return out;
   },
 };
