@@ -4,6 +4,7 @@ import { parseShard, shardFromEnv, type Shard } from '../jobs/shard.ts';
 import { runSweep, shardJobs, sweepStatus } from '../jobs/sweep.ts';
 import { checkSweep, type SweepJob } from '../jobs/sweep-schema.ts';
 import { formatTable } from '../report/table.ts';
+import { assertDevice } from '../util/ort.ts';
 import { cellEvents, readJobFile } from './cell-job.ts';
 import type { Command } from './command.ts';
 
@@ -45,6 +46,8 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
   if (argv['data-root'] !== undefined) doc.dataRoot = argv['data-root'];
   if (argv.seeds !== undefined) doc.seeds = seedsOf(argv.seeds);
   const { sweep: s, jobs } = checkSweep(doc, file);
+  // strictDevice with device cuda: one line before any job, rather than every job failing alike.
+  if (!argv['dry-run'] && !argv.status) await assertDevice({ device: s.device, strict: s.strictDevice });
   const shard: Shard | undefined = argv.shard !== undefined ? parseShard(String(argv.shard)) : shardFromEnv(process.env, argv.shards as number | undefined);
   const mine = shardJobs(jobs, shard);
   const share = shard ? ` (shard ${shard.index}/${shard.count}: ${mine.length})` : '';

@@ -38,6 +38,8 @@ const SweepSchema = z
     batchSize: JOB_SHAPE.batchSize,
     threads: JOB_SHAPE.threads,
     device: JOB_SHAPE.device,
+    /** With device cuda: fail instead of running on the CPU. */
+    strictDevice: JOB_SHAPE.strictDevice,
     cache: JOB_SHAPE.cache,
     resultsDir: JOB_SHAPE.resultsDir,
   })

@@ -61,7 +61,7 @@ function cellJobOf(sweep: Sweep, job: SweepJob): CellJob {
     split: { protocol: job.protocol, shots: job.shots, valPerClass: job.valPerClass, testPerClass: job.testPerClass, seed: job.seed },
     methods: [getMethod(job.method)],
     options: job.options,
-    open: { layer: sweep.layer, runtime: sweep.runtime, threads: sweep.threads, device: sweep.device },
+    open: { layer: sweep.layer, runtime: sweep.runtime, threads: sweep.threads, device: sweep.device, strict: sweep.strictDevice },
     batchSize: sweep.batchSize,
     cache: sweep.cache,
     resume: true,
@@ -84,7 +84,7 @@ async function extractionStep(sweep: Sweep, jobs: readonly SweepJob[], shard: Sh
   for (const j of pairs.values()) {
     try {
       const r = await runExtractJob(
-        { backbone: j.backbone, dataset: j.dataset, dataRoot: sweep.dataRoot, cache: true, batchSize: sweep.batchSize, shard, open: { layer: sweep.layer, runtime: sweep.runtime, threads: sweep.threads, device: sweep.device } },
+        { backbone: j.backbone, dataset: j.dataset, dataRoot: sweep.dataRoot, cache: true, batchSize: sweep.batchSize, shard, open: { layer: sweep.layer, runtime: sweep.runtime, threads: sweep.threads, device: sweep.device, strict: sweep.strictDevice } },
         { onStart: (n, runtime, layer) => events.onBackbone?.(j.backbone, runtime, layer, n, []), onProgress: events.onProgress, onDownload: events.onDownload, onCacheInvalid: events.onCacheInvalid },
       );
       events.onExtractStep?.(j.backbone, j.dataset, isPending(r) ? `${r.done} of ${r.total} chunks done, the other tasks go on` : `${r.rows} images joined`);

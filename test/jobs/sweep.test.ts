@@ -163,3 +163,15 @@ test('sharded tasks split the whole-dataset extraction by chunks, then each runs
   assert.ok(records.every((r) => r.n_train === 3 * Number(r.shots)));
   assert.equal(records.filter((r) => r.features_from_cache === true).length, 3);
 });
+
+test('a sweep with device cuda and strictDevice stops in one line before any job when CUDA cannot be used', async (t) => {
+  const { cudaStatus } = await import('../../src/util/ort.ts');
+  if ((await cudaStatus()).usable) return t.skip('CUDA works on this machine');
+  const dir = tempDir();
+  const file = tinySweep(dir, { device: 'cuda', strictDevice: true });
+  const r = spawnSync(process.execPath, [bin, 'sweep', file], { encoding: 'utf8', env: env(tempDir()) });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr.trim(), /^reprobe: --device cuda --strict: /);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.equal(existsSync(join(dir, 'results')), false);
+});
