@@ -83,7 +83,8 @@ export async function claimJob(resultsDir: string, id: string): Promise<JobClaim
     if (top !== undefined && !stale(await readClaim(join(dir, `${id}.${top}`)))) return undefined;
     const next = (top ?? 0) + 1;
     const path = join(dir, `${id}.${next}`);
-    const tmp = join(dir, `.${id}.${next}.${TOKEN}.tmp`);
+    // Its own temp file per attempt: two attempts of one process (same token) must not share one.
+    const tmp = join(dir, `.${id}.${next}.${TOKEN}.${randomBytes(4).toString('hex')}.tmp`);
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(JSON.stringify({ host: hostname(), pid: process.pid, token: TOKEN, time: new Date().toISOString() } satisfies Claim));
