@@ -1,4 +1,5 @@
-import type { Matrix } from '../util/matrix.ts';
+import { createHash } from 'node:crypto';
+import { vstack, type Matrix } from '../util/matrix.ts';
 import type { SessionOptions } from '../util/ort.ts';
 import { openTextTower } from './text-tower.ts';
 import type { OnnxCard } from './types.ts';
@@ -23,21 +24,30 @@ export interface PromptTokenizer {
 /** Prompts per text-tower run: the tower is small next to the image tower, and prompt lists are long (80 x classes). */
 const BATCH = 64;
 
+/**
+ * Prompt lists embedded in this process, by tower, tokenizer and prompts: zero-shot and PRO, and each shot level of a
+ * k-shot curve, build the same class weights (80 templates x every class runs the text tower thousands of times).
+ */
+const embedded = new Map<string, Promise<Matrix>>();
+
 /** The card's text tower with a tokenizer, embedding prompts in batches. */
 export async function openTextEncoder(card: OnnxCard, tokenizer: PromptTokenizer, opt: SessionOptions = {}): Promise<TextEncoder> {
   const tower = await openTextTower(card, opt);
+  const run = async (prompts: readonly string[]) => {
+    const parts: Matrix[] = [];
+    for (let i = 0; i < prompts.length; i += BATCH) parts.push(await tower.embed(prompts.slice(i, i + BATCH).map((p) => tokenizer.encode(p))));
+    return vstack(parts);
+  };
   return {
-    async embed(prompts) {
-      const parts: Matrix[] = [];
-      for (let i = 0; i < prompts.length; i += BATCH) parts.push(await tower.embed(prompts.slice(i, i + BATCH).map((p) => tokenizer.encode(p))));
-      const cols = parts[0]?.cols ?? 0;
-      const data = new Float32Array(prompts.length * cols);
-      let off = 0;
-      for (const p of parts) {
-        data.set(p.data, off);
-        off += p.data.length;
+    embed(prompts) {
+      const key = createHash('sha256').update(JSON.stringify([card.source, card.text?.file, tokenizer.id, prompts])).digest('hex');
+      let m = embedded.get(key);
+      if (!m) {
+        m = run(prompts);
+        embedded.set(key, m);
+        m.catch(() => embedded.delete(key));
       }
-      return { rows: prompts.length, cols, data };
+      return m;
     },
     logitScale: card.text?.logitScale ?? 100,
     tokenizer: tokenizer.id,

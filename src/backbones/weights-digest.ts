@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { sha256File } from '../util/hash-file.ts';
 import { reprobeHome } from '../util/paths.ts';
 import { loadNsfwjsModel } from './keras/nsfwjs-files.ts';
 import type { ResolvedBackbone } from './registry.ts';
@@ -17,9 +18,7 @@ export async function fileDigest(path: string): Promise<string> {
   const note = join(reprobeHome(), 'digests', id);
   const known = (await readFile(note, 'utf8').catch(() => '')).trim();
   if (/^[0-9a-f]{64}$/.test(known)) return known;
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  const digest = h.digest('hex');
+  const { digest } = await sha256File(path);
   await writeFileAtomic(note, digest).catch(() => undefined); // best effort: a read-only home hashes again next time
   return digest;
 }

@@ -4,6 +4,7 @@ import { parseShard, shardFromEnv, type Shard } from '../jobs/shard.ts';
 import { runSweep, shardJobs, sweepStatus } from '../jobs/sweep.ts';
 import { checkSweep, type SweepJob } from '../jobs/sweep-schema.ts';
 import { formatTable } from '../report/table.ts';
+import { listOf } from '../util/options.ts';
 import { assertDevice } from '../util/ort.ts';
 import { cellEvents, readJobFile } from './cell-job.ts';
 import type { Command } from './command.ts';
@@ -30,13 +31,6 @@ function sweepOptions(y: Argv) {
     .example('sbatch --array=0-3 configs/cluster/sweep.sbatch configs/quick.yaml', 'four SLURM array tasks, one share each');
 }
 
-const seedsOf = (raw: unknown) =>
-  String(raw)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number);
-
 const describeJob = (j: SweepJob) => `${j.backbone} ${j.dataset} ${j.shots}-shot seed ${j.seed} ${j.method}`;
 
 async function sweep(argv: Record<string, unknown>): Promise<void> {
@@ -44,7 +38,7 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
   const doc = { ...(await readJobFile(file)) };
   if (argv['results-dir'] !== undefined) doc.resultsDir = argv['results-dir'];
   if (argv['data-root'] !== undefined) doc.dataRoot = argv['data-root'];
-  if (argv.seeds !== undefined) doc.seeds = seedsOf(argv.seeds);
+  if (argv.seeds !== undefined) doc.seeds = listOf(argv.seeds).map(Number);
   const { sweep: s, jobs } = checkSweep(doc, file);
   // strictDevice with device cuda: one line before any job, rather than every job failing alike.
   if (!argv['dry-run'] && !argv.status) await assertDevice({ device: s.device, strict: s.strictDevice });

@@ -1,5 +1,5 @@
 import { gemm } from '../util/gemm.ts';
-import type { Matrix } from '../util/matrix.ts';
+import { centred, type Matrix } from '../util/matrix.ts';
 import { seeded, type Rng } from '../util/rng.ts';
 
 export interface KMeansFit {
@@ -17,22 +17,6 @@ const TOL = 1e-4;
 /** Rows as a Matrix (the UMAP embedding comes as arrays). */
 const asMatrix = (points: Matrix | number[][]): Matrix =>
   Array.isArray(points) ? { rows: points.length, cols: points[0]?.length ?? 0, data: Float32Array.from(points.flat()) } : points;
-
-/** A centred copy (k-means does not move with the data; the products below cancel less) and the data's variance. */
-function centred(x: Matrix): { data: Float32Array; variance: number } {
-  const { rows, cols, data } = x;
-  const mean = new Float64Array(cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j] / rows;
-  const out = new Float32Array(data.length);
-  let ss = 0;
-  for (let i = 0; i < rows; i++)
-    for (let j = 0; j < cols; j++) {
-      const v = data[i * cols + j] - mean[j];
-      out[i * cols + j] = v;
-      ss += v * v;
-    }
-  return { data: out, variance: ss / Math.max(1, rows * cols) };
-}
 
 const sq = (a: Float32Array, i: number, b: Float64Array | Float32Array, j: number, d: number) => {
   let s = 0;
@@ -134,7 +118,9 @@ async function lloyd(x: Float32Array, n: number, d: number, k: number, rng: Rng,
 /** k-means++ from `restarts` seeds derived from `seed`; the lowest inertia is kept (scikit-learn's n_init). */
 export async function kmeansBest(points: Matrix | number[][], k: number, restarts: number, seed: number): Promise<KMeansFit> {
   const m = asMatrix(points);
-  const { data, variance } = centred(m);
+  // k-means does not move with the data; centred, the products of the assignment step cancel less.
+  const { data, sumSquares } = centred(m);
+  const variance = sumSquares / Math.max(1, m.rows * m.cols);
   let best: KMeansFit | undefined;
   for (let r = 0; r < restarts; r++) {
     const fit = await lloyd(data, m.rows, m.cols, k, seeded((seed + Math.imul(r + 1, 0x9e3779b1)) >>> 0), variance);

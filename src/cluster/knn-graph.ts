@@ -1,5 +1,5 @@
 import { gemm } from '../util/gemm.ts';
-import { l2Normalized, type Matrix } from '../util/matrix.ts';
+import { centred, l2Normalized, type Matrix } from '../util/matrix.ts';
 import { topK } from '../util/topk.ts';
 
 export type KnnMetric = 'euclidean' | 'cosine';
@@ -35,16 +35,6 @@ function distance(x: Float32Array, i: number, j: number, d: number, metric: KnnM
   return ni === 0 || nj === 0 ? 1 : 1 - s / Math.sqrt(ni * nj);
 }
 
-/** A copy of the rows minus their column means. */
-function centred(x: Matrix): Float32Array {
-  const { rows, cols, data } = x;
-  const mean = new Float64Array(cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j] / rows;
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = data[i * cols + j] - mean[j];
-  return out;
-}
-
 /**
  * The exact k-nearest-neighbour graph, candidates ranked by one matrix product per block on reprobe's GEMM kernels
  * (x·y − |y|²/2 for Euclidean, x̂·ŷ for cosine), their distances then recomputed in double precision. This is what
@@ -54,7 +44,7 @@ export async function exactKnn(x: Matrix, k: number, metric: KnnMetric): Promise
   const { rows: n, cols: d } = x;
   if (k < 1 || k > n) throw new RangeError(`exactKnn: k = ${k} with ${n} points`);
   // Euclidean ranks on centred features: distances do not change, and x·y − |y|²/2 in float32 cancels far less.
-  const bank = metric === 'cosine' ? l2Normalized(x).data : centred(x);
+  const bank = metric === 'cosine' ? l2Normalized(x).data : centred(x).data;
   const bias = new Float32Array(n);
   if (metric === 'euclidean') {
     for (let j = 0; j < n; j++) {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Sample } from '../data/types.ts';
 import { firstLine } from '../errors.ts';
 import { matrix, type Matrix } from '../util/matrix.ts';
 import { npyDataOffset, npyHeader, readNpy } from '../util/npy.ts';
+import { sha256File } from '../util/hash-file.ts';
 import type { Skipped } from './extract.ts';
 
 const SkippedSchema = z.array(z.object({ id: z.string(), reason: z.string() }));
@@ -103,17 +104,11 @@ export async function readEntry(npyPath: string, sidePath: string, key: string, 
 }
 
 async function hashFile(path: string): Promise<{ size: number; digest: string }> {
-  const h = createHash('sha256');
-  let size = 0;
   try {
-    for await (const chunk of createReadStream(path)) {
-      h.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
+    return await sha256File(path);
   } catch (err) {
     throw new InvalidEntry(`the matrix file cannot be read (${firstLine(err)})`);
   }
-  return { size, digest: h.digest('hex') };
 }
 
 /** The .npy and sidecar of one chunk, with the checksum the sidecar carries. */

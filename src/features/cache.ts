@@ -128,7 +128,7 @@ async function extractChunks(
   at: At,
   finishedByOther: () => Promise<CachedExtraction | undefined>,
 ): Promise<CachedExtraction | PendingEntry> {
-  const { key, dir, npyPath, sidePath } = at;
+  const { key, dir, sidePath } = at;
   const partial = join(dir, `${key}.partial`);
   await guard(() => mkdir(partial, { recursive: true }), dir);
   // 256 images: a kill loses at most that many (a few seconds of a heavy model), and the files stay few.

@@ -3,7 +3,7 @@ import { tfjsBackend } from '../backbones/tfjs.ts';
 import { ProbeError } from '../errors.ts';
 import { cosineHeadModel } from '../finetune/head.ts';
 import { predictLogits, trainModel } from '../finetune/loop.ts';
-import { balancedAccuracy, perClassRecall, topKAccuracy } from '../metrics/classification.ts';
+import { perClassRecall, topKAccuracy } from '../metrics/classification.ts';
 import { classificationScores } from '../metrics/scores.ts';
 import { classWeights, zeroShotLogits } from '../zeroshot/classifier.ts';
 import { classNames, loadPrompts } from '../zeroshot/prompts.ts';
@@ -77,7 +77,8 @@ function scoresOf(cell: FeatureCell, y: Int32Array, logits: Float32Array, idx: r
       top1,
       top5: topKAccuracy(y, logits, K, Math.min(5, K)),
       acc1_adjusted: top1 - 1 / K,
-      mean_per_class_recall: balancedAccuracy(y, pred, K),
+      // Mean per-class recall is balanced accuracy, already among the scores.
+      mean_per_class_recall: scores.balanced_accuracy,
       per_class: ds.classes.map((c, i) => ({ class: c, recall: recall[i], n: y.filter((t) => t === i).length })),
       ...confusedPairsField(y, pred, ds.classes, out.topPairs),
       ...bootstrapField(y, pred, K, metric, out.bootstrap, cell.seed),

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fsError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { CellRecord } from './record.ts';
+import { parseRecords } from './store.ts';
 
 /**
  * The results store: one small JSONL file per finished job in `<results>/records/`, written whole (temp file, flush,
@@ -42,16 +43,7 @@ export async function readStore(resultsDir: string): Promise<CellRecord[]> {
   const out: CellRecord[] = [];
   for (const name of names) {
     // By the name the folder gave (a file copied in by hand may not be a name reprobe writes).
-    const text = await readFile(join(resultsDir, RECORDS_DIR, `${name}.jsonl`), 'utf8').catch(() => '');
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        const r = JSON.parse(line) as CellRecord;
-        if (r && typeof r === 'object' && typeof r.method === 'string' && typeof r.cell_id === 'string') out.push(r);
-      } catch {
-        /* files are written whole; a line that does not parse was not written by reprobe */
-      }
-    }
+    out.push(...parseRecords(await readFile(join(resultsDir, RECORDS_DIR, `${name}.jsonl`), 'utf8').catch(() => ''), 'cell_id'));
   }
   return out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }

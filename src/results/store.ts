@@ -126,15 +126,22 @@ const asResultsError = (err: unknown, dir: string) => fsError(err, `Cannot write
 
 /** Every whole record of a results file, oldest first (none when it does not exist; a torn or foreign line is skipped). */
 export async function readRecords(dir: string, file: string): Promise<CellRecord[]> {
-  const text = await readFile(join(dir, file), 'utf8').catch(() => '');
+  return parseRecords(await readFile(join(dir, file), 'utf8').catch(() => ''), 'split_hash');
+}
+
+/**
+ * JSON lines → the records among them: objects with a `method` and the string field `key`. A torn line (a crash
+ * mid-append: appendRecords moves it aside on the next write) or a foreign one is skipped.
+ */
+export function parseRecords(text: string, key: 'split_hash' | 'cell_id'): CellRecord[] {
   const out: CellRecord[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
       const r = JSON.parse(line) as CellRecord;
-      if (r && typeof r === 'object' && typeof r.method === 'string' && typeof r.split_hash === 'string') out.push(r);
+      if (r && typeof r === 'object' && typeof r.method === 'string' && typeof r[key] === 'string') out.push(r);
     } catch {
-      /* a torn line: appendRecords moves it aside on the next write */
+      /* not a whole record: skipped */
     }
   }
   return out;

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { ReprobeError } from '../errors.ts';
+import { sha256File } from './hash-file.ts';
 import { httpFollow, saveBody } from './http-get.ts';
 
 /** HF_HUB_OFFLINE / REPROBE_OFFLINE set: never touch the network. */
@@ -82,9 +80,7 @@ async function verify(part: string, want: Expected, label: string): Promise<void
     throw new ReprobeError(`Download of ${label} has ${size} bytes, expected ${want.size}; removed it, run the command again.`);
   }
   if (want.sha256) {
-    const h = createHash('sha256');
-    await pipeline(createReadStream(part), h);
-    const got = h.digest('hex');
+    const got = (await sha256File(part)).digest;
     if (got !== want.sha256) {
       await rm(part, { force: true });
       throw new ReprobeError(`Download of ${label} is corrupt: sha256 ${got.slice(0, 12)}…, expected ${want.sha256.slice(0, 12)}…; removed it, run the command again.`);

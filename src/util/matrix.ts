@@ -43,3 +43,22 @@ export function l2Normalized(m: Matrix): Matrix {
   }
   return { data: out, rows, cols };
 }
+
+/**
+ * A copy with every column's mean subtracted (squared distances do not change, and float32 products of the rows
+ * cancel less), and the sum of the squared deviations in double precision.
+ */
+export function centred(m: Matrix): Matrix & { sumSquares: number } {
+  const { rows, cols, data } = m;
+  const mean = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j] / rows;
+  const out = new Float32Array(data.length);
+  let sumSquares = 0;
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) {
+      const v = data[i * cols + j] - mean[j];
+      out[i * cols + j] = v;
+      sumSquares += v * v;
+    }
+  return { rows, cols, data: out, sumSquares };
+}

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { ConfusedPair } from '../../src/results/record.ts';
 import { tempDir } from '../helpers.ts';
 
 const home = tempDir();
@@ -13,22 +14,13 @@ function reprobe(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-interface Pair {
-  a: string;
-  b: string;
-  iou: number;
-  m_ab: number;
-  m_ba: number;
-  n_a: number;
-  n_b: number;
-}
-type Rec = Record<string, unknown> & { method: string; value: number; n_test: number; cell_id: string; confused_pairs?: Pair[] };
+type Rec = Record<string, unknown> & { method: string; value: number; n_test: number; cell_id: string; confused_pairs?: ConfusedPair[] };
 const readJsonl = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rec);
 /** 3 training digits per class, 10 test digits per class: n_a = n_b = 10 in every pair. */
 const CELL = ['-b', 'mobilenet-v2', '-d', 'mnist', '--shots', '3', '--test-per-class', '10'];
 
 /** Pairs as the records must hold them: a before b in class order, IoU from the counts, ranked by IoU then classes. */
-function checkPairs(pairs: Pair[], classes: string[], top: number, what: string): void {
+function checkPairs(pairs: ConfusedPair[], classes: string[], top: number, what: string): void {
   assert.ok(pairs.length <= top, `${what}: at most ${top}`);
   for (const p of pairs) {
     assert.ok(classes.indexOf(p.a) < classes.indexOf(p.b), `${what}: ${p.a} before ${p.b}`);
@@ -36,7 +28,7 @@ function checkPairs(pairs: Pair[], classes: string[], top: number, what: string)
     assert.ok(p.m_ab <= p.n_a && p.m_ba <= p.n_b && p.m_ab + p.m_ba > 0, what);
     assert.equal(p.iou, (p.m_ab + p.m_ba) / (p.n_a + p.n_b), what);
   }
-  const key = (p: Pair) => [-p.iou, classes.indexOf(p.a), classes.indexOf(p.b)];
+  const key = (p: ConfusedPair) => [-p.iou, classes.indexOf(p.a), classes.indexOf(p.b)];
   for (let i = 1; i < pairs.length; i++) {
     const [x, y] = [key(pairs[i - 1]), key(pairs[i])];
     assert.ok(x[0] < y[0] || (x[0] === y[0] && (x[1] < y[1] || (x[1] === y[1] && x[2] < y[2]))), `${what}: ranked`);
