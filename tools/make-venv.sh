@@ -11,7 +11,7 @@ if [ ! -x "$VENV/bin/python" ]; then "$PY" -m venv "$VENV"; fi
 "$VENV/bin/pip" install -q --retries 0 -r tools/python/requirements.txt
 "$VENV/bin/python" - <<'PY'
 import importlib
-for name in ["torch", "transformers", "onnx", "onnxruntime", "timm", "sklearn", "scipy", "numpy", "PIL"]:
+for name in ["torch", "transformers", "onnx", "onnxruntime", "sklearn", "scipy", "numpy", "PIL"]:
     m = importlib.import_module(name)
     print(f"{name} {getattr(m, '__version__', '?')}")
 PY
