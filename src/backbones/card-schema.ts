@@ -19,6 +19,11 @@ export const PreprocessSchema = z
     /** Shorter side before the crop; only for `shorter` (default: the crop size). */
     resizeTo: z.number().int().min(1).optional(),
     interpolation: z.enum(['bilinear', 'bicubic', 'nearest']).default('bilinear'),
+    /**
+     * How an odd centre-crop margin splits (`shorter` only): `round` as torchvision's CenterCrop (half to even),
+     * `floor` as transformers' image processors (one pixel less above and left). Default `round`.
+     */
+    cropOffset: z.enum(['round', 'floor']).optional(),
     /** Multiplies 0..255 pixels, e.g. 1/255. */
     scale: z.number().positive().default(1 / 255),
     mean: rgb.default(IMAGENET.mean),

@@ -29,7 +29,10 @@ function roundHalfEven(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-/** Resize and crop boxes for an image of `width` x `height`, exactly as torchvision's Resize(int) + CenterCrop compute them. */
+/**
+ * Resize and crop boxes for an image of `width` x `height`, exactly as torchvision's Resize(int) + CenterCrop compute
+ * them (transformers' processors size the resize the same way and floor the crop offset: `cropOffset: 'floor'`).
+ */
 export function geometry(width: number, height: number, pre: Preprocess, out: { width: number; height: number }): Geometry {
   if (pre.resize === 'stretch') return { resized: { ...out }, crop: { left: 0, top: 0, ...out } };
   const s = pre.resizeTo ?? Math.min(out.width, out.height);
@@ -37,7 +40,8 @@ export function geometry(width: number, height: number, pre: Preprocess, out: { 
   // An image smaller than the crop after resizing cannot happen for cards with resizeTo >= crop size.
   const cw = Math.min(out.width, resized.width);
   const ch = Math.min(out.height, resized.height);
-  return { resized, crop: { left: roundHalfEven((resized.width - cw) / 2), top: roundHalfEven((resized.height - ch) / 2), width: cw, height: ch } };
+  const offset = pre.cropOffset === 'floor' ? Math.floor : roundHalfEven;
+  return { resized, crop: { left: offset((resized.width - cw) / 2), top: offset((resized.height - ch) / 2), width: cw, height: ch } };
 }
 
 /**
@@ -126,12 +130,40 @@ function extendEdges(img: RawImage): RawImage {
  * digit; this path: 0.3/255). The edge copies make border pixels interpolate against themselves, not black.
  */
 async function enlarge(ext: RawImage, from: { width: number; height: number }, to: { width: number; height: number }, interp: Interpolation): Promise<RawImage> {
+  if (interp === 'nearest') return enlargeNearest(ext, from, to);
   const sx = Math.max(1, to.width / from.width);
   const sy = Math.max(1, to.height / from.height);
   const up = await rawOf(
     sharp(ext.data, { raw: rawInfo(ext) }).affine([sx, 0, 0, sy], { interpolator: INTERPOLATORS[interp], idx: -EDGE, idy: -EDGE, odx: 0.5 * (sx - 1), ody: 0.5 * (sy - 1) }),
   );
   return cropRaw(up, { left: 0, top: 0, width: sx > 1 ? to.width : from.width, height: sy > 1 ? to.height : from.height });
+}
+
+/**
+ * Nearest-neighbour enlargement as PIL computes it (transformers' NEAREST processors use PIL), by hand: libvips' nearest
+ * affine picks the neighbour half a pixel off. PIL accumulates the source position x·in/out + in/2out by repeated
+ * addition in doubles and truncates; the same sums here give the same pixels (tested on 256 → 260 and → 528).
+ */
+function nearestIndex(n: number, m: number): Int32Array {
+  const idx = new Int32Array(Math.max(n, m));
+  if (m <= n) return idx.map((_, x) => x);
+  const step = n / m;
+  let at = 0.5 * step;
+  for (let x = 0; x < m; x++, at += step) idx[x] = Math.trunc(at);
+  return idx;
+}
+
+function enlargeNearest(ext: RawImage, from: { width: number; height: number }, to: { width: number; height: number }): RawImage {
+  const c = ext.channels;
+  const xs = nearestIndex(from.width, to.width);
+  const ys = nearestIndex(from.height, to.height);
+  const out = new Uint8Array(xs.length * ys.length * c);
+  for (let y = 0; y < ys.length; y++)
+    for (let x = 0; x < xs.length; x++) {
+      const o = ((EDGE + ys[y]) * ext.width + EDGE + xs[x]) * c;
+      for (let k = 0; k < c; k++) out[(y * xs.length + x) * c + k] = ext.data[o + k];
+    }
+  return { data: out, width: xs.length, height: ys.length, channels: c };
 }
 
 function cropRaw(img: RawImage, box: { left: number; top: number; width: number; height: number }): RawImage {

@@ -1,19 +1,25 @@
 import type { OnnxCard, Preprocess } from '../types.ts';
 
 /*
- * The study's backbones as ONNX models on the Hugging Face hub. Preprocessing follows each model's reference
- * evaluation transform (torchvision/timm/HF processor): shorter side → center crop, its interpolation, its mean/std.
- * Where no public ONNX export exists, `exportHint` says how to make one (optimum-cli) and `models pull` prints it.
+ * The study's backbones as ONNX models on the Hugging Face hub. Preprocessing is the repo's own image processor
+ * (preprocessor_config.json, as transformers applies it: test/backbones/hf-architectures.test.ts checks every card
+ * against it on real photos), except DINO and MAE, which keep their authors' evaluation transform for frozen
+ * features (docs/backbones-real.md says why). Where no public ONNX export exists, `exportHint` says how to make one
+ * (`reprobe models export`, or optimum-cli) and `models pull` prints it.
  */
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
 const HALF = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } as const;
 const CLIP = { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] } as const;
 
-function pre(resizeTo: number, interpolation: Preprocess['interpolation'], norm: { mean: readonly number[]; std: readonly number[] }): Preprocess {
-  return { resize: 'shorter', resizeTo, interpolation, scale: 1 / 255, mean: [...norm.mean] as Preprocess['mean'], std: [...norm.std] as Preprocess['std'] };
+const norm = (n: { mean: readonly number[]; std: readonly number[] }) => ({ scale: 1 / 255, mean: [...n.mean] as Preprocess['mean'], std: [...n.std] as Preprocess['std'] });
+/** Shorter side → centre crop; `floor` offsets as transformers' processors crop, `round` as torchvision's CenterCrop. */
+function pre(resizeTo: number, interpolation: Preprocess['interpolation'], n: typeof IMAGENET | typeof HALF | typeof CLIP, cropOffset: 'round' | 'floor'): Preprocess {
+  return { resize: 'shorter', resizeTo, interpolation, cropOffset, ...norm(n) };
 }
+/** Resize to exactly the input size (transformers' processors with size {height, width} and no crop). */
+const stretch = (interpolation: Preprocess['interpolation'], n: typeof IMAGENET | typeof HALF): Preprocess => ({ resize: 'stretch', interpolation, ...norm(n) });
 const nchw = (size: number) => ({ name: 'pixel_values', height: size, width: size, channels: 3, layout: 'NCHW' }) as const;
-const exportHint = (repo: string) => `optimum-cli export onnx --model ${repo} --task feature-extraction <dir>, then copy <dir>/model.onnx to the path above`;
+const exportHint = (repo: string) => `reprobe models export ${repo.split('/')[1]} (Python with torch and transformers; a local checkpoint folder works too), or optimum-cli export onnx --model ${repo} --task feature-extraction <dir> and copy <dir>/model.onnx to the path above`;
 const CLS = { name: 'last_hidden_state', pooling: 'cls' } as const;
 const MEAN = { name: 'last_hidden_state', pooling: 'mean', prefixTokens: 1 } as const;
 const POOLED = { name: 'pooler_output', pooling: 'none' } as const;
@@ -28,8 +34,8 @@ function vit(id: string, repo: string, params: string, dim: number, onHub: boole
     source: { kind: 'hub', repo: onHub ? `Xenova/${repo.split('/')[1]}` : repo, file: 'onnx/model.onnx', ...(onHub ? {} : { exportHint: exportHint(repo) }) },
     input: nchw(224),
     patch: Number(patch),
-    // timm's cfg for these weights: bicubic, crop_pct 0.9 (224/0.9 → 248), mean/std 0.5.
-    preprocess: pre(248, 'bicubic', HALF),
+    // The repo's ViTImageProcessor: 224 x 224 bilinear, no crop, mean/std 0.5 (was timm's bicubic 248 → crop 224).
+    preprocess: stretch('bilinear', HALF),
     output: CLS,
     featureDim: dim,
   };
@@ -44,7 +50,8 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     params: '88M',
     source: { kind: 'hub', repo: 'Xenova/clip-vit-base-patch32', file: 'onnx/vision_model.onnx' },
     input: nchw(224),
-    preprocess: pre(224, 'bicubic', CLIP),
+    // CLIPImageProcessor: shorter side 224 bicubic, centre crop 224 (floored offset), CLIP's mean/std.
+    preprocess: pre(224, 'bicubic', CLIP, 'floor'),
     output: { name: 'image_embeds', pooling: 'none' },
     featureDim: 512,
     patch: 32,
@@ -67,24 +74,25 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     source: { kind: 'hub', repo, file: 'onnx/model.onnx', exportHint: exportHint(repo) },
     input: nchw(224),
     // HF ConvNextImageProcessor: crop_pct 0.875 (→ 256), bicubic, ImageNet mean/std; pooled = LayerNorm(GAP).
-    preprocess: pre(256, 'bicubic', IMAGENET),
+    preprocess: pre(256, 'bicubic', IMAGENET, 'floor'),
     output: POOLED,
     featureDim: dim,
   })),
   ...(
     [
-      ['efficientnet-b2', 'google/efficientnet-b2', 260, 292, '9.1M', 1408],
-      ['efficientnet-b6', 'google/efficientnet-b6', 528, 560, '43M', 2304],
+      ['efficientnet-b2', 'google/efficientnet-b2', 260, '9.1M', 1408],
+      ['efficientnet-b6', 'google/efficientnet-b6', 528, '43M', 2304],
     ] as const
-  ).map(([id, repo, size, resizeTo, params, dim]): OnnxCard => ({
+  ).map(([id, repo, size, params, dim]): OnnxCard => ({
     id,
     summary: `EfficientNet-${id.slice(-2).toUpperCase()} @${size}, ImageNet-1k (${repo})`,
     weights: 'ImageNet-1k, supervised',
     params,
     source: { kind: 'hub', repo, file: 'onnx/model.onnx', exportHint: exportHint(repo) },
     input: nchw(size),
-    // timm tf_efficientnet cfg: bicubic, crop_pct 0.89 (b2) / 0.942 (b6).
-    preprocess: pre(resizeTo, 'bicubic', IMAGENET),
+    // The repo's EfficientNetImageProcessor: size x size NEAREST, no crop, ImageNet mean; its std
+    // [0.4785, 0.4733, 0.4743] applied twice (include_top) is ImageNet's std to 1e-8 (was timm's bicubic resize and crop).
+    preprocess: stretch('nearest', IMAGENET),
     output: POOLED,
     featureDim: dim,
   })),
@@ -96,8 +104,8 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     source: { kind: 'hub', repo: 'Xenova/beit-base-patch16-224-pt22k', file: 'onnx/model.onnx' },
     input: nchw(224),
     patch: 16,
-    // HF BeitImageProcessor: bilinear, mean/std 0.5 (224 → 224, no crop margin).
-    preprocess: pre(224, 'bilinear', HALF),
+    // The repo's BeitImageProcessor: 224 x 224 bilinear, no crop, mean/std 0.5.
+    preprocess: stretch('bilinear', HALF),
     output: MEAN,
     featureDim: 768,
   },
@@ -116,8 +124,9 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     },
     input: nchw(224),
     patch: 16,
-    // MAE's linear-probe transform: Resize(256, bicubic), CenterCrop(224), ImageNet mean/std.
-    preprocess: pre(256, 'bicubic', IMAGENET),
+    // MAE's linear-probe transform: Resize(256, bicubic), CenterCrop(224), ImageNet mean/std (the repo's processor
+    // stretches to 224 bicubic; the authors' frozen-feature protocol crops).
+    preprocess: pre(256, 'bicubic', IMAGENET, 'round'),
     output: MEAN,
     featureDim: 768,
   },
@@ -135,8 +144,9 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     source: { kind: 'hub', repo: `Xenova/${id}`, file: 'onnx/model.onnx' },
     input: nchw(224),
     patch: 16,
-    // DINO's eval_linear transform: Resize(256, bicubic), CenterCrop(224), ImageNet mean/std.
-    preprocess: pre(256, 'bicubic', IMAGENET),
+    // DINO's eval_knn / eval_linear transform: Resize(256, bicubic), CenterCrop(224), ImageNet mean/std (the repo's
+    // processor stretches to 224 bilinear; the study's kNN protocol is DINO's).
+    preprocess: pre(256, 'bicubic', IMAGENET, 'round'),
     output: CLS,
     featureDim: dim,
   })),
@@ -148,8 +158,8 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     source: { kind: 'hub', repo: 'facebook/data2vec-vision-base', file: 'onnx/model.onnx', exportHint: exportHint('facebook/data2vec-vision-base') },
     input: nchw(224),
     patch: 16,
-    // BEiT-style processor: bilinear, mean/std 0.5.
-    preprocess: pre(224, 'bilinear', HALF),
+    // The repo's BeitImageProcessor: 224 x 224 bilinear, no crop, mean/std 0.5.
+    preprocess: stretch('bilinear', HALF),
     output: MEAN,
     featureDim: 768,
   },
