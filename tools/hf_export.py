@@ -5,7 +5,9 @@ what `transformers` computes as the reference (tooling only: never needed by the
     tools/make-venv.sh                                   # once: .venv-ref with torch, transformers, onnx
     .venv-ref/bin/python tools/hf_export.py fixtures     # the tiny test fixtures (test/fixtures/hf/)
     .venv-ref/bin/python tools/hf_export.py card dino-vits16 --out DIR [--full]   # one card, full size on demand
-    .venv-ref/bin/python tools/hf_export.py folder HF_FOLDER --out DIR --images DIR  # a save_pretrained folder
+    .venv-ref/bin/python tools/hf_export.py inspect SRC                     # what reprobe needs to make a card
+    .venv-ref/bin/python tools/hf_export.py export SRC --out DIR --preprocess JSON --images DIR
+                                              # SRC: a save_pretrained folder or a hub repo id (`reprobe models export`)
 
 Layout (optimum-cli `export onnx --task feature-extraction`, the files Xenova/* repos hold): input `pixel_values`
 [batch, 3, H, W] with a dynamic batch; outputs `last_hidden_state` and, where the model has one, `pooler_output`; CLIP
@@ -390,6 +392,105 @@ def cmd_card(args):
     print(json.dumps({k: ref[k] for k in ("card", "file", "outputs", "size", "feature")}))
 
 
+# config.json's model_type → (family, transformers class, feature output, pooling): what `export` handles.
+FAMILIES = {
+    "vit": ("vit", "ViTModel", "last_hidden_state", "cls"),
+    "clip": ("clip", "CLIPVisionModelWithProjection", "image_embeds", "none"),
+    "convnext": ("convnext", "ConvNextModel", "pooler_output", "none"),
+    "efficientnet": ("efficientnet", "EfficientNetModel", "pooler_output", "none"),
+    "beit": ("beit", "BeitModel", "last_hidden_state", "mean"),
+    "data2vec-vision": ("beit", "Data2VecVisionModel", "last_hidden_state", "mean"),
+    "vit_mae": ("mae", "ViTMAEModel", "last_hidden_state", "mean"),
+}
+PROCESSOR_KEYS = ("size", "resample", "crop_pct", "crop_size", "do_center_crop", "image_mean", "image_std", "include_top", "rescale_offset", "rescale_factor")
+
+
+def inspect_source(src: str) -> dict:
+    config = transformers.AutoConfig.from_pretrained(src)
+    if config.model_type not in FAMILIES:
+        sys.exit(f"hf_export: {src}: model_type {config.model_type!r} is not one reprobe exports (it exports {', '.join(sorted(FAMILIES))})")
+    family, cls, output, pooling = FAMILIES[config.model_type]
+    vision = config.vision_config if family == "clip" else config
+    try:
+        proc = transformers.AutoImageProcessor.from_pretrained(src).to_dict()
+        processor = {k: proc[k] for k in PROCESSOR_KEYS if k in proc}
+    except (OSError, ValueError):
+        processor = None
+    size = vision.image_size if isinstance(vision.image_size, int) else vision.image_size[0]
+    patch = getattr(vision, "patch_size", None) if family in ("vit", "clip", "beit", "mae") else None
+    dim = config.projection_dim if family == "clip" else getattr(config, "hidden_dim", None) if family == "efficientnet" else config.hidden_sizes[-1] if family == "convnext" else config.hidden_size
+    return {"model_type": config.model_type, "family": family, "class": cls, "output": output, "pooling": pooling, "size": size, "dim": dim,
+            "patch": patch if isinstance(patch, int) or patch is None else patch[0], "processor": processor,
+            "text": family == "clip", "versions": {"transformers": transformers.__version__, "torch": torch.__version__.split("+")[0]}}
+
+
+def load_source(src: str, info: dict):
+    family, cls = info["family"], info["class"]
+    kwargs = {"mask_ratio": 0.0} if family == "mae" else {}
+    model = getattr(transformers, cls).from_pretrained(src, **kwargs).eval()
+    if family == "mae":
+        fix_mae_shuffle(model)
+    text = transformers.CLIPTextModelWithProjection.from_pretrained(src).eval() if family == "clip" else None
+    return model, text
+
+
+def card_pixels(img: Image.Image, pre: dict, height: int, width: int) -> np.ndarray:
+    """A reprobe card's preprocessing written with PIL (independent of reprobe's sharp pipeline): resize (stretch, or the
+    shorter side to resizeTo and a centre crop, its offset floored or rounded half to even), scale, normalise → [3, h, w]."""
+    resample = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}[pre.get("interpolation", "bilinear")]
+    if pre.get("resize", "shorter") == "stretch":
+        img = img.resize((width, height), resample)
+    else:
+        s = pre.get("resizeTo") or min(height, width)
+        w, h = img.size
+        size = (s, int(s * h / w)) if w <= h else (int(s * w / h), s)
+        img = img.resize(size, resample)
+        off = (lambda v: math.floor(v)) if pre.get("cropOffset") == "floor" else (lambda v: round(v))  # Python's round: half to even
+        left, top = off((size[0] - width) / 2), off((size[1] - height) / 2)
+        img = img.crop((left, top, left + width, top + height))
+    x = np.asarray(img, dtype=np.float64) * pre.get("scale", 1 / 255)
+    x = (x - np.array(pre["mean"])) / np.array(pre["std"])
+    return x.transpose(2, 0, 1).astype(np.float32)
+
+
+IMAGE_EXT = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"}
+
+
+def cmd_inspect(args):
+    print(json.dumps(inspect_source(args.source)))
+
+
+def cmd_export(args):
+    info = inspect_source(args.source)
+    model, text = load_source(args.source, info)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    size = info["size"]
+    names = output_names({"family": info["family"]}, model, size)
+    file = "vision_model.onnx" if info["family"] == "clip" else "model.onnx"
+    export_onnx(Exported(model, names).eval(), (torch.zeros(1, 3, size, size),), out / file, ["pixel_values"], names,
+                {"pixel_values": {0: "batch"}, **{n: {0: "batch"} for n in names}})
+    if text is not None:
+        ids = torch.from_numpy(ids_formula(1, text.config.max_position_embeddings, text.config.vocab_size))
+        export_onnx(ExportedText(text).eval(), (ids,), out / "text_model.onnx", ["input_ids"], ["text_embeds", "last_hidden_state"],
+                    {"input_ids": {0: "batch", 1: "tokens"}, "text_embeds": {0: "batch"}, "last_hidden_state": {0: "batch", 1: "tokens"}})
+    ids, rows = [], []
+    if args.images:
+        pre = json.loads(args.preprocess)
+        root = Path(args.images)
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXT and not any(part.startswith(".") for part in p.relative_to(root).parts))
+        for p in files[: args.n]:
+            rows.append(card_pixels(Image.open(p).convert("RGB"), pre, size, size))
+            ids.append(str(p.relative_to(root)))
+    if rows:
+        with torch.no_grad():
+            o = model(pixel_values=torch.from_numpy(np.stack(rows)))
+        feats = pool_t({"output": (info["output"], info["pooling"])}, o).numpy().astype(np.float32)
+        np.save(out / "reference.npy", feats)
+    (out / "reference.json").write_text(json.dumps({**info, "file": file, "outputs": names, "ids": ids}) + "\n")
+    print(json.dumps({"file": file, "outputs": names, "images": len(ids)}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -399,8 +500,16 @@ def main():
     c.add_argument("card", choices=list(SPECS))
     c.add_argument("--out", required=True)
     c.add_argument("--full", action="store_true", help="full size (random weights) instead of the shrunk fixture")
+    i = sub.add_parser("inspect", help="model type, family, sizes and processor of a checkpoint, as JSON")
+    i.add_argument("source", help="a save_pretrained folder, or a hub repo id")
+    e = sub.add_parser("export", help="export a checkpoint as the hub's ONNX files, with transformers' features on a few images")
+    e.add_argument("source", help="a save_pretrained folder, or a hub repo id")
+    e.add_argument("--out", required=True)
+    e.add_argument("--images", help="folder of images for the reference features")
+    e.add_argument("--preprocess", default="{}", help="the reprobe card's preprocess as JSON (the transform the references use)")
+    e.add_argument("--n", type=int, default=8, help="images for the reference features")
     args = ap.parse_args()
-    {"fixtures": cmd_fixtures, "card": cmd_card}[args.cmd](args)
+    {"fixtures": cmd_fixtures, "card": cmd_card, "inspect": cmd_inspect, "export": cmd_export}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,8 @@ const HubSourceSchema = z.object({
   revision: z.string().min(1).optional(),
   /** How to make the ONNX file when the repo has none (shown when the hub answers 404). */
   exportHint: z.string().optional(),
+  /** The transformers checkpoint (hub repo id) the ONNX file is exported from by `reprobe models export`; default `repo`. */
+  checkpoint: z.string().min(1).optional(),
 });
 
 /** The text tower's tokenizer: Hugging Face vocab.json and merges.txt, paths in the same hub repo. */

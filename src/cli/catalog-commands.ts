@@ -23,6 +23,7 @@ import { openOnnx } from '../util/ort.ts';
 import { reprobeHome } from '../util/paths.ts';
 import { seeded } from '../util/rng.ts';
 import type { Argv } from 'yargs';
+import { exportOptions, modelsExport } from './models-export.ts';
 import type { Command } from './command.ts';
 import { progressBar } from './progress.ts';
 
@@ -76,10 +77,10 @@ async function modelsPull(name: string): Promise<void> {
 /** `models verify`'s flags (the other actions ignore them). */
 function verifyOptions<T>(y: Argv<T>) {
   return y
-    .option('images', { type: 'string', describe: 'verify: folder of images, searched recursively; rows in sorted relative-path order unless --ids' })
+    .option('images', { type: 'string', describe: 'verify: folder of images, searched recursively; rows in sorted relative-path order unless --ids (export: the images its check runs on [default: 8 MNIST digits])' })
     .option('reference', { type: 'string', describe: 'verify: reference features, float32 [n, d] .npy (tools/torch_reference.py, or reprobe extract -o)' })
     .option('ids', { type: 'string', describe: "verify: the rows' order: JSON array of paths relative to --images (or the .json reprobe extract -o writes)" })
-    .option('tolerance', { type: 'number', default: VERIFY_DEFAULTS.tolerance, describe: 'verify: lowest cosine allowed per image (and per text); below it the exit code is 1' })
+    .option('tolerance', { type: 'number', default: VERIFY_DEFAULTS.tolerance, describe: 'verify, export: lowest cosine allowed per image (and per text); below it the exit code is 1 (export writes nothing)' })
     .option('card', { type: 'string', describe: 'verify: card JSON for a NAME given as a model.onnx path' })
     .option('texts', { type: 'string', describe: 'verify, text towers: one text per line' })
     .option('text-reference', { type: 'string', describe: 'verify: reference text embeddings, float32 [texts, d] .npy' })
@@ -163,7 +164,7 @@ function verifyReport(r: VerifyResult, a: VerifyArgs): string {
 /** `models quantize`'s flags (the other actions ignore them); defaults from QUANTIZE_DEFAULTS. */
 function quantizeOptions<T>(y: Argv<T>) {
   return y
-    .option('out', { type: 'string', describe: 'quantize: the int8 .onnx file to write; its card goes next to it (<file>.card.json) [default: $REPROBE_HOME/models/quantized/<name>-int8.onnx]' })
+    .option('out', { type: 'string', describe: 'quantize: the int8 .onnx file to write; its card goes next to it (<file>.card.json) [default: $REPROBE_HOME/models/quantized/<name>-int8.onnx]; export: the folder for a checkpoint folder\'s model.onnx and card.json [default: $REPROBE_HOME/models/local/<folder>]' })
     .option('conv', { type: 'boolean', default: QUANTIZE_DEFAULTS.conv, describe: "quantize: Conv weights too (ConvInteger, uint8 weights); slower than float Conv on onnxruntime's CPU kernels (npm run bench:quantize)" })
     .option('per-channel', { type: 'boolean', default: QUANTIZE_DEFAULTS.perChannel, describe: 'quantize: one scale per output channel (--no-per-channel: one per weight)' })
     .option('reduce-range', { type: 'boolean', default: QUANTIZE_DEFAULTS.reduceRange, describe: 'quantize: 7-bit int8 weights, the same results on every CPU (--no-reduce-range: 8 bits, which AVX2 kernels without VNNI saturate)' })
@@ -340,10 +341,10 @@ export const modelsCommand: Command = {
   register: (y) =>
     y.command(
       'models <action> [name]',
-      'list backbones (list), show a card (info NAME), download a hub model (pull NAME), list layers for --layer (layers NAME), compare features with reference ones (verify NAME), write an int8 copy (quantize NAME)',
+      'list backbones (list), show a card (info NAME), download a hub model (pull NAME), list layers for --layer (layers NAME), compare features with reference ones (verify NAME), write an int8 copy (quantize NAME), export a transformers checkpoint to ONNX (export NAME|FOLDER)',
       (c) =>
-        quantizeOptions(verifyOptions(c))
-          .positional('action', { choices: ['list', 'info', 'pull', 'layers', 'verify', 'quantize'] as const, demandOption: true })
+        exportOptions(quantizeOptions(verifyOptions(c)))
+          .positional('action', { choices: ['list', 'info', 'pull', 'layers', 'verify', 'quantize', 'export'] as const, demandOption: true })
           .positional('name', { type: 'string' })
           .epilog(
             'Hub models are cached in $REPROBE_HOME/models (default ~/.cache/reprobe); an existing Hugging Face cache (HF_HUB_CACHE, HF_HOME) is reused. ' +
@@ -354,13 +355,15 @@ export const modelsCommand: Command = {
           .example('$0 models pull clip-vit-b32', 'download the ONNX files (resumable, checksummed) for offline runs')
           .example('$0 models layers mobilenet-v2', 'layer names for --layer; the tap and the swept layers are marked')
           .example('$0 models verify my.onnx --card card.json --images imgs --reference ref.npy', 'cosine per image against reference features (tools/torch_reference.py); exit 1 below --tolerance')
-          .example('$0 models quantize vit-b32', 'a dynamically quantized int8 copy (MatMul/Gemm weights) and its card, for --backbone FILE --card CARD'),
+          .example('$0 models quantize vit-b32', 'a dynamically quantized int8 copy (MatMul/Gemm weights) and its card, for --backbone FILE --card CARD')
+          .example('$0 models export ./my-vit-checkpoint', 'ONNX export of a save_pretrained folder with Python (torch, transformers, onnx), checked against transformers, with its card'),
       async (a) => {
         if (a.action === 'list') return modelsList();
         if (!a.name) throw new ReprobeError(`\`reprobe models ${a.action}\` needs a backbone name, e.g. \`reprobe models ${a.action} mobilenet-v2\`.`);
         if (a.action === 'pull') return modelsPull(a.name);
         if (a.action === 'verify') return modelsVerify(a.name, a);
         if (a.action === 'quantize') return modelsQuantize(a.name, a);
+        if (a.action === 'export') return modelsExport(a.name, a);
         return a.action === 'info' ? modelsInfo(a.name) : modelsLayers(a.name);
       },
     ),

@@ -14,7 +14,8 @@ import { openOnnxBackbone } from '../../src/backbones/onnx-backbone.ts';
 import type { OnnxCard } from '../../src/backbones/types.ts';
 import { decodeForCard } from '../../src/features/preprocess.ts';
 import { openOnnx } from '../../src/util/ort.ts';
-import { cosine, hfModelPath, hfReference, idsFormula, pixelsFormula, processorPreprocess, SHARED_DATA, type HfReference } from '../fixtures/hf-references.ts';
+import { processorPreprocess } from '../../src/backbones/hf-processor.ts';
+import { cosine, hfModelPath, hfReference, idsFormula, pixelsFormula, SHARED_DATA, type HfReference } from '../fixtures/hf-references.ts';
 
 const hubCards = STUDY_CARDS.filter((c) => c.source.kind === 'hub');
 

@@ -19,7 +19,8 @@ function pre(resizeTo: number, interpolation: Preprocess['interpolation'], n: ty
 /** Resize to exactly the input size (transformers' processors with size {height, width} and no crop). */
 const stretch = (interpolation: Preprocess['interpolation'], n: typeof IMAGENET | typeof HALF): Preprocess => ({ resize: 'stretch', interpolation, ...norm(n) });
 const nchw = (size: number) => ({ name: 'pixel_values', height: size, width: size, channels: 3, layout: 'NCHW' }) as const;
-const exportHint = (repo: string) => `reprobe models export ${repo.split('/')[1]} (Python with torch and transformers; a local checkpoint folder works too), or optimum-cli export onnx --model ${repo} --task feature-extraction <dir> and copy <dir>/model.onnx to the path above`;
+const exportHint = (id: string, repo: string) =>
+  `reprobe models export ${id} (Python with torch, transformers and onnx; --from FOLDER for a local checkpoint), or optimum-cli export onnx --model ${repo} --task feature-extraction <dir> and copy <dir>/model.onnx to the path above`;
 const CLS = { name: 'last_hidden_state', pooling: 'cls' } as const;
 const MEAN = { name: 'last_hidden_state', pooling: 'mean', prefixTokens: 1 } as const;
 const POOLED = { name: 'pooler_output', pooling: 'none' } as const;
@@ -31,7 +32,7 @@ function vit(id: string, repo: string, params: string, dim: number, onHub: boole
     summary: `ViT-${size === 'large' ? 'L' : 'B'}/${patch} @224, ImageNet-21k (${repo})`,
     weights: 'ImageNet-21k, supervised',
     params,
-    source: { kind: 'hub', repo: onHub ? `Xenova/${repo.split('/')[1]}` : repo, file: 'onnx/model.onnx', ...(onHub ? {} : { exportHint: exportHint(repo) }) },
+    source: onHub ? { kind: 'hub', repo: `Xenova/${repo.split('/')[1]}`, file: 'onnx/model.onnx', checkpoint: repo } : { kind: 'hub', repo, file: 'onnx/model.onnx', exportHint: exportHint(id, repo) },
     input: nchw(224),
     patch: Number(patch),
     // The repo's ViTImageProcessor: 224 x 224 bilinear, no crop, mean/std 0.5 (was timm's bicubic 248 → crop 224).
@@ -48,7 +49,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     summary: 'CLIP ViT-B/32 image tower, projected embedding (openai/clip-vit-base-patch32)',
     weights: 'OpenAI CLIP, 400M image-text pairs',
     params: '88M',
-    source: { kind: 'hub', repo: 'Xenova/clip-vit-base-patch32', file: 'onnx/vision_model.onnx' },
+    source: { kind: 'hub', repo: 'Xenova/clip-vit-base-patch32', file: 'onnx/vision_model.onnx', checkpoint: 'openai/clip-vit-base-patch32' },
     input: nchw(224),
     // CLIPImageProcessor: shorter side 224 bicubic, centre crop 224 (floored offset), CLIP's mean/std.
     preprocess: pre(224, 'bicubic', CLIP, 'floor'),
@@ -71,7 +72,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     summary: `${summary} (${repo})`,
     weights: 'ImageNet-1k, supervised',
     params,
-    source: { kind: 'hub', repo, file: 'onnx/model.onnx', exportHint: exportHint(repo) },
+    source: { kind: 'hub', repo, file: 'onnx/model.onnx', exportHint: exportHint(id, repo) },
     input: nchw(224),
     // HF ConvNextImageProcessor: crop_pct 0.875 (→ 256), bicubic, ImageNet mean/std; pooled = LayerNorm(GAP).
     preprocess: pre(256, 'bicubic', IMAGENET, 'floor'),
@@ -88,7 +89,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     summary: `EfficientNet-${id.slice(-2).toUpperCase()} @${size}, ImageNet-1k (${repo})`,
     weights: 'ImageNet-1k, supervised',
     params,
-    source: { kind: 'hub', repo, file: 'onnx/model.onnx', exportHint: exportHint(repo) },
+    source: { kind: 'hub', repo, file: 'onnx/model.onnx', exportHint: exportHint(id, repo) },
     input: nchw(size),
     // The repo's EfficientNetImageProcessor: size x size NEAREST, no crop, ImageNet mean; its std
     // [0.4785, 0.4733, 0.4743] applied twice (include_top) is ImageNet's std to 1e-8 (was timm's bicubic resize and crop).
@@ -101,7 +102,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     summary: 'BEiT-B/16 @224, self-supervised on ImageNet-22k (microsoft/beit-base-patch16-224-pt22k)',
     weights: 'ImageNet-22k, masked image modelling (no labels)',
     params: '86M',
-    source: { kind: 'hub', repo: 'Xenova/beit-base-patch16-224-pt22k', file: 'onnx/model.onnx' },
+    source: { kind: 'hub', repo: 'Xenova/beit-base-patch16-224-pt22k', file: 'onnx/model.onnx', checkpoint: 'microsoft/beit-base-patch16-224-pt22k' },
     input: nchw(224),
     patch: 16,
     // The repo's BeitImageProcessor: 224 x 224 bilinear, no crop, mean/std 0.5.
@@ -120,7 +121,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
       repo: 'facebook/vit-mae-base',
       file: 'onnx/model.onnx',
       // HF's ViTMAEModel masks 75 % of patches at random unless mask_ratio is 0.
-      exportHint: 'export facebook/vit-mae-base with config.mask_ratio = 0 (optimum-cli export onnx --task feature-extraction after setting it in config.json), then copy model.onnx to the path above',
+      exportHint: 'reprobe models export mae-base (mask_ratio 0, every patch kept in order), or export facebook/vit-mae-base with config.mask_ratio = 0 (optimum-cli export onnx --task feature-extraction after setting it in config.json) and copy model.onnx to the path above',
     },
     input: nchw(224),
     patch: 16,
@@ -141,7 +142,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     summary: `DINO ${arch} @224, self-supervised on ImageNet-1k (facebook/${id})`,
     weights: 'ImageNet-1k, self-distillation (no labels)',
     params,
-    source: { kind: 'hub', repo: `Xenova/${id}`, file: 'onnx/model.onnx' },
+    source: { kind: 'hub', repo: `Xenova/${id}`, file: 'onnx/model.onnx', checkpoint: `facebook/${id}` },
     input: nchw(224),
     patch: 16,
     // DINO's eval_knn / eval_linear transform: Resize(256, bicubic), CenterCrop(224), ImageNet mean/std (the repo's
@@ -155,7 +156,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     summary: 'data2vec-vision ViT-B/16 @224, self-supervised on ImageNet-1k (facebook/data2vec-vision-base)',
     weights: 'ImageNet-1k, data2vec (no labels)',
     params: '86M',
-    source: { kind: 'hub', repo: 'facebook/data2vec-vision-base', file: 'onnx/model.onnx', exportHint: exportHint('facebook/data2vec-vision-base') },
+    source: { kind: 'hub', repo: 'facebook/data2vec-vision-base', file: 'onnx/model.onnx', exportHint: exportHint('data2vec-base', 'facebook/data2vec-vision-base') },
     input: nchw(224),
     patch: 16,
     // The repo's BeitImageProcessor: 224 x 224 bilinear, no crop, mean/std 0.5.
