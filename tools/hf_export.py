@@ -491,6 +491,28 @@ def cmd_export(args):
     print(json.dumps({"file": file, "outputs": names, "images": len(ids)}))
 
 
+def cmd_bench(args):
+    """transformers' own throughput on a card's full-size model (random weights): the repo's processor on the images
+    (PIL decode included), then the forward pass, batch by batch, on `--threads` threads."""
+    import time
+    torch.set_num_threads(args.threads)
+    spec, config, model, _ = build(args.card, False)
+    if spec["family"] == "mae":
+        fix_mae_shuffle(model)
+    model.eval()
+    proc = processor_for(spec)
+    files = [line for line in Path(args.list).read_text().splitlines() if line]
+    with torch.no_grad():
+        warm = proc(images=[Image.open(files[0]).convert("RGB")], return_tensors="pt")["pixel_values"]
+        model(pixel_values=warm)
+        t0 = time.perf_counter()
+        for i in range(0, len(files), args.batch):
+            px = proc(images=[Image.open(f).convert("RGB") for f in files[i:i + args.batch]], return_tensors="pt")["pixel_values"]
+            model(pixel_values=px)
+        dt = time.perf_counter() - t0
+    print(json.dumps({"images": len(files), "seconds": dt, "images_per_s": len(files) / dt, "threads": args.threads}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -508,8 +530,13 @@ def main():
     e.add_argument("--images", help="folder of images for the reference features")
     e.add_argument("--preprocess", default="{}", help="the reprobe card's preprocess as JSON (the transform the references use)")
     e.add_argument("--n", type=int, default=8, help="images for the reference features")
+    b = sub.add_parser("bench", help="transformers' images/s on a card's full-size model (processor + forward)")
+    b.add_argument("card", choices=list(SPECS))
+    b.add_argument("--list", required=True, help="a file with one image path a line")
+    b.add_argument("--batch", type=int, default=16)
+    b.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    {"fixtures": cmd_fixtures, "card": cmd_card, "inspect": cmd_inspect, "export": cmd_export}[args.cmd](args)
+    {"bench": cmd_bench, "fixtures": cmd_fixtures, "card": cmd_card, "inspect": cmd_inspect, "export": cmd_export}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ for (const card of hubCards) {
   test(`${card.id}: the card names the export's file, input, output and pooling, and the hub config's sizes`, () => {
     const ref = reference(card);
     assert.equal(card.source.kind === 'hub' && basename(card.source.file), ref.file);
+    assert.equal(card.source.kind === 'hub' && (card.source.checkpoint ?? card.source.repo), ref.repo, 'the checkpoint models export makes the file from');
     assert.equal(card.input.name ?? 'pixel_values', ref.input);
     assert.ok(ref.outputs.includes(card.output.name), `${card.output.name} not among ${ref.outputs.join(', ')}`);
     assert.equal(card.output.pooling, ref.feature.pooling);
