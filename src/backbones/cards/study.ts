@@ -4,7 +4,7 @@ import type { OnnxCard, Preprocess } from '../types.ts';
  * The study's backbones as ONNX models on the Hugging Face hub. Preprocessing is the repo's own image processor
  * (preprocessor_config.json, as transformers applies it: test/backbones/hf-architectures.test.ts checks every card
  * against it on real photos), except DINO and MAE, which keep their authors' evaluation transform for frozen
- * features (docs/backbones-real.md says why). Where no public ONNX export exists, `exportHint` says how to make one
+ * features (docs/study-backbones.md says why). Where no public ONNX export exists, `exportHint` says how to make one
  * (`reprobe models export`, or optimum-cli) and `models pull` prints it.
  */
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
