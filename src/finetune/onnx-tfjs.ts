@@ -36,6 +36,8 @@ export interface TranslateOptions {
   inputs?: string[];
   /** Prefix of the tf.Variable names (unique per live translation: tfjs refuses a name twice); default `onnx`. */
   scope?: string;
+  /** Tensors given once as constants instead of computed (a cut's shape arithmetic from before the cut, see onnx-model.ts). */
+  constants?: Record<string, tf.Tensor>;
 }
 
 const num = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
@@ -446,7 +448,8 @@ export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsG
   const producer = new Map<string, NodeProto>();
   for (const n of graph.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
   // Only the nodes between the fed tensors and the outputs.
-  const fed = new Set(inputs);
+  const given = Object.entries(opt.constants ?? {});
+  const fed = new Set([...inputs, ...given.map(([n]) => n)]);
   const needed = new Set<NodeProto>();
   const usedInits = new Set<string>();
   const stack = [...outputs];
@@ -500,7 +503,7 @@ export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsG
     outputs,
     variables,
     run(feeds, hooks = {}) {
-      const env = new Map<string, tf.Tensor>([...consts, ...variables]);
+      const env = new Map<string, tf.Tensor>([...consts, ...variables, ...given]);
       for (const name of inputs) {
         const t = feeds[name];
         if (!t) throw new BackboneError(`The graph needs input "${name}".`);
