@@ -19,6 +19,28 @@ export interface OnnxBlock {
  * matching every layer's output gives one block per layer.
  */
 export function onnxBlocks(bytes: Uint8Array, pattern: string, output: string): OnnxBlock[] {
+  const { nodes, sizes, free, last, ends } = unitEnds(bytes, pattern, output);
+  // The output ends the last block: a unit of its own when it matches, else what follows the last match joins that unit.
+  if (ends.length && !new RegExp(pattern).test(output)) ends.pop();
+  ends.push(last);
+  let start = 0;
+  return ends.map((end) => {
+    const span = nodes.slice(start, end + 1);
+    start = end + 1;
+    const params = span.flatMap((n) => n.input ?? []).filter((t, k, all) => sizes.has(t) && all.indexOf(t) === k).reduce((a, t) => a + sizes.get(t)!, 0);
+    return { end: end === last ? output : nodes[end].output!.find((o) => !free.has(o))!, nodes: span.length, params };
+  });
+}
+
+/** The last tensor before `output` that matches `pattern` and that the whole graph passes through (the last unit's end). */
+export function lastUnitEnd(bytes: Uint8Array, pattern: string, output: string): string | undefined {
+  const { nodes, free, ends } = unitEnds(bytes, pattern, output);
+  const i = ends.at(-1);
+  return i === undefined ? undefined : nodes[i].output!.find((o) => !free.has(o));
+}
+
+/** Indices of the nodes making the matching tensors the whole graph passes through, before the node making `output`. */
+function unitEnds(bytes: Uint8Array, pattern: string, output: string) {
   const graph = onnx.ModelProto.decode(bytes).graph!;
   const nodes = graph.node ?? [];
   const sizes = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', (t.dims ?? []).reduce((a: number, d) => a * Number(d), 1)]));
@@ -40,16 +62,7 @@ export function onnxBlocks(bytes: Uint8Array, pattern: string, output: string): 
     const outs = (n.output ?? []).filter((o) => !free.has(o));
     if (i < last && outs.length === 1 && re.test(outs[0]) && earliest[i + 1] >= i) ends.push(i);
   });
-  // The output ends the last block: a unit of its own when it matches, else what follows the last match joins that unit.
-  if (ends.length && !re.test(output)) ends.pop();
-  ends.push(last);
-  let start = 0;
-  return ends.map((end) => {
-    const span = nodes.slice(start, end + 1);
-    start = end + 1;
-    const params = span.flatMap((n) => n.input ?? []).filter((t, k, all) => sizes.has(t) && all.indexOf(t) === k).reduce((a, t) => a + sizes.get(t)!, 0);
-    return { end: end === last ? output : nodes[end].output!.find((o) => !free.has(o))!, nodes: span.length, params };
-  });
+  return { nodes, sizes, free, last, ends };
 }
 
 /**

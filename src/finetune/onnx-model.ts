@@ -7,7 +7,7 @@ import type { TrainModel } from './head.ts';
 import { onnxToTfjs } from './onnx-tfjs.ts';
 
 /** The card's pooling of its output, on tfjs tensors (src/backbones/pooling.ts does the same on onnxruntime's). */
-function pooled(t: tf.Tensor, out: OnnxCard['output']): tf.Tensor {
+export function pooledFeatures(t: tf.Tensor, out: OnnxCard['output']): tf.Tensor {
   switch (out.pooling) {
     case 'cls':
       return t.slice([0, 0, 0], [-1, 1, -1]).reshape([t.shape[0], -1]);
@@ -27,7 +27,7 @@ function pooled(t: tf.Tensor, out: OnnxCard['output']): tf.Tensor {
  * sized): computed once on blank images of the card's size. Values that change with the batch size would be wrong
  * as constants: a BackboneError then.
  */
-function cutConstants(bytes: Uint8Array, cut: string, image: number[]): Record<string, tf.Tensor> {
+export function cutConstants(bytes: Uint8Array, cut: string, image: number[]): Record<string, tf.Tensor> {
   const names = cutBoundary(bytes, cut);
   if (!names.length) return {};
   const prefix = onnxToTfjs(bytes, { outputs: names, scope: 'cut-constants' });
@@ -64,7 +64,7 @@ export function onnxTrainModel(
   return {
     inputShape: o.from?.shape ?? image,
     variables: [...(o.trainBackbone ? graph.variables.values() : []), ...head.variables],
-    logits: (x) => head.apply(pooled(graph.run({ [graph.inputs[0]]: x })[0], card.output)),
+    logits: (x) => head.apply(pooledFeatures(graph.run({ [graph.inputs[0]]: x })[0], card.output)),
     dispose: () => {
       graph.dispose();
       tf.dispose(Object.values(constants));
