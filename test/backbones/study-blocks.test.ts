@@ -1,7 +1,7 @@
 /**
  * Fine-tuning blocks of the study cards (`--train last:N`): on each real architecture's export (test/fixtures/hf) the
  * card's `blocks` pattern finds one block per repeated unit of the model's config, and a last:1 plan (the frozen
- * prefix on onnxruntime, the last block translated to tfjs) reproduces torch's loss; the patterns also accept the
+ * prefix on onnxruntime, the last block translated to tfjs) reproduces torch's loss and the last block's gradients; the patterns also accept the
  * transformers 4 names of the hub's existing exports (Xenova/*).
  */
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { onnxTrainModel } from '../../src/finetune/onnx-model.ts';
 import { registerWasmTraining } from '../../src/finetune/training-kernels.ts';
 import { openOnnx } from '../../src/util/ort.ts';
 import { hfReference, pixelsFormula, type HfReference } from '../fixtures/hf-references.ts';
-import { hfBytes, trainStepKernel, trainStepLabels } from '../fixtures/hf-train.ts';
+import { hfBytes, onnxName, torchNames, trainStepKernel, trainStepLabels } from '../fixtures/hf-train.ts';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
 
 const ready = tfjsBackend().then((b) => b === 'wasm' && registerWasmTraining());
@@ -66,8 +66,24 @@ for (const c of STUDY_CARDS) {
       const [kernel, bias] = model.variables.slice(-2);
       kernel.assign(tf.tensor2d(trainStepKernel(ref.feature.dim, classes), [ref.feature.dim, classes]));
       bias.assign(tf.zerosLike(bias));
-      const loss = tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(trainStepLabels(n, classes), 'int32'), classes), model.logits(tf.tensor(acts.data, acts.dims))).dataSync()[0]);
+      const x = tf.tensor(acts.data, acts.dims);
+      const labels = tf.oneHot(tf.tensor1d(trainStepLabels(n, classes), 'int32'), classes);
+      const trainedVars = model.variables.slice(0, -2);
+      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, model.logits(x)) as tf.Scalar, trainedVars);
+      const loss = value.dataSync()[0];
       assert.ok(Math.abs(loss - ref.train_step.loss) <= 1e-4, `loss ${loss} after the cut at ${cut}, torch ${ref.train_step.loss}`);
+      // Freezing the prefix leaves the last block's gradients as they are: torch's, for the parameters the export names.
+      const names = torchNames(bytes);
+      let compared = 0;
+      for (const v of trainedVars) {
+        const torch = names.get(onnxName(v.name, 'onnx') ?? '');
+        if (torch === undefined || !(torch in ref.train_step.grad_norms) || !grads[v.name]) continue;
+        const [got, want] = [grads[v.name].norm().dataSync()[0], ref.train_step.grad_norms[torch]];
+        assert.ok(Math.abs(got - want) <= 1e-3 * want + 1e-8, `${torch}: |grad| ${got} after the cut, torch ${want}`);
+        compared++;
+      }
+      assert.ok(compared >= 2, `only ${compared} gradient norms of the last block compared`);
+      tf.dispose([x, labels, value, ...Object.values(grads)]);
       // Only the last block trains (and the head): fewer weights than the whole model, every one of them inside that block.
       const trained = model.variables.slice(0, -2).reduce((a, v) => a + v.size, 0);
       assert.ok(trained > 0 && trained <= blocks.at(-1)!.params, `${trained} weights train; the last block holds ${blocks.at(-1)!.params}`);
