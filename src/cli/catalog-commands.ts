@@ -5,6 +5,7 @@ import { CARDS } from '../backbones/cards/index.ts';
 import { findCached, reprobeCachePath } from '../backbones/hub.ts';
 import { convertedOnnx, kerasBlockEnds, kerasLayers } from '../backbones/keras-backbone.ts';
 import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
+import { onnxBlocks } from '../backbones/onnx-blocks.ts';
 import { QUANTIZE_DEFAULTS, quantizeDynamic, quantizedCard } from '../backbones/quantize.ts';
 import { cardHubFiles, fetchModel, isCached, isModelPath, resolveBackbone, resolveCard } from '../backbones/registry.ts';
 import { featureName, isKerasCard, type Card, type OnnxCard } from '../backbones/types.ts';
@@ -46,9 +47,18 @@ function modelsInfo(name: string): void {
   process.stdout.write(JSON.stringify({ ...card, feature: featureName(card), cached: isCached(card), ...(files.length ? { cachePaths: files } : {}) }, null, 2) + '\n');
 }
 
-function modelsLayers(name: string): void {
+/** An ONNX card's fine-tuning blocks, read from its graph (the model must be on this machine). */
+async function onnxLayers(card: OnnxCard): Promise<void> {
+  if (!card.blocks) throw new ConfigError(`${card.id} is an ONNX model whose card lists no blocks: its features come from output "${card.output.name}" (${card.output.pooling} pooling), and it fine-tunes with --train head or all.`);
+  if (!isCached(card)) throw new ConfigError(`${card.id}'s blocks are read from its ONNX graph, which is not on this machine: \`reprobe models pull ${card.id}\` first.`);
+  const blocks = onnxBlocks(new Uint8Array(await readFile((await fetchModel(card)).image)), card.blocks, card.output.name);
+  const rows = blocks.map((b, i) => [`${i + 1}`, b.end, b.params, i === blocks.length - 1 ? `block ${i + 1} of ${blocks.length}` : `block ${i + 1} of ${blocks.length}; --train last:${blocks.length - i - 1} trains what follows`]);
+  process.stdout.write(formatTable(['block', 'ends at tensor', 'params', 'fine-tuning'], rows) + '\n');
+}
+
+async function modelsLayers(name: string): Promise<void> {
   const card = resolveCard(name);
-  if (!isKerasCard(card)) throw new ConfigError(`${card.id} is an ONNX model: its features come from output "${card.output.name}" (${card.output.pooling} pooling); layers are listed for the Keras backbones only.`);
+  if (!isKerasCard(card)) return onnxLayers(card);
   const blocks = kerasBlockEnds(card);
   const rows = kerasLayers(card).map((l) => {
     const b = blocks.indexOf(l.name);
@@ -354,6 +364,7 @@ export const modelsCommand: Command = {
           .example('$0 models info dino', 'the full card of dino-vits16 as JSON, with its cache path')
           .example('$0 models pull clip-vit-b32', 'download the ONNX files (resumable, checksummed) for offline runs')
           .example('$0 models layers mobilenet-v2', 'layer names for --layer; the tap and the swept layers are marked')
+          .example('$0 models layers dino', "an ONNX card's fine-tuning blocks (--train last:N), read from its downloaded graph")
           .example('$0 models verify my.onnx --card card.json --images imgs --reference ref.npy', 'cosine per image against reference features (tools/torch_reference.py); exit 1 below --tolerance')
           .example('$0 models quantize vit-b32', 'a dynamically quantized int8 copy (MatMul/Gemm weights) and its card, for --backbone FILE --card CARD')
           .example('$0 models export ./my-vit-checkpoint', 'ONNX export of a save_pretrained folder with Python (torch, transformers, onnx), checked against transformers, with its card'),

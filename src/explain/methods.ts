@@ -2,6 +2,7 @@ import type { ResolvedBackbone } from '../backbones/registry.ts';
 import { isKerasCard, type Card } from '../backbones/types.ts';
 import { ConfigError, unknownName } from '../errors.ts';
 import { openGradcam, type TrainedRun } from './keras-gradcam.ts';
+import { openOnnxGradcam } from './onnx-gradcam.ts';
 import { relevanceMap } from './relevance.ts';
 import { rolloutMap } from './rollout.ts';
 import type { ExplainInput, ExplainMap } from './types.ts';
@@ -63,11 +64,11 @@ export const EXPLAIN_METHODS: Readonly<Record<MethodName, ExplainMethod>> = {
   },
   gradcam: {
     summary: 'Grad-CAM (Selvaraju et al. 2017): the chosen layer\'s activations weighted by the pooled gradients of a class score',
-    serves: 'the Keras ConvNets (mobilenet-v2, inception-v3), for the classes of a fine-tuned run (--run) or of their own classifier (--class)',
-    supports: isKerasCard,
+    serves: 'ConvNets: the Keras ones (mobilenet-v2, inception-v3), for the classes of a fine-tuned run (--run) or of their own classifier (--class); ONNX ones without a patch size (ConvNeXt, EfficientNet), for a feature of their output (--class)',
+    supports: (c) => !isVit(c),
     targets: 'class',
     open: async (backbone, opt) => {
-      const g = await openGradcam(backbone, opt);
+      const g = isKerasCard(backbone.card) ? await openGradcam(backbone, opt) : await openOnnxGradcam(backbone, opt);
       return { explain: async (input) => g.explain(input), dispose: g.dispose };
     },
   },
@@ -90,7 +91,7 @@ export function pickMethod(name: string | undefined, backbone: ResolvedBackbone,
     throw new ConfigError(`${name} cannot explain ${backbone.name}: it serves ${EXPLAIN_METHODS[name as MethodName].serves}. ${backbone.name} supports ${served.length ? served.join(', ') : 'no explanation method yet'}.`);
   }
   if (name !== undefined) return name as MethodName;
-  if (!served.length) throw new ConfigError(`No explanation method serves ${backbone.name} yet: rollout and relevance explain ViT-family ONNX cards, gradcam the Keras ConvNets.`);
+  if (!served.length) throw new ConfigError(`No explanation method serves ${backbone.name} yet: rollout and relevance explain ViT-family ONNX cards, gradcam the ConvNets.`);
   if (served.includes('gradcam')) return 'gradcam';
   return hasText && served.includes('relevance') ? 'relevance' : served[0];
 }

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { attentionTensors } from '../backbones/onnx-attention.ts';
 import { tfjsBackend } from '../backbones/tfjs.ts';
 import type { OutputSpec } from '../backbones/types.ts';
@@ -83,35 +82,6 @@ function scoreOf(features: tf.Tensor1D, s: AttentionScore): tf.Scalar {
   return features.div(features.norm()).dot(t.div(t.norm())).mul(s.scale) as tf.Scalar;
 }
 
-let segmentSum = false;
-
-/**
- * wasm (tfjs 4.22) has no UnsortedSegmentSum, which the gradient of Gather needs (Hugging Face exports gather the CLS
- * token, CLIP's pooled output among them): a loop over the heap, rows of x summed into their segments.
- */
-function registerWasmSegmentSum(): void {
-  if (segmentSum || tf.getKernel('UnsortedSegmentSum', 'wasm')) return;
-  segmentSum = true;
-  tf.registerKernel({
-    kernelName: 'UnsortedSegmentSum',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as BackendWasm;
-      const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
-      const n = attrs!.numSegments as number;
-      const inner = x.shape.slice(1).reduce((p, q) => p * q, 1);
-      const out = b.makeOutput([n, ...x.shape.slice(1)], x.dtype);
-      const [xs, ids, os] = [b.typedArrayFromHeap(x), b.typedArrayFromHeap(segmentIds), b.typedArrayFromHeap(out)];
-      os.fill(0);
-      for (let i = 0; i < x.shape[0]; i++) {
-        const seg = ids[i];
-        if (seg >= 0 && seg < n) for (let k = 0; k < inner; k++) os[seg * inner + k] += xs[i * inner + k];
-      }
-      return out;
-    },
-  });
-}
-
 /**
  * One preprocessed image ([1, ...] in the model's layout) → each block's attention and the gradient of `score`
  * (of the pooled `output`) with respect to it. Runs on the best tfjs backend; leaks no tensors besides the cached graph.
@@ -119,7 +89,6 @@ function registerWasmSegmentSum(): void {
 export async function attentionGrads(model: GradModel, image: { data: Float32Array; dims: number[] }, output: OutputSpec, score: AttentionScore): Promise<AttentionGrads> {
   if ((await tfjsBackend()) === 'wasm') {
     registerWasmTraining();
-    registerWasmSegmentSum();
   }
   const { graph, attention } = await translated(model, output.name);
   const probs: tf.Tensor[] = [];

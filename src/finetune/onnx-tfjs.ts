@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import protos from 'onnx-proto';
 import { BackboneError } from '../errors.ts';
+import { pool2d, poolAxis, resize, type ResizeMode } from './onnx-resample.ts';
 
 /**
  * ONNX graph → a differentiable tfjs function: float initializers become tf.Variables, every node a tfjs op on
@@ -35,6 +36,8 @@ export interface TranslateOptions {
   inputs?: string[];
   /** Prefix of the tf.Variable names (unique per live translation: tfjs refuses a name twice); default `onnx`. */
   scope?: string;
+  /** Tensors given once as constants instead of computed (a cut's shape arithmetic from before the cut, see onnx-model.ts). */
+  constants?: Record<string, tf.Tensor>;
 }
 
 const num = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
@@ -157,25 +160,15 @@ function pool(kind: 'max' | 'avg'): Op {
   return ([x], c) => {
     const k = c.a.ints('kernel_shape')! as [number, number];
     const s = (c.a.ints('strides') ?? [1, 1]) as [number, number];
-    if (c.a.int('ceil_mode', 0) !== 0) throw new BackboneError(`${c.node.opType} node "${c.node.name}": ceil_mode=1 does not translate.`);
-    const [, [t, bt], [l, r]] = padding(c, k, s, [1, 1], [x!.shape[2]!, x!.shape[3]!]);
     if ((c.a.ints('dilations') ?? [1, 1]).some((d) => d !== 1)) throw new BackboneError(`${c.node.opType} node "${c.node.name}": dilations do not translate.`);
-    const pads: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [t, bt], [l, r], [0, 0]];
-    const xh = nchwToNhwc(x!) as tf.Tensor4D;
-    if (kind === 'max') return nhwcToNchw(tf.maxPool(t + bt + l + r ? tf.pad(xh, pads, -3.4e38) : xh, k, s, 'valid'));
+    const inHW = [x!.shape[2]!, x!.shape[3]!];
+    const [, [t, b], [l, r]] = padding(c, k, s, [1, 1], inHW);
+    const ceil = c.a.int('ceil_mode', 0) === 1;
+    const countPads = c.a.int('count_include_pad', 0) === 1;
     // Padding made explicit: tfjs's own padded average leaves the padding out forward but not in its gradient.
-    const y = tf.avgPool(t + bt + l + r ? tf.pad(xh, pads) : xh, k, s, 'valid');
-    if (!(t + bt + l + r) || c.a.int('count_include_pad', 0) === 1) return nhwcToNchw(y);
-    return nhwcToNchw(y.mul(windowScale([x!.shape[2]!, x!.shape[3]!], k, s, [t, l], [y.shape[1], y.shape[2]])));
+    const axes = [0, 1].map((d) => poolAxis(inHW[d], k[d], s[d], [t, l][d], [b, r][d], ceil, countPads));
+    return nhwcToNchw(pool2d(kind, nchwToNhwc(x!) as tf.Tensor4D, axes[0], axes[1], [t, l], [b, r], s));
   };
-}
-
-/** k_h·k_w / (inputs under each window): turns an average over a zero-padded window into one over the real inputs. */
-function windowScale(inHW: number[], k: number[], s: number[], start: number[], outHW: number[]): tf.Tensor {
-  const v = new Float32Array(outHW[0] * outHW[1]);
-  const span = (o: number, d: number) => Math.min(o * s[d] - start[d] + k[d], inHW[d]) - Math.max(o * s[d] - start[d], 0);
-  for (let i = 0; i < outHW[0]; i++) for (let j = 0; j < outHW[1]; j++) v[i * outHW[1] + j] = (k[0] * k[1]) / Math.max(1, span(i, 0) * span(j, 1));
-  return tf.tensor4d(v, [1, outHW[0], outHW[1], 1]);
 }
 
 function reduce(f: (x: tf.Tensor, axes: number[], keep: boolean) => tf.Tensor): Op {
@@ -355,6 +348,47 @@ const OPS: Record<string, Op> = {
   Dropout: unary((x) => x),
   Equal: binary(tf.equal),
   Where: ([cond, a, b]) => tf.where(cond!.cast('bool'), a!, b!),
+  // BEiT and data2vec resize their relative position bias table to the token grid (the identity at the trained size).
+  Resize: ([x, roiOrScales, scalesIn, sizesIn], c) => {
+    const mode = c.a.str('mode', 'nearest');
+    if (mode !== 'nearest' && mode !== 'linear') throw new BackboneError(`Resize node "${c.node.name}": mode "${mode}" does not translate (nearest and linear do).`);
+    if (c.a.int('antialias', 0) !== 0 || c.a.has('axes') || c.a.str('keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw new BackboneError(`Resize node "${c.node.name}": antialias, axes and keep_aspect_ratio_policy do not translate.`);
+    // Opset 10: (X, scales); 11 on: (X, roi, scales, sizes), empty tensors for the unused ones.
+    const scalesT = c.opset < 11 ? roiOrScales : scalesIn;
+    const scales = scalesT?.size ? Array.from(scalesT.dataSync()) : [];
+    const sizes = c.opset >= 11 && sizesIn?.size ? ints(sizesIn)! : [];
+    const axes = x!.shape.map((d, i) => {
+      const out = sizes.length ? sizes[i] : Math.floor(d * scales[i]);
+      return { in: d, out, scale: sizes.length ? out / d : scales[i] };
+    });
+    const coordinates = c.a.str('coordinate_transformation_mode', c.opset < 11 ? 'asymmetric' : 'half_pixel');
+    try {
+      return resize(x!, axes, { mode: mode as ResizeMode, coordinates, nearest: c.a.str('nearest_mode', c.opset < 11 ? 'floor' : 'round_prefer_floor') });
+    } catch (err) {
+      throw new BackboneError(`Resize node "${c.node.name}": ${(err as Error).message}.`);
+    }
+  },
+  // Index arithmetic (BEiT's relative position index): computed on the host, as the shapes are.
+  ScatterND: ([data, indices, updates], c) => {
+    if (data!.dtype === 'float32') throw new BackboneError(`ScatterND node "${c.node.name}": only integer tensors (index arithmetic) translate.`);
+    if (c.a.str('reduction', 'none') !== 'none') throw new BackboneError(`ScatterND node "${c.node.name}": reduction does not translate.`);
+    const out = Int32Array.from(data!.dataSync());
+    const idx = indices!.dataSync();
+    const upd = updates!.dataSync();
+    const k = indices!.shape[indices!.rank - 1]!;
+    const inner = data!.shape.slice(k).reduce((a, d) => a * d, 1);
+    const strides = data!.shape.slice(0, k).map((_, i) => data!.shape.slice(i + 1).reduce((a, d) => a * d, 1));
+    for (let r = 0; r < idx.length / k; r++) {
+      let at = 0;
+      for (let j = 0; j < k; j++) at += (idx[r * k + j] < 0 ? idx[r * k + j] + data!.shape[j] : idx[r * k + j]) * strides[j];
+      for (let e = 0; e < inner; e++) out[at + e] = upd[r * inner + e];
+    }
+    return tf.tensor(out, data!.shape, data!.dtype);
+  },
+  Range: ([start, limit, delta]) => {
+    const [s0, l0, d0] = [start!, limit!, delta!].map((t) => t.dataSync()[0]);
+    return tf.range(s0, l0, d0, start!.dtype === 'int32' ? 'int32' : 'float32');
+  },
   Expand: ([x, shape]) => {
     const want = ints(shape)!;
     const rank = Math.max(want.length, x!.rank);
@@ -397,7 +431,7 @@ const moveLast = (x: tf.Tensor, ax: number) => x.transpose(lastPerm(x.rank, ax))
  * and every input of shape arithmetic. They stay constants (so do scalars); every other float initializer trains.
  */
 function constantRoles(nodes: readonly NodeProto[]): Set<string> {
-  const roles: Record<string, number[]> = { BatchNormalization: [3, 4], Clip: [1, 2], Pad: [1, 2, 3], Pow: [1], Reshape: [1], Expand: [1], Slice: [1, 2, 3, 4], Split: [1], Unsqueeze: [1], Squeeze: [1], ReduceMean: [1], ReduceSum: [1], ReduceMax: [1], ConstantOfShape: [0], Gather: [1] };
+  const roles: Record<string, number[]> = { BatchNormalization: [3, 4], Clip: [1, 2], Pad: [1, 2, 3], Pow: [1], Reshape: [1], Expand: [1], Slice: [1, 2, 3, 4], Split: [1], Unsqueeze: [1], Squeeze: [1], ReduceMean: [1], ReduceSum: [1], ReduceMax: [1], ConstantOfShape: [0], Gather: [1], Resize: [1, 2, 3] };
   const out = new Set<string>();
   for (const n of nodes) for (const i of roles[n.opType ?? ''] ?? []) if (n.input?.[i]) out.add(n.input[i]);
   return out;
@@ -414,7 +448,8 @@ export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsG
   const producer = new Map<string, NodeProto>();
   for (const n of graph.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
   // Only the nodes between the fed tensors and the outputs.
-  const fed = new Set(inputs);
+  const given = Object.entries(opt.constants ?? {});
+  const fed = new Set([...inputs, ...given.map(([n]) => n)]);
   const needed = new Set<NodeProto>();
   const usedInits = new Set<string>();
   const stack = [...outputs];
@@ -440,26 +475,41 @@ export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsG
   const consts = new Map<string, tf.Tensor>();
   const variables = new Map<string, tf.Variable>();
   const fixed = constantRoles(order);
+  const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const trains = (t: TensorProto | undefined, name: string) => t !== undefined && (t.dataType === DT.FLOAT || t.dataType === DT.DOUBLE) && (t.dims ?? []).reduce<number>((a, d) => a * num(d), 1) > 1 && !fixed.has(name);
+  // torch's exporter keeps one copy of initializers with equal values and makes the others Identity(copy). A copy
+  // named as a parameter is a parameter of its own that happened to be equal (zero biases, unit LayerNorm scales at
+  // init): a separate variable here. One named onnx::* is a constant-folded use of a shared parameter (BEiT's
+  // relative position table, folded once per block): it stays the same variable.
+  const untied = order.filter((n) => n.opType === 'Identity' && !n.output![0].startsWith('onnx::') && trains(inits.get(n.input?.[0] ?? ''), n.input![0]) && trains(inits.get(n.input![0]), n.output![0]));
+  const steps = order.filter((n) => !untied.includes(n));
+  const read = new Set([...steps.flatMap((n) => n.input ?? []), ...outputs]);
+  const variable = (name: string, v: tf.Tensor) => variables.set(name, tf.variable(v, true, `${opt.scope ?? 'onnx'}/${name}/${variables.size}`));
   for (const t of graph.initializer ?? []) {
-    if (!usedInits.has(t.name ?? '')) continue;
+    if (!usedInits.has(t.name ?? '') || !read.has(t.name ?? '')) continue;
     const v = tensorOf(t);
     if (v.dtype === 'float32' && v.size > 1 && !fixed.has(t.name!)) {
-      variables.set(t.name!, tf.variable(v, true, `${opt.scope ?? 'onnx'}/${t.name}/${variables.size}`));
+      variable(t.name!, v);
       v.dispose();
     } else consts.set(t.name!, v);
+  }
+  for (const n of untied) {
+    const v = tensorOf(inits.get(n.input![0])!);
+    variable(n.output![0], v);
+    v.dispose();
   }
   return {
     inputs,
     outputs,
     variables,
     run(feeds, hooks = {}) {
-      const env = new Map<string, tf.Tensor>([...consts, ...variables]);
+      const env = new Map<string, tf.Tensor>([...consts, ...variables, ...given]);
       for (const name of inputs) {
         const t = feeds[name];
         if (!t) throw new BackboneError(`The graph needs input "${name}".`);
         env.set(name, t);
       }
-      for (const n of order) {
+      for (const n of steps) {
         const ins = (n.input ?? []).map((i) => (i === '' ? undefined : env.get(i)));
         const out = OPS[n.opType!](ins, { node: n, a: new Attrs(n.attribute), opset });
         const list = Array.isArray(out) ? out : [out];

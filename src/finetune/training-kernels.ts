@@ -8,7 +8,7 @@ import { TrainingError } from '../errors.ts';
  * since 1x1 convolutions dominate the networks reprobe trains; the depthwise gradients are cheap loops. NHWC,
  * dilation 1 for the dense filter gradient (what tfjs-layers emits). Two more fix measured slow paths: wasm's
  * BatchMatMul with a transposed operand (12x slower than transposing first) and the input gradient of 1x1
- * convolutions (a naive loop, here one matrix product).
+ * convolutions (a naive loop, here one matrix product). UnsortedSegmentSum (Gather's gradient) is missing altogether.
  */
 type Info = tf.TensorInfo;
 interface KernelArgs {
@@ -178,7 +178,26 @@ function conv2DBackpropInput(args: KernelArgs): Info {
   return { ...out, shape: inShape };
 }
 
+/**
+ * wasm has no UnsortedSegmentSum, which the gradient of Gather needs (Hugging Face exports gather the CLS token and
+ * index position tables): a loop over the heap, rows of x summed into their segments.
+ */
+function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): Info {
+  const { x, segmentIds } = inputs;
+  const n = attrs.numSegments as number;
+  const inner = x.shape.slice(1).reduce((p, q) => p * q, 1);
+  const out = backend.makeOutput([n, ...x.shape.slice(1)], x.dtype);
+  const [xs, ids, os] = [backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(segmentIds), backend.typedArrayFromHeap(out)];
+  os.fill(0);
+  for (let i = 0; i < x.shape[0]; i++) {
+    const seg = ids[i];
+    if (seg >= 0 && seg < n) for (let k = 0; k < inner; k++) os[seg * inner + k] += xs[i * inner + k];
+  }
+  return out;
+}
+
 const KERNELS: [string, Kernel][] = [
+  ['UnsortedSegmentSum', unsortedSegmentSum],
   ['Conv2DBackpropFilter', conv2DBackpropFilter],
   ['DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter],
   ['DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput],

@@ -5,13 +5,13 @@ import { isKerasCard } from '../../src/backbones/types.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { METHOD_NAMES, methodsFor, pickMethod } from '../../src/explain/methods.ts';
 
-test('every built-in backbone: the methods that serve it by its card (Keras ConvNets: gradcam; ONNX transformers: rollout, relevance; ONNX ConvNets: none yet), the others refused in one line naming those', () => {
+test('every built-in backbone: the methods that serve it by its card (ConvNets, Keras or ONNX: gradcam; ONNX transformers: rollout, relevance), the others refused in one line naming those', () => {
   for (const card of CARDS) {
     const served = methodsFor(card);
     const vit = !isKerasCard(card) && card.patch !== undefined;
-    assert.deepEqual(served, isKerasCard(card) ? ['gradcam'] : vit ? ['rollout', 'relevance'] : [], card.id);
+    assert.deepEqual(served, vit ? ['rollout', 'relevance'] : ['gradcam'], card.id);
     const backbone = { name: card.id, card };
-    if (served.length) assert.equal(pickMethod(undefined, backbone, false), isKerasCard(card) ? 'gradcam' : 'rollout');
+    if (served.length) assert.equal(pickMethod(undefined, backbone, false), vit ? 'rollout' : 'gradcam');
     else assert.throws(() => pickMethod(undefined, backbone, false), new RegExp(`^ConfigError: No explanation method serves ${card.id} yet`));
     if (vit) assert.equal(pickMethod(undefined, backbone, true), 'relevance', 'a prompt asks for relevance');
     for (const m of METHOD_NAMES.filter((x) => !served.includes(x))) {

@@ -25,6 +25,21 @@ const CLS = { name: 'last_hidden_state', pooling: 'cls' } as const;
 const MEAN = { name: 'last_hidden_state', pooling: 'mean', prefixTokens: 1 } as const;
 const POOLED = { name: 'pooler_output', pooling: 'none' } as const;
 
+/*
+ * Fine-tuning blocks (`--train last:N`): the tensor each repeated unit ends at, in the module paths of both the
+ * transformers 5 exports (`/model/layers.3/Add_1_output_0`, `/model/encoder/layer.3/...`) and the transformers 4 ones
+ * the hub's files hold (`/encoder/layer.3/output/Add_output_0`, `/vit/encoder/...`, CLIP's
+ * `/vision_model/encoder/layers.3/Add_1_output_0`); the final norm, pooler or projection trains with the last unit.
+ */
+/** A transformer layer's second residual sum: ViT's output module adds it, BEiT, data2vec and CLIP layers add it themselves. */
+const TRANSFORMER_BLOCKS = '/layers?\\.\\d+/(output/Add|Add_1)_output_0$';
+/** The same where no final norm follows the last layer, whose sum the export names `last_hidden_state` (CLIP's image tower, BEiT's mean pooling). */
+const UNNORMED_TRANSFORMER_BLOCKS = `${TRANSFORMER_BLOCKS}|^last_hidden_state$`;
+/** A ConvNeXt layer's residual sum, the last one named `last_hidden_state` (the downsampling into a stage trains with the layer before it). */
+const CONVNEXT_BLOCKS = '/stages\\.\\d+/layers\\.\\d+/Add_output_0$|^last_hidden_state$';
+/** An EfficientNet block's end: its residual sum, else its projection (the batch norm, or the convolution it was folded into). */
+const EFFICIENTNET_BLOCKS = '/blocks\\.\\d+/projection/(Add|project_bn/BatchNormalization|project_conv/Conv)_output_0$';
+
 function vit(id: string, repo: string, params: string, dim: number, onHub: boolean): OnnxCard {
   const [, size, patch] = /-(base|large)-patch(\d+)/.exec(repo) ?? [];
   return {
@@ -39,6 +54,7 @@ function vit(id: string, repo: string, params: string, dim: number, onHub: boole
     preprocess: stretch('bilinear', HALF),
     output: CLS,
     featureDim: dim,
+    blocks: TRANSFORMER_BLOCKS,
   };
 }
 
@@ -56,6 +72,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     output: { name: 'image_embeds', pooling: 'none' },
     featureDim: 512,
     patch: 32,
+    blocks: UNNORMED_TRANSFORMER_BLOCKS,
     text: { file: 'onnx/text_model.onnx', output: 'text_embeds', contextLength: 77, tokenizer: { vocab: 'vocab.json', merges: 'merges.txt' } },
   },
   vit('vit-b16', 'google/vit-base-patch16-224-in21k', '86M', 768, true),
@@ -78,6 +95,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     preprocess: pre(256, 'bicubic', IMAGENET, 'floor'),
     output: POOLED,
     featureDim: dim,
+    blocks: CONVNEXT_BLOCKS,
   })),
   ...(
     [
@@ -96,6 +114,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     preprocess: stretch('nearest', IMAGENET),
     output: POOLED,
     featureDim: dim,
+    blocks: EFFICIENTNET_BLOCKS,
   })),
   {
     id: 'beit-base',
@@ -109,6 +128,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     preprocess: stretch('bilinear', HALF),
     output: MEAN,
     featureDim: 768,
+    blocks: UNNORMED_TRANSFORMER_BLOCKS,
   },
   {
     id: 'mae-base',
@@ -130,6 +150,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     preprocess: pre(256, 'bicubic', IMAGENET, 'round'),
     output: MEAN,
     featureDim: 768,
+    blocks: TRANSFORMER_BLOCKS,
   },
   ...(
     [
@@ -150,6 +171,7 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     preprocess: pre(256, 'bicubic', IMAGENET, 'round'),
     output: CLS,
     featureDim: dim,
+    blocks: TRANSFORMER_BLOCKS,
   })),
   {
     id: 'data2vec-base',
@@ -163,5 +185,6 @@ export const STUDY_CARDS: readonly OnnxCard[] = [
     preprocess: stretch('bilinear', HALF),
     output: MEAN,
     featureDim: 768,
+    blocks: UNNORMED_TRANSFORMER_BLOCKS,
   },
 ];
