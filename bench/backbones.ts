@@ -5,6 +5,7 @@
  * onnxruntime) against transformers (PIL processor + torch forward) on the same images, threads and CPU, in one run.
  *   tools/make-venv.sh && npm run bench:backbones            # every card (exports cached in $BENCH_DIR)
  *   CARDS=dino-vits16,vit-b32 N=64 THREADS=2 npm run bench:backbones
+ *   SPEED=0 npm run bench:backbones                          # names, cosine, ops, blocks, explain only
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ const root = process.env.BENCH_DIR ?? join(reprobeHome(), 'bench-exports');
 const n = Number(process.env.N ?? 64);
 const threads = Number(process.env.THREADS ?? 2);
 const wanted = process.env.CARDS?.split(',');
+const speed = process.env.SPEED !== '0';
 const shared = sharedDir();
 if (!shared) throw new Error('needs ../shared/data (UC Merced photos for the throughput run)');
 const ds = await loadFolder(join(shared, 'data', 'ucmerced', 'Images'));
@@ -49,10 +51,10 @@ for (const card of STUDY_CARDS.filter((c) => !wanted || wanted.includes(c.id))) 
   const got = await backbone.embed(pixelsFormula(ref.features.length, ref.size), ref.features.length);
   const cos = Math.min(...ref.features.map((f, i) => cosine(got.data.subarray(i * got.cols, (i + 1) * got.cols), f)));
   const t0 = performance.now();
-  await extractFeatures(backbone, samples, { batchSize: 16 });
+  if (speed) await extractFeatures(backbone, samples, { batchSize: 16 });
   const ours = samples.length / ((performance.now() - t0) / 1000);
   await backbone.dispose();
-  const theirs = JSON.parse(execFileSync(python, [tool, 'bench', card.id, '--list', list, '--threads', String(threads)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').at(-1)!) as { images_per_s: number };
+  const theirs = speed ? (JSON.parse(execFileSync(python, [tool, 'bench', card.id, '--list', list, '--threads', String(threads)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').at(-1)!) as { images_per_s: number }) : { images_per_s: NaN };
   const bytes = new Uint8Array(readFileSync(model));
   let ops = 'all';
   try {
