@@ -4,6 +4,9 @@
  * - test/fixtures/probes/sklearn-ucmerced.json on real UC Merced MobileNetV2 features (test/fixtures/ucmerced-features.ts),
  *   when ../shared is present; it records a hash of the features the answers were computed on.
  * Rerun when those datasets change:   node --import tsx tools/make-probe-reference.ts
+ * With REPROBE_PYTHON naming another interpreter (the reference venv of tools/make-venv.sh, the newest scikit-learn on
+ * the machine's package index) and REPROBE_SKLEARN_TAG=newest, the same answers go to sklearn-reference-newest.json
+ * and sklearn-ucmerced-newest.json.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -29,8 +32,10 @@ function sklearnAnswers(sets: ProbeData[]): Record<string, unknown> {
   return JSON.parse(out);
 }
 
+const tag = process.env.REPROBE_SKLEARN_TAG ? `-${process.env.REPROBE_SKLEARN_TAG}` : '';
+
 function write(name: string, doc: unknown): void {
-  const path = join(fixtures, name);
+  const path = join(fixtures, name.replace(/\.json$/, `${tag}.json`));
   writeFileSync(path, JSON.stringify(doc, null, 1) + '\n');
   console.log(`wrote ${path}`);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""scikit-learn's answers on reprobe's generated probe datasets (tooling only; Debian python3-sklearn).
+"""scikit-learn's answers on reprobe's generated probe datasets (tooling only; Debian python3-sklearn, or any newer one).
 
 Reads a JSON job on stdin: {"dir": folder with <name>.<part>.npy, "datasets": [names], "c_grid": [...], "k": [...],
 "metric_case": {"truth": [...], "pred": [...], "num_classes": K}}. Prints one JSON document:
@@ -16,6 +16,10 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_m
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
+# multi_class was deprecated in 1.5 and later removed: from 1.5 on, lbfgs fits the multinomial loss without it.
+_VERSION = tuple(int(p) for p in __import__("sklearn").__version__.split(".")[:2])
+MULTINOMIAL = {"multi_class": "multinomial"} if _VERSION < (1, 5) else {}
+
 
 def main() -> None:
     job = json.load(sys.stdin)
@@ -28,7 +32,7 @@ def main() -> None:
         lr = []
         t0 = time.perf_counter()
         for c in job["c_grid"]:
-            m = LogisticRegression(C=c, solver="lbfgs", multi_class="multinomial", max_iter=1000, tol=1e-6).fit(s_tr, ytr)
+            m = LogisticRegression(C=c, solver="lbfgs", max_iter=1000, tol=1e-6, **MULTINOMIAL).fit(s_tr, ytr)
             lr.append({"C": c, "val_acc": accuracy_score(yva, m.predict(s_va)), "test_acc": accuracy_score(yte, m.predict(s_te)),
                        "val_log_loss": log_loss(yva, m.predict_proba(s_va), labels=m.classes_), "n_iter": int(m.n_iter_[0])})
         lr_seconds = time.perf_counter() - t0
@@ -60,7 +64,7 @@ def bench() -> None:
     s_tr, s_va = scaler.transform(xtr), scaler.transform(xva)
     best = None
     for c in job["c_grid"]:
-        m = LogisticRegression(C=c, solver="lbfgs", multi_class="multinomial", max_iter=500).fit(s_tr, ytr)
+        m = LogisticRegression(C=c, solver="lbfgs", max_iter=500, **MULTINOMIAL).fit(s_tr, ytr)
         acc = accuracy_score(yva, m.predict(s_va))
         if best is None or acc > best[0]:
             best = (acc, c)

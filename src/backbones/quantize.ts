@@ -46,6 +46,13 @@ export interface QuantizeOptions {
 /** The defaults, in one place (the CLI's flags read them): int8, per channel, 7 bits, MatMul/Gemm only. */
 export const QUANTIZE_DEFAULTS = { conv: false, weightType: 'int8', perChannel: true, reduceRange: true, contribOps: false, groupedConv: false } as const satisfies Required<QuantizeOptions>;
 
+/**
+ * `models quantize` writes no copy whose worst cosine to the float model's output, on its 4 noise images, is below
+ * this (--force writes it anyway). The shipped recipes stay far above it: ≥ 0.99 on a tiny random ViT, ≥ 0.998 on
+ * real images for the README's models.
+ */
+export const QUANTIZE_MIN_COSINE = 0.99;
+
 /** One weight that was quantized, and where its parts are in the new graph. */
 interface QuantizedWeight {
   node: string;

@@ -6,7 +6,7 @@ import { findCached, reprobeCachePath } from '../backbones/hub.ts';
 import { convertedOnnx, kerasBlockEnds, kerasLayers } from '../backbones/keras-backbone.ts';
 import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
 import { onnxBlocks } from '../backbones/onnx-blocks.ts';
-import { QUANTIZE_DEFAULTS, quantizeDynamic, quantizedCard } from '../backbones/quantize.ts';
+import { QUANTIZE_DEFAULTS, QUANTIZE_MIN_COSINE, quantizeDynamic, quantizedCard } from '../backbones/quantize.ts';
 import { cardHubFiles, fetchModel, isCached, isModelPath, resolveBackbone, resolveCard } from '../backbones/registry.ts';
 import { featureName, isKerasCard, type Card, type OnnxCard } from '../backbones/types.ts';
 import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
@@ -178,7 +178,9 @@ function quantizeOptions<T>(y: Argv<T>) {
     .option('conv', { type: 'boolean', default: QUANTIZE_DEFAULTS.conv, describe: "quantize: Conv weights too (ConvInteger, uint8 weights); slower than float Conv on onnxruntime's CPU kernels (npm run bench:quantize)" })
     .option('per-channel', { type: 'boolean', default: QUANTIZE_DEFAULTS.perChannel, describe: 'quantize: one scale per output channel (--no-per-channel: one per weight)' })
     .option('reduce-range', { type: 'boolean', default: QUANTIZE_DEFAULTS.reduceRange, describe: 'quantize: 7-bit int8 weights, the same results on every CPU (--no-reduce-range: 8 bits, which AVX2 kernels without VNNI saturate)' })
-    .option('weight-type', { choices: ['int8', 'uint8'] as const, default: QUANTIZE_DEFAULTS.weightType, describe: 'quantize: MatMul/Gemm weights int8 symmetric or uint8 asymmetric (slower here)' });
+    .option('weight-type', { choices: ['int8', 'uint8'] as const, default: QUANTIZE_DEFAULTS.weightType, describe: 'quantize: MatMul/Gemm weights int8 symmetric or uint8 asymmetric (slower here)' })
+    .option('min-cosine', { type: 'number', default: QUANTIZE_MIN_COSINE, describe: "quantize: refuse to write a copy whose worst cosine to the float model's output, on 4 noise images, is below this" })
+    .option('force', { type: 'boolean', default: false, describe: 'quantize: write the copy even below --min-cosine (the numbers are still printed)' });
 }
 
 type QuantizeArgs = Awaited<ReturnType<typeof quantizeOptions>['argv']> & { card?: string };
@@ -210,8 +212,12 @@ async function modelsQuantize(name: string, a: QuantizeArgs): Promise<void> {
   }
   const how = `int8 dynamic quantization by reprobe models quantize (MatMul/Gemm ${opt.weightType}${opt.weightType === 'int8' && opt.reduceRange ? ' 7-bit' : ''}${opt.conv ? ', Conv uint8' : ''}, per ${opt.perChannel ? 'channel' : 'tensor'})`;
   const qCard = quantizedCard(card, { input: s.inputs[0], output: s.outputs[0] }, how);
-  // Both models run before anything is written: a graph onnxruntime refuses never lands.
-  const check = await compareOnNoise(bytes, q, parseCardFile(qCard, 'check.onnx'));
+  // Both models run before anything is written: a graph onnxruntime refuses, or a copy too far from the float model, never lands.
+  const c = await compareOnNoise(bytes, q, parseCardFile(qCard, 'check.onnx'));
+  const cosines = `cosine to the float model's "${c.output}" on ${c.images} noise images: worst ${c.worst.toFixed(4)}, mean ${c.mean.toFixed(4)}`;
+  const low = !(c.worst >= a['min-cosine']);
+  if (low && !a.force) throw new BackboneError(`${card.id}: the int8 copy's ${cosines}, below --min-cosine ${a['min-cosine']}; nothing written. Keep the defaults (per channel, 7-bit), or --force to write it anyway.`);
+  const check = `${cosines} (${low ? `BELOW --min-cosine ${a['min-cosine']}, written because of --force` : `>= --min-cosine ${a['min-cosine']}`}; real images: reprobe models verify, npm run bench:quantize)`;
   const out = resolve(a.out ?? join(reprobeHome(), 'models', 'quantized', `${card.id}-int8.onnx`));
   const cardOut = `${out.replace(/\.onnx$/i, '')}.card.json`;
   await writeFileAtomic(out, q);
@@ -234,8 +240,8 @@ async function modelsQuantize(name: string, a: QuantizeArgs): Promise<void> {
   );
 }
 
-/** Float and int8 model on 4 seeded noise images in the card's layout, one at a time (some exports fix batch 1): their lowest cosine. */
-async function compareOnNoise(float: Uint8Array, int8: Uint8Array, card: OnnxCard): Promise<string> {
+/** Float and int8 model on 4 seeded noise images in the card's layout, one at a time (some exports fix batch 1): their cosines. */
+async function compareOnNoise(float: Uint8Array, int8: Uint8Array, card: OnnxCard): Promise<{ output: string; images: number; worst: number; mean: number }> {
   const { height: h, width: w, layout } = card.input;
   const rng = seeded(0);
   const { scale, mean, std } = card.preprocess;
@@ -257,15 +263,16 @@ async function compareOnNoise(float: Uint8Array, int8: Uint8Array, card: OnnxCar
     }
   };
   const [f, q] = [await run(float), await run(int8)];
-  let worst = 1;
+  const cosines: number[] = [];
   for (let r = 0; r < n; r++) {
     const [a, b] = [f[r], q[r]];
     let [ab, aa, bb] = [0, 0, 0];
     for (let i = 0; i < a.length; i++) [ab, aa, bb] = [ab + a[i] * b[i], aa + a[i] * a[i], bb + b[i] * b[i]];
-    worst = Math.min(worst, ab / Math.sqrt(aa * bb));
+    cosines.push(ab / Math.sqrt(aa * bb));
   }
+  const worst = Math.min(...cosines);
   if (!Number.isFinite(worst)) throw new BackboneError(`${card.id}: the int8 model's output "${card.output.name}" is not finite on noise images; nothing written.`);
-  return `cosine to the float model's "${card.output.name}" on ${n} noise images >= ${worst.toFixed(4)} (real images: reprobe models verify, npm run bench:quantize)`;
+  return { output: card.output.name, images: n, worst, mean: cosines.reduce((x, y) => x + y, 0) / n };
 }
 
 function datasetsList(): void {

@@ -1,6 +1,8 @@
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors.ts';
 import { METHOD_NAMES } from '../explain/methods.ts';
+import { RELEVANCE_DEFAULTS } from '../explain/relevance.ts';
+import { HEAD_FUSIONS, ROLLOUT_DEFAULTS, type RolloutOptions } from '../explain/rollout.ts';
 import { EXPLAIN_DEFAULTS, runExplain } from '../jobs/explain.ts';
 import type { Command } from './command.ts';
 import { MAX_SEED } from '../util/rng.ts';
@@ -15,6 +17,9 @@ function explainOptions(y: Argv) {
     .option('run', { type: 'string', describe: 'a `reprobe finetune` run folder (results/runs/<id>): Grad-CAM explains what that fine-tuned model learned' })
     .option('class', { type: 'string', array: true, describe: "classes to explain (one column each): names of the run's classes, or indexes of the model's own classifier [default with --run: the predicted class]" })
     .option('layer', { type: 'string', describe: 'gradcam: the layer explained [default: the last convolutional block before the tap]' })
+    .option('start-layer', { type: 'number', default: RELEVANCE_DEFAULTS.startLayer, describe: "relevance: the first attention block that adds to the map; negative counts from the end (-1, the last block alone, as Chefer et al.'s CLIP code; 0, every block, as their ViT code)" })
+    .option('head-fusion', { choices: HEAD_FUSIONS, default: ROLLOUT_DEFAULTS.headFusion, describe: "rollout: fuse the heads' attention by their mean (Abnar & Zuidema), max or min" })
+    .option('discard-ratio', { type: 'number', default: ROLLOUT_DEFAULTS.discardRatio, describe: "rollout: the fraction of each block's lowest fused attention values set to 0 (0 keeps all)" })
     .option('out', { type: 'string', default: EXPLAIN_DEFAULTS.out, describe: 'folder for the overlay PNGs and index.html' })
     .option('dataset', { alias: 'd', type: 'string', describe: "also explain --n test images of this dataset, seeded (a run's own test images when --run is of it)" })
     .option('n', { type: 'number', default: EXPLAIN_DEFAULTS.n, describe: 'how many dataset images (--dataset, --from)' })
@@ -52,6 +57,9 @@ async function explain(argv: Record<string, unknown>): Promise<void> {
       method: argv.method as string | undefined,
       run: argv.run as string | undefined,
       layer: argv.layer as string | undefined,
+      startLayer: argv.startLayer as number,
+      headFusion: argv.headFusion as RolloutOptions['headFusion'],
+      discardRatio: argv.discardRatio as number,
       out: argv.out as string,
       dataset: argv.dataset as string | undefined,
       from: argv.from as string | undefined,

@@ -38,7 +38,7 @@ function distance(x: Float32Array, i: number, j: number, d: number, metric: KnnM
 /**
  * The exact k-nearest-neighbour graph, candidates ranked by one matrix product per block on reprobe's GEMM kernels
  * (x·y − |y|²/2 for Euclidean, x̂·ŷ for cosine), their distances then recomputed in double precision. This is what
- * umap-js's approximate NN-descent costs most of its time on; exact is also what scikit-learn's UMAP does below 4,096 points.
+ * umap-js's approximate NN-descent costs most of its time on; umap-learn computes exact neighbours too on small data (below 4,096 points).
  */
 export async function exactKnn(x: Matrix, k: number, metric: KnnMetric): Promise<KnnGraph> {
   const { rows: n, cols: d } = x;

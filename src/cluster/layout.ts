@@ -9,6 +9,8 @@ export interface LayoutSettings {
   minDist: number;
   /** Optimisation epochs; 0 = umap-js's rule (500 up to 2,500 points, down to 200 above 7,500). */
   epochs?: number;
+  /** The start, [n, dims] row-major (umapEmbed's spectral one); absent = umap-js's random start in [−10, 10). */
+  start?: Float64Array;
   /** The gradient arithmetic: tableKernel (the default, fast) or umapJsKernel (umap-js's, bit for bit). */
   kernel?: (a: number, b: number) => LayoutKernel;
 }
@@ -21,7 +23,7 @@ const epochsFor = (n: number) => (n <= 2500 ? 500 : n <= 5000 ? 400 : n <= 7500 
 const clip = (x: number) => (x > CLIP ? CLIP : x < -CLIP ? -CLIP : x);
 
 /**
- * UMAP's layout: a random start in [−10, 10) then stochastic gradient descent on the fuzzy graph's edges with
+ * UMAP's layout: a given start or a random one in [−10, 10), then stochastic gradient descent on the fuzzy graph's edges with
  * negative sampling. umap-js's optimizeLayout, its operations and random draws in the same order (so the same graph
  * and generator give its embedding bit for bit), on one flat Float64Array instead of arrays of arrays.
  * Returns [n, dims] row-major.
@@ -47,8 +49,8 @@ export function optimizeLayout(graph: FuzzyGraph, s: LayoutSettings, random: Rng
     const samples = (graph.weights[e] / wMax) * nEpochs;
     epochsPerSample[i] = samples > 0 ? nEpochs / samples : -1;
   });
-  const emb = new Float64Array(n * dims);
-  for (let i = 0; i < emb.length; i++) emb[i] = random() * 20 + -10;
+  const emb = s.start ? Float64Array.from(s.start) : new Float64Array(n * dims);
+  if (!s.start) for (let i = 0; i < emb.length; i++) emb[i] = random() * 20 + -10;
   const epochsPerNegative = epochsPerSample.map((e) => e / NEGATIVE_SAMPLE_RATE);
   const nextSample = epochsPerSample.slice();
   const nextNegative = epochsPerNegative.slice();

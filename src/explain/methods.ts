@@ -3,8 +3,8 @@ import { isKerasCard, type Card } from '../backbones/types.ts';
 import { ConfigError, unknownName } from '../errors.ts';
 import { openGradcam, type TrainedRun } from './keras-gradcam.ts';
 import { openOnnxGradcam } from './onnx-gradcam.ts';
-import { relevanceMap } from './relevance.ts';
-import { rolloutMap } from './rollout.ts';
+import { RELEVANCE_DEFAULTS, relevanceMap, type RelevanceOptions } from './relevance.ts';
+import { ROLLOUT_DEFAULTS, rolloutMap, type RolloutOptions } from './rollout.ts';
 import type { ExplainInput, ExplainMap } from './types.ts';
 
 export const METHOD_NAMES = ['rollout', 'relevance', 'gradcam'] as const;
@@ -28,6 +28,10 @@ interface ExplainOpenOptions {
   run?: TrainedRun;
   /** The layer explained (gradcam); default the last convolutional block before the tap. */
   layer?: string;
+  /** relevance: the first attention block that adds to the map (RELEVANCE_DEFAULTS). */
+  relevance?: { [K in keyof RelevanceOptions]?: RelevanceOptions[K] | undefined };
+  /** rollout: head fusion and discard ratio (ROLLOUT_DEFAULTS). */
+  rollout?: { [K in keyof RolloutOptions]?: RolloutOptions[K] | undefined };
 }
 
 /** An explanation method: what it computes, which backbones it serves, and what a column of the grid is for it. */
@@ -49,18 +53,18 @@ const stateless = (f: (input: ExplainInput) => Promise<ExplainMap>): Explainer =
 /** The registry (CLIP_benchmark's dict of loaders): adding a method touches its own file and this table. */
 export const EXPLAIN_METHODS: Readonly<Record<MethodName, ExplainMethod>> = {
   rollout: {
-    summary: 'attention rollout (Abnar & Zuidema 2020): every block\'s attention with the residual identity, multiplied through the layers',
+    summary: 'attention rollout (Abnar & Zuidema 2020): every block\'s attention (heads fused by mean, max or min) with the residual identity, multiplied through the layers',
     serves: 'ViT-family ONNX cards (ViT, DINO, BEiT, MAE, data2vec, CLIP\'s image tower)',
     supports: isVit,
     targets: 'none',
-    open: async () => stateless(rolloutMap),
+    open: async (_, opt) => stateless((input) => rolloutMap(input, { headFusion: opt.rollout?.headFusion ?? ROLLOUT_DEFAULTS.headFusion, discardRatio: opt.rollout?.discardRatio ?? ROLLOUT_DEFAULTS.discardRatio })),
   },
   relevance: {
-    summary: 'gradient-weighted attention relevance (Chefer et al. 2021) of the image-text similarity (CLIP, --text) or of a class score',
+    summary: 'gradient-weighted attention relevance (Chefer et al. 2021) of the image-text similarity (CLIP, --text) or of a class score, from the last block by default as their CLIP code',
     serves: 'ViT-family ONNX cards (CLIP with a text tower for --text)',
     supports: isVit,
     targets: 'text-or-class',
-    open: async () => stateless(relevanceMap),
+    open: async (_, opt) => stateless((input) => relevanceMap(input, { startLayer: opt.relevance?.startLayer ?? RELEVANCE_DEFAULTS.startLayer })),
   },
   gradcam: {
     summary: 'Grad-CAM (Selvaraju et al. 2017): the chosen layer\'s activations weighted by the pooled gradients of a class score',

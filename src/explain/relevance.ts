@@ -12,20 +12,39 @@ import type { ExplainInput, ExplainMap } from './types.ts';
 
 /**
  * Gradient-weighted attention relevance (Chefer et al. 2021, "Generic Attention-model Explainability for Interpreting
- * Bi-Modal and Encoder-Decoder Transformers", their rule for self-attention): R = I; per block
+ * Bi-Modal and Encoder-Decoder Transformers", their rule for self-attention): R = I; per block from `startLayer` on,
  * Ā = mean over heads of (∇A ⊙ A)⁺, R ← R + Ā·R; the map is R's CLS row over the patch tokens.
  */
+
+export interface RelevanceOptions {
+  /**
+   * The first block that adds to R; negative counts from the end. -1, the last block alone, is the default of Chefer
+   * et al.'s CLIP code (`start_layer = -1` in `interpret`); 0, every block, is their ViT code's.
+   */
+  startLayer: number;
+}
+
+export const RELEVANCE_DEFAULTS: RelevanceOptions = { startLayer: -1 };
+
+/** `startLayer` as a block index of `blocks` blocks; one ConfigError line outside them. */
+function firstBlock(startLayer: number, blocks: number): number {
+  const start = startLayer < 0 ? blocks + startLayer : startLayer;
+  if (!Number.isInteger(startLayer) || start < 0 || start >= blocks) throw new ConfigError(`--start-layer ${startLayer}: the model has ${blocks} attention blocks; give 0 to ${blocks - 1}, or -1 to -${blocks} counting from the end.`);
+  return start;
+}
 
 /**
  * Per block attention A and ∂score/∂A ([heads, T, T] row-major each) → [T, T] relevance R.
  * Example: one block, one head, T = 2, A = [[0.5, 0.5], [0.5, 0.5]], ∇A = [[0, 2], [-2, 0]] → Ā = [[0, 1], [0, 0]],
  * R = I + Ā = [[1, 1], [0, 1]].
  */
-export function relevance(attention: readonly Float32Array[], grads: readonly Float32Array[], tokens: number): Float64Array {
+export function relevance(attention: readonly Float32Array[], grads: readonly Float32Array[], tokens: number, opt: RelevanceOptions = RELEVANCE_DEFAULTS): Float64Array {
   const tt = tokens * tokens;
+  const start = firstBlock(opt.startLayer, attention.length);
   let r: Float64Array = new Float64Array(tt);
   for (let i = 0; i < tokens; i++) r[i * tokens + i] = 1;
   attention.forEach((a, l) => {
+    if (l < start) return;
     const g = grads[l];
     const heads = a.length / tt;
     if (!Number.isInteger(heads) || heads < 1 || g.length !== a.length) throw new RangeError(`block ${l}: attention of ${a.length} values and gradient of ${g.length} are not both [heads, ${tokens}, ${tokens}]`);
@@ -82,7 +101,7 @@ async function scoreFor(input: ExplainInput, card: OnnxCard): Promise<AttentionS
 }
 
 /** Chefer et al.'s relevance of one preprocessed image, through the tfjs translation: the CLS row over the patch grid, in [0, 1]. */
-export async function relevanceMap(input: ExplainInput): Promise<ExplainMap> {
+export async function relevanceMap(input: ExplainInput, opt: RelevanceOptions = RELEVANCE_DEFAULTS): Promise<ExplainMap> {
   const { card, path } = await vitModel(input.backbone, 'relevance');
   const dims = imageDims(card, input.pixels);
   const score = await scoreFor(input, card);
@@ -91,5 +110,5 @@ export async function relevanceMap(input: ExplainInput): Promise<ExplainMap> {
   const model = { key: `${path}|${st.size}|${st.mtimeMs}`, name: `"${path}"`, bytes: async () => new Uint8Array(await readFile(path)) };
   const g = await attentionGrads(model, { data: input.pixels, dims }, card.output, score);
   const tokens = g.dims[g.dims.length - 1];
-  return clsPatchMap(relevance(g.attention, g.grads, tokens).subarray(0, tokens), tokens, patchGrid(card));
+  return clsPatchMap(relevance(g.attention, g.grads, tokens, opt).subarray(0, tokens), tokens, patchGrid(card));
 }

@@ -6,22 +6,58 @@ import { toMap } from './maps.ts';
 import type { ExplainInput, ExplainMap } from './types.ts';
 
 /**
- * Attention rollout (Abnar & Zuidema 2020): per block Â = rows renormalised (0.5·mean over heads of A + 0.5·I),
- * multiplied through the blocks, R = Â_L ··· Â_1; the map is R's CLS row over the patch tokens.
+ * Attention rollout (Abnar & Zuidema 2020): per block Â = rows renormalised (0.5·F + 0.5·I), F the heads' attention
+ * fused, multiplied through the blocks, R = Â_L ··· Â_1; the map is R's CLS row over the patch tokens.
  */
+
+export interface RolloutOptions {
+  /** How the heads are fused: their mean (Abnar & Zuidema), or elementwise max or min (as jacobgil/vit-explain allows). */
+  headFusion: 'mean' | 'max' | 'min';
+  /**
+   * The fraction of each block's fused T×T values, the lowest, set to 0 before the identity is added (vit-explain's
+   * discard_ratio); the CLS→CLS value is never dropped. 0 keeps all (Abnar & Zuidema).
+   */
+  discardRatio: number;
+}
+
+export const HEAD_FUSIONS = ['mean', 'max', 'min'] as const;
+export const ROLLOUT_DEFAULTS: RolloutOptions = { headFusion: 'mean', discardRatio: 0 };
+
+/** [heads, T, T] → the fused [T, T]. */
+function fuseHeads(a: Float32Array, heads: number, tt: number, fusion: RolloutOptions['headFusion']): Float64Array {
+  const out = new Float64Array(tt);
+  for (let k = 0; k < tt; k++) {
+    let v = fusion === 'mean' ? 0 : a[k];
+    for (let h = 0; h < heads; h++) {
+      const x = a[h * tt + k];
+      v = fusion === 'mean' ? v + x / heads : fusion === 'max' ? Math.max(v, x) : Math.min(v, x);
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Zero the ⌊ratio · T²⌋ lowest values (ties by position), except entry 0 (CLS→CLS), as vit-explain does. */
+function discardLowest(f: Float64Array, ratio: number): void {
+  const count = Math.floor(f.length * ratio);
+  if (count <= 0) return;
+  const order = Array.from(f.keys()).sort((i, j) => f[i] - f[j] || i - j);
+  for (const i of order.slice(0, count)) if (i !== 0) f[i] = 0;
+}
 
 /**
  * Per block attention ([heads, T, T] row-major, rows summing to 1) → [T, T] rollout R = Â_L ··· Â_1.
  * Example: one block, one head, T = 2, A = [[0, 1], [1, 0]] → Â = [[0.5, 0.5], [0.5, 0.5]].
  */
-export function rollout(blocks: readonly Float32Array[], tokens: number): Float64Array {
+export function rollout(blocks: readonly Float32Array[], tokens: number, opt: RolloutOptions = ROLLOUT_DEFAULTS): Float64Array {
+  if (!(opt.discardRatio >= 0 && opt.discardRatio < 1)) throw new ConfigError(`--discard-ratio ${opt.discardRatio}: give a fraction from 0 up to (not including) 1.`);
   const tt = tokens * tokens;
   let r: Float64Array | undefined;
   for (const a of blocks) {
     const heads = a.length / tt;
     if (!Number.isInteger(heads) || heads < 1) throw new RangeError(`attention of ${a.length} values is not [heads, ${tokens}, ${tokens}]`);
-    const hat = new Float64Array(tt);
-    for (let h = 0; h < heads; h++) for (let k = 0; k < tt; k++) hat[k] += a[h * tt + k] / heads;
+    const hat = fuseHeads(a, heads, tt, opt.headFusion);
+    discardLowest(hat, opt.discardRatio);
     for (let i = 0; i < tokens; i++) {
       let sum = 0;
       for (let j = 0; j < tokens; j++) sum += hat[i * tokens + j] = 0.5 * hat[i * tokens + j] + (i === j ? 0.5 : 0);
@@ -81,9 +117,9 @@ export function imageDims(card: OnnxCard, pixels: Float32Array): number[] {
 }
 
 /** Attention rollout of one preprocessed image on onnxruntime: the CLS row over the patch grid, in [0, 1]. */
-export async function rolloutMap(input: ExplainInput): Promise<ExplainMap> {
+export async function rolloutMap(input: ExplainInput, opt: RolloutOptions = ROLLOUT_DEFAULTS): Promise<ExplainMap> {
   const { card, path } = await vitModel(input.backbone, 'rollout');
   const blocks = await runAttention(path, input.pixels, imageDims(card, input.pixels));
   const tokens = blocks[0].dims[blocks[0].dims.length - 1];
-  return clsPatchMap(rollout(blocks.map((b) => b.data), tokens).subarray(0, tokens), tokens, patchGrid(card));
+  return clsPatchMap(rollout(blocks.map((b) => b.data), tokens, opt).subarray(0, tokens), tokens, patchGrid(card));
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { kmeansBest } from '../cluster/kmeans.ts';
-import { UMAP_METRICS, umapEmbed } from '../cluster/umap.ts';
+import { UMAP_INITS, UMAP_METRICS, umapLayout } from '../cluster/umap.ts';
 import { adjustedRandIndex, normalizedMutualInfo } from '../metrics/clustering.ts';
 import { join } from 'node:path';
 import { embeddingCsv, scatterSpec } from '../cluster/scatter.ts';
@@ -34,6 +34,7 @@ const UMAP_OPTIONS = {
   minDist: z.number().min(0).max(1).default(0.1),
   dims: z.number().int().min(1).max(100).default(2),
   metric: z.enum(UMAP_METRICS).default('euclidean'),
+  init: z.enum(UMAP_INITS).default('spectral'),
 };
 const UMAP_FLAGS: Flags<typeof UMAP_OPTIONS> = {
   ...KMEANS_FLAGS,
@@ -41,6 +42,7 @@ const UMAP_FLAGS: Flags<typeof UMAP_OPTIONS> = {
   minDist: { flag: 'min-dist', cli: 'number', describe: "UMAP's minimum distance between embedded points" },
   dims: { flag: 'dims', cli: 'number', describe: 'UMAP output dimensions' },
   metric: { flag: 'metric', cli: { choices: UMAP_METRICS }, describe: "UMAP's distance between features" },
+  init: { flag: 'umap-init', cli: { choices: UMAP_INITS }, describe: "UMAP's start: umap-learn's spectral one (random when the neighbour graph falls apart, with a note) or umap-js's random one" },
 };
 
 /**
@@ -103,7 +105,8 @@ export const clusterMethod: FeaturesMethod = {
       const t0 = performance.now();
       const neighbors = Math.min(o.neighbors, x.rows - 1);
       if (neighbors < o.neighbors) notes.push(`neighbors clamped to ${neighbors} (the points less one)`);
-      const embedded = await umapEmbed(x, { neighbors, minDist: o.minDist, dims: o.dims, metric: o.metric, seed: cell.seed });
+      const { points: embedded, note } = await umapLayout(x, { neighbors, minDist: o.minDist, dims: o.dims, metric: o.metric, seed: cell.seed, init: o.init });
+      if (note) notes.push(note);
       const fit = await kmeansBest(embedded, k, o.restarts, cell.seed);
       const result = scored(name, y, fit.labels, t0, notes, { k, inertia: fit.inertia, umap_neighbors: neighbors });
       out.push({ ...result, fields: { ...result.fields, ...(await writePlot(cell, name, embedded, y, `UMAP${o.dims > 2 ? ` (first 2 of ${o.dims} dims)` : ''}, ARI ${result.value.toFixed(3)}`)) } });

@@ -8,6 +8,7 @@ import type { ImageSource } from '../data/types.ts';
 import { ConfigError, fsError, unknownName } from '../errors.ts';
 import type { TrainedRun } from '../explain/keras-gradcam.ts';
 import { EXPLAIN_METHODS, pickMethod, type MethodName } from '../explain/methods.ts';
+import type { RolloutOptions } from '../explain/rollout.ts';
 import { overlayPng } from '../explain/overlay.ts';
 import { explainPage, type PageCell, type PageImage } from '../explain/page.ts';
 import { decodeForCard, packBatch } from '../features/preprocess.ts';
@@ -30,6 +31,10 @@ export interface ExplainJob {
   /** A `reprobe finetune` run folder, results/runs/<id>. */
   run?: string;
   layer?: string;
+  /** relevance: the first attention block (negative from the end); rollout: head fusion and discard ratio. */
+  startLayer?: number;
+  headFusion?: RolloutOptions['headFusion'];
+  discardRatio?: number;
   out: string;
   /** Pick `n` test images of this dataset, seeded. */
   dataset?: string;
@@ -171,7 +176,7 @@ export async function runExplain(job: ExplainJob, events: ExplainEvents = {}): P
   const total = backbones.length * images.length;
   for (const [b, backbone] of backbones.entries()) {
     const method = methods[b];
-    const explainer = await EXPLAIN_METHODS[method].open(backbone, { run, layer: job.layer });
+    const explainer = await EXPLAIN_METHODS[method].open(backbone, { run, layer: job.layer, relevance: { startLayer: job.startLayer }, rollout: { headFusion: job.headFusion, discardRatio: job.discardRatio } });
     try {
       const { card } = backbone;
       for (const [i, im] of images.entries()) {

@@ -12,7 +12,7 @@ export const LR_OPTIONS = {
   lrRefit: z.enum(['train', 'train+val']).default('train'),
 };
 type LogRegProbeOptions = z.infer<z.ZodObject<typeof LR_OPTIONS>>;
-/** L-BFGS limits (scikit-learn's max_iter is 100; the C sweep's large-C fits need more) and tolerance (scikit-learn's). */
+/** L-BFGS limits (scikit-learn's max_iter is 100; the C sweep's large-C fits need more) and tolerance (scikit-learn 1.2's, whose objective is the summed loss; 1.9 minimises the mean). */
 export const LR_MAX_ITER = 500;
 export const LR_TOL = 1e-4;
 /** C when there is no val split to choose on: scikit-learn's default. */

@@ -27,7 +27,19 @@ test('relevance of hand-set attention and gradients is the hand-computed R', () 
   assert.deepEqual(Array.from(relevance([Float32Array.of(0.5, 0.5, 0.5, 0.5)], [Float32Array.of(0, 2, -2, 0)], 2)), [1, 1, 0, 1]);
   // Two heads average; a second block multiplies in: R2 = R1 + Ā2·R1 with Ā2 = [[0, 0], [0.5, 0]] → [[1, 1], [0.5, 1.5]].
   const twoHeads = Float32Array.of(1, 0, 1, 0, 1, 0, 1, 0);
-  assert.deepEqual(Array.from(relevance([Float32Array.of(0.5, 0.5, 0.5, 0.5), twoHeads], [Float32Array.of(0, 2, -2, 0), Float32Array.of(0, 0, 1, 0, 0, 0, 0, 0)], 2)), [1, 1, 0.5, 1.5]);
+  const blocks = [Float32Array.of(0.5, 0.5, 0.5, 0.5), twoHeads];
+  const grads = [Float32Array.of(0, 2, -2, 0), Float32Array.of(0, 0, 1, 0, 0, 0, 0, 0)];
+  assert.deepEqual(Array.from(relevance(blocks, grads, 2, { startLayer: 0 })), [1, 1, 0.5, 1.5]);
+  assert.deepEqual(Array.from(relevance(blocks, grads, 2, { startLayer: -2 })), [1, 1, 0.5, 1.5]);
+});
+
+test("relevance starts at the last block by default, as Chefer et al.'s CLIP code (start_layer = -1); other start layers by index or from the end", () => {
+  const blocks = [Float32Array.of(0.5, 0.5, 0.5, 0.5), Float32Array.of(1, 0, 1, 0, 1, 0, 1, 0)];
+  const grads = [Float32Array.of(0, 2, -2, 0), Float32Array.of(0, 0, 1, 0, 0, 0, 0, 0)];
+  // The last block alone: R = I + Ā2 = [[1, 0], [0.5, 1]] (block 1's Ā = [[0, 1], [0, 0]] left out).
+  assert.deepEqual(Array.from(relevance(blocks, grads, 2)), [1, 0, 0.5, 1]);
+  assert.deepEqual(Array.from(relevance(blocks, grads, 2, { startLayer: 1 })), [1, 0, 0.5, 1]);
+  for (const bad of [2, -3, 0.5]) assert.throws(() => relevance(blocks, grads, 2, { startLayer: bad }), /--start-layer .*: the model has 2 attention blocks/);
 });
 
 test('∂score/∂attention is the total gradient: central differences through every later block, and the last block equals the gradient of a graph fed that attention', async () => {

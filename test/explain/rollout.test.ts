@@ -7,6 +7,7 @@ import { parseCardFile } from '../../src/backbones/card-file.ts';
 import { runAttention, withAttentionOutputs } from '../../src/backbones/onnx-attention.ts';
 import { resolveBackbone } from '../../src/backbones/registry.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { EXPLAIN_METHODS } from '../../src/explain/methods.ts';
 import { clsPatchMap, rollout, rolloutMap } from '../../src/explain/rollout.ts';
 import { openOnnx } from '../../src/util/ort.ts';
 import { seeded } from '../../src/util/rng.ts';
@@ -39,6 +40,26 @@ test('rollout of hand-set attention is the hand-computed product and map', () =>
   assert.deepEqual(Array.from(map.values), [1, 0, 0.5]);
   // Rows are renormalised: 2·I (rows summing to 2) rolls out to I.
   assert.deepEqual(Array.from(rollout([Float32Array.from(eye(3), (v) => 2 * v)], 3)), Array.from(eye(3)));
+});
+
+test('rollout head fusion: max and min of the heads, hand-computed; the discard ratio drops the lowest values but never CLS→CLS', () => {
+  const eye = Float32Array.from({ length: 16 }, (_, k) => (k % 5 === 0 ? 1 : 0));
+  const shift = Float32Array.from({ length: 16 }, (_, k) => (k % 4 === (Math.floor(k / 4) + 1) % 4 ? 1 : 0));
+  const heads = Float32Array.from([...eye, ...shift]);
+  // max(I, P) = I + P → 0.5(I + P) + 0.5 I = I + 0.5 P, rows summing to 1.5 → (2/3) I + (1/3) P.
+  const max = rollout([heads], 4, { headFusion: 'max', discardRatio: 0 });
+  assert.ok(close(max, Array.from(eye, (v, k) => (2 / 3) * v + (1 / 3) * shift[k]), 1e-12), String(max));
+  // min(I, P) = 0 → 0.5 I, renormalised → I.
+  assert.deepEqual(Array.from(rollout([heads], 4, { headFusion: 'min', discardRatio: 0 })), Array.from(eye));
+  // Mean is the default: (I + P) / 2 → 0.75 I + 0.25 P.
+  assert.ok(close(rollout([heads], 4), Array.from(eye, (v, k) => 0.75 * v + 0.25 * shift[k]), 1e-12));
+  // T = 2, A = [[0.1, 0.9], [0.6, 0.4]], ratio 0.5: the 2 lowest are 0.1 (CLS→CLS, kept) and 0.4 (dropped) →
+  // F = [[0.1, 0.9], [0.6, 0]] → 0.5 F + 0.5 I = [[0.55, 0.45], [0.3, 0.5]] → rows renormalised.
+  const a = Float32Array.of(0.1, 0.9, 0.6, 0.4);
+  assert.ok(close(rollout([a], 2, { headFusion: 'mean', discardRatio: 0.5 }), [0.55, 0.45, 0.375, 0.625], 1e-7));
+  // Ratio 0.75: 0.6 goes too → row 1 = [0, 0.5] → [0, 1].
+  assert.ok(close(rollout([a], 2, { headFusion: 'mean', discardRatio: 0.75 }), [0.55, 0.45, 0, 1], 1e-7));
+  assert.throws(() => rollout([a], 2, { headFusion: 'mean', discardRatio: 1 }), /--discard-ratio 1: give a fraction/);
 });
 
 test('the attention outputs added to the graph are softmax(Q·Kᵀ/√d) of each block, [1, heads, T, T]', async () => {
@@ -87,6 +108,17 @@ test('rollout end to end on the ViT and CLIP-like fixtures: a [grid, grid] map i
     assert.equal(Math.max(...map.values), 1);
     assert.equal(Math.min(...map.values), 0);
   }
+});
+
+test('the registry passes the options through: rollout --head-fusion/--discard-ratio and relevance --start-layer reach the maps', async () => {
+  const backbone = attentionBackbone(dir(), VIT);
+  const pixels = image(16);
+  const opened = await EXPLAIN_METHODS.rollout.open(backbone, { rollout: { headFusion: 'max', discardRatio: 0.5 } });
+  const viaRegistry = (await opened.explain({ backbone, pixels })).map.values;
+  assert.deepEqual(Array.from(viaRegistry), Array.from((await rolloutMap({ backbone, pixels }, { headFusion: 'max', discardRatio: 0.5 })).values));
+  assert.notDeepEqual(Array.from(viaRegistry), Array.from((await rolloutMap({ backbone, pixels })).values));
+  const relevance = await EXPLAIN_METHODS.relevance.open(backbone, { relevance: { startLayer: 7 } });
+  await assert.rejects(relevance.explain({ backbone, pixels, classIndex: 0 }), (err: Error) => err instanceof ConfigError && /--start-layer 7: the model has 3 attention blocks/.test(err.message));
 });
 
 test('a backbone that is not a ViT-family ONNX card is one line naming the method that explains it (or that none does)', async () => {

@@ -33,18 +33,34 @@ test('resize and crop boxes match torchvision: shorter side, floor of the long s
   assert.deepEqual(geometry(500, 375, { ...pre, resize: 'stretch' }, { width: 224, height: 224 }).resized, { width: 224, height: 224 });
 });
 
-test("preprocessing matches torchvision's Resize + CenterCrop + Normalize (mean abs diff <= 0.02) for RGB, gray, RGBA, 16-bit and an upscaled digit", async () => {
+/**
+ * Bounds on the difference to torchvision's tensors, as measured on the generated fixtures: the mean absolute
+ * difference (normalized units), and the largest single difference in 8-bit gray levels (|diff| · std · 255).
+ * Bilinear stays within 2 levels; bicubic reaches 16 on the upscaled digit and 12 on the 16-bit photo, where PIL's
+ * and libvips' bicubic overshoot is clamped differently at hard edges. A half-pixel misalignment moves both.
+ */
+const MEAN_ABS = 0.008;
+const MAX_LEVELS: Record<string, number> = { bilinear: 2, bicubic: 16 };
+
+test("preprocessing matches torchvision's Resize + CenterCrop + Normalize (mean abs diff <= 0.008; max <= 2 gray levels bilinear, 16 bicubic) for RGB, gray, RGBA, 16-bit and an upscaled digit", async () => {
   for (const cfg of PARITY_CONFIGS) {
     const card = cardWith({ resizeTo: cfg.resizeTo, interpolation: cfg.interpolation, mean: [...cfg.mean] as Preprocess['mean'], std: [...cfg.std] as Preprocess['std'] }, cfg.size);
     for (const [i, name] of PARITY_IMAGES.entries()) {
       const ref = readNpy(readFileSync(join(fixtures, 'reference', `${cfg.name}__${i}.npy`)));
       assert.deepEqual(ref.shape, [3, cfg.size, cfg.size]);
       const ours = packBatch([await decodeForCard({ kind: 'file', path: join(fixtures, 'images', name) }, card)], card);
-      let sum = 0;
-      for (let k = 0; k < ours.length; k++) sum += Math.abs(ours[k] - ref.data[k]);
+      const plane = cfg.size * cfg.size;
+      let [sum, levels] = [0, 0];
+      for (let k = 0; k < ours.length; k++) {
+        const d = Math.abs(ours[k] - ref.data[k]);
+        sum += d;
+        levels = Math.max(levels, d * cfg.std[Math.floor(k / plane)] * 255);
+      }
       const mad = sum / ours.length;
-      if (process.env.REPROBE_VERBOSE) console.log(`${cfg.name} ${name}: mean abs diff ${mad.toFixed(4)}`);
-      assert.ok(mad <= 0.02, `${cfg.name} ${name}: mean abs diff ${mad.toFixed(4)}`);
+      if (process.env.REPROBE_VERBOSE) console.log(`${cfg.name} ${name}: mean abs diff ${mad.toFixed(4)}, max ${levels.toFixed(2)} levels`);
+      assert.ok(mad <= MEAN_ABS, `${cfg.name} ${name}: mean abs diff ${mad.toFixed(4)}`);
+      // 1e-3: float32 rounding of the normalized values; a difference is a whole number of levels otherwise.
+      assert.ok(levels <= MAX_LEVELS[cfg.interpolation] + 1e-3, `${cfg.name} ${name}: max abs diff ${levels.toFixed(3)} gray levels`);
     }
   }
 });

@@ -17,6 +17,8 @@ interface Reference {
 }
 const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'probes', name), 'utf8'));
 const ref = fixture('sklearn-reference.json') as Reference;
+/** The same answers from the newest scikit-learn on the machine's package index (REPROBE_SKLEARN_TAG=newest). */
+const newest = fixture('sklearn-reference-newest.json') as Reference & { sklearn: string };
 const sets = probeDatasets();
 
 async function lrWithinHalfPoint(d: ProbeData, lr: Reference['datasets'][string]['lr']): Promise<void> {
@@ -62,6 +64,22 @@ test('on real UC Merced MobileNetV2 features: LR within 0.5 points at every C, t
   await sweepPicksSklearnC(d, r.lr);
   // Features from another CPU or onnxruntime build may differ in the last bits, which can flip near-tied neighbours.
   await knnMatches(d, r.knn, d.featureHash === uc.feature_hash ? '' : ` (features differ from the reference's: hash ${d.featureHash} vs ${uc.feature_hash})`);
+});
+
+test("the newest scikit-learn too (its objective is the mean loss, its minimiser the same): LR within 0.5 points at every C, the same C, kNN identical", async () => {
+  assert.notEqual(newest.sklearn, (ref as Reference & { sklearn: string }).sklearn, 'the two fixtures come from the same scikit-learn');
+  for (const d of sets) {
+    await lrWithinHalfPoint(d, newest.datasets[d.name].lr);
+    await sweepPicksSklearnC(d, newest.datasets[d.name].lr);
+    await knnMatches(d, newest.datasets[d.name].knn);
+  }
+});
+
+test('on real UC Merced features against the newest scikit-learn: LR within 0.5 points at every C, the same C', { skip: ucmercedPresent() ? false : 'needs ../shared/data/ucmerced (not on a fresh machine)' }, async () => {
+  const uc = fixture('sklearn-ucmerced-newest.json') as { datasets: Reference['datasets'] };
+  const d = await ucmercedProbeData();
+  await lrWithinHalfPoint(d, uc.datasets[d.name].lr);
+  await sweepPicksSklearnC(d, uc.datasets[d.name].lr);
 });
 
 test('metrics equal scikit-learn to 1e-9: accuracy, balanced accuracy, macro-F1 (all labels and true labels), confusion matrix', () => {

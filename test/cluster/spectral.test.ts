@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { UMAP } from 'umap-js';
+import { kmeansBest } from '../../src/cluster/kmeans.ts';
+import { spectralStart } from '../../src/cluster/spectral.ts';
+import { umapEmbed, umapLayout } from '../../src/cluster/umap.ts';
+import { adjustedRandIndex } from '../../src/metrics/clustering.ts';
+import { vstack } from '../../src/util/matrix.ts';
+import { seeded } from '../../src/util/rng.ts';
+import { spectralCase } from '../fixtures/spectral-case.ts';
+import { ucmercedPresent, ucmercedProbeData } from '../fixtures/ucmerced-features.ts';
+import { blobs } from '../helpers.ts';
+
+/** numpy's dense eigh of the case's normalised Laplacian (tools/make-spectral-reference.ts). */
+const ref = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'cluster', 'spectral-numpy.json'), 'utf8')) as { eigenvalues: number[]; vectors: number[][] };
+
+/** Pearson correlation: blind to the scaling, shift and sign the start applies to an eigenvector. */
+function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  const ma = Array.from(a).reduce((s, v) => s + v, 0) / n;
+  const mb = Array.from(b).reduce((s, v) => s + v, 0) / n;
+  let [ab, aa, bb] = [0, 0, 0];
+  for (let i = 0; i < n; i++) [ab, aa, bb] = [ab + (a[i] - ma) * (b[i] - mb), aa + (a[i] - ma) ** 2, bb + (b[i] - mb) ** 2];
+  return ab / Math.sqrt(aa * bb);
+}
+
+test("the spectral start is the normalised Laplacian's eigenvectors 1..dims (numpy's eigh), each dimension spanning [0, 10]", async () => {
+  const { graph, dims } = await spectralCase();
+  const { start, reason } = spectralStart(graph, dims, seeded(0));
+  assert.ok(start, reason);
+  for (let c = 0; c < dims; c++) {
+    const column = Array.from({ length: graph.n }, (_, i) => start[i * dims + c]);
+    const r = Math.abs(correlation(column, ref.vectors[c]));
+    assert.ok(r > 1 - 1e-6, `dimension ${c}: |correlation| with numpy's eigenvector ${c + 1} is ${r}`);
+    assert.ok(Math.abs(Math.min(...column)) < 1e-12 && Math.abs(Math.max(...column) - 10) < 1e-12, `dimension ${c} spans [${Math.min(...column)}, ${Math.max(...column)}]`);
+  }
+});
+
+test('a graph of several components starts at random, and says so', async () => {
+  const { x } = blobs(3, 30, 8, 2, 0.1);
+  const out = await umapLayout(x, { neighbors: 5, minDist: 0.1, dims: 2, metric: 'euclidean', seed: 0, epochs: 20 });
+  assert.match(out.note ?? '', /random UMAP start: the neighbour graph has 3 connected components/);
+  assert.deepEqual(out.points, await umapEmbed(x, { neighbors: 5, minDist: 0.1, dims: 2, metric: 'euclidean', seed: 0, epochs: 20, init: 'random' }));
+});
+
+test("the default epochs are umap-learn's: 500 up to 10,000 points (umap-js would run 400 on 2,600)", async () => {
+  const { x } = blobs(2, 1300, 3, 3, 3);
+  const s = { neighbors: 5, minDist: 0.1, dims: 2, metric: 'euclidean' as const, seed: 1 };
+  const dflt = await umapEmbed(x, s);
+  assert.deepEqual(dflt, await umapEmbed(x, { ...s, epochs: 500 }));
+  assert.notDeepEqual(dflt, await umapEmbed(x, { ...s, epochs: 400 }));
+});
+
+test("on real UC Merced features the default UMAP's ARI (after the same k-means) is within 0.02 of umap-js's, mean of seeds 0, 1, 2", { skip: ucmercedPresent() ? false : 'needs ../shared/data/ucmerced (not on a fresh machine)' }, async () => {
+  const uc = await ucmercedProbeData();
+  const x = vstack([uc.train, uc.val, uc.test]);
+  const y = Int32Array.from([...uc.trainLabels, ...uc.valLabels, ...uc.testLabels]);
+  const rows = Array.from({ length: x.rows }, (_, i) => Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols)));
+  const [ours, theirs] = [[] as number[], [] as number[]];
+  for (const seed of [0, 1, 2]) {
+    const js = new UMAP({ nNeighbors: 15, minDist: 0.1, nComponents: 2, random: seeded(seed) }).fit(rows);
+    theirs.push(adjustedRandIndex(y, (await kmeansBest(js, 21, 10, seed)).labels));
+    const emb = await umapEmbed(x, { neighbors: 15, minDist: 0.1, dims: 2, metric: 'euclidean', seed });
+    ours.push(adjustedRandIndex(y, (await kmeansBest(emb, 21, 10, seed)).labels));
+  }
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  assert.ok(mean(ours) >= mean(theirs) - 0.02, `ARI ${ours.map((v) => v.toFixed(3))} vs umap-js ${theirs.map((v) => v.toFixed(3))}`);
+});
