@@ -60,6 +60,10 @@ test("Holm's adjustment equals the step-down definition (the tool's) and a hand 
 
 test('rank-confidence intervals from bootstrap scores equal numpy percentiles of the ranks', () => {
   assert.deepEqual(rankIntervals(REF.ranks.scores), REF.ranks.intervals);
+  // By hand: model 0 ranks 1,1,1,1,2 and 1 (a tie shares the better rank); sorted, the 2.5% and 97.5% points lie at
+  // positions 0.125 and 4.875 of 6: model 0 → [1, 1 + 0.875], model 1 (2,2,2,2,1,1) → [1, 2].
+  const s = [...Array<number[]>(4).fill([0.9, 0.1]), [0.1, 0.9], [0.5, 0.5]];
+  assert.deepEqual(rankIntervals(s), [{ low: 1, high: 1.875 }, { low: 1, high: 2 }]);
 });
 
 test("Spearman's ρ with ties equals scipy.stats.spearmanr", () => {
