@@ -66,6 +66,7 @@ out["paired"] = {
     "truth": truth.tolist(), "a": a.tolist(), "b": b.tolist(), "groups": groups.tolist(), "indices": idx.tolist(),
     "b_count": int(np.sum(right_a & ~right_b)), "c_count": int(np.sum(~right_a & right_b)),
     "bootstrap": boot,
+    "mcnemar_p": float(binomtest(int(min(np.sum(right_a & ~right_b), np.sum(~right_a & right_b))), int(np.sum(right_a != right_b)), 0.5).pvalue),
 }
 
 # Rank intervals: 4 models' accuracy on the same resamples; rank 1 = best, 1 + number strictly higher.
