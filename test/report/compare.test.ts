@@ -36,6 +36,9 @@ test('compare refuses different images, repeated ids and disagreeing true labels
   // Without groups, no worst-group accuracy.
   const r = comparePair(alignPredictions(rowsA.map(({ group: _, ...x }) => x), rowsB, ['A', 'B']), 10, 0);
   assert.deepEqual(r.metrics.map((m) => m.name), ['accuracy', 'macro_f1']);
+  // Nor when some images have no group.
+  const some = comparePair(alignPredictions(rowsA.map((x, i) => (i === 5 ? { ...x, group: '' } : x)), rowsB, ['A', 'B']), 10, 0);
+  assert.deepEqual(some.metrics.map((m) => m.name), ['accuracy', 'macro_f1']);
 });
 
 test('reprobe compare A.csv B.jsonl prints the pair', () => {
