@@ -73,7 +73,17 @@ out["paired"] = {
 preds = [np.where(rng.random(n) < q, truth, rng.integers(0, K, n)) for q in (0.8, 0.78, 0.6, 0.3)]
 scores = np.array([[accuracy_score(truth[i], p[i]) for p in preds] for i in idx])
 ranks = np.array([[1 + np.sum(row > s) for s in row] for row in scores])
+full = [float(accuracy_score(truth, p)) for p in preds]
+order = sorted(range(4), key=lambda m: -full[m])
+adjacent = []
+for x, y in zip(order, order[1:]):
+    rx, ry = preds[x] == truth, preds[y] == truth
+    bb, cc = int(np.sum(rx & ~ry)), int(np.sum(~rx & ry))
+    adjacent.append(float(binomtest(min(bb, cc), bb + cc, 0.5).pvalue) if bb + cc else 1.0)
 out["ranks"] = {
+    "order": order,
+    "adjacent_p": adjacent,
+    "adjacent_holm": holm(adjacent),
     "preds": [p.tolist() for p in preds],
     "scores": scores.tolist(),
     "intervals": [{"low": float(np.percentile(ranks[:, m], 2.5)), "high": float(np.percentile(ranks[:, m], 97.5))} for m in range(4)],
