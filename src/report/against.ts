@@ -64,6 +64,24 @@ function rankingTable(ps: readonly Pair[], a: Against): ReportTable {
   return { name: stem('against', a.name, 'rankings'), title: "Rankings: the paper's order beside ours (Spearman's ρ over the models both have)", columns: ['table', 'column', 'models', 'spearman', 'paper order', 'our order'].map((name) => ({ name })), rows };
 }
 
+/** A measured cell's column as the paper names it in an order: `1000`, `lr_100`, on WILDS `1000_ood`, `knn_100_ood`. */
+const printedName = (c: PublishedCell) => `${c.method === 'finetune' ? '' : `${c.method}_`}${c.shots}${c.set === 'ood_test' ? '_ood' : ''}`;
+
+/** Each printed "performance order" beside ours: the same row's columns sorted by our means, best first. */
+function orderTable(records: readonly CellRecord[], a: Against): ReportTable {
+  const index = indexRecords(records);
+  const rows = a.cells
+    .filter((c) => c.method === 'order')
+    .flatMap((c): Cell[][] => {
+      const row = a.cells.filter((x) => x.family === c.family && x.study_dataset === c.study_dataset && x.study_model === c.study_model && x.kind === 'measured' && x.set === c.set);
+      const ours = row.map((x) => [printedName(x), oursFor(x, row, index, a.standIns)] as const);
+      if (!ours.length || ours.some(([, o]) => o === null)) return [];
+      const mine = [...new Map(ours.map(([n, o]) => [n, o!.stat.mean])).entries()].sort((x, y) => y[1] - x[1]).map(([n]) => n).join('>');
+      return [[c.table, c.study_model, c.text, mine, mine === c.text ? 'same' : 'differs']];
+    });
+  return { name: stem('against', a.name, 'orders'), title: 'Performance orders: the paper\'s beside ours (rows with every column reproduced)', columns: ['table', 'model', 'paper order', 'our order', 'agree'].map((name) => ({ name })), rows };
+}
+
 /** Per table family: published numbers, reproduced, flagged outside our spread. */
 function coverageTable(ps: readonly Pair[], a: Against): ReportTable {
   const numeric = a.cells.filter((c) => Number.isFinite(publishedValue(c)));
@@ -95,5 +113,5 @@ export function againstSection(records: readonly CellRecord[], a: Against): Sect
     `Anomaly rule (general, from the paper's numbers only): row mean − chance < ${ANOMALY_RULE.nearChance} × (others' median − chance), others' median − chance ≥ ${ANOMALY_RULE.farAbove} × (1 − chance), and the same model's best in another table of that dataset − chance ≥ ${ANOMALY_RULE.doesWell} × (that table's median best − chance).`,
     ...[...a.standIns].map(([paper, ours]) => `Stand-in: our ${ours} is compared with the paper's ${paper}; it is not that model or dataset.`),
   ];
-  return { id: stem('against', a.name), title: `Against ${a.name}`, tables: [coverageTable(ps, a), anomalyTable(a), rankingTable(ps, a), ...cellTables(ps, a)], figures: [], notes };
+  return { id: stem('against', a.name), title: `Against ${a.name}`, tables: [coverageTable(ps, a), anomalyTable(a), rankingTable(ps, a), orderTable(records, a), ...cellTables(ps, a)], figures: [], notes };
 }

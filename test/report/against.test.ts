@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { againstSection, type Against } from '../../src/report/against.ts';
@@ -145,6 +145,13 @@ test("the study's full grid in a generated store: every published number reprodu
   for (const r of diffs) assert.ok(Math.abs(r[5] as number) < 2e-6, `${String(r[0])} ${String(r[2])}: ${String(r[5])}`);
   // Every ranking with ours = the paper's numbers has ρ = 1 in the probe tables.
   for (const r of table(s.tables, 'against_study_rankings').rows.filter((x) => String(x[0]).startsWith('probe/'))) assert.equal(r[3], 1, `${String(r[0])} ${String(r[1])}`);
+  // With the values of the tables that print the orders (the last to print each cell), our orders are the paper's, but
+  // for ISIC efficientnet_b6, whose knn_10 and knn_100 tie at 0.5 (the paper put knn_100 first).
+  const last = new Map<string, CellRecord>();
+  for (const c of STUDY.filter((x) => x.kind === 'measured')) last.set(JSON.stringify([c.dataset, c.model, c.method, c.shots, c.set]), rec({ dataset: c.dataset, backbone: c.model, method: c.method, shots: c.shots, eval_split: c.set, value: publishedValue(c) }));
+  const orders = table(againstSection([...last.values()], { ...AGAINST, standIns: new Map() }).tables, 'against_study_orders').rows;
+  assert.equal(orders.length, 84);
+  assert.deepEqual(orders.filter((r) => r[4] !== 'same').map((r) => [r[0], r[1], r[3]]), [['finetune/ISIC', 'efficientnet_b6', '100>1000>10>lr_100>lr_10>knn_10>knn_100']]);
 });
 
 test('reprobe report --against study: markdown, csv and the html page; without --against the report is as before', async () => {
@@ -166,4 +173,15 @@ test('reprobe report --against study: markdown, csv and the html page; without -
   assert.doesNotMatch(plain.stdout, /Against/);
   const bad = spawnSync(process.execPath, [bin, 'report', results, '--against', 'study', '--stand-in', 'clip'], { encoding: 'utf8' });
   assert.match(bad.stderr, /--stand-in clip: expected PAPER=OURS/);
+  // Any other published table in the same format: here two cells of a made-up paper.
+  const mine = join(tempDir(), 'other-paper.csv');
+  const head = 'table,family,row,dataset,study_dataset,model,study_model,method,shots,set,metric,classes,kind,value,text';
+  writeFileSync(mine, `${head}\nT1,probe,0,mnist,MNIST,dino-vitb16,DINO,knn,10,test,accuracy,10,measured,0.91,\nT1,probe,1,mnist,MNIST,vit-b32,ViT,knn,10,test,accuracy,10,measured,0.5,\n`);
+  const other = spawnSync(process.execPath, [bin, 'report', results, '--out', join(tempDir(), 'o2'), '--format', 'md,csv', '--against', mine], { encoding: 'utf8', env: { ...process.env, REPROBE_HOME: tempDir() } });
+  assert.equal(other.status, 0, other.stderr);
+  assert.match(other.stdout, /## Against other-paper/);
+  assert.match(other.stdout, /Coverage: 2 of 2 published cells reproduced/);
+  assert.match(other.stdout, /\| DINO \| dino-vitb16 \| knn_10 \| 0\.91 \|/);
+  const missing = spawnSync(process.execPath, [bin, 'report', results, '--against', join(tempDir(), 'none.csv')], { encoding: 'utf8' });
+  assert.match(missing.stderr, /Cannot read --against .*none\.csv.*Pass `study` or a CSV/);
 });
