@@ -9,7 +9,7 @@ export type StandIns = ReadonlyMap<string, string>;
 export interface Ours {
   backbone: string;
   stat: Stat;
-  /** Standard error of one seed's number: from its bootstrap interval (width / 3.92) or, for accuracy, √(p(1−p)/n_test). */
+  /** Standard error of the test set's sampling: from a bootstrap interval (width / 3.92) or, for accuracy, √(p(1−p)/n_test). */
   se: number | null;
   ci: { low: number; high: number } | null;
 }
@@ -50,11 +50,13 @@ function measured(c: PublishedCell, index: Map<string, CellRecord[]>, standIns: 
   const rs = perSeed(index.get(JSON.stringify([standIns.get(c.dataset) ?? c.dataset, backbone, c.method, c.shots, set])) ?? []);
   const values = rs.map((r) => metricOf(r, c.metric)).filter(Number.isFinite);
   if (!values.length) return null;
-  const one = rs.length === 1 ? rs[0] : undefined;
-  return { backbone, stat: meanStd(values), se: one ? seOf(one, c.metric, values[0]) : null, ci: one ? ciOf(one, c.metric) : null };
+  const stat = meanStd(values);
+  // Seeds redraw the training images, not the test set: its sampling error (the newest record's) adds to their spread.
+  const newest = rs.reduce((a, r) => (a.time <= r.time ? r : a));
+  return { backbone, stat, se: seOf(newest, c.metric, stat.mean), ci: rs.length === 1 ? ciOf(newest, c.metric) : null };
 }
 
-/** A printed ID − OOD difference → ours, per seed then averaged; one seed's error adds both sets' in quadrature. */
+/** A printed ID − OOD difference → ours, per seed then averaged; the two test sets' errors add in quadrature. */
 function difference(c: PublishedCell, index: Map<string, CellRecord[]>, standIns: StandIns): Ours | null {
   const [id, ood] = [measured(c, index, standIns, 'id_test'), measured(c, index, standIns, 'ood_test')];
   if (!id || !ood) return null;
@@ -63,7 +65,7 @@ function difference(c: PublishedCell, index: Map<string, CellRecord[]>, standIns
   const diffs = perSeed(index.get(key('id_test')) ?? []).flatMap((r) => (oodBySeed.has(r.seed) ? [metricOf(r, c.metric) - oodBySeed.get(r.seed)!] : [])).filter(Number.isFinite);
   if (!diffs.length) return null;
   const se = id.se !== null && ood.se !== null ? Math.hypot(id.se, ood.se) : null;
-  return { backbone: id.backbone, stat: meanStd(diffs), se: diffs.length === 1 ? se : null, ci: null };
+  return { backbone: id.backbone, stat: meanStd(diffs), se, ci: null };
 }
 
 /** A printed "Best performance": the highest of our means over the same row's measured cells of that table and set. */

@@ -21,6 +21,9 @@ interface Pair {
   flag: string;
 }
 
+/** Six significant digits, as the paper prints: what a reader compares (the csv keeps them too; the seeds' stats stay full). */
+const sig = (x: number | null) => (x === null || !Number.isFinite(x) ? x : Number(x.toPrecision(6)));
+
 /** `knn_10_ood_test`, `finetune_100`, `cluster_all`: a cell's column in our terms. */
 const columnOf = (c: PublishedCell) => [c.method, ...(c.shots ? [String(c.shots)] : []), ...(c.set === 'test' ? [] : [c.set])].join('_');
 
@@ -47,7 +50,7 @@ function cellTables(ps: readonly Pair[], a: Against): ReportTable[] {
     name: stem('against', a.name, table),
     title: `${table}: ours beside the paper's`,
     columns: ['model', 'ours', 'column', 'paper', 'ours_mean', 'ours_minus_paper', 'ci_low', 'ci_high', 'explained', 'flag'].map((name) => ({ name })),
-    rows: tp.map(({ c, ours, diff, flag }): Cell[] => [c.study_model, label(c, ours, a), columnOf(c), publishedValue(c), ours.stat, diff, ours.ci?.low ?? null, ours.ci?.high ?? null, explained(ours), flag]),
+    rows: tp.map(({ c, ours, diff, flag }): Cell[] => [c.study_model, label(c, ours, a), columnOf(c), publishedValue(c), ours.stat, sig(diff), ours.ci?.low ?? null, ours.ci?.high ?? null, sig(explained(ours)), flag]),
   }));
 }
 
@@ -59,7 +62,7 @@ function rankingTable(ps: readonly Pair[], a: Against): ReportTable {
     const [table, column] = JSON.parse(key) as [string, string];
     const order = (v: (p: Pair) => number) => [...group].sort((x, y) => v(y) - v(x)).map((p) => p.c.study_model).join('>');
     const rho = spearman(group.map((p) => publishedValue(p.c)), group.map((p) => p.ours.stat.mean));
-    return [[table, column, group.length, rho, order((p) => publishedValue(p.c)), order((p) => p.ours.stat.mean)]];
+    return [[table, column, group.length, sig(rho), order((p) => publishedValue(p.c)), order((p) => p.ours.stat.mean)]];
   });
   return { name: stem('against', a.name, 'rankings'), title: "Rankings: the paper's order beside ours (Spearman's ρ over the models both have)", columns: ['table', 'column', 'models', 'spearman', 'paper order', 'our order'].map((name) => ({ name })), rows };
 }
@@ -99,7 +102,7 @@ function anomalyTable(a: Against): ReportTable {
     name: stem('against', a.name, 'anomalies'),
     title: "The paper's suspicious rows: at or near chance where others are far above, while the model does well elsewhere",
     columns: ['table', 'model', 'row_mean', 'chance', 'others_median', 'elsewhere', 'elsewhere_best', 'reason'].map((name) => ({ name })),
-    rows: paperAnomalies(a.cells).map((x): Cell[] => [x.table, x.model, x.mean, x.chance, x.othersMedian, x.elsewhere.table, x.elsewhere.best, x.reason]),
+    rows: paperAnomalies(a.cells).map((x): Cell[] => [x.table, x.model, sig(x.mean), sig(x.chance), sig(x.othersMedian), x.elsewhere.table, x.elsewhere.best, x.reason]),
   };
 }
 
@@ -109,9 +112,9 @@ export function againstSection(records: readonly CellRecord[], a: Against): Sect
   const numeric = a.cells.filter((c) => Number.isFinite(publishedValue(c))).length;
   const notes = [
     `Coverage: ${ps.length} of ${numeric} published cells reproduced (orders not counted); ${ps.filter((p) => p.flag === 'outside').length} outside our spread.`,
-    'flag "outside": |ours − paper| > explained = 2 √(std² + se²), std over seeds, se one test set\'s standard error (bootstrap interval width / 3.92, else √(p(1−p)/n) for accuracy); "no spread": one seed and no error known.',
+    'flag "outside": |ours − paper| > explained = 2 √(std² + se²), std over seeds, se the test set\'s sampling error (bootstrap interval width / 3.92, else √(p(1−p)/n) for accuracy); "no spread": one seed and no error known.',
     `Anomaly rule (general, from the paper's numbers only): row mean − chance < ${ANOMALY_RULE.nearChance} × (others' median − chance), others' median − chance ≥ ${ANOMALY_RULE.farAbove} × (1 − chance), and the same model's best in another table of that dataset − chance ≥ ${ANOMALY_RULE.doesWell} × (that table's median best − chance).`,
     ...[...a.standIns].map(([paper, ours]) => `Stand-in: our ${ours} is compared with the paper's ${paper}; it is not that model or dataset.`),
   ];
-  return { id: stem('against', a.name), title: `Against ${a.name}`, tables: [coverageTable(ps, a), anomalyTable(a), rankingTable(ps, a), orderTable(records, a), ...cellTables(ps, a)], figures: [], notes };
+  return { id: stem('against', a.name), title: `Against ${a.name}`, tables: [coverageTable(ps, a), ...[anomalyTable(a), rankingTable(ps, a), orderTable(records, a)].filter((t) => t.rows.length), ...cellTables(ps, a)], figures: [], notes };
 }
