@@ -16,7 +16,8 @@ function reportOptions(y: Argv) {
         '`knn_<shots>` / `lr_<shots>` table with "performance order" and "Best performance" (WILDS: ID and OOD columns, "Best OOD performance", ' +
         'and ID − OOD per method), and the clustering ranking by ARI; seeds run more than once are shown as mean ± sample std with n. ' +
         'report.md holds the tables, csv/ one file per table (pandas reads them as they are), report.html one self-contained page with ' +
-        'sortable tables and the charts (metric vs shots, OOD vs ID, each UMAP scatter, fine-tuning curves). It only reads the results.',
+        'sortable tables and the charts (metric vs shots, OOD vs ID, each UMAP scatter, fine-tuning curves). It only reads the results. ' +
+        "--against study adds our numbers beside the study's published ones (coverage, differences flagged outside our spread, rankings, the paper's anomalies).",
     )
     .example('$0 report', 'results/report/report.md, report.html and csv/ from results/records')
     .example('$0 report /tmp/runs --format html --out /tmp/runs-report', 'only the HTML page, written to /tmp/runs-report')
