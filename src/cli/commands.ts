@@ -1,6 +1,7 @@
 import type { Command } from './command.ts';
 import { datasetsCommand, modelsCommand } from './catalog-commands.ts';
 import { clusterCommand } from './cluster-command.ts';
+import { compareCommand } from './compare-command.ts';
 import { doctorCommand } from './doctor-command.ts';
 import { explainCommand } from './explain-command.ts';
 import { cacheCommand, extractCommand } from './extract-command.ts';
@@ -13,4 +14,4 @@ import { tokenizeCommand } from './tokenize-command.ts';
 import { zeroshotCommand } from './zeroshot-command.ts';
 
 /** Every command, in the order `reprobe --help` lists them. */
-export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, clusterCommand, zeroshotCommand, explainCommand, sweepCommand, resultsCommand, reportCommand, extractCommand, cacheCommand, modelsCommand, tokenizeCommand, datasetsCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, clusterCommand, zeroshotCommand, explainCommand, sweepCommand, resultsCommand, reportCommand, compareCommand, extractCommand, cacheCommand, modelsCommand, tokenizeCommand, datasetsCommand, doctorCommand];

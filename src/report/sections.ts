@@ -17,7 +17,7 @@ interface Figure {
 }
 
 /** A part of the report: one dataset's tables and charts, the clustering, the fine-tuning curves. */
-interface Section {
+export interface Section {
   id: string;
   title: string;
   tables: ReportTable[];

@@ -1,11 +1,15 @@
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { ConfigError, firstLine, fsError } from '../errors.ts';
 import { latestPerCell, readStore, RECORDS_DIR } from '../results/job-store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { renderVegaLite } from '../util/plot.ts';
+import type { StandIns } from './against-cells.ts';
+import { againstSection, type Against } from './against.ts';
 import { tableCsv } from './csv.ts';
 import { reportHtml } from './html.ts';
 import { reportMarkdown } from './markdown.ts';
+import { parsePublished, STUDY_TABLES } from './published.ts';
 import { readAssets } from './read-assets.ts';
 import { buildReport, type Report } from './sections.ts';
 
@@ -45,11 +49,30 @@ export interface WrittenReport {
   notes: string[];
 }
 
+/** `--against`: `study` (the study's tables, configs/published/study-001.csv) or a file in the same format, and the stand-ins. */
+export interface AgainstOption {
+  source: string;
+  standIns: StandIns;
+}
+
+/** `study` or a published table file → its cells, named for the report. */
+async function readAgainst(a: AgainstOption): Promise<Against> {
+  const path = a.source === 'study' ? join(import.meta.dirname, '..', '..', 'configs', 'published', STUDY_TABLES) : a.source;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw fsError(err, `Cannot read --against ${a.source}`, 'Pass `study` or a CSV in the format of configs/published/study-001.csv.');
+  }
+  return { name: a.source === 'study' ? 'study' : basename(path).replace(/\.csv$/i, ''), cells: parsePublished(text, path), standIns: a.standIns };
+}
+
 /** Read the results store, build the report and write it into `out` (report.md, report.html, csv/<table>.csv), each file atomically. */
-export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string): Promise<WrittenReport> {
+export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption): Promise<WrittenReport> {
   const records = latestPerCell(await readStore(resultsDir));
   if (!records.length) throw new ConfigError(`No results in ${join(resultsDir, RECORDS_DIR)}: run \`reprobe probe\`, \`finetune\` or \`cluster\` first, or name the results folder (\`reprobe report DIR\`).`);
   const report = buildReport(records, await readAssets(records, resultsDir), resultsDir);
+  if (against) report.sections.push(againstSection(records, await readAgainst(against)));
   const svgs = formats.includes('html') ? await renderFigures(report) : new Map<string, string>();
   const markdown = reportMarkdown(report);
   const files: [string, string][] = [];

@@ -48,3 +48,18 @@ test('report.html in headless Chromium: no console errors, sortable tables, inli
   assert.ok(stats.channels[0].stdev > 10, 'the screenshot is not a blank page');
   assert.ok(readFileSync(png).subarray(1, 4).toString() === 'PNG');
 });
+
+test('report.html with --against study in headless Chromium: no console errors, every table sortable', { skip: chromium ? false : 'chromium is not on PATH (apt-get install -y chromium)' }, async () => {
+  const results = tempDir();
+  await writeFixtureStore(results);
+  const out = tempDir();
+  // The fixture's clip and dino stand in for the study's CLIP and DINO (labelled so in the page).
+  await writeReport(results, ['html'], out, { source: 'study', standIns: new Map([['clip-vit-b32', 'clip'], ['dino-vitb16', 'dino']]) });
+  const dom = browse(pathToFileURL(join(out, 'report.html')).href, '--dump-dom');
+  assert.deepEqual(consoleLines(dom.stderr), []);
+  const tables = (dom.stdout.match(/<table class="sortable"/g) ?? []).length;
+  assert.ok(tables > 4, `${tables} tables`);
+  assert.equal((dom.stdout.match(/<table class="sortable"[^>]*data-sortable="ready"/g) ?? []).length, tables);
+  assert.match(dom.stdout, /<section id="against_study"><h2>Against study<\/h2>/);
+  assert.match(dom.stdout, /clip \(stand-in for clip-vit-b32\)/);
+});

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DataError } from '../../src/errors.ts';
+import { alignPredictions, comparePair, type PredictionRow } from '../../src/report/compare.ts';
+import { tempDir } from '../helpers.ts';
+
+/** tools/paired_reference.py: 60 images, A and B's predictions, groups, and scipy/scikit-learn's numbers on them. */
+const REF = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'paired', 'paired-reference.json'), 'utf8')) as {
+  paired: { truth: number[]; a: number[]; b: number[]; groups: number[]; b_count: number; c_count: number; mcnemar_p: number; bootstrap: Record<string, { diff: number }> };
+};
+const { truth, a, b, groups } = REF.paired;
+/** A's rows in image order, B's reversed and with class names as text: alignment is by id, not by position. */
+const rowsA: PredictionRow[] = truth.map((t, i) => ({ id: `img${i}`, true: `c${t}`, pred: `c${a[i]}`, group: `g${groups[i]}` }));
+const rowsB: PredictionRow[] = truth.map((t, i) => ({ id: `img${i}`, true: `c${t}`, pred: `c${b[i]}`, group: `g${groups[i]}` })).reverse();
+
+test('compare: McNemar and the A − B of accuracy, macro-F1 and worst-group accuracy agree with scipy and scikit-learn', () => {
+  const r = comparePair(alignPredictions(rowsA, rowsB, ['A', 'B']), 300, 1);
+  assert.deepEqual([r.n, r.b, r.c], [60, REF.paired.b_count, REF.paired.c_count]);
+  assert.ok(Math.abs(r.mcnemarP - REF.paired.mcnemar_p) < 1e-12, `${r.mcnemarP} ≠ ${REF.paired.mcnemar_p}`);
+  assert.deepEqual(r.metrics.map((m) => m.name), ['accuracy', 'macro_f1', 'worst_group_accuracy']);
+  for (const m of r.metrics) {
+    assert.ok(Math.abs(m.diff - REF.paired.bootstrap[m.name].diff) < 1e-12, `${m.name}: ${m.diff}`);
+    assert.ok(Math.abs(m.a - m.b - m.diff) < 1e-12 && m.low <= m.diff && m.diff <= m.high, `${m.name}: [${m.low}, ${m.high}]`);
+  }
+  assert.deepEqual(comparePair(alignPredictions(rowsA, rowsB, ['A', 'B']), 300, 1), r, 'the same seed, the same intervals');
+});
+
+test('compare refuses different images, repeated ids and disagreeing true labels', () => {
+  assert.throws(() => alignPredictions(rowsA, rowsB.slice(1), ['a.csv', 'b.csv']), (e: Error) => e instanceof DataError && /1 ids only in the first \(e\.g\. "img59"\), 0 only in the second/.test(e.message));
+  assert.throws(() => alignPredictions([...rowsA, rowsA[0]], rowsB, ['a.csv', 'b.csv']), /a\.csv: image id "img0" appears twice/);
+  const wrong = rowsB.map((r) => (r.id === 'img3' ? { ...r, true: 'other' } : r));
+  assert.throws(() => alignPredictions(rowsA, wrong, ['a.csv', 'b.csv']), /Image "img3": true label "c\d" in a\.csv but "other" in b\.csv/);
+  // Without groups, no worst-group accuracy.
+  const r = comparePair(alignPredictions(rowsA.map(({ group: _, ...x }) => x), rowsB, ['A', 'B']), 10, 0);
+  assert.deepEqual(r.metrics.map((m) => m.name), ['accuracy', 'macro_f1']);
+  // Nor when some images have no group.
+  const some = comparePair(alignPredictions(rowsA.map((x, i) => (i === 5 ? { ...x, group: '' } : x)), rowsB, ['A', 'B']), 10, 0);
+  assert.deepEqual(some.metrics.map((m) => m.name), ['accuracy', 'macro_f1']);
+});
+
+test('reprobe compare A.csv B.jsonl prints the pair', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'a.csv'), ['id,true,pred,group', ...rowsA.map((r) => `${r.id},${r.true},${r.pred},${r.group}`)].join('\n') + '\n');
+  writeFileSync(join(dir, 'b.jsonl'), rowsB.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
+  const r = spawnSync(process.execPath, [bin, 'compare', join(dir, 'a.csv'), join(dir, 'b.jsonl'), '--resamples', '200'], { encoding: 'utf8', env: { ...process.env, REPROBE_HOME: tempDir() } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`A right and B wrong ${REF.paired.b_count}, A wrong and B right ${REF.paired.c_count}, p = ${REF.paired.mcnemar_p.toPrecision(4)}`));
+  assert.match(r.stdout, new RegExp(`accuracy: A .* A − B ${REF.paired.bootstrap.accuracy.diff.toFixed(4)} \\[`));
+  assert.match(r.stdout, /worst_group_accuracy: /);
+  writeFileSync(join(dir, 'bad.csv'), 'id,truth,pred\nimg0,c1,c1\n');
+  const bad = spawnSync(process.execPath, [bin, 'compare', join(dir, 'a.csv'), join(dir, 'bad.csv')], { encoding: 'utf8' });
+  assert.match(bad.stderr, /bad\.csv: row 1 has no "true"; each row needs id, true, pred/);
+});
