@@ -16,6 +16,7 @@ import { writeJobRecords } from '../results/job-store.ts';
 import { appendRecords, ensureResultsDir, readRecords } from '../results/store.ts';
 import { versions } from '../results/versions.ts';
 import { round3 } from '../util/round.ts';
+import { cellIdentity } from './cell-identity.ts';
 import { cellText } from './cell-text.ts';
 import { cellFeatures, featureCell, imagesReadable, mergeFeatures, type CellFeatures } from './cell-features.ts';
 import type { Method, MethodResult } from './method.ts';
@@ -234,15 +235,10 @@ interface RecordContext {
 function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
   const [runtime, layer, model] = [r.runtime ?? c.pass.runtime, r.layer ?? c.pass.layer, modelSource(c.pass.card)];
   const n = (idx: readonly number[]) => idx.filter((i) => c.feats.rowOf.has(i)).length;
-  // Methods that train also depend on the batch and the seed they train with.
-  const training = c.method.needs === 'images' ? { batchSize: job.batchSize, seed: job.split.seed } : {};
-  const id = { dataset: job.dataset, split: c.saved.hash, model, layer, runtime, method: c.method.name, options: c.options, eval: r.eval_split, ...training };
-  // The same but for the seed and its split: records of one configuration over several seeds (what a report averages).
-  const config = { ...id, split: { protocol: job.split.protocol, shots: job.split.shots, val: job.split.valPerClass ?? null, test: job.split.testPerClass ?? null }, seed: undefined };
+  const ids = cellIdentity({ dataset: job.dataset, splitHash: c.saved.hash, split: job.split, model, layer, runtime, method: c.method.name, options: c.options, evalSplit: r.eval_split, ...(c.method.needs === 'images' ? { batchSize: job.batchSize } : {}) });
   const shared: CellFields = {
     run_id: c.runId,
-    cell_id: createHash('sha256').update(JSON.stringify(id)).digest('hex').slice(0, 16),
-    config_id: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
+    ...ids,
     task: c.method.task,
     method: c.method.name,
     backbone: c.resolved.name,
