@@ -41,8 +41,8 @@ export interface CellJob {
   resultsFile?: string;
   /** Features of every image of the dataset, extracted once and shared by every split (sweeps). */
   wholeDataset?: boolean;
-  /** Fields added to every record (a sweep's job_id). */
-  tags?: Record<string, string>;
+  /** Fields added to every record (a sweep's job_id and attempt). */
+  tags?: Record<string, string | number>;
   /** The store file (results/records/<name>.jsonl) of one backbone's records; default `<run id>-<backbone index>`. */
   storeName?: (backbone: string) => string;
 }

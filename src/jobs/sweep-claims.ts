@@ -70,6 +70,10 @@ export async function claimHeld(resultsDir: string, id: string): Promise<Claim |
 
 /** A claimed job: its heartbeat runs until release. */
 export interface JobClaim {
+  /** The claim's generation (1 for the first claim on the job): the attempt number. */
+  generation: number;
+  /** The claiming process's token. */
+  token: string;
   release(): Promise<void>;
 }
 
@@ -106,6 +110,8 @@ export async function claimJob(resultsDir: string, id: string): Promise<JobClaim
     }, HEARTBEAT_MS);
     beat.unref();
     return {
+      generation: next,
+      token: TOKEN,
       async release() {
         clearInterval(beat);
         await rm(path, { force: true });

@@ -3,10 +3,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { shardJobs } from '../../src/jobs/sweep.ts';
 import { checkSweep } from '../../src/jobs/sweep-schema.ts';
 import { tempDir } from '../helpers.ts';
+import { ledger, store, tinySweep } from '../fixtures/sweep-evidence.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
 const GRID = { backbones: ['mobilenet-v2', 'inception-v3'], datasets: ['mnist'], shots: [5, 10], seeds: [0, 1], methods: { knn: {}, lr: { lrC: [1] }, cluster: null } };
@@ -56,27 +57,10 @@ test('a bad sweep file is one line naming the file, the key and what was expecte
   assert.equal(existsSync(join(dir, 'out')), false);
 });
 
-/** A tiny real sweep: 4 jobs on the digits. */
-function tinySweep(dir: string, extra: Record<string, unknown> = {}): string {
-  const file = join(dir, 'tiny.yaml');
-  writeFileSync(file, stringify({ backbones: ['mobilenet-v2'], datasets: ['mnist'], shots: [2, 3], seeds: [0], valPerClass: 1, testPerClass: 4, extract: 'split', methods: { knn: {}, lr: { lrC: [1] } }, resultsDir: join(dir, 'results'), ...extra }));
-  return file;
-}
 
 const env = (home: string) => ({ ...process.env, REPROBE_HOME: home });
 
-/** Every record in the store, and the job files. */
-function store(results: string): { files: string[]; records: Record<string, unknown>[] } {
-  const dir = join(results, 'records');
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl')) : [];
-  const records = files.flatMap((f) =>
-    readFileSync(join(dir, f), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>),
-  );
-  return { files, records };
-}
+
 
 test('a sweep killed mid-way and run again runs every job exactly once; --dry-run and --status count them', async () => {
   const dir = tempDir();
@@ -111,6 +95,9 @@ test('a sweep killed mid-way and run again runs every job exactly once; --dry-ru
   assert.equal(records.length, 4);
   assert.equal(new Set(records.map((r) => r.cell_id)).size, 4);
   assert.deepEqual(new Set(records.map((r) => `${String(r.job_id)}.jsonl`)), new Set(files));
+  // The ledger, not the sweep's own tally: one attempt per job ended done, and it is the one its record names.
+  const done = ledger(results).filter((a) => a.outcome === 'done');
+  assert.deepEqual(done.map((a) => `${a.job_id}.${a.attempt}`).sort(), records.map((r) => `${String(r.job_id)}.${String(r.attempt)}`).sort());
   // merge gives pandas one JSONL file.
   const merged = spawnSync(process.execPath, [bin, 'results', 'merge', results], { encoding: 'utf8' });
   assert.equal(merged.status, 0, merged.stderr);
@@ -126,6 +113,16 @@ test('four concurrent sweep processes on one store lose and duplicate nothing; a
     Array.from({ length: 4 }, () => new Promise<number>((resolve) => spawn(process.execPath, [bin, 'sweep', file], { env: env(home), stdio: 'ignore' }).on('exit', (c) => resolve(c ?? -1)))),
   );
   const { files, records } = store(join(dir, 'results'));
+  // From the ledger: every job of the 8 (4 that run, 4 that fail) was started by exactly one attempt of one process.
+  const ids = checkSweep(parse(readFileSync(file, 'utf8')), file).jobs.map((j) => j.id);
+  const attempts = ledger(join(dir, 'results'));
+  for (const id of ids) {
+    const starts = attempts.filter((a) => a.job_id === id && a.start !== null);
+    assert.equal(starts.length, 1, `job ${id} started ${starts.length} times: ${JSON.stringify(starts)}`);
+    assert.ok(starts[0].end !== null && (starts[0].outcome === 'done' || starts[0].outcome === 'failed'));
+  }
+  // Each record names the attempt that wrote it.
+  for (const r of records) assert.equal(r.attempt, attempts.find((a) => a.job_id === r.job_id && a.outcome === 'done')?.attempt, `record of ${String(r.job_id)}`);
   assert.equal(files.length, 4, `${files.length} job files`);
   assert.equal(records.length, 4);
   assert.equal(new Set(records.map((r) => r.cell_id)).size, 4);
