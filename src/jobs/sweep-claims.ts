@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 /**
  * Who is running a job: generations `<results>/claims/<job id>.<n>`. Each generation is written whole to a temp file
@@ -9,7 +10,8 @@ import { join } from 'node:path';
  * highest generation owns the job. A process never renames or deletes another's claim: it takes a stale job over by
  * creating the next generation. A claim is stale when its process died on this host, when it names this host and pid
  * but another process (a restarted pod is PID 1 again; a pid reused), or when its heartbeat (mtime, touched every
- * 30 s while the job runs) is older than the lease (another host's process that was killed).
+ * 30 s while the job runs) is older than the lease (another host's process that was killed). The heartbeat runs in a
+ * worker thread: onnxruntime or a long JavaScript loop holding the main thread for longer than the lease cannot stop it.
  */
 const CLAIMS_DIR = 'claims';
 const HEARTBEAT_MS = 30_000;
@@ -78,7 +80,7 @@ export interface JobClaim {
 }
 
 /** Take the job for this process, or undefined when a live process holds it. */
-export async function claimJob(resultsDir: string, id: string): Promise<JobClaim | undefined> {
+export async function claimJob(resultsDir: string, id: string, opt: { heartbeatMs?: number } = {}): Promise<JobClaim | undefined> {
   const dir = join(resultsDir, CLAIMS_DIR);
   await mkdir(dir, { recursive: true });
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -104,19 +106,32 @@ export async function claimJob(resultsDir: string, id: string): Promise<JobClaim
     } finally {
       await rm(tmp, { force: true });
     }
-    const beat = setInterval(() => {
-      const now = new Date();
-      void utimes(path, now, now).catch(() => undefined);
-    }, HEARTBEAT_MS);
-    beat.unref();
+    const beat = heartbeat(path, opt.heartbeatMs ?? HEARTBEAT_MS);
     return {
       generation: next,
       token: TOKEN,
       async release() {
-        clearInterval(beat);
+        await beat.terminate();
         await rm(path, { force: true });
       },
     };
   }
   return undefined;
+}
+
+/** The heartbeat's body: plain JavaScript (a worker does not go through the TypeScript loader), touching the claim's mtime. */
+const HEARTBEAT_SOURCE = `
+const { utimesSync } = require('node:fs');
+const { workerData } = require('node:worker_threads');
+setInterval(() => {
+  const now = new Date();
+  try { utimesSync(workerData.path, now, now); } catch {}
+}, workerData.ms);
+`;
+
+/** Touch `path` every `ms` from a worker thread, so the lease holds while the main thread is busy; unref'd, so it never keeps a process alive. */
+function heartbeat(path: string, ms: number): Worker {
+  const w = new Worker(HEARTBEAT_SOURCE, { eval: true, workerData: { path, ms } });
+  w.unref();
+  return w;
 }
