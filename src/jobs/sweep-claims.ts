@@ -3,13 +3,15 @@ import { link, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { writeFileAtomic } from '../util/atomic.ts';
 
 /**
  * Who is running a job: generations `<results>/claims/<job id>.<n>`. Each generation is written whole to a temp file
  * and linked into place (exclusive: of two processes only one creates generation n, and no claim is ever empty); the
  * highest generation owns the job. A process never renames or deletes another's claim: it takes a stale job over by
- * creating the next generation. A claim is stale when its process died on this host, when it names this host and pid
- * but another process (a restarted pod is PID 1 again; a pid reused), or when its heartbeat (mtime, touched every
+ * creating the next generation; releasing a claim marks it released rather than deleting it, so generations (the attempt
+ * numbers of the ledger) never repeat. A claim is stale when it was released, when its process died on this host, when it names this host and
+ * pid but another process (a restarted pod is PID 1 again; a pid reused), or when its heartbeat (mtime, touched every
  * 30 s while the job runs) is older than the lease (another host's process that was killed). The heartbeat runs in a
  * worker thread: onnxruntime or a long JavaScript loop holding the main thread for longer than the lease cannot stop it.
  */
@@ -22,6 +24,8 @@ interface Claim {
   pid: number;
   token: string;
   time: string;
+  /** When its process let it go: the job is free, and the generation stays, so attempt numbers never repeat. */
+  released?: string;
 }
 
 /** This process's identity in its claims. */
@@ -57,6 +61,7 @@ async function readClaim(path: string): Promise<{ claim: Claim; mtimeMs: number 
 function stale(c: { claim: Claim; mtimeMs: number } | undefined): boolean {
   if (!c) return true;
   const { claim, mtimeMs } = c;
+  if (claim.released) return true;
   if (claim.token === TOKEN) return false;
   if (claim.host === hostname() && (!alive(claim.pid) || claim.pid === process.pid)) return true;
   return Date.now() - mtimeMs > LEASE_MS;
@@ -91,9 +96,10 @@ export async function claimJob(resultsDir: string, id: string, opt: { heartbeatM
     const path = join(dir, `${id}.${next}`);
     // Its own temp file per attempt: two attempts of one process (same token) must not share one.
     const tmp = join(dir, `.${id}.${next}.${TOKEN}.${randomBytes(4).toString('hex')}.tmp`);
+    const mine: Claim = { host: hostname(), pid: process.pid, token: TOKEN, time: new Date().toISOString() };
     const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(JSON.stringify({ host: hostname(), pid: process.pid, token: TOKEN, time: new Date().toISOString() } satisfies Claim));
+      await fh.writeFile(JSON.stringify(mine));
       await fh.sync();
     } finally {
       await fh.close();
@@ -112,7 +118,7 @@ export async function claimJob(resultsDir: string, id: string, opt: { heartbeatM
       token: TOKEN,
       async release() {
         await beat.terminate();
-        await rm(path, { force: true });
+        await writeFileAtomic(path, JSON.stringify({ ...mine, released: new Date().toISOString() } satisfies Claim));
       },
     };
   }

@@ -25,6 +25,7 @@ test('one claim per job; released, it can be taken again; a generation is never 
   assert.equal(await claimHeld(dir, 'j1'), undefined);
   const b = await claimJob(dir, 'j1');
   assert.ok(b);
+  assert.deepEqual([a.generation, b.generation], [1, 2], 'a released generation stays: attempt numbers never repeat');
   // Racing for one job in one process: the exclusive link lets one through.
   const racers = await Promise.all([claimJob(dir, 'j2'), claimJob(dir, 'j2'), claimJob(dir, 'j2')]);
   assert.equal(racers.filter(Boolean).length, 1);
@@ -49,6 +50,7 @@ test('a job whose main thread is blocked for five leases keeps its claim: the he
   const dir = tempDir();
   const [beatMs, leaseMs, blockMs] = [100, 1000, 5000];
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'fixtures', 'blocked-claim.ts'), dir, String(beatMs), String(blockMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => child.on('exit', r));
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   while (!out.includes('claimed')) await new Promise((r) => setTimeout(r, 20));
@@ -61,11 +63,11 @@ test('a job whose main thread is blocked for five leases keeps its claim: the he
       oldest = Math.max(oldest, Date.now() - statSync(claimFile).mtimeMs);
       looks++;
     } catch {
-      break; // released between two looks
+      break;
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  await new Promise((r) => child.on('exit', r));
+  await exited;
   assert.ok(looks >= (blockMs / 50) * 0.5, `${looks} looks at the claim while the child spun`);
   assert.ok(oldest < leaseMs, `the heartbeat was ${oldest} ms old while the main thread was blocked (lease ${leaseMs} ms)`);
 });
