@@ -1,4 +1,3 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -7,14 +6,14 @@ import { writeFileAtomic } from '../util/atomic.ts';
  * The attempt ledger, `<results>/attempts/<job id>.<generation>.<token>.json`: one file per claim generation of a
  * sweep job, written whole by the process holding that claim (so no two processes ever write one file) when it
  * claims, again when it starts the job, and once more when it ends. A killed attempt keeps what it got to: an entry
- * with a start and no end. What tests and `--status` count starts and completions from.
+ * with a start and no end. What the exactly-once tests count starts and completions from.
  */
 const LEDGER_DIR = 'attempts';
 
 /** What ended an attempt: the job ran and its records are in the store, it failed, or it was found done or failed elsewhere. */
-export type AttemptOutcome = 'done' | 'failed' | 'skipped';
+type AttemptOutcome = 'done' | 'failed' | 'skipped';
 
-export interface Attempt {
+interface Attempt {
   job_id: string;
   /** The claim generation: the record written by this attempt carries it as `attempt`. */
   attempt: number;
@@ -52,19 +51,4 @@ export async function openAttempt(resultsDir: string, jobId: string, attempt: nu
       await write();
     },
   };
-}
-
-/** Every attempt in the ledger, by job then generation (a file that does not parse, a temp file, is left out). */
-export async function readLedger(resultsDir: string): Promise<Attempt[]> {
-  const dir = join(resultsDir, LEDGER_DIR);
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
-  const out: Attempt[] = [];
-  for (const f of files) {
-    try {
-      out.push(JSON.parse(await readFile(join(dir, f), 'utf8')) as Attempt);
-    } catch {
-      /* removed or half-copied by hand: not an entry reprobe wrote whole */
-    }
-  }
-  return out.sort((a, b) => (a.job_id < b.job_id ? -1 : a.job_id > b.job_id ? 1 : a.attempt - b.attempt));
 }

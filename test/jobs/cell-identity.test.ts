@@ -81,7 +81,7 @@ for (const { kind, job } of kinds)
   test(`identity, ${kind}: ${SEEDS.length} seeds give ${SEEDS.length} cells of one configuration, and the report averages them with n = ${SEEDS.length}`, async () => {
     const results = tempDir();
     await seeds(results, await job());
-    const records = latestPerCell(await readStore(results));
+    const records = latestPerCell((await readStore(results)).records);
     const sets = [...new Set(records.map((r) => r.eval_split))];
     for (const set of sets) {
       const of = records.filter((r) => r.eval_split === set);
