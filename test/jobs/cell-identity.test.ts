@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
@@ -88,6 +88,13 @@ for (const { kind, job } of kinds)
       assert.deepEqual(of.map((r) => r.seed).sort(), SEEDS, `${set}: one record per seed survives`);
       assert.equal(new Set(of.map((r) => r.cell_id)).size, SEEDS.length, `${set}: one cell per seed`);
       assert.equal(new Set(of.map((r) => r.config_id)).size, 1, `${set}: one configuration`);
+    }
+    // Each record keeps its per-image predictions (clustering: assignments) beside it; they give back its number.
+    for (const r of records) {
+      const doc = JSON.parse(readFileSync(String(r.predictions), 'utf8')) as { kind: string; ids: string[]; truth: number[]; pred?: number[]; cluster?: number[] };
+      assert.equal(doc.ids.length, r.task === 'cluster' ? r.n_points : r.n_test);
+      if (doc.kind === 'predictions') assert.equal(doc.truth.filter((t, i) => t === doc.pred![i]).length / doc.ids.length, r.value, `${r.method} ${r.eval_split}`);
+      else assert.equal(doc.cluster!.length, doc.ids.length);
     }
     // The report (markdown, as `reprobe report` writes it) shows each set's mean ± sample std with n = 3, worked out here from the values.
     const md = reportMarkdown(buildReport(records, { curves: new Map(), svgs: new Map() }, results));
