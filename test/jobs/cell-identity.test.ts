@@ -10,6 +10,7 @@ import { buildReport } from '../../src/report/sections.ts';
 import { latestPerCell, readStore } from '../../src/results/job-store.ts';
 import { defaultsOf } from '../../src/util/options.ts';
 import { colorClipModels, colorTokenizer } from '../fixtures/clip-color.ts';
+import { generatedFmow } from '../fixtures/generated-fmow.ts';
 import { startHub } from '../fixtures/loopback-hub.ts';
 import { tempDir } from '../helpers.ts';
 
@@ -41,22 +42,6 @@ async function colourFolder(): Promise<string> {
   return root;
 }
 
-/** A generated FMoW (WILDS): per class train, val, an ID test set (2012) and an OOD test set (2017). */
-async function fmow(): Promise<string> {
-  const root = tempDir();
-  const dir = join(root, 'fmow_v1.1');
-  const lines: string[] = [];
-  for (const [c, cls] of ['airport', 'dam', 'port'].entries())
-    for (const [split, year, n] of [['train', 2011, 3], ['val', 2014, 2], ['test', 2017, 4], ['test', 2012, 4]] as const)
-      for (let i = 0; i < n; i++) {
-        await png(join(dir, 'images', `rgb_img_${lines.length}.png`), [30 + c * 90 + i * 7, 200 - c * 60 - i * 5, (lines.length * 13) % 250]);
-        lines.push(`${split},${cls},USA,${year}-03-01T00:00:00Z`);
-      }
-  writeFileSync(join(dir, 'rgb_metadata.csv'), 'split,category,country_code,timestamp\n' + lines.join('\n') + '\n');
-  writeFileSync(join(dir, 'country_code_mapping.csv'), 'alpha-3,region\nUSA,Americas\n');
-  return root;
-}
-
 /** One cell job per seed, all into one store. */
 async function seeds(resultsDir: string, over: Partial<CellJob> & Pick<CellJob, 'dataset' | 'methods' | 'split'>): Promise<void> {
   const options = Object.assign({}, ...over.methods.map((m) => defaultsOf(m.options)), over.options) as Record<string, unknown>;
@@ -66,7 +51,7 @@ async function seeds(resultsDir: string, over: Partial<CellJob> & Pick<CellJob, 
 
 const kinds: { kind: string; job: () => Promise<Partial<CellJob> & Pick<CellJob, 'dataset' | 'methods' | 'split'>> }[] = [
   { kind: 'general (few-shot probe)', job: async () => ({ dataset: `folder:${await colourFolder()}`, methods: [getMethod('knn')], options: { knnK: [1] }, split: { protocol: 'shots', shots: 2, valPerClass: 1, seed: 0 } }) },
-  { kind: 'WILDS clustering (official test sets, nothing drawn)', job: async () => ({ dataset: 'fmow', dataRoot: await fmow(), methods: [getMethod('cluster')], options: { clusterSet: 'auto', neighbors: 5 }, split: { protocol: 'shots', shots: 0, valPerClass: 0, seed: 0 } }) },
+  { kind: 'WILDS clustering (official test sets, nothing drawn)', job: async () => ({ dataset: 'fmow', dataRoot: await generatedFmow(), methods: [getMethod('cluster')], options: { clusterSet: 'auto', neighbors: 5 }, split: { protocol: 'shots', shots: 0, valPerClass: 0, seed: 0 } }) },
   { kind: 'whole-set clustering', job: async () => ({ dataset: `folder:${await colourFolder()}`, methods: [getMethod('kmeans')], split: { protocol: 'shots', shots: 0, valPerClass: 0, seed: 0 } }) },
   { kind: 'zero-shot', job: async () => ({ backbones: ['clip-vit-b32'], dataset: `folder:${await colourFolder()}`, methods: [getMethod('zeroshot')], options: { templates: writeTemplates() }, split: { protocol: 'shots', shots: 0, valPerClass: 0, seed: 0 } }) },
 ];
