@@ -37,9 +37,11 @@ async function colourImages(): Promise<string> {
   return root;
 }
 
-/** The numbers of a record: every field but those that say when, how fast, by which run or attempt, or where. */
-const VOLATILE = new Set(['run_id', 'time', 'extract_seconds', 'images_per_second', 'fit_seconds', 'features_from_cache', 'attempt', 'split_file']);
-const numbers = (r: Record<string, unknown>) => JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => !VOLATILE.has(k)).sort(([a], [b]) => (a < b ? -1 : 1))));
+/** The numbers of a record: every field but those that say when, how fast, by which run, attempt or code state, or where. */
+const VOLATILE = new Set(['run_id', 'time', 'extract_seconds', 'images_per_second', 'fit_seconds', 'features_from_cache', 'attempt', 'split_file', 'predictions', 'versions']);
+/** A record's numbers, with its per-image predictions (the file's content, not its path). */
+const numbers = (r: Record<string, unknown>) =>
+  JSON.stringify([Object.fromEntries(Object.entries(r).filter(([k]) => !VOLATILE.has(k)).sort(([a], [b]) => (a < b ? -1 : 1))), readFileSync(String(r.predictions), 'utf8')]);
 
 test(`${ROUNDS} rounds of two sweep processes killed (SIGKILL) at random points, then run again: no job lost, none run to completion twice, the numbers of an uninterrupted sweep`, async (t) => {
   const dir = tempDir();
