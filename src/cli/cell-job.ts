@@ -35,7 +35,7 @@ export function jobFlags(y: Argv, d: Record<string, unknown>, resultsFile: strin
     .option('strict', { alias: 'require-device', type: 'boolean', describe: 'with --device cuda: fail when CUDA cannot be used instead of falling back to the CPU (see `reprobe doctor --device cuda`)' + dflt(d.strictDevice) })
     .option('card', { type: 'string', describe: 'card JSON for a --backbone given as a model.onnx path (see configs/cards/)' })
     .option('cache', { type: 'boolean', describe: 'reuse and keep features in $REPROBE_HOME/features (--no-cache bypasses it)' + dflt(d.cache) })
-    .option('results-dir', { type: 'string', describe: `where ${resultsFile} is appended and results/splits/ written` + dflt(d.resultsDir) });
+    .option('results-dir', { type: 'string', describe: `the results folder: its store records/, the view ${resultsFile} and splits/` + dflt(d.resultsDir) });
 }
 
 /** A method's own flags (built from its option specs: a new method brings its flags with it). */
@@ -215,6 +215,6 @@ export function cellEvents(job: { protocol: string; seed: number }): CellEvents 
         if (skipped.length > 10) note(`  … and ${skipped.length - 10} more`);
       }
     },
-    onResultsRepaired: (file) => note(`the results file ended in a torn line (an earlier run was cut off); moved it to ${file}`),
+    onStoreProblem: (message) => note(message),
   };
 }

@@ -16,7 +16,7 @@ function sections(r: DoctorReport): [string, [string, string][]][] {
   const f = r.cached.features;
   const m = r.cached.models;
   return [
-    ['versions', [['node', v.node], ['npm', v.npm ?? 'not found'], ['reprobe', `${v.reprobe}${v.commit ? ` (commit ${v.commit})` : ''}`], ['onnxruntime-node', v.onnxruntime], ['tfjs', v.tfjs], ['sharp', v.sharp]]],
+    ['versions', [['node', v.node], ['npm', v.npm ?? 'not found'], ['reprobe', `${v.reprobe}${v.commit ? ` (commit ${v.commit}${v.dirty ? ', with uncommitted changes' : ''})` : ''}`], ['onnxruntime-node', v.onnxruntime], ['tfjs', v.tfjs], ['sharp', v.sharp]]],
     ['hardware', [['cpu', h.cpu], ['cores', `${h.cores} logical`], ['features', h.features.join(' ') || 'not reported by this OS'], ['memory', `${h.memory_gb} GB`], ['os', h.os], ['gpu', h.gpu ?? 'none found (nvidia-smi)']]],
     [`tfjs backends (auto picks ${r.tfjs.auto ?? 'none'})`, r.tfjs.backends.map((b) => [b.name, check(b)])],
     ['onnxruntime execution providers', r.onnxruntime.providers.map((p) => [p.name, check(p)])],

@@ -3,11 +3,10 @@ import { FinetuneJobSchema } from '../jobs/job-schema.ts';
 import { getMethod } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
 import type { CellRecord } from '../results/record.ts';
-import { readRecords } from '../results/store.ts';
+import { readStore } from '../results/job-store.ts';
 import { confusedPairsTables, finetuneTable, seedSummaryTable, studyTable } from '../report/table.ts';
 import { cellEvents, cellJob, jobFlags, methodFlags, parseJob, runSeeds } from './cell-job.ts';
 import type { Command } from './command.ts';
-import { PROBE_RESULTS_FILE } from './probe-command.ts';
 
 const D = FinetuneJobSchema.parse({});
 /** Results of `reprobe finetune`, in --results-dir. */
@@ -37,10 +36,11 @@ async function finetune(argv: Record<string, unknown>): Promise<void> {
   const job = await parseJob(argv, FinetuneJobSchema, { resume: argv.resume }, FINETUNE.flags);
   const { records, resultsPath, runIds } = await runSeeds(job, (seed) => runCells(cellJob({ ...job, seed }, [FINETUNE], FINETUNE_RESULTS_FILE, job.resume), cellEvents({ ...job, seed })));
   const runId = runIds.join(', ');
-  const probes = latest((await readRecords(job.resultsDir, PROBE_RESULTS_FILE)).filter((p) => records.some((r) => r.split_hash === p.split_hash && r.backbone === p.backbone && r.layer === p.layer)));
+  // The probes of the same split, backbone and layer, from the store (problems there were reported when the view was written).
+  const probes = latest((await readStore(job.resultsDir)).records.filter((p) => p.task === 'probe' && records.some((r) => r.split_hash === p.split_hash && r.backbone === p.backbone && r.layer === p.layer)));
   const pairs = confusedPairsTables(records);
   const seeds = seedSummaryTable(records);
-  process.stdout.write(`\n${finetuneTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${studyTable([...records, ...probes])}\n\n${pairs ? `${pairs}\n\n` : ''}results appended to ${resultsPath} (run ${runId})\n`);
+  process.stdout.write(`\n${finetuneTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${studyTable([...records, ...probes])}\n\n${pairs ? `${pairs}\n\n` : ''}results in the store, and its view ${resultsPath} (run ${runId})\n`);
 }
 
 /** The newest record per (backbone, method, evaluated set). */

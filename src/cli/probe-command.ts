@@ -10,7 +10,7 @@ import type { Command } from './command.ts';
 
 const D = JOB_DEFAULTS;
 /** Results of `reprobe probe`, in --results-dir. */
-export const PROBE_RESULTS_FILE = 'probe.jsonl';
+const PROBE_RESULTS_FILE = 'probe.jsonl';
 
 /** Every probe's own flags, keyed by job key. */
 const PROBE_FLAGS = Object.fromEntries([...PROBES.keys()].flatMap((name) => Object.entries(getMethod(name).flags)));
@@ -43,7 +43,7 @@ async function probe(argv: Record<string, unknown>): Promise<void> {
   const pairs = confusedPairsTables(records);
   const seeds = seedSummaryTable(records);
   process.stdout.write(
-    `\n${detailTable(records)}\n\n${seeds ? `${seeds}\n\n` : `${studyTable(records)}\n\n`}${pairs ? `${pairs}\n\n` : ''}results appended to ${resultsPath} (run ${runIds.join(', ')})\n`,
+    `\n${detailTable(records)}\n\n${seeds ? `${seeds}\n\n` : `${studyTable(records)}\n\n`}${pairs ? `${pairs}\n\n` : ''}results in the store, and its view ${resultsPath} (run ${runIds.join(', ')})\n`,
   );
 }
 

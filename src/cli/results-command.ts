@@ -1,26 +1,51 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors.ts';
-import { mergeStore, RECORDS_DIR, storedJobs } from '../results/job-store.ts';
+import { problemLine, readStore, RECORDS_DIR, storedJobs, writeView } from '../results/job-store.ts';
+import { PREDICTIONS_DIR, predictionsCsv, readPredictions } from '../results/predictions.ts';
 import type { Command } from './command.ts';
 
 function resultsOptions(y: Argv) {
   return y
-    .positional('action', { choices: ['merge'] as const, describe: 'merge: every record of the store as one JSONL file' })
-    .positional('dir', { type: 'string', default: 'results', describe: 'results folder (its records/ is the store)' })
+    .positional('action', { choices: ['merge', 'predictions'] as const, describe: 'merge: every record of the store as one JSONL file; predictions: a cell\'s per-image predictions as CSV' })
+    .positional('target', { type: 'string', describe: 'merge: the results folder [default: results]; predictions: the cell id (or its start) of a record' })
+    .option('results-dir', { type: 'string', default: 'results', describe: 'the results folder (predictions)' })
     .option('out', { alias: 'o', type: 'string', describe: 'the merged file [default: <dir>/merged.jsonl]' })
-    .example('$0 results merge results', 'results/merged.jsonl, for pandas.read_json(..., lines=True)');
+    .example('$0 results merge results', 'results/merged.jsonl, for pandas.read_json(..., lines=True)')
+    .example('$0 results predictions 3f2a9c1d', "the newest record of that cell: id,true,pred,top1,top1_score,… (clustering: id,true,cluster)");
+}
+
+async function merge(dir: string, out: string): Promise<void> {
+  if ((await storedJobs(dir)).size === 0) throw new ConfigError(`No records in ${join(dir, RECORDS_DIR)}; run probe, finetune, cluster or sweep with --results-dir ${dir} first.`);
+  const { count, problems } = await writeView(dir, out);
+  for (const p of problems) process.stderr.write(`warning: ${problemLine(p)}\n`);
+  process.stdout.write(`${count} records from ${join(dir, RECORDS_DIR)} → ${out}\n`);
+}
+
+/** The newest record whose cell id starts with `cell` (one cell only), its predictions file as CSV on stdout. */
+async function predictions(dir: string, cell: string | undefined): Promise<void> {
+  if (!cell) throw new ConfigError('results predictions: name a cell (a record\'s cell_id, or its first characters).');
+  const { records, problems } = await readStore(dir);
+  for (const p of problems) process.stderr.write(`warning: ${problemLine(p)}\n`);
+  const hits = records.filter((r) => r.cell_id.startsWith(cell));
+  const cells = [...new Set(hits.map((r) => r.cell_id))];
+  if (cells.length !== 1) throw new ConfigError(`${cells.length ? `${cells.length} cells start with "${cell}" (${cells.slice(0, 5).join(', ')})` : `No record of cell "${cell}" in ${join(dir, RECORDS_DIR)}`}; give more of its cell_id.`);
+  const r = hits.at(-1)!;
+  if (typeof r.predictions !== 'string') throw new ConfigError(`The record of cell ${r.cell_id} (${r.backbone} ${r.method} on ${r.dataset}) keeps no predictions; it was written before they were kept. Run it again.`);
+  // A results folder moved since: the file beside its store.
+  const moved = join(dir, PREDICTIONS_DIR, basename(r.predictions));
+  process.stdout.write(predictionsCsv(await readPredictions(existsSync(r.predictions) ? r.predictions : moved)));
 }
 
 async function results(argv: Record<string, unknown>): Promise<void> {
-  const dir = argv.dir as string;
-  if ((await storedJobs(dir)).size === 0) throw new ConfigError(`No records in ${join(dir, RECORDS_DIR)}; run probe, finetune, cluster or sweep with --results-dir ${dir} first.`);
-  const out = (argv.out as string | undefined) ?? join(dir, 'merged.jsonl');
-  const n = await mergeStore(dir, out);
-  process.stdout.write(`${n} records from ${join(dir, RECORDS_DIR)} → ${out}\n`);
+  const target = argv.target as string | undefined;
+  if (argv.action === 'predictions') return predictions(argv['results-dir'] as string, target);
+  const dir = target ?? 'results';
+  return merge(dir, (argv.out as string | undefined) ?? join(dir, 'merged.jsonl'));
 }
 
 export const resultsCommand: Command = {
   name: 'results',
-  register: (y) => y.command('results <action> [dir]', "work with a results store: merge the per-job record files into one JSONL", resultsOptions, results),
+  register: (y) => y.command('results <action> [target]', 'work with a results store: merge its records into one JSONL, or print a cell\'s predictions as CSV', resultsOptions, results),
 };

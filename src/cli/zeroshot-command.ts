@@ -60,7 +60,7 @@ async function zeroshot(argv: Record<string, unknown>): Promise<void> {
   }
   const pairs = confusedPairsTables(records);
   const seeds = seedSummaryTable(records);
-  process.stdout.write(`\n${detailTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${kshotTable(records)}\n\n${pairs ? `${pairs}\n\n` : ''}results appended to ${last}\n`);
+  process.stdout.write(`\n${detailTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${kshotTable(records)}\n\n${pairs ? `${pairs}\n\n` : ''}results in the store, and its view ${last}\n`);
 }
 
 export const zeroshotCommand: Command = {

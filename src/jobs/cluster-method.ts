@@ -49,7 +49,7 @@ const UMAP_FLAGS: Flags<typeof UMAP_OPTIONS> = {
  * The sets a clustering scores: the whole pool (train, val and test together) for a general dataset, each official
  * test set (ID, OOD) for WILDS, as the study clusters.
  */
-function sets(cell: FeatureCell, which: (typeof CLUSTER_SETS)[number]): { name: string; x: Matrix; y: Int32Array }[] {
+function sets(cell: FeatureCell, which: (typeof CLUSTER_SETS)[number]): { name: string; x: Matrix; y: Int32Array; ids: string[] }[] {
   const all = { name: 'all', parts: [cell.train, cell.val, ...cell.tests.map((t) => t.part)] };
   const tests = cell.tests.map((t) => ({ name: t.name, parts: [t.part] }));
   let parts = which === 'all' || (which === 'auto' && cell.dataset.official === undefined) ? [all] : which === 'auto' ? tests : tests.filter((t) => t.name === which);
@@ -64,7 +64,7 @@ function sets(cell: FeatureCell, which: (typeof CLUSTER_SETS)[number]): { name: 
       data.set(p.x.data.subarray(0, p.x.rows * cols), off);
       off += p.x.rows * cols;
     }
-    return { name, x: { rows, cols, data } as Matrix, y: Int32Array.from(ps.flatMap((p) => [...p.y])) };
+    return { name, x: { rows, cols, data } as Matrix, y: Int32Array.from(ps.flatMap((p) => [...p.y])), ids: ps.flatMap((p) => p.idx.map((i) => cell.dataset.samples[i].id)) };
   });
 }
 
@@ -85,9 +85,10 @@ function checkedSets(cell: FeatureCell, o: { clusterSet: (typeof CLUSTER_SETS)[n
   });
 }
 
-function scored(name: string, y: Int32Array, labels: Int32Array, t0: number, notes: string[], fields: Record<string, unknown>): MethodResult {
+/** A set's result, with its assignments (kept beside the record). */
+function scored(name: string, ids: string[], y: Int32Array, labels: Int32Array, t0: number, notes: string[], fields: Record<string, unknown>): MethodResult {
   const ari = adjustedRandIndex(y, labels);
-  return { eval_split: name, metric: 'ari', value: ari, fit_seconds: round3((performance.now() - t0) / 1000), fields: { ari, nmi: normalizedMutualInfo(y, labels), n_points: y.length, ...fields, ...(notes.length ? { note: notes.join('; ') } : {}) } };
+  return { eval_split: name, metric: 'ari', value: ari, fit_seconds: round3((performance.now() - t0) / 1000), fields: { ari, nmi: normalizedMutualInfo(y, labels), n_points: y.length, ...fields, ...(notes.length ? { note: notes.join('; ') } : {}) }, predictions: { ids, truth: y, cluster: labels } };
 }
 
 /** The study's clustering: UMAP of the features, then k-means, scored by ARI (and NMI) against the labels. */
@@ -101,14 +102,14 @@ export const clusterMethod: FeaturesMethod = {
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof UMAP_OPTIONS>>;
     const out: MethodResult[] = [];
-    for (const { name, x, y, k, notes } of checkedSets(cell, o)) {
+    for (const { name, x, y, ids, k, notes } of checkedSets(cell, o)) {
       const t0 = performance.now();
       const neighbors = Math.min(o.neighbors, x.rows - 1);
       if (neighbors < o.neighbors) notes.push(`neighbors clamped to ${neighbors} (the points less one)`);
       const { points: embedded, note } = await umapLayout(x, { neighbors, minDist: o.minDist, dims: o.dims, metric: o.metric, seed: cell.seed, init: o.init });
       if (note) notes.push(note);
       const fit = await kmeansBest(embedded, k, o.restarts, cell.seed);
-      const result = scored(name, y, fit.labels, t0, notes, { k, inertia: fit.inertia, umap_neighbors: neighbors });
+      const result = scored(name, ids, y, fit.labels, t0, notes, { k, inertia: fit.inertia, umap_neighbors: neighbors });
       out.push({ ...result, fields: { ...result.fields, ...(await writePlot(cell, name, embedded, y, `UMAP${o.dims > 2 ? ` (first 2 of ${o.dims} dims)` : ''}, ARI ${result.value.toFixed(3)}`)) } });
     }
     return out;
@@ -140,10 +141,10 @@ export const kmeansMethod: FeaturesMethod = {
   async run(cell, options) {
     const o = options as z.infer<z.ZodObject<typeof KMEANS_OPTIONS>>;
     const out: MethodResult[] = [];
-    for (const { name, x, y, k, notes } of checkedSets(cell, o)) {
+    for (const { name, x, y, ids, k, notes } of checkedSets(cell, o)) {
       const t0 = performance.now();
       const fit = await kmeansBest(x, k, o.restarts, cell.seed);
-      out.push(scored(name, y, fit.labels, t0, notes, { k, inertia: fit.inertia }));
+      out.push(scored(name, ids, y, fit.labels, t0, notes, { k, inertia: fit.inertia }));
     }
     return out;
   },

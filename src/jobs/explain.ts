@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { resolveBackbone, type ResolvedBackbone } from '../backbones/registry.ts';
@@ -13,8 +13,7 @@ import { overlayPng } from '../explain/overlay.ts';
 import { explainPage, type PageCell, type PageImage } from '../explain/page.ts';
 import { decodeForCard, packBatch } from '../features/preprocess.ts';
 import type { CellRecord } from '../results/record.ts';
-import { readStore } from '../results/job-store.ts';
-import { readRecords } from '../results/store.ts';
+import { problemLine, readStore, RECORDS_DIR } from '../results/job-store.ts';
 import { seeded, shuffled } from '../util/rng.ts';
 
 /** Where `reprobe explain` writes its overlays and page by default, and how many dataset images it picks. */
@@ -51,11 +50,11 @@ export interface ExplainEvents {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
-/** Every record of a results folder: its store (records/) and the JSONL files beside it. */
+/** Every record of a results folder's store (records/), oldest first; a line that is not a valid record stops, named by file and line. */
 async function folderRecords(dir: string): Promise<CellRecord[]> {
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.jsonl'));
-  const all = [...(await readStore(dir)), ...(await Promise.all(files.map((f) => readRecords(dir, f)))).flat()];
-  return [...new Map(all.map((r) => [`${r.cell_id}|${r.time}`, r])).values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  const { records, problems } = await readStore(dir);
+  if (problems.length) throw new ConfigError(`${problemLine(problems[0])}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}. Fix or move that file out of ${join(dir, RECORDS_DIR)}.`);
+  return records;
 }
 
 /** The split file a record names (moved results folders: the one beside it). */

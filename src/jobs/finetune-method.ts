@@ -15,11 +15,12 @@ import { CheckpointFile, type EpochLog } from '../finetune/checkpoint.ts';
 import { augmenter } from '../finetune/augment.ts';
 import { headModel, type TrainModel } from '../finetune/head.ts';
 import { kerasTrainModel } from '../finetune/keras-model.ts';
-import { predict, trainModel, type Examples } from '../finetune/loop.ts';
+import { predict, predictLogits, trainModel, type Examples } from '../finetune/loop.ts';
 import { onnxTrainModel } from '../finetune/onnx-model.ts';
 import { OPTIMIZERS } from '../finetune/optimizer.ts';
 import { registerWasmTraining } from '../finetune/training-kernels.ts';
 import { classificationScores } from '../metrics/scores.ts';
+import { topOf } from '../results/predictions.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { openOnnx } from '../util/ort.ts';
 import type { Flags } from '../util/options.ts';
@@ -175,6 +176,8 @@ export const finetuneMethod: ImagesMethod = {
           const kept = idx.filter((i) => acts.rowOf.has(i));
           const set = examples(kept);
           const pred = await predict(model, set.x, cell.batchSize * 4);
+          // The top-5 kept beside the record need the scores; the prediction stays predict()'s.
+          const predictions = { ids: kept.map((i) => ds.samples[i].id), truth: set.y, pred, ...topOf(await predictLogits(model, set.x, cell.batchSize * 4), K) };
           const groups = ds.groups && { ...ds.groups, of: Int32Array.from(kept, (i) => ds.groups!.of[i]) };
           const { metric, value, ...scores } = classificationScores(set.y, pred, K, ds.metric, groups);
           const pairs = { ...confusedPairsField(set.y, pred, ds.classes, topPairs), ...bootstrapField(set.y, pred, K, metric, bootstrap, cell.seed) };
@@ -185,6 +188,7 @@ export const finetuneMethod: ImagesMethod = {
             fit_seconds: fitSeconds,
             runtime: `${bb.runtime} → tfjs ${TFJS_VERSION} (${backend})`,
             layer: tap,
+            predictions,
             fields: {
               ...scores,
               train: o.train,

@@ -1,3 +1,4 @@
+import type { Assignments, Predictions } from '../results/predictions.ts';
 import type { TextEncoder } from '../backbones/text-encoder.ts';
 import type { z } from 'zod';
 import type { OpenOptions, ResolvedBackbone } from '../backbones/registry.ts';
@@ -59,6 +60,8 @@ export interface MethodResult {
   fit_seconds: number;
   /** Method-specific record fields, flat beside the shared ones (a probe: accuracy, val_accuracy, chosen, ...); they may not reuse a shared field's name. */
   fields: Record<string, unknown>;
+  /** Per image of the set: the test predictions (classification) or cluster assignments, written beside the record. */
+  predictions?: Predictions | Assignments;
   /** What ran, when the method runs the backbone itself (images methods): records' `runtime` and `layer`. */
   runtime?: string;
   layer?: string;

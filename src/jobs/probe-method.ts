@@ -1,4 +1,5 @@
 import { classificationScores } from '../metrics/scores.ts';
+import { topOf } from '../results/predictions.ts';
 import type { Probe } from '../probes/types.ts';
 import { validateProbeInput } from '../probes/validate.ts';
 import { vstack } from '../util/matrix.ts';
@@ -32,11 +33,13 @@ export function probeMethod(probe: Probe): Method {
       return tests.map(({ name, part }): MethodResult => {
         const truth = part.y;
         const pred = out.testPred.subarray(off, off + truth.length);
+        const top = topOf(out.testScores.subarray(off * K, (off + truth.length) * K), K);
         off += truth.length;
+        const predictions = { ids: part.idx.map((i) => ds.samples[i].id), truth, pred, ...top };
         const groups = ds.groups && { ...ds.groups, of: Int32Array.from(part.idx, (i) => ds.groups!.of[i]) };
         const { metric, value, ...scores } = classificationScores(truth, pred, K, ds.metric, groups);
         const pairs = confusedPairsField(truth, pred, ds.classes, topPairs);
-        return { eval_split: name, metric, value, fit_seconds: fitSeconds, fields: { ...scores, val_accuracy: out.valAccuracy, chosen: out.chosen, ...pairs, ...bootstrapField(truth, pred, K, metric, bootstrap, cell.seed) } };
+        return { eval_split: name, metric, value, fit_seconds: fitSeconds, fields: { ...scores, val_accuracy: out.valAccuracy, chosen: out.chosen, ...pairs, ...bootstrapField(truth, pred, K, metric, bootstrap, cell.seed) }, predictions };
       });
     },
   };

@@ -12,10 +12,12 @@ import { fileDigest, weightsDigest } from '../backbones/weights-digest.ts';
 import { hardwareSummary } from '../results/hardware.ts';
 import type { CellFields, CellRecord } from '../results/record.ts';
 import { saveSplit } from '../results/splits.ts';
-import { writeJobRecords } from '../results/job-store.ts';
-import { appendRecords, ensureResultsDir, readRecords } from '../results/store.ts';
+import { ensureResultsDir, problemLine, writeJobRecords, writeView } from '../results/job-store.ts';
+import { writePredictions } from '../results/predictions.ts';
+import { RECORD_VERSION } from '../results/record-schema.ts';
 import { versions } from '../results/versions.ts';
 import { round3 } from '../util/round.ts';
+import { cellIdentity } from './cell-identity.ts';
 import { cellText } from './cell-text.ts';
 import { cellFeatures, featureCell, imagesReadable, mergeFeatures, type CellFeatures } from './cell-features.ts';
 import type { Method, MethodResult } from './method.ts';
@@ -36,12 +38,12 @@ export interface CellJob {
   /** Images methods continue from their run folder's checkpoint (finetune --resume). */
   resume?: boolean;
   resultsDir: string;
-  /** Also append the records to this file in resultsDir (the command's own log, for one process at a time). */
+  /** Also write this view of the store in resultsDir: every record of the job's methods' tasks (probe.jsonl: the probes). */
   resultsFile?: string;
   /** Features of every image of the dataset, extracted once and shared by every split (sweeps). */
   wholeDataset?: boolean;
-  /** Fields added to every record (a sweep's job_id). */
-  tags?: Record<string, string>;
+  /** Fields added to every record (a sweep's job_id and attempt). */
+  tags?: Record<string, string | number>;
   /** The store file (results/records/<name>.jsonl) of one backbone's records; default `<run id>-<backbone index>`. */
   storeName?: (backbone: string) => string;
 }
@@ -59,8 +61,8 @@ export interface CellEvents {
   onMethodNote?(backbone: string, message: string): void;
   onExtracted?(backbone: string, imagesPerSecond: number, skipped: Skipped[], fromCache: boolean): void;
   onCacheInvalid?(reason: string): void;
-  /** A torn last line of the results file (an earlier crash) was moved to this file. */
-  onResultsRepaired?(isolated: string): void;
+  /** A line of the store that is not a valid record (file:line and why), met while writing the view. */
+  onStoreProblem?(message: string): void;
 }
 
 export interface CellRunResult {
@@ -145,18 +147,25 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
                 },
                 options,
               );
-        for (const r of results) done.push(record(job, { ds, runId, split, saved, resolved, pass, feats, method, options, provenance }, r));
+        for (const r of results) {
+          const rec = record(job, { ds, runId, split, saved, resolved, pass, feats, method, options, provenance }, r);
+          // Per-image predictions beside the store, one file per record, named by its cell and run.
+          if (r.predictions) rec.predictions = await writePredictions(job.resultsDir, `${rec.cell_id}.${runId}`, ds.classes, r.predictions);
+          done.push(rec);
+        }
       }
     } finally {
       await text.close();
     }
-    resultsPath = await writeJobRecords(job.resultsDir, job.storeName?.(resolved.name) ?? `${runId}-${b}`, done);
+    // A resumed run replaces the records of the run it continues (one store file per cell and settings), never adds a second.
+    const resumed = job.resume ? `resume-${createHash('sha256').update(JSON.stringify([job.dataset, saved.hash, resolved.name, job.methods.map((m) => m.name), job.options, job.batchSize, job.split.seed])).digest('hex').slice(0, 16)}` : undefined;
+    resultsPath = await writeJobRecords(job.resultsDir, job.storeName?.(resolved.name) ?? resumed ?? `${runId}-${b}`, done);
     if (job.resultsFile) {
-      // A resumed job appends only what the killed one had not: a record already in the file is not written twice.
-      const have = job.resume ? new Set((await readRecords(job.resultsDir, job.resultsFile)).map((r) => r.cell_id)) : new Set<string>();
-      const appended = await appendRecords(job.resultsDir, done.filter((r) => !have.has(r.cell_id)), job.resultsFile);
-      if (appended.isolated) events.onResultsRepaired?.(appended.isolated);
-      resultsPath = appended.path;
+      // The command's own file is a view of the store, written again whole: never a second source of truth.
+      const tasks = new Set(job.methods.map((m) => m.task));
+      resultsPath = join(job.resultsDir, job.resultsFile);
+      const { problems } = await writeView(job.resultsDir, resultsPath, (r) => tasks.has(r.task));
+      for (const p of problems) events.onStoreProblem?.(problemLine(p));
     }
     records.push(...done);
   }
@@ -234,15 +243,11 @@ interface RecordContext {
 function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
   const [runtime, layer, model] = [r.runtime ?? c.pass.runtime, r.layer ?? c.pass.layer, modelSource(c.pass.card)];
   const n = (idx: readonly number[]) => idx.filter((i) => c.feats.rowOf.has(i)).length;
-  // Methods that train also depend on the batch and the seed they train with.
-  const training = c.method.needs === 'images' ? { batchSize: job.batchSize, seed: job.split.seed } : {};
-  const id = { dataset: job.dataset, split: c.saved.hash, model, layer, runtime, method: c.method.name, options: c.options, eval: r.eval_split, ...training };
-  // The same but for the seed and its split: records of one configuration over several seeds (what a report averages).
-  const config = { ...id, split: { protocol: job.split.protocol, shots: job.split.shots, val: job.split.valPerClass ?? null, test: job.split.testPerClass ?? null }, seed: undefined };
+  const ids = cellIdentity({ dataset: job.dataset, splitHash: c.saved.hash, split: job.split, model, layer, runtime, method: c.method.name, options: c.options, evalSplit: r.eval_split, ...(c.method.needs === 'images' ? { batchSize: job.batchSize } : {}) });
   const shared: CellFields = {
+    schema_version: RECORD_VERSION,
     run_id: c.runId,
-    cell_id: createHash('sha256').update(JSON.stringify(id)).digest('hex').slice(0, 16),
-    config_id: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
+    ...ids,
     task: c.method.task,
     method: c.method.name,
     backbone: c.resolved.name,

@@ -5,6 +5,7 @@ import { firstLine } from '../errors.ts';
 import { isPending } from '../features/cache.ts';
 import { storedJobs } from '../results/job-store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { openAttempt } from './attempt-ledger.ts';
 import { runExtractJob } from './extract-job.ts';
 import { getMethod } from './methods.ts';
 import { runCells, type CellEvents, type CellJob } from './run-cells.ts';
@@ -53,7 +54,7 @@ export async function sweepStatus(resultsDir: string, jobs: readonly SweepJob[])
 }
 
 /** The runner's job for one sweep job: one backbone, one method, its store file named by the job's id. */
-function cellJobOf(sweep: Sweep, job: SweepJob): CellJob {
+function cellJobOf(sweep: Sweep, job: SweepJob, attempt: number): CellJob {
   return {
     backbones: [job.backbone],
     dataset: job.dataset,
@@ -67,7 +68,7 @@ function cellJobOf(sweep: Sweep, job: SweepJob): CellJob {
     resume: true,
     resultsDir: sweep.resultsDir,
     wholeDataset: sweep.extract === 'whole',
-    tags: { job_id: job.id },
+    tags: { job_id: job.id, attempt },
     storeName: () => job.id,
   };
 }
@@ -121,26 +122,36 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
       events.onJob?.(job, 'busy', i + 1, mine.length);
       continue;
     }
+    // Every claim generation is in the ledger, whatever became of it: what proves a job ran exactly once.
+    const ledger = await openAttempt(dir, job.id, claim.generation, claim.token).catch(async (err: unknown) => {
+      await claim.release();
+      throw err;
+    });
     try {
       if (await failedSince(job.id)) {
         tally.failed++;
+        await ledger.ended('skipped');
         events.onJob?.(job, 'failed', i + 1, mine.length, 'failed in another process of this sweep (see --status)');
         continue;
       }
       // Between our look and our claim another process may have finished it.
       if ((await storedJobs(dir)).has(job.id)) {
         tally.skipped++;
+        await ledger.ended('skipped');
         events.onJob?.(job, 'skipped', i + 1, mine.length);
         continue;
       }
       events.onJob?.(job, 'start', i + 1, mine.length);
-      await runCells(cellJobOf(sweep, job), events);
+      await ledger.started();
+      await runCells(cellJobOf(sweep, job, claim.generation), events);
       await rm(failedPath(dir, job.id), { force: true });
+      await ledger.ended('done');
       tally.done++;
       events.onJob?.(job, 'done', i + 1, mine.length);
     } catch (err) {
       const error = firstLine(err);
       await writeFileAtomic(failedPath(dir, job.id), JSON.stringify({ job, error, host: hostname(), pid: process.pid, time: new Date().toISOString() }));
+      await ledger.ended('failed');
       tally.failed++;
       events.onJob?.(job, 'failed', i + 1, mine.length, error);
     } finally {

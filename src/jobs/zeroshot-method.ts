@@ -5,6 +5,7 @@ import { cosineHeadModel } from '../finetune/head.ts';
 import { predictLogits, trainModel } from '../finetune/loop.ts';
 import { perClassRecall, topKAccuracy } from '../metrics/classification.ts';
 import { classificationScores } from '../metrics/scores.ts';
+import { topOf } from '../results/predictions.ts';
 import { classWeights, zeroShotLogits } from '../zeroshot/classifier.ts';
 import { classNames, loadPrompts } from '../zeroshot/prompts.ts';
 import type { Matrix } from '../util/matrix.ts';
@@ -72,6 +73,7 @@ function scoresOf(cell: FeatureCell, y: Int32Array, logits: Float32Array, idx: r
   return {
     metric,
     value,
+    predictions: { ids: idx.map((i) => ds.samples[i].id), truth: y, pred, ...topOf(logits, K) },
     fields: {
       ...scores,
       top1,
@@ -101,7 +103,7 @@ export const zeroshotMethod: FeaturesMethod = {
     return Promise.all(
       cell.tests.map(async ({ name, part }): Promise<MethodResult> => {
         const s = scoresOf(cell, part.y, await zeroShotLogits(part.x, clf.weights, clf.scale), part.idx, o);
-        return { eval_split: name, metric: s.metric, value: s.value, fit_seconds: round3((performance.now() - t0) / 1000), fields: { ...s.fields, ...clf.fields } };
+        return { eval_split: name, metric: s.metric, value: s.value, fit_seconds: round3((performance.now() - t0) / 1000), fields: { ...s.fields, ...clf.fields }, predictions: s.predictions };
       }),
     );
   },
@@ -164,6 +166,7 @@ export const proMethod: FeaturesMethod = {
             value: s.value,
             fit_seconds: round3((performance.now() - t0) / 1000),
             fields: { ...s.fields, ...clf.fields, step0_accuracy: zs, epochs_run: out?.epochs ?? 0, best_epoch: out?.bestEpoch ?? 0, tf_backend: backend },
+            predictions: s.predictions,
           };
         }),
       );

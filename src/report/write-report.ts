@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ConfigError, firstLine, fsError } from '../errors.ts';
-import { latestPerCell, readStore, RECORDS_DIR } from '../results/job-store.ts';
+import { latestPerCell, problemLine, readStore, RECORDS_DIR } from '../results/job-store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { renderVegaLite } from '../util/plot.ts';
 import type { StandIns } from './against-cells.ts';
@@ -69,7 +69,8 @@ async function readAgainst(a: AgainstOption): Promise<Against> {
 
 /** Read the results store, build the report and write it into `out` (report.md, report.html, csv/<table>.csv), each file atomically. */
 export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption): Promise<WrittenReport> {
-  const records = latestPerCell(await readStore(resultsDir));
+  const store = await readStore(resultsDir);
+  const records = latestPerCell(store.records);
   if (!records.length) throw new ConfigError(`No results in ${join(resultsDir, RECORDS_DIR)}: run \`reprobe probe\`, \`finetune\` or \`cluster\` first, or name the results folder (\`reprobe report DIR\`).`);
   const report = buildReport(records, await readAssets(records, resultsDir), resultsDir);
   if (against) report.sections.push(againstSection(records, await readAgainst(against)));
@@ -93,5 +94,5 @@ export async function writeReport(resultsDir: string, formats: readonly ReportFo
     } catch (err) {
       throw fsError(err, `Cannot write the report in ${out}`, 'Pass --out with a writable folder.');
     }
-  return { markdown, paths: files.map(([p]) => p), notes: report.sections.flatMap((s) => s.notes) };
+  return { markdown, paths: files.map(([p]) => p), notes: [...store.problems.map(problemLine), ...report.sections.flatMap((s) => s.notes)] };
 }

@@ -1,16 +1,29 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { CellRecord } from './record.ts';
-import { parseRecords } from './store.ts';
+import { checkedRecord, parseRecordLine } from './record-schema.ts';
 
 /**
- * The results store: one small JSONL file per finished job in `<results>/records/`, written whole (temp file, flush,
- * rename), so any number of processes on any number of hosts can write into one folder on a shared filesystem without
- * interleaving or losing a line (appends to one file are not atomic on NFS). The same name written twice is one file.
+ * The results store, the one source of truth: one small JSONL file per finished job in `<results>/records/`, written
+ * whole (temp file, flush, rename), so any number of processes on any number of hosts can write into one folder on a
+ * shared filesystem without interleaving or losing a line (appends to one file are not atomic on NFS). The same name
+ * written twice is one file. Every record is checked against the record schema when written and when read; the
+ * per-command files (probe.jsonl, …) and merged.jsonl are views written from it.
  */
 export const RECORDS_DIR = 'records';
+
+/** Fail before any slow work when results cannot be written there (a file in the way, no permission, read-only). */
+export async function ensureResultsDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw fsError(err, `Cannot write results in ${dir}`, 'Free space, or pass --results-dir with a writable folder.');
+  }
+}
 
 /** File names are the caller's ids: hex, letters, digits, dot, dash, underscore. */
 const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -20,11 +33,14 @@ export function recordsPath(resultsDir: string, name: string): string {
   return join(resultsDir, RECORDS_DIR, `${name}.jsonl`);
 }
 
-/** Write one job's records as its own file in the store, atomically. */
+const jsonl = (records: readonly CellRecord[]) => records.map((r) => JSON.stringify(r) + '\n').join('');
+
+/** Write one job's records as its own file in the store, atomically, each checked against the record schema first. */
 export async function writeJobRecords(resultsDir: string, name: string, records: readonly CellRecord[]): Promise<string> {
   const path = recordsPath(resultsDir, name);
+  const checked = records.map(checkedRecord);
   try {
-    await writeFileAtomic(path, records.map((r) => JSON.stringify(r) + '\n').join(''));
+    await writeFileAtomic(path, jsonl(checked));
   } catch (err) {
     throw fsError(err, `Cannot write results in ${resultsDir}`, 'Free space, or pass --results-dir with a writable folder.');
   }
@@ -37,15 +53,35 @@ export async function storedJobs(resultsDir: string): Promise<Set<string>> {
   return new Set(files.filter((f) => f.endsWith('.jsonl') && !f.startsWith('.')).map((f) => f.slice(0, -'.jsonl'.length)));
 }
 
-/** Every record in the store, ordered by time then file name (a foreign or broken line is skipped). */
-export async function readStore(resultsDir: string): Promise<CellRecord[]> {
+/** A line of the store that is not a valid record: where it is and what is wrong with it. */
+export interface RecordProblem {
+  file: string;
+  line: number;
+  error: string;
+}
+
+export const problemLine = (p: RecordProblem) => `${p.file}:${p.line}: not a valid record (${p.error}); left out`;
+
+/**
+ * Every record in the store, checked and migrated to the current version, ordered by time then file name; a line
+ * that is not a valid record is returned as a problem (file and line) for the caller to report, never used in part.
+ */
+export async function readStore(resultsDir: string): Promise<{ records: CellRecord[]; problems: RecordProblem[] }> {
   const names = [...(await storedJobs(resultsDir))].sort();
-  const out: CellRecord[] = [];
+  const records: CellRecord[] = [];
+  const problems: RecordProblem[] = [];
   for (const name of names) {
     // By the name the folder gave (a file copied in by hand may not be a name reprobe writes).
-    out.push(...parseRecords(await readFile(join(resultsDir, RECORDS_DIR, `${name}.jsonl`), 'utf8').catch(() => ''), 'cell_id'));
+    const file = join(resultsDir, RECORDS_DIR, `${name}.jsonl`);
+    const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n');
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      const r = parseRecordLine(line);
+      if ('record' in r) records.push(r.record);
+      else problems.push({ file, line: i + 1, error: r.error });
+    });
   }
-  return out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  return { records: records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)), problems };
 }
 
 /** The newest record of each (cell, evaluated set): what a report shows when a cell was run more than once. */
@@ -58,13 +94,18 @@ export function latestPerCell(records: readonly CellRecord[]): CellRecord[] {
   return [...byCell.values()];
 }
 
-/** Every record of the store as one JSONL file (pandas.read_json(path, lines=True)), written atomically; the record count. */
-export async function mergeStore(resultsDir: string, out: string): Promise<number> {
-  const records = await readStore(resultsDir);
+/**
+ * A view of the store as one JSONL file (pandas.read_json(path, lines=True)), written atomically: every record, or
+ * those `keep` picks (a command's own file: probe.jsonl holds the probe records). Rewritten whole each time, so it is
+ * never a second source of truth; the record count and the store's problems.
+ */
+export async function writeView(resultsDir: string, out: string, keep: (r: CellRecord) => boolean = () => true): Promise<{ count: number; problems: RecordProblem[] }> {
+  const { records, problems } = await readStore(resultsDir);
+  const picked = records.filter(keep);
   try {
-    await writeFileAtomic(out, records.map((r) => JSON.stringify(r) + '\n').join(''));
+    await writeFileAtomic(out, jsonl(picked));
   } catch (err) {
     throw fsError(err, `Cannot write ${out}`, 'Pass --out with a writable path.');
   }
-  return records.length;
+  return { count: picked.length, problems };
 }

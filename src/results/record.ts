@@ -6,9 +6,11 @@ import type { Versions } from './versions.ts';
  * adds its own fields beside these (a probe: accuracy, val_accuracy, chosen, ...).
  */
 export interface CellFields {
+  /** The record layout's version (record-schema.ts): a reader migrates older ones. */
+  schema_version: number;
   /** One id per command run: records of a rerun are told apart from the first run's. */
   run_id: string;
-  /** Hash of what determines the number (dataset, split, backbone, layer, runtime, method and its options, set): equal ids, comparable records. */
+  /** Hash of what determines the number (dataset, split, seed, backbone, layer, runtime, method and its options, set): equal ids, comparable records; see cellIdentity. */
   cell_id: string;
   /** Hash of the same without the seed and its split: the records a report averages over seeds share it. */
   config_id: string;

@@ -37,6 +37,11 @@ test('finetune end to end: the last block and a head train on real digits, valid
   assert.deepEqual(curve.map((l) => l.epoch), [1, 2, 3, 4]);
   assert.ok((curve[3].val_loss as number) < (curve[0].val_loss as number), `validation loss ${curve.map((l) => l.val_loss).join(' → ')}`);
   assert.equal(rec.best_val_loss, Math.min(...curve.map((l) => l.val_loss as number)));
+  // Its test predictions, kept beside the record, give back its accuracy; each image's top class is its prediction.
+  const p = JSON.parse(readFileSync(String(rec.predictions), 'utf8')) as { ids: string[]; truth: number[]; pred: number[]; k: number; top_classes: number[] };
+  assert.equal(p.ids.length, rec.n_test);
+  assert.equal(p.truth.filter((t, i) => t === p.pred[i]).length / p.ids.length, rec.value);
+  assert.ok(p.pred.every((c, i) => c === p.top_classes[i * p.k]));
 });
 
 test('a finetune run killed mid-training and resumed gives the record of an uninterrupted run', async () => {

@@ -12,7 +12,8 @@ function cell(seed = 0): FeatureCell {
   const { x, y } = blobs(4, 30, 16, 9);
   const part = (idx: number[]) => ({ x: takeRows(x, idx), y: Int32Array.from(idx, (i) => y[i]), idx });
   const all = [...Array(120).keys()];
-  const dataset = { name: 'blobs', classes: ['a', 'b', 'c', 'd'], samples: [] } as unknown as Dataset;
+  // Samples only need their ids here: the assignments name each point.
+  const dataset = { name: 'blobs', classes: ['a', 'b', 'c', 'd'], samples: all.map((i) => ({ id: `p${i}`, label: y[i] })) } as unknown as Dataset;
   return { dataset, backbone: 'generated', seed, runDir: tempDir(), train: part(all.filter((i) => i % 3 === 0)), val: part(all.filter((i) => i % 3 === 1)), tests: [{ name: 'test', part: part(all.filter((i) => i % 3 === 2)) }] };
 }
 const DEFAULTS = { restarts: 5, clusters: 0, clusterSet: 'auto', neighbors: 15, minDist: 0.1, dims: 2, metric: 'euclidean' };

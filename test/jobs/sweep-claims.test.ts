@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -24,6 +25,7 @@ test('one claim per job; released, it can be taken again; a generation is never 
   assert.equal(await claimHeld(dir, 'j1'), undefined);
   const b = await claimJob(dir, 'j1');
   assert.ok(b);
+  assert.deepEqual([a.generation, b.generation], [1, 2], 'a released generation stays: attempt numbers never repeat');
   // Racing for one job in one process: the exclusive link lets one through.
   const racers = await Promise.all([claimJob(dir, 'j2'), claimJob(dir, 'j2'), claimJob(dir, 'j2')]);
   assert.equal(racers.filter(Boolean).length, 1);
@@ -42,4 +44,30 @@ test('stale claims are taken over by a new generation: a dead pid here, this pid
   assert.equal(await claimJob(dir, 'far'), undefined, 'a fresh claim from another host stands');
   leave(dir, 'gone', 1, { host: 'another-host', pid: 1, token: 'z' }, 60 * 60_000);
   assert.ok(await claimJob(dir, 'gone'), 'an hour without a heartbeat: taken over');
+});
+
+test('a job whose main thread is blocked for five leases keeps its claim: the heartbeat does not wait for the main thread', async () => {
+  const dir = tempDir();
+  const [beatMs, leaseMs, blockMs] = [100, 1000, 5000];
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'fixtures', 'blocked-claim.ts'), dir, String(beatMs), String(blockMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => child.on('exit', r));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  while (!out.includes('claimed')) await new Promise((r) => setTimeout(r, 20));
+  const claimFile = join(dir, 'claims', 'j.1');
+  // While it spins, the claim's heartbeat (its mtime) is never older than the lease, so no other host may take it over.
+  let oldest = 0;
+  let looks = 0;
+  while (!out.includes('released')) {
+    try {
+      oldest = Math.max(oldest, Date.now() - statSync(claimFile).mtimeMs);
+      looks++;
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await exited;
+  assert.ok(looks >= (blockMs / 50) * 0.5, `${looks} looks at the claim while the child spun`);
+  assert.ok(oldest < leaseMs, `the heartbeat was ${oldest} ms old while the main thread was blocked (lease ${leaseMs} ms)`);
 });

@@ -3,10 +3,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { shardJobs } from '../../src/jobs/sweep.ts';
 import { checkSweep } from '../../src/jobs/sweep-schema.ts';
 import { tempDir } from '../helpers.ts';
+import { ledger, store, tinySweep } from '../fixtures/sweep-evidence.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
 const GRID = { backbones: ['mobilenet-v2', 'inception-v3'], datasets: ['mnist'], shots: [5, 10], seeds: [0, 1], methods: { knn: {}, lr: { lrC: [1] }, cluster: null } };
@@ -56,27 +57,10 @@ test('a bad sweep file is one line naming the file, the key and what was expecte
   assert.equal(existsSync(join(dir, 'out')), false);
 });
 
-/** A tiny real sweep: 4 jobs on the digits. */
-function tinySweep(dir: string, extra: Record<string, unknown> = {}): string {
-  const file = join(dir, 'tiny.yaml');
-  writeFileSync(file, stringify({ backbones: ['mobilenet-v2'], datasets: ['mnist'], shots: [2, 3], seeds: [0], valPerClass: 1, testPerClass: 4, extract: 'split', methods: { knn: {}, lr: { lrC: [1] } }, resultsDir: join(dir, 'results'), ...extra }));
-  return file;
-}
 
 const env = (home: string) => ({ ...process.env, REPROBE_HOME: home });
 
-/** Every record in the store, and the job files. */
-function store(results: string): { files: string[]; records: Record<string, unknown>[] } {
-  const dir = join(results, 'records');
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl')) : [];
-  const records = files.flatMap((f) =>
-    readFileSync(join(dir, f), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>),
-  );
-  return { files, records };
-}
+
 
 test('a sweep killed mid-way and run again runs every job exactly once; --dry-run and --status count them', async () => {
   const dir = tempDir();
@@ -111,21 +95,42 @@ test('a sweep killed mid-way and run again runs every job exactly once; --dry-ru
   assert.equal(records.length, 4);
   assert.equal(new Set(records.map((r) => r.cell_id)).size, 4);
   assert.deepEqual(new Set(records.map((r) => `${String(r.job_id)}.jsonl`)), new Set(files));
+  // The ledger, not the sweep's own tally: each job ran to completion in one attempt, the one its record names (an
+  // attempt killed after writing its records and before ending its ledger entry counts by its record).
+  for (const r of records) {
+    const done = ledger(results).filter((a) => a.job_id === r.job_id && a.outcome === 'done').map((a) => a.attempt);
+    assert.deepEqual(new Set([...done, r.attempt]), new Set([r.attempt]), `job ${String(r.job_id)}: completed in attempts ${[...done, r.attempt].join(', ')}`);
+  }
   // merge gives pandas one JSONL file.
   const merged = spawnSync(process.execPath, [bin, 'results', 'merge', results], { encoding: 'utf8' });
   assert.equal(merged.status, 0, merged.stderr);
   assert.equal(readFileSync(join(results, 'merged.jsonl'), 'utf8').trim().split('\n').length, 4);
 });
 
-test('four concurrent sweep processes on one store lose and duplicate nothing; a failing job is recorded and the sweep goes on', async () => {
+test('four concurrent sweep processes on one store start every job once (the ledger) and lose nothing; a failing job is recorded and the sweep goes on', async () => {
   const dir = tempDir();
   const home = tempDir();
   // A third dataset that does not exist fails at run time (its jobs), the others run.
   const file = tinySweep(dir, { datasets: ['mnist', `folder:${join(dir, 'missing')}`], shots: [2, 3] });
-  const runs = await Promise.all(
-    Array.from({ length: 4 }, () => new Promise<number>((resolve) => spawn(process.execPath, [bin, 'sweep', file], { env: env(home), stdio: 'ignore' }).on('exit', (c) => resolve(c ?? -1)))),
-  );
+  const sweep = () => new Promise<number>((resolve) => spawn(process.execPath, [bin, 'sweep', file], { env: env(home), stdio: 'ignore' }).on('exit', (c) => resolve(c ?? -1)));
+  // Two start together (they race for every job); two more once a job is done (they meet finished jobs, released).
+  let exited = 0;
+  const first = [sweep(), sweep()].map((p) => p.finally(() => exited++));
+  while (exited < 2 && !ledger(join(dir, 'results')).some((a) => a.outcome === 'done')) await new Promise((r) => setTimeout(r, 50));
+  const runs = await Promise.all([...first, sweep(), sweep()]);
   const { files, records } = store(join(dir, 'results'));
+  // From the ledger: each of the 4 jobs that run was started by exactly one attempt. The 4 that fail are retried by a
+  // sweep that began after they failed (as a rerun would), but never while another attempt runs them.
+  const ids = checkSweep(parse(readFileSync(file, 'utf8')), file).jobs.map((j) => j.id);
+  const attempts = ledger(join(dir, 'results'));
+  for (const id of ids) {
+    const starts = attempts.filter((a) => a.job_id === id && a.start !== null).sort((a, b) => (a.start! < b.start! ? -1 : 1));
+    assert.ok(starts.length >= 1 && starts.every((a) => a.end !== null), `job ${id}: ${JSON.stringify(starts)}`);
+    if (starts.some((a) => a.outcome === 'done')) assert.equal(starts.length, 1, `job ${id} started ${starts.length} times: ${JSON.stringify(starts)}`);
+    else for (let i = 1; i < starts.length; i++) assert.ok(starts[i].start! >= starts[i - 1].end!, `job ${id} run by two attempts at once: ${JSON.stringify(starts)}`);
+  }
+  // Each record names the attempt that wrote it.
+  for (const r of records) assert.equal(r.attempt, attempts.find((a) => a.job_id === r.job_id && a.outcome === 'done')?.attempt, `record of ${String(r.job_id)}`);
   assert.equal(files.length, 4, `${files.length} job files`);
   assert.equal(records.length, 4);
   assert.equal(new Set(records.map((r) => r.cell_id)).size, 4);

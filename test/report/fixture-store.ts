@@ -7,7 +7,9 @@ import type { CellRecord } from '../../src/results/record.ts';
 function record(fields: Partial<CellRecord> & Pick<CellRecord, 'method' | 'backbone' | 'dataset' | 'shots' | 'value'>, at: number): CellRecord {
   const task = fields.method === 'finetune' ? 'finetune' : fields.method === 'cluster' || fields.method === 'kmeans' ? 'cluster' : 'probe';
   const r = {
+    schema_version: 1,
     run_id: `run${at}`,
+    config_id: 'fixture',
     task,
     model: 'fixture',
     layer: 'tap',
@@ -28,7 +30,7 @@ function record(fields: Partial<CellRecord> & Pick<CellRecord, 'method' | 'backb
     extract_seconds: 0,
     images_per_second: 0,
     fit_seconds: 0,
-    versions: {},
+    versions: { reprobe: '0.1.0', commit: null, dirty: null, diff_sha256: null, node: '20', onnxruntime: 'x', tfjs: 'x', sharp: 'x' },
     time: new Date(Date.UTC(2025, 0, 1, 0, 0, at)).toISOString(),
     ...fields,
   } as unknown as CellRecord;

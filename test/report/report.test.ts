@@ -19,7 +19,7 @@ import { writeFixtureStore } from './fixture-store.ts';
 async function fixture(): Promise<CellRecord[]> {
   const dir = tempDir();
   await writeFixtureStore(dir);
-  return latestPerCell(await readStore(dir));
+  return latestPerCell((await readStore(dir)).records);
 }
 
 /** A table's cell as [mean, std, n] (a label as it is), to compare with hand-computed numbers. */

@@ -1,67 +1,79 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ReprobeError } from '../../src/errors.ts';
+import { reportMarkdown } from '../../src/report/markdown.ts';
+import { buildReport } from '../../src/report/sections.ts';
+import { ensureResultsDir, latestPerCell, readStore, writeJobRecords, writeView } from '../../src/results/job-store.ts';
 import type { CellRecord } from '../../src/results/record.ts';
-import { appendRecords, appendWhole, ensureResultsDir } from '../../src/results/store.ts';
 import { tempDir } from '../helpers.ts';
 
-const record = (value: number) => ({ method: 'knn', value }) as unknown as CellRecord;
+const V0 = join(import.meta.dirname, '..', 'fixtures', 'store-v0');
 
-test('a torn last line (a crash, a full disk) is moved aside, not glued to the next record', async () => {
-  const dir = tempDir();
-  writeFileSync(join(dir, 'probe.jsonl'), '{"method":"lr","value":0.5}\n{"method":"knn","val');
-  const out = await appendRecords(dir, [record(0.25), record(0.75)], 'probe.jsonl');
-  const lines = readFileSync(out.path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { value: number });
-  assert.deepEqual(lines.map((l) => l.value), [0.5, 0.25, 0.75]);
-  assert.ok(out.isolated && existsSync(out.isolated));
-  assert.equal(readFileSync(out.isolated, 'utf8'), '{"method":"knn","val');
-  // A whole record without its newline is kept, and the line ended.
-  writeFileSync(out.path, readFileSync(out.path, 'utf8') + '{"value":9}');
-  const kept = await appendRecords(dir, [record(3)], 'probe.jsonl');
-  assert.equal(kept.isolated, undefined);
-  assert.deepEqual(readFileSync(kept.path, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { value: number }).value), [0.5, 0.25, 0.75, 9, 3]);
-  // A whole file is left alone.
-  assert.equal((await appendRecords(dir, [record(1)], 'probe.jsonl')).isolated, undefined);
+/** The fixture's record lines as the old code wrote them, read as plain JSON. */
+const v0Lines = () => readdirSync(join(V0, 'records')).flatMap((f) => readFileSync(join(V0, 'records', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
+
+test('a store written by the code before the record schema (version 0) is read whole and migrated to version 1', async () => {
+  const { records, problems } = await readStore(V0);
+  assert.deepEqual(problems, []);
+  const old = v0Lines();
+  assert.equal(records.length, old.length);
+  assert.equal(records.length, 8);
+  for (const r of records) {
+    const was = old.find((o) => o.cell_id === r.cell_id_v0 && o.run_id === r.run_id)!;
+    assert.ok(was, `${r.cell_id_v0} kept as cell_id_v0`);
+    assert.equal(r.schema_version, 1);
+    assert.equal(r.value, was.value);
+    // Made before the dirty flag existed: unknown, not clean.
+    assert.deepEqual([r.versions.dirty, r.versions.diff_sha256, r.versions.commit], [null, null, (was.versions as { commit: string }).commit]);
+  }
+  // Every (method, seed) is its own cell, and the report averages the two seeds: n = 2.
+  assert.equal(new Set(latestPerCell(records).map((r) => r.cell_id)).size, 8);
+  const md = reportMarkdown(buildReport(latestPerCell(records), { curves: new Map(), svgs: new Map() }, V0));
+  const knn = old.filter((o) => o.method === 'knn').map((o) => o.value as number);
+  const mean = (knn[0] + knn[1]) / 2;
+  assert.ok(md.includes(`${mean.toFixed(4)} ± ${(Math.abs(knn[0] - knn[1]) / Math.SQRT2).toFixed(4)} (n=2)`), md);
 });
 
-test('a torn line longer than any read block is moved aside whole', async () => {
+test('a line that is not a valid record is reported by file and line, never used in part; the other lines are read', async () => {
   const dir = tempDir();
-  const long = '{"method":"knn","note":"' + 'x'.repeat(3 << 20);
-  writeFileSync(join(dir, 'probe.jsonl'), '{"value":1}\n' + long);
-  const out = await appendRecords(dir, [record(2)], 'probe.jsonl');
-  assert.deepEqual(readFileSync(out.path, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { value: number }).value), [1, 2]);
-  assert.equal(readFileSync(out.isolated!, 'utf8'), long);
+  cpSync(V0, dir, { recursive: true });
+  const file = join(dir, 'records', readdirSync(join(dir, 'records'))[0]);
+  const [a, b] = readFileSync(file, 'utf8').trim().split('\n');
+  const noValue = JSON.stringify({ ...(JSON.parse(b) as object), value: 'high' });
+  writeFileSync(file, [a, '{"method":"knn","val', noValue].join('\n') + '\n');
+  const { records, problems } = await readStore(dir);
+  assert.equal(records.length, 7);
+  assert.deepEqual(
+    problems.map((p) => [p.file, p.line]),
+    [
+      [file, 2],
+      [file, 3],
+    ],
+  );
+  assert.match(problems[0].error, /not JSON/);
+  assert.match(problems[1].error, /^value: /);
 });
 
-test('a write that fails half way is cut back to where it started: whole lines or nothing', async () => {
-  const file = { size: 100, cutTo: -1, synced: false };
-  const fh = {
-    stat: async () => ({ size: file.size }),
-    async write(_: Buffer, __: number, length: number) {
-      if (file.size > 100) throw Object.assign(new Error('no space'), { code: 'ENOSPC' });
-      const n = Math.min(length, 7); // a short write, then the disk is full
-      file.size += n;
-      return { bytesWritten: n };
-    },
-    sync: async () => void (file.synced = true),
-    truncate: async (len: number) => void ((file.cutTo = len), (file.size = len)),
-  };
-  await assert.rejects(appendWhole(fh, Buffer.from('{"value":1}\n{"value":2}\n')), /no space/);
-  assert.deepEqual([file.cutTo, file.size, file.synced], [100, 100, false]);
-  const ok = { ...fh, write: async (_: Buffer, __: number, length: number) => ({ bytesWritten: Math.min(length, 5) }) };
-  await appendWhole(ok, Buffer.from('{"value":1}\n'));
-});
-
-test('a full disk appends nothing and is one clear error', { skip: existsSync('/dev/full') ? false : 'needs /dev/full' }, async () => {
+test('a record that does not fit the schema is refused before it is written; the views are written from the store', async () => {
   const dir = tempDir();
-  symlinkSync('/dev/full', join(dir, 'probe.jsonl'));
-  await assert.rejects(appendRecords(dir, [record(0.5)], 'probe.jsonl'), (e: unknown) => e instanceof ReprobeError && /nothing was appended \(ENOSPC: disk full\)/.test(e.message));
+  const [good] = (await readStore(V0)).records;
+  const bad = { ...good, seed: 'zero' } as unknown as CellRecord;
+  await assert.rejects(writeJobRecords(dir, 'bad', [bad]), /does not fit the record schema: seed: /);
+  assert.deepEqual(readdirSync(dir).filter((f) => f === 'records'), [], 'nothing written');
+  const copy = tempDir();
+  cpSync(V0, copy, { recursive: true });
+  // probe.jsonl as a view: exactly the probe records of the store, whatever the old log held.
+  writeFileSync(join(copy, 'probe.jsonl'), 'a stale log line\n');
+  const out = await writeView(copy, join(copy, 'probe.jsonl'), (r) => r.task === 'probe');
+  assert.equal(out.count, 4);
+  const view = readFileSync(join(copy, 'probe.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CellRecord);
+  assert.deepEqual(view.map((r) => r.value).sort(), v0Lines().filter((o) => o.task === 'probe').map((o) => o.value).sort());
 });
 
 test('a results folder that cannot be a folder is one clear error before any work', async () => {
   const file = join(tempDir(), 'a-file');
   writeFileSync(file, 'x');
-  await assert.rejects(ensureResultsDir(join(file, 'results')), (e: unknown) => e instanceof ReprobeError && /Cannot write results in .*nothing was appended \((ENOTDIR|EEXIST)\)/.test(e.message));
+  await assert.rejects(ensureResultsDir(join(file, 'results')), (e: unknown) => e instanceof ReprobeError && /Cannot write results in .* \((ENOTDIR|EEXIST)\)/.test(e.message));
 });

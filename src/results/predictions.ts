@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { fsError } from '../errors.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+
+/** Classes kept per image with their scores. */
+export const TOP_K = 5;
+
+/** One evaluated set's test predictions, per image: its id, true and predicted class, the top classes and their scores ([n, k] row-major). */
+export interface Predictions {
+  ids: string[];
+  truth: ArrayLike<number>;
+  pred: ArrayLike<number>;
+  k: number;
+  topClasses: ArrayLike<number>;
+  topScores: ArrayLike<number>;
+}
+
+/** A clustering's assignments: per point its id, true class and cluster. */
+export interface Assignments {
+  ids: string[];
+  truth: ArrayLike<number>;
+  cluster: ArrayLike<number>;
+}
+
+/**
+ * The file beside a record (results/predictions/<cell id>.<run id>.json): columnar, one array per column rather than
+ * an object per image, so 10 000 test images are one small file. `kind` tells predictions from cluster assignments.
+ */
+const PredictionsFile = z.discriminatedUnion('kind', [
+  z.object({ version: z.literal(1), kind: z.literal('predictions'), classes: z.array(z.string()), ids: z.array(z.string()), truth: z.array(z.number().int()), pred: z.array(z.number().int()), k: z.number().int().positive(), top_classes: z.array(z.number().int()), top_scores: z.array(z.number().nullable()) }),
+  z.object({ version: z.literal(1), kind: z.literal('clusters'), classes: z.array(z.string()), ids: z.array(z.string()), truth: z.array(z.number().int()), cluster: z.array(z.number().int()) }),
+]);
+export type PredictionsDoc = z.infer<typeof PredictionsFile>;
+
+export const PREDICTIONS_DIR = 'predictions';
+
+/** [n, K] scores → the k best classes and their scores per row, best first. */
+export function topOf(scores: ArrayLike<number>, K: number, k = Math.min(TOP_K, K)): { k: number; topClasses: Int32Array; topScores: Float32Array } {
+  const n = scores.length / K;
+  const topClasses = new Int32Array(n * k);
+  const topScores = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) {
+    const order = Array.from({ length: K }, (_, c) => c).sort((a, b) => scores[i * K + b] - scores[i * K + a] || a - b);
+    for (let j = 0; j < k; j++) {
+      topClasses[i * k + j] = order[j];
+      topScores[i * k + j] = scores[i * K + order[j]];
+    }
+  }
+  return { k, topClasses, topScores };
+}
+
+/** Write a record's predictions (or cluster assignments) beside the store, atomically; the path the record names. */
+export async function writePredictions(resultsDir: string, name: string, classes: readonly string[], p: Predictions | Assignments): Promise<string> {
+  const doc: PredictionsDoc =
+    'cluster' in p
+      ? { version: 1, kind: 'clusters', classes: [...classes], ids: p.ids, truth: Array.from(p.truth), cluster: Array.from(p.cluster) }
+      : { version: 1, kind: 'predictions', classes: [...classes], ids: p.ids, truth: Array.from(p.truth), pred: Array.from(p.pred), k: p.k, top_classes: Array.from(p.topClasses), top_scores: Array.from(p.topScores, (s) => (Number.isFinite(s) ? s : null)) };
+  const path = join(resultsDir, PREDICTIONS_DIR, `${name}.json`);
+  try {
+    await writeFileAtomic(path, JSON.stringify(doc));
+  } catch (err) {
+    throw fsError(err, `Cannot write predictions in ${resultsDir}`, 'Free space, or pass --results-dir with a writable folder.');
+  }
+  return path;
+}
+
+/** A predictions file, checked. */
+export async function readPredictions(path: string): Promise<PredictionsDoc> {
+  const text = await readFile(path, 'utf8').catch((err: unknown) => Promise.reject(fsError(err, `Cannot read the predictions file ${path}`, 'Run the cell again to write it.')));
+  return PredictionsFile.parse(JSON.parse(text));
+}
+
+const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+/** A predictions file as CSV: `id,true,pred,top1,top1_score,…` with class names (clusters: `id,true,cluster`). */
+export function predictionsCsv(doc: PredictionsDoc): string {
+  const name = (c: number) => csvField(doc.classes[c] ?? String(c));
+  if (doc.kind === 'clusters') return ['id,true,cluster', ...doc.ids.map((id, i) => `${csvField(id)},${name(doc.truth[i])},${doc.cluster[i]}`)].join('\n') + '\n';
+  const top = Array.from({ length: doc.k }, (_, j) => `top${j + 1},top${j + 1}_score`).join(',');
+  const rows = doc.ids.map((id, i) => {
+    const tops = Array.from({ length: doc.k }, (_, j) => `${name(doc.top_classes[i * doc.k + j])},${doc.top_scores[i * doc.k + j] ?? ''}`).join(',');
+    return `${csvField(id)},${name(doc.truth[i])},${name(doc.pred[i])},${tops}`;
+  });
+  return [`id,true,pred,${top}`, ...rows].join('\n') + '\n';
+}
