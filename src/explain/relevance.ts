@@ -110,5 +110,18 @@ export async function relevanceMap(input: ExplainInput, opt: RelevanceOptions = 
   const model = { key: `${path}|${st.size}|${st.mtimeMs}`, name: `"${path}"`, bytes: async () => new Uint8Array(await readFile(path)) };
   const g = await attentionGrads(model, { data: input.pixels, dims }, card.output, score);
   const tokens = g.dims[g.dims.length - 1];
-  return clsPatchMap(relevance(g.attention, g.grads, tokens, opt).subarray(0, tokens), tokens, patchGrid(card));
+  return clsPatchMap(pooledRow(relevance(g.attention, g.grads, tokens, opt), tokens, card.output), tokens, patchGrid(card));
+}
+
+/**
+ * The row of R that explains what the card pools: the CLS token's, or for mean pooling the mean of the pooled tokens'
+ * rows less the identity (from the last block on, nothing reaches the CLS row of a mean-pooled model: BEiT, MAE,
+ * data2vec). Example: T = 3, one prefix token, R − I = [[0,0,0], [0,0.2,0.4], [0,0.6,0]] → [0, 0.4, 0.2].
+ */
+export function pooledRow(r: Float64Array, tokens: number, out: OnnxCard['output']): Float64Array {
+  if (out.pooling !== 'mean') return r.subarray(0, tokens);
+  const skip = out.prefixTokens ?? 1;
+  const row = new Float64Array(tokens);
+  for (let i = skip; i < tokens; i++) for (let j = 0; j < tokens; j++) row[j] += (r[i * tokens + j] - (i === j ? 1 : 0)) / (tokens - skip);
+  return row;
 }

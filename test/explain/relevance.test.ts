@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveBackbone } from '../../src/backbones/registry.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { peak } from '../../src/explain/maps.ts';
-import { relevance, relevanceMap } from '../../src/explain/relevance.ts';
+import { pooledRow, relevance, relevanceMap } from '../../src/explain/relevance.ts';
 import { attentionGrads } from '../../src/finetune/attention-grads.ts';
 import { onnxToTfjs } from '../../src/finetune/onnx-tfjs.ts';
 import { seeded } from '../../src/util/rng.ts';
@@ -104,4 +104,11 @@ test('a backbone that is not a ViT-family ONNX card is one line naming the metho
     assert.equal(err.message, '--method relevance explains ViT-family ONNX backbones (a card with "patch": ViT, DINO, BEiT, MAE, data2vec, CLIP); mobilenet-v2 is not one: explain it with --method gradcam.');
     return true;
   });
+});
+
+test('a mean-pooled card reads the mean of the pooled tokens\' rows less the identity; a CLS card reads row 0', () => {
+  // By hand: R − I = [[0,0,0], [0,0.2,0.4], [0,0.6,0]] → mean of rows 1 and 2 = [0, 0.4, 0.2].
+  const r = Float64Array.from([1, 0, 0, 0, 1.2, 0.4, 0, 0.6, 1]);
+  assert.deepEqual(Array.from(pooledRow(r, 3, { name: 'last_hidden_state', pooling: 'mean', prefixTokens: 1 }), (v) => +v.toFixed(12)), [0, 0.4, 0.2]);
+  assert.deepEqual(Array.from(pooledRow(r, 3, { name: 'last_hidden_state', pooling: 'cls' })), [1, 0, 0]);
 });
