@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { SplitSpec } from '../data/split.ts';
+import { jsonHash16 } from '../util/hash-file.ts';
 
 /** What determines a record's number, as the runner knows it when it writes the record. */
 export interface CellIdentityInput {
@@ -18,8 +18,6 @@ export interface CellIdentityInput {
   batchSize?: number;
 }
 
-const hash16 = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
-
 /**
  * `cell_id` hashes everything that determines the number; `config_id` the same without the seed and the split it drew
  * (the records a report averages over seeds share it). The split's seed is every random state a cell has: it draws
@@ -29,5 +27,5 @@ const hash16 = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).di
 export function cellIdentity(c: CellIdentityInput): { cell_id: string; config_id: string } {
   const common = { dataset: c.dataset, model: c.model, layer: c.layer, runtime: c.runtime, method: c.method, options: c.options, eval: c.evalSplit, batchSize: c.batchSize ?? null };
   const asked = { protocol: c.split.protocol, shots: c.split.shots, val: c.split.valPerClass ?? null, test: c.split.testPerClass ?? null };
-  return { cell_id: hash16({ ...common, split: c.splitHash, asked, seed: c.split.seed }), config_id: hash16({ ...common, split: asked }) };
+  return { cell_id: jsonHash16({ ...common, split: c.splitHash, asked, seed: c.split.seed }), config_id: jsonHash16({ ...common, split: asked }) };
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { openResolved, type OpenOptions, type ResolvedBackbone } from '../backbones/registry.ts';
@@ -16,6 +16,7 @@ import { ensureResultsDir, problemLine, writeJobRecords, writeView } from '../re
 import { writePredictions } from '../results/predictions.ts';
 import { RECORD_VERSION } from '../results/record-schema.ts';
 import { versions } from '../results/versions.ts';
+import { jsonHash16 } from '../util/hash-file.ts';
 import { round3 } from '../util/round.ts';
 import { cellIdentity } from './cell-identity.ts';
 import { cellText } from './cell-text.ts';
@@ -158,7 +159,7 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
       await text.close();
     }
     // A resumed run replaces the records of the run it continues (one store file per cell and settings), never adds a second.
-    const resumed = job.resume ? `resume-${createHash('sha256').update(JSON.stringify([job.dataset, saved.hash, resolved.name, job.methods.map((m) => m.name), job.options, job.batchSize, job.split.seed])).digest('hex').slice(0, 16)}` : undefined;
+    const resumed = job.resume ? `resume-${jsonHash16([job.dataset, saved.hash, resolved.name, job.methods.map((m) => m.name), job.options, job.batchSize, job.split.seed])}` : undefined;
     resultsPath = await writeJobRecords(job.resultsDir, job.storeName?.(resolved.name) ?? resumed ?? `${runId}-${b}`, done);
     if (job.resultsFile) {
       // The command's own file is a view of the store, written again whole: never a second source of truth.
@@ -284,7 +285,7 @@ function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
 
 /** results/runs/<16 hex of what the cell is>: the same cell and settings find their folder again (to resume). */
 function runDir(job: CellJob, what: Record<string, unknown>): string {
-  return join(job.resultsDir, 'runs', createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16));
+  return join(job.resultsDir, 'runs', jsonHash16(what));
 }
 
 function modelSource(card: Card): string {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { jsonHash16 } from '../util/hash-file.ts';
 import type { CellRecord } from './record.ts';
 
 /** The version of the record layout written now; records without one (written before it existed) are version 0. */
@@ -55,8 +55,6 @@ export const RecordSchema = z
   })
   .passthrough();
 
-const hash16 = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
-
 /**
  * Version 0 → 1: provenance without a dirty flag is unknown (null), not clean; the cell id of version 0 left out the
  * seed for the feature methods, so it is hashed again with the seed (the old one kept as `cell_id_v0`).
@@ -65,7 +63,7 @@ function migrate(raw: Record<string, unknown>): Record<string, unknown> {
   if (raw.schema_version !== undefined) return raw;
   const v = raw.versions && typeof raw.versions === 'object' ? (raw.versions as Record<string, unknown>) : raw.versions;
   const versions = v && typeof v === 'object' ? { dirty: null, diff_sha256: null, ...v } : v;
-  const cell = typeof raw.cell_id === 'string' ? { cell_id: hash16([raw.cell_id, raw.seed]), cell_id_v0: raw.cell_id } : {};
+  const cell = typeof raw.cell_id === 'string' ? { cell_id: jsonHash16([raw.cell_id, raw.seed]), cell_id_v0: raw.cell_id } : {};
   return { ...raw, ...cell, versions, schema_version: RECORD_VERSION };
 }
 

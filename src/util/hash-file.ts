@@ -11,3 +11,8 @@ export async function sha256File(path: string): Promise<{ digest: string; size: 
   }
   return { digest: h.digest('hex'), size };
 }
+
+/** The first 16 hex digits of the sha256 of a value's JSON: the ids of cells, configurations and run folders. */
+export function jsonHash16(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+}
