@@ -113,11 +113,14 @@ async function defaultImages(dir: string, n: number): Promise<string> {
   return dir;
 }
 
+/** A folder's transform: its processor's, or without a preprocessor_config.json ViTImageProcessor's defaults (stretch, bilinear, 0.5). */
+function folderTransform(info: Inspected): { preprocess: Preprocess; size: number } {
+  if (info.processor) return processorPreprocess(info.processor);
+  return { preprocess: { resize: 'stretch', interpolation: 'bilinear', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }, size: info.size };
+}
+
 /** A card for a folder's export, from what tools/hf_export.py found in its config and processor. */
-function folderCard(id: string, folder: string, info: Inspected, featureDim: number): Omit<OnnxCard, 'source'> {
-  const fromProcessor = info.processor ? processorPreprocess(info.processor) : undefined;
-  const size = fromProcessor?.size ?? info.size;
-  const preprocess: Preprocess = fromProcessor?.preprocess ?? { resize: 'stretch', interpolation: 'bilinear', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+function folderCard(id: string, folder: string, info: Inspected, { preprocess, size }: { preprocess: Preprocess; size: number }, featureDim: number): Omit<OnnxCard, 'source'> {
   return {
     id,
     summary: `${info.model_type} exported from ${folder} by reprobe models export (transformers ${info.versions.transformers})`,
@@ -147,7 +150,7 @@ export async function exportModel(spec: ExportSpec, log: (line: string) => void 
   const python = findPython(spec.python);
   log(`exporting ${source} with ${python}`);
   const info = JSON.parse(await runTool(python, ['inspect', source], `inspecting ${source}`)) as Inspected;
-  if (card && card.source.kind === 'hub' && !card.text !== !info.text) throw new ConfigError(`${source} is a ${info.model_type} checkpoint; ${card.id} needs ${card.text ? 'a CLIP checkpoint with a text tower' : 'an image model'}.`);
+  if (card && !card.text !== !info.text) throw new ConfigError(`${source} is a ${info.model_type} checkpoint; ${card.id} needs ${card.text ? 'a CLIP checkpoint with a text tower' : 'an image model'}.`);
   if (card && card.featureDim !== undefined && info.dim !== card.featureDim) throw new ConfigError(`${source} is a ${info.model_type} checkpoint with ${info.dim}-d features; ${card.id}'s card says ${card.featureDim}-d. Is it ${card.id}'s checkpoint?`);
   if (card && info.size !== card.input.height) throw new ConfigError(`${source} takes ${info.size}-pixel images; ${card.id}'s card says ${card.input.height}. Is it ${card.id}'s checkpoint?`);
   // Files land in a temp folder beside their destination, and move there only after the check passes.
@@ -157,14 +160,16 @@ export async function exportModel(spec: ExportSpec, log: (line: string) => void 
   try {
     const n = spec.n ?? 8;
     const images = spec.images ?? (await defaultImages(join(tmp, 'images'), n));
-    const pre = card ? card.preprocess : (info.processor ? processorPreprocess(info.processor).preprocess : undefined);
+    // The transform the references are made with (in PIL, by tools/hf_export.py) is the card's.
+    const transform = card ? undefined : folderTransform(info);
+    const pre = card ? card.preprocess : transform!.preprocess;
     const want = hub ? basename(hub.file) : undefined;
-    const exported = JSON.parse(await runTool(python, ['export', source, '--out', tmp, '--images', images, '--n', String(n), ...(pre ? ['--preprocess', JSON.stringify(pre)] : [])], `exporting ${source}`)) as { file: string; images: number };
+    const exported = JSON.parse(await runTool(python, ['export', source, '--out', tmp, '--images', images, '--n', String(n), '--preprocess', JSON.stringify(pre)], `exporting ${source}`)) as { file: string; images: number };
     if (want && exported.file !== want) throw new BackboneError(`${source} exports as ${exported.file}; ${card!.id}'s card reads ${want}. Is it the right checkpoint?`);
     if (exported.images === 0) throw new ConfigError(`No images under ${images} to check the export on.`);
     const reference = JSON.parse(await readFile(join(tmp, 'reference.json'), 'utf8')) as { ids: string[] };
     const dim = readNpy(await readFile(join(tmp, 'reference.npy'))).shape[1];
-    const cardDoc = card ? cardFileOf(card) : folderCard(basename(target), source, info, dim);
+    const cardDoc = card ? cardFileOf(card) : folderCard(basename(target), source, info, transform!, dim);
     await writeFile(join(tmp, 'card.json'), `${JSON.stringify(cardDoc, null, 2)}\n`);
     await writeFile(join(tmp, 'ids.json'), JSON.stringify(reference.ids));
     const model = join(tmp, exported.file);

@@ -31,13 +31,13 @@ function reprobe(args: string[], home: string): Promise<{ code: number; out: str
 }
 
 /** A ViT checkpoint with random weights and a BEiT-style processor (224 x 224 bicubic, mean/std 0.5), as save_pretrained writes it. */
-function checkpoint(dir: string): void {
+function checkpoint(dir: string, processor = true): void {
   const code = `
 import transformers, torch
 torch.manual_seed(3)
 c = transformers.ViTConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, image_size=224, patch_size=16)
 transformers.ViTModel(c).save_pretrained(${JSON.stringify(dir)})
-transformers.ViTImageProcessorPil(size={"height": 224, "width": 224}, resample=3, image_mean=[0.5]*3, image_std=[0.5]*3).save_pretrained(${JSON.stringify(dir)})
+${processor ? '' : '# '}transformers.ViTImageProcessorPil(size={"height": 224, "width": 224}, resample=3, image_mean=[0.5]*3, image_std=[0.5]*3).save_pretrained(${JSON.stringify(dir)})
 `;
   const r = spawnSync(python!, ['-c', code], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -79,6 +79,17 @@ test('models export FOLDER: model.onnx and a card from its config and processor,
   const p = await reprobe(['probe', '--backbone', join(out, 'model.onnx'), '--card', join(out, 'card.json'), '--dataset', `folder:${data}`, '--shots', '3', '--val-per-class', '1', '--results-dir', join(dir, 'results')], dir);
   assert.equal(p.code, 0, p.err);
   assert.match(p.out, /model\.onnx\s+lr\s+test\s+accuracy\s+[01]\.\d{4}/);
+});
+
+test('models export FOLDER without a preprocessor_config.json: the references and the card both take ViTImageProcessor\'s defaults', { skip, timeout: 600_000 }, async () => {
+  const dir = tempDir();
+  const ckpt = join(dir, 'bare-vit');
+  checkpoint(ckpt, false);
+  const out = join(dir, 'exported');
+  const r = await reprobe(['models', 'export', ckpt, '--out', out], dir);
+  assert.equal(r.code, 0, r.err);
+  const card = JSON.parse(readFileSync(join(out, 'card.json'), 'utf8'));
+  assert.deepEqual([card.preprocess.resize, card.preprocess.interpolation, card.preprocess.mean, card.preprocess.std], ['stretch', 'bilinear', [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]);
 });
 
 test('models export NAME --from FOLDER: a checkpoint that is not the card\'s model is refused in one line and nothing lands', { skip, timeout: 600_000 }, async () => {
