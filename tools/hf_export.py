@@ -236,16 +236,6 @@ def ids_formula(n: int, length: int, vocab: int) -> np.ndarray:
     return ids
 
 
-def pool(spec, outputs: dict) -> np.ndarray:
-    name, how = spec["output"]
-    t = outputs[name]
-    if how == "cls":
-        return t[:, 0]
-    if how == "mean":
-        return t[:, 1:].mean(axis=1)
-    return t.reshape(t.shape[0], -1)
-
-
 def processor_for(spec):
     proc = spec["processor"]
     return getattr(transformers, proc["cls"])(**proc["kwargs"])
@@ -273,7 +263,7 @@ def card_reference(card: str, tiny: bool, out: Path, photos: list[Path], seed: i
     pixels = torch.from_numpy(pixels_formula(2, size))
     with torch.no_grad():
         outs = model(pixel_values=pixels)
-    feats = pool(spec, {n: getattr(outs, n).numpy() for n in names})
+    feats = pool_t(spec, outs).numpy()
 
     loss = train_step(lambda px: pool_t(spec, model(pixel_values=px)), pixels, feats.shape[1])
     model.zero_grad()
@@ -313,6 +303,7 @@ def card_reference(card: str, tiny: bool, out: Path, photos: list[Path], seed: i
 
 
 def pool_t(spec, outs):
+    """The feature a card promises from transformers' outputs: CLS token, mean of the patch tokens, or the output as is."""
     name, how = spec["output"]
     t = getattr(outs, name)
     if how == "cls":
@@ -327,6 +318,7 @@ def processor_reference(spec, out: Path, photos: list[Path]) -> list[dict]:
     images) plus the check that rescale + normalize of those bytes gives its float tensor exactly."""
     proc = processor_for(spec)
     kw = spec["processor"]["kwargs"]
+    keep = out.parent / "preprocess"
     rows = []
     for photo in photos:
         if not photo.exists():
@@ -345,7 +337,8 @@ def processor_reference(spec, out: Path, photos: list[Path]) -> list[dict]:
         gap = float(np.abs(x - px).max())
         assert gap < 1e-5, f"{photo}: 8-bit reconstruction differs from the processor by {gap}"
         name = f"{geometry_key(spec)}-{photo.stem}.png"
-        Image.fromarray(u8).save(out.parent / "preprocess" / name) if (out.parent / "preprocess").exists() else None
+        if keep.exists():  # the fixtures keep the 8-bit images; one-off exports (`card`) do not
+            Image.fromarray(u8).save(keep / name)
         rows.append({"photo": str(photo.relative_to(SHARED)), "image": f"preprocess/{name}", "shape": list(px.shape),
                      "sha256": hashlib.sha256(px.astype(np.float32).tobytes()).hexdigest(), "reconstruction_max_abs": gap})
     return rows
