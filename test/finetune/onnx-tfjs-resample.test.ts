@@ -10,8 +10,8 @@ import { tfjsBackend } from '../../src/backbones/tfjs.ts';
 import { onnxToTfjs } from '../../src/finetune/onnx-tfjs.ts';
 import { registerWasmTraining } from '../../src/finetune/training-kernels.ts';
 import { OnnxGraph } from '../../src/util/onnx-graph.ts';
-import { openOnnx } from '../../src/util/ort.ts';
 import { seeded } from '../../src/util/rng.ts';
+import { translationGaps } from '../fixtures/translation-gaps.ts';
 
 const rng = seeded(24);
 const randn = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale);
@@ -20,22 +20,7 @@ const ready = tfjsBackend().then((b) => b === 'wasm' && registerWasmTraining());
 /** Every output of the graph by tfjs and by onnxruntime on the same random input: the largest difference, per output. */
 async function diffs(bytes: Uint8Array, dims: number[], outputs: string[]): Promise<number[]> {
   await ready;
-  const x = randn(dims.reduce((a, b) => a * b, 1));
-  const session = await openOnnx(bytes, { threads: 1 });
-  const graph = onnxToTfjs(bytes);
-  try {
-    const ref = await session.runRaw({ x: { type: 'float32', data: x, dims } }, outputs);
-    const got = tf.tidy(() => graph.run({ x: tf.tensor(x, dims) }).map((t) => ({ shape: t.shape, data: t.dataSync() })));
-    return ref.map((r, i) => {
-      assert.deepEqual(got[i].shape, r.dims, `${outputs[i]}: shape`);
-      let worst = 0;
-      r.data.forEach((v, j) => (worst = Math.max(worst, Math.abs(Number(v) - got[i].data[j]))));
-      return worst;
-    });
-  } finally {
-    graph.dispose();
-    await session.dispose();
-  }
+  return translationGaps(bytes, randn(dims.reduce((a, b) => a * b, 1)), dims, outputs);
 }
 
 test('ceil-mode pools match onnxruntime: windows past the end, a kernel larger than the input, padding counted or not', async () => {

@@ -9,9 +9,9 @@ import type { KerasCard } from '../../src/backbones/types.ts';
 import { onnxToTfjs } from '../../src/finetune/onnx-tfjs.ts';
 import { registerWasmTraining } from '../../src/finetune/training-kernels.ts';
 import { OnnxGraph } from '../../src/util/onnx-graph.ts';
-import { openOnnx } from '../../src/util/ort.ts';
 import { seeded } from '../../src/util/rng.ts';
 import { tinyClipVision, tinyConvNet, tinyVit } from '../fixtures/onnx-fixtures.ts';
+import { translationGaps } from '../fixtures/translation-gaps.ts';
 
 const rng = seeded(11);
 const randn = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale);
@@ -73,24 +73,9 @@ function gelu20(): Uint8Array {
   return g.encodeModel({ name: 'gelu', inputs: [{ name: 'x', dims: ['batch', 5] }], outputs: [{ name: 'y', dims: ['batch', 5] }, { name: 'y_tanh', dims: ['batch', 5] }], opset: 20 });
 }
 
+/** The largest difference of any output between the tfjs translation and onnxruntime on one random input. */
 async function maxDiff(bytes: Uint8Array, dims: number[]): Promise<number> {
-  const x = randn(dims.reduce((a, b) => a * b, 1));
-  const session = await openOnnx(bytes, { threads: 1 });
-  const graph = onnxToTfjs(bytes);
-  try {
-    const ref = await session.run(x, dims);
-    const got = tf.tidy(() => graph.run({ [graph.inputs[0]]: tf.tensor(x, dims) }).map((t) => t.dataSync() as Float32Array));
-    assert.equal(got.length, ref.length);
-    let worst = 0;
-    ref.forEach((r, i) => {
-      assert.equal(got[i].length, r.data.length);
-      r.data.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - got[i][j]))));
-    });
-    return worst;
-  } finally {
-    graph.dispose();
-    await session.dispose();
-  }
+  return Math.max(...(await translationGaps(bytes, randn(dims.reduce((a, b) => a * b, 1)), dims)));
 }
 
 test('the ONNX translation runs as onnxruntime does (≤ 1e-4) on generated graphs covering every listed op', async () => {
