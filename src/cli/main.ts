@@ -1,17 +1,21 @@
-import yargs from 'yargs';
+import { createRequire } from 'node:module';
+import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ReprobeError } from '../errors.ts';
 import { COMMANDS } from './commands.ts';
 
-/** Thin CLI: parses flags, calls the library, prints. Errors a user can fix are one line and exit code 2. */
-export async function main(args: string[]): Promise<void> {
-  refuseRepeats(args);
-  let program = yargs(args)
+// yargs' CommonJS build: its ES module build lays help out with cliui's ESM wrap, which cuts words at the column
+// ("logistic-reg / ression"); the CommonJS one wraps at word boundaries (wrap-ansi).
+const yargs = createRequire(import.meta.url)('yargs/yargs') as (args: string[]) => Argv;
+
+/** The yargs program with every command, laid out `width` columns wide (null: no wrapping). */
+export function program(args: string[], width: number | null = Math.min(110, process.stdout.columns || 110)): Argv {
+  let p = yargs(args)
     .scriptName('reprobe')
     .usage('$0 <command> [options]\n\nCompare frozen image representations with the probes of representation-learning papers.');
-  for (const c of COMMANDS) program = c.register(program);
+  for (const c of COMMANDS) p = c.register(p);
   const names = COMMANDS.map((c) => c.name);
-  await program
+  return p
     .example('$0 probe --backbone mobilenet-v2 --dataset mnist --shots 10', 'the quick start: probes on real digits, offline')
     .example('$0 probe --backbone mobilenet-v2,inception-v3 --dataset mnist --shots 10', 'two backbones side by side')
     .example('$0 models list', 'the backbones reprobe knows')
@@ -25,8 +29,13 @@ export async function main(args: string[]): Promise<void> {
     .help()
     .alias('h', 'help')
     .version()
-    .wrap(Math.min(110, process.stdout.columns || 110))
-    .parseAsync();
+    .wrap(width);
+}
+
+/** Thin CLI: parses flags, calls the library, prints. Errors a user can fix are one line and exit code 2. */
+export async function main(args: string[]): Promise<void> {
+  refuseRepeats(args);
+  await program(args).parseAsync();
 }
 
 export async function run(): Promise<void> {
