@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { referenceDocs } from '../../scripts/reference-docs.ts';
+import { CARDS } from '../../src/backbones/cards/index.ts';
+import { DATASETS } from '../../src/data/registry.ts';
+import { METHODS } from '../../src/jobs/methods.ts';
+
+const docs = join(import.meta.dirname, '..', '..', 'docs');
+const pages = await referenceDocs();
+
+for (const [file, text] of Object.entries(pages)) {
+  test(`docs/${file} is what the registries generate (npm run docs)`, () => {
+    const committed = readFileSync(join(docs, file), 'utf8');
+    assert.ok(committed === text, `docs/${file} is stale: run \`npm run docs\` and commit it`);
+  });
+}
+
+test('the reference pages name every backbone, dataset and method of the registries', () => {
+  for (const c of CARDS) assert.ok(pages['backbones.md'].includes(`| \`${c.id}\``), c.id);
+  for (const name of DATASETS.keys()) assert.match(pages['datasets.md'], new RegExp(`\\| \`${name}(:[^\`]*)?\` \\|`), name);
+  for (const name of METHODS.keys()) assert.ok(pages['methods.md'].includes(`\n## ${name}\n`), name);
+  assert.ok(pages['cli.md'].includes('## reprobe probe\n'));
+});
+
+test('every page in docs/ is linked from the README', () => {
+  const readme = readFileSync(join(docs, '..', 'README.md'), 'utf8');
+  for (const file of Object.keys(pages).concat('claims.md', 'study-backbones.md')) assert.ok(readme.includes(`](docs/${file})`), `README links docs/${file}`);
+});
