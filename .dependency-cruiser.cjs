@@ -1,12 +1,44 @@
 /**
  * reprobe's layer rules (../shared/STYLE.md, "In reprobe" 10): the folders are pipeline stages and data flows one way,
  * data and backbones → features → methods (probes, finetune, cluster, later zeroshot) on the cell runner in jobs/ →
- * results → report, with metrics/ pure and cli/ on top. `npm test` runs this check.
+ * results → report, with metrics/ pure and cli/ on top. `npm test` runs this check: ALLOWED says what each stage may
+ * import (anything else fails, a new folder included), and the forbidden rules keep the narrower limits inside it.
  */
 const stage = (name) => `^src/${name}/`;
 const rule = (name, comment, from, to) => ({ name, comment, severity: 'error', from: { path: from }, to });
+/** `from` may import these stages (besides itself, src/errors.ts, packages and node's modules). */
+const may = (from, to, comment) => ({ comment, from: { path: stage(from) }, to: { path: `^src/(${to.join('|')})/` } });
+
+/*
+ * The allow-list: a stage imports only what sits below it, and a new folder imports nothing until a line here says
+ * what it may. Below, left to right: util < metrics < {data, backbones} < features < the methods (probes, cluster,
+ * finetune, zeroshot, explain: no sibling imports but one) < results < jobs < report < cli.
+ */
+const ALLOWED = [
+  { comment: 'a folder imports its own files', from: { path: '^src/([^/]+)/' }, to: { path: '^src/$1/' } },
+  { comment: 'every stage may raise the errors a user can fix', from: { path: '^src/' }, to: { path: '^src/errors\\.ts$' } },
+  { comment: 'packages and node modules (the forbidden rules below still keep onnxruntime and tfjs in their homes)', from: {}, to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'core', 'type-only', 'aliased-subpath-import'], path: '^(?!src/)' } },
+  { comment: 'ambient declarations', from: { path: '^src/' }, to: { path: '^src/types/' } },
+  { comment: 'tests, benches, tools and scripts are outside the layers', from: { path: '^(?!src/)' }, to: {} },
+  may('metrics', ['util'], 'metrics are pure'),
+  may('data', ['util', 'metrics'], 'data is the first stage (metrics: the split arithmetic)'),
+  may('backbones', ['util'], 'backbones are the first stage beside data'),
+  may('features', ['util', 'data', 'backbones'], 'features read images with a backbone'),
+  may('probes', ['util', 'metrics'], 'probes see features, not models'),
+  may('cluster', ['util', 'metrics'], 'clustering sees features, not models'),
+  may('finetune', ['util', 'metrics', 'backbones'], 'fine-tuning trains a backbone'),
+  may('zeroshot', ['util', 'metrics'], 'zero-shot sees embeddings'),
+  // The ONNX → tfjs translator (a runtime) lives in finetune/ until issue 28 moves it to runtime/.
+  may('explain', ['util', 'metrics', 'backbones', 'finetune'], 'explanations run a backbone (and its tfjs translation)'),
+  may('results', ['util', 'metrics', 'data'], 'records hold what ran as plain fields'),
+  may('jobs', ['util', 'metrics', 'data', 'backbones', 'features', 'probes', 'cluster', 'finetune', 'zeroshot', 'explain', 'results'], 'the cell runner plugs the methods in'),
+  may('report', ['util', 'metrics', 'results'], 'reports only read results'),
+  may('cli', ['util', 'metrics', 'data', 'backbones', 'features', 'probes', 'cluster', 'finetune', 'zeroshot', 'explain', 'results', 'jobs', 'report'], 'the CLI calls the library'),
+];
 
 module.exports = {
+  allowed: ALLOWED,
+  allowedSeverity: 'error',
   forbidden: [
     rule('library-never-imports-cli', 'the CLI is a thin layer over the library', '^src/(?!cli/)', { path: stage('cli') }),
     rule('backbones-never-import-data', 'decode and preprocessing belong to features/, which sees both', stage('backbones'), { path: stage('data') }),
