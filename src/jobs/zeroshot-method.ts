@@ -8,7 +8,7 @@ import { classificationScores } from '../metrics/scores.ts';
 import { topOf } from '../results/predictions.ts';
 import { classWeights, zeroShotLogits } from '../zeroshot/classifier.ts';
 import { classNames, loadPrompts } from '../zeroshot/prompts.ts';
-import type { Matrix } from '../util/matrix.ts';
+import { argmaxRows, type Matrix } from '../util/matrix.ts';
 import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import type { FeatureCell, FeaturesMethod, MethodResult } from './method.ts';
@@ -30,17 +30,6 @@ const PROMPT_FLAGS: Flags<typeof PROMPT_OPTIONS> = {
   },
   classnames: { flag: 'classnames', cli: 'text', describe: 'file of `<class> = <words>` lines [default: configs/classnames/<dataset>.txt, else the class names]' },
   tokenizer: { flag: 'tokenizer', cli: 'text', describe: "folder with the tokenizer's vocab.json and merges.txt [default: the card's, from the hub cache]" },
-};
-
-const argmaxRows = (logits: Float32Array, K: number): Int32Array => {
-  const n = logits.length / K;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < K; c++) if (logits[i * K + c] > logits[i * K + best]) best = c;
-    out[i] = best;
-  }
-  return out;
 };
 
 /** The class weights of the cell's dataset from its prompts, and what made them (for the record). */

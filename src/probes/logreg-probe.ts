@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { accuracy } from '../metrics/classification.ts';
-import { vstack } from '../util/matrix.ts';
+import { argmaxRows, vstack } from '../util/matrix.ts';
 import { defaultsOf } from '../util/options.ts';
 import { fitLogRegData, logRegData, predictProba, type LogRegModel } from './logreg.ts';
 import { defineProbe, type ProbeInput, type ProbeOutput } from './types.ts';
@@ -54,17 +54,6 @@ export async function runLogRegProbe(input: ProbeInput, opt: LogRegProbeOptions 
     valAccuracy: chosen.acc,
     chosen: { C: chosen.C, iterations: final.iterations, fit_on: refit ? 'train+val' : 'train', ...(input.val.rows === 0 && opt.lrC.length > 1 ? { from: `C=${DEFAULT_C} (no val images)` } : {}) },
   };
-}
-
-/** [m,K] scores → [m] argmax (first max wins). */
-export function argmaxRows(scores: ArrayLike<number>, K: number): Int32Array {
-  const out = new Int32Array(scores.length / K);
-  for (let i = 0; i < out.length; i++) {
-    let best = 0;
-    for (let k = 1; k < K; k++) if (scores[i * K + k] > scores[i * K + best]) best = k;
-    out[i] = best;
-  }
-  return out;
 }
 
 function logLoss(proba: Float64Array, labels: Int32Array, K: number): number {

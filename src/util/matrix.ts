@@ -62,3 +62,14 @@ export function centred(m: Matrix): Matrix & { sumSquares: number } {
     }
   return { rows, cols, data: out, sumSquares };
 }
+
+/** [m,K] scores → [m] argmax (first max wins). */
+export function argmaxRows(scores: ArrayLike<number>, K: number): Int32Array {
+  const out = new Int32Array(scores.length / K);
+  for (let i = 0; i < out.length; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (scores[i * K + k] > scores[i * K + best]) best = k;
+    out[i] = best;
+  }
+  return out;
+}

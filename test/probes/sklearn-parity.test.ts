@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { knnPredict } from '../../src/probes/knn.ts';
-import { argmaxRows, LR_MAX_ITER, LR_TOL, runLogRegProbe } from '../../src/probes/logreg-probe.ts';
+import { LR_MAX_ITER, LR_TOL, runLogRegProbe } from '../../src/probes/logreg-probe.ts';
+import { argmaxRows } from '../../src/util/matrix.ts';
 import { fitLogReg, predictProba } from '../../src/probes/logreg.ts';
 import { accuracy, balancedAccuracy, confusionMatrix, f1 } from '../../src/metrics/classification.ts';
 import { metricCase, probeDatasets, type ProbeData } from '../fixtures/probe-data.ts';
