@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { referenceDocs } from '../../scripts/reference-docs.ts';
@@ -26,5 +26,7 @@ test('the reference pages name every backbone, dataset and method of the registr
 
 test('every page in docs/ is linked from the README', () => {
   const readme = readFileSync(join(docs, '..', 'README.md'), 'utf8');
-  for (const file of Object.keys(pages).concat('claims.md', 'study-backbones.md')) assert.ok(readme.includes(`](docs/${file})`), `README links docs/${file}`);
+  const files = readdirSync(docs).filter((f) => f.endsWith('.md'));
+  assert.ok(files.length >= Object.keys(pages).length + 2);
+  for (const file of files) assert.ok(readme.includes(`](docs/${file})`), `README links docs/${file}`);
 });
