@@ -6,7 +6,7 @@ import { EMBEDDED_CARDS as CARDS } from '../src/backbones/cards/embedded.ts';
 import { loadNsfwjsModel } from '../src/backbones/keras/nsfwjs-files.ts';
 import { decodeForCard, packBatch } from '../src/features/preprocess.ts';
 import { openBackbone } from '../src/backbones/registry.ts';
-import { loadTfjsModel, tfjsBackend } from '../src/backbones/tfjs.ts';
+import { loadTfjsModel, tfjsBackend } from '../src/runtime/tfjs.ts';
 import { loadFolder } from '../src/data/folder.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import type { Sample } from '../src/data/types.ts';

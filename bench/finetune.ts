@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { kerasBlocks } from '../src/backbones/keras/blocks.ts';
 import { loadNsfwjsModel } from '../src/backbones/keras/nsfwjs-files.ts';
 import { openBackbone, resolveCard } from '../src/backbones/registry.ts';
-import { tfjsBackend } from '../src/backbones/tfjs.ts';
+import { tfjsBackend } from '../src/runtime/tfjs.ts';
 import type { KerasCard } from '../src/backbones/types.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { extractFeatures } from '../src/features/extract.ts';
 import { headModel } from '../src/finetune/head.ts';
 import { kerasTrainModel } from '../src/finetune/keras-model.ts';
 import { trainModel } from '../src/finetune/loop.ts';
-import { registerWasmTraining } from '../src/finetune/training-kernels.ts';
+import { registerWasmTraining } from '../src/runtime/training-kernels.ts';
 import { spread } from './common.ts';
 
 const EPOCHS = Number(process.env.EPOCHS ?? 10);

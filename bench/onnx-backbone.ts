@@ -25,7 +25,7 @@ import { loadMnist } from '../src/data/mnist.ts';
 import type { Sample } from '../src/data/types.ts';
 import { extractFeatures } from '../src/features/extract.ts';
 import { prepareBatch } from '../src/features/prepare-batch.ts';
-import { gemm } from '../src/util/gemm.ts';
+import { gemm } from '../src/runtime/gemm.ts';
 import { seeded } from '../src/util/rng.ts';
 import { reprobeHome } from '../src/util/paths.ts';
 import { sharedDir, spread } from './common.ts';

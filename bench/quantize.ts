@@ -22,7 +22,8 @@ import { findCached } from '../src/backbones/hub.ts';
 import { convertedOnnx, openKerasBackbone } from '../src/backbones/keras-backbone.ts';
 import { loadNsfwjsModel } from '../src/backbones/keras/nsfwjs-files.ts';
 import { openOnnxBackbone } from '../src/backbones/onnx-backbone.ts';
-import { quantizeDynamic, quantizedCard, type QuantizeOptions } from '../src/backbones/quantize.ts';
+import { quantizeDynamic, type QuantizeOptions } from '../src/runtime/quantize.ts';
+import { quantizedCard } from '../src/backbones/quantized-card.ts';
 import { cardHubFiles } from '../src/backbones/registry.ts';
 import { isKerasCard, type Backbone, type Card } from '../src/backbones/types.ts';
 import { loadFolder } from '../src/data/folder.ts';
@@ -33,7 +34,7 @@ import { decodeForCard, packBatch } from '../src/features/preprocess.ts';
 import { getProbe } from '../src/probes/registry.ts';
 import { formatTable } from '../src/report/table.ts';
 import { takeRows, type Matrix } from '../src/util/matrix.ts';
-import { openOnnx } from '../src/util/ort.ts';
+import { openOnnx } from '../src/runtime/ort.ts';
 import { reprobeHome } from '../src/util/paths.ts';
 import { sharedDir } from './common.ts';
 

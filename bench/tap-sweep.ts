@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { EMBEDDED_CARDS as CARDS } from '../src/backbones/cards/embedded.ts';
 import { convertedOnnx } from '../src/backbones/keras-backbone.ts';
 import { loadNsfwjsModel } from '../src/backbones/keras/nsfwjs-files.ts';
-import { openOnnx } from '../src/util/ort.ts';
+import { openOnnx } from '../src/runtime/ort.ts';
 import { decodeForCard, packBatch } from '../src/features/preprocess.ts';
 import { loadDataset } from '../src/data/registry.ts';
 import { drawSplit, splitSource } from '../src/data/split.ts';

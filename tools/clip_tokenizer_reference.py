@@ -2,7 +2,7 @@
 """OpenAI CLIP's tokenizer (clip/simple_tokenizer.py + clip.tokenize) for tools/make-tokenizer-fixture.ts.
 
 Tooling only: Debian's python3 with python3-regex (`apt-get install -y python3-regex`); no torch, no ftfy. It is
-written from the reference, independently of src/backbones/clip-tokenizer.ts, and builds the encoder the reference
+written from the reference, independently of src/text/clip-tokenizer.ts, and builds the encoder the reference
 way: 256 byte symbols, the same with "</w>", one entry per merge, then <|startoftext|> and <|endoftext|>, from the
 merges alone; the Hugging Face vocab.json must equal that encoder (checked).
 

@@ -5,7 +5,7 @@
  * The Python side also checks vocab.json against the encoder it builds from merges.txt, merges.txt against OpenAI's
  * bpe_simple_vocab_16e6.txt, and "a photo of a cat." → 49406 320 1125 539 320 2368 269 49407.
  * Rerun when the cases change:   apt-get install -y python3-regex && node --import tsx tools/make-tokenizer-fixture.ts
- * With --entities it (re)writes src/backbones/html-entities.ts from Python's html.entities.html5 instead.
+ * With --entities it (re)writes src/text/html-entities.ts from Python's html.entities.html5 instead.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -90,8 +90,8 @@ function entities(): void {
     `export const HTML5_LEGACY: readonly string[] = ${esc(legacy.join(' '))}.split(' ');`,
     '',
   ];
-  writeFileSync(join(root, 'src', 'backbones', 'html-entities.ts'), out.join('\n'));
-  console.log(`wrote src/backbones/html-entities.ts (${entries.length} names, ${legacy.length} legacy)`);
+  writeFileSync(join(root, 'src', 'text', 'html-entities.ts'), out.join('\n'));
+  console.log(`wrote src/text/html-entities.ts (${entries.length} names, ${legacy.length} legacy)`);
 }
 
 function fixture(): void {

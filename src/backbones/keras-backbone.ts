@@ -6,10 +6,10 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { reprobeHome } from '../util/paths.ts';
 import { kerasBlocks } from './keras/blocks.ts';
 import { loadNsfwjsModel, nsfwjsVersion } from './keras/nsfwjs-files.ts';
-import type { KerasModelFiles } from './keras/topology.ts';
-import { CONVERTER_VERSION, kerasToOnnx, layerHint } from './keras/to-onnx.ts';
-import { openOnnx, ORT_VERSION, type Device } from '../util/ort.ts';
-import { loadTfjsModel, tfjsBackend, TFJS_VERSION } from './tfjs.ts';
+import type { KerasModelFiles } from '../runtime/keras/topology.ts';
+import { CONVERTER_VERSION, kerasToOnnx, layerHint } from '../runtime/keras/to-onnx.ts';
+import { openOnnx, ORT_VERSION, type Device } from '../runtime/ort.ts';
+import { loadTfjsModel, tfjsBackend, TFJS_VERSION } from '../runtime/tfjs.ts';
 import type { Backbone, KerasCard } from './types.ts';
 
 export interface KerasOpenOptions {

@@ -2,8 +2,8 @@ import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { BackboneError } from '../errors.ts';
 import { matrix, vstack, type Matrix } from '../util/matrix.ts';
-import { openOnnx, ORT_VERSION, type Device, type OnnxSession, type ValueInfo } from '../util/ort.ts';
-import { cutAt } from './onnx-blocks.ts';
+import { openOnnx, ORT_VERSION, type Device, type OnnxSession, type ValueInfo } from '../runtime/ort.ts';
+import { cutAt } from '../runtime/onnx-blocks.ts';
 import { pool, POOLING_RANK } from './pooling.ts';
 import { featureName, type Backbone, type OnnxCard } from './types.ts';
 

@@ -1,6 +1,6 @@
 import { BackboneError } from '../errors.ts';
 import { matrix, type Matrix } from '../util/matrix.ts';
-import type { Tensor } from '../util/ort.ts';
+import type { Tensor } from '../runtime/ort.ts';
 import type { OutputSpec } from './types.ts';
 
 /** Output rank each pooling reads. */

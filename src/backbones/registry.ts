@@ -5,7 +5,7 @@ import { CARDS, findCard } from './cards/index.ts';
 import { findCached, hubFiles, pullFile, type HubFile, type PullOptions } from './hub.ts';
 import { openKerasBackbone } from './keras-backbone.ts';
 import { openOnnxBackbone } from './onnx-backbone.ts';
-import type { Device } from '../util/ort.ts';
+import type { Device } from '../runtime/ort.ts';
 import { isKerasCard, type Backbone, type Card, type OnnxCard } from './types.ts';
 
 export interface OpenOptions {

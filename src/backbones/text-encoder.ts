@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { vstack, type Matrix } from '../util/matrix.ts';
-import type { SessionOptions } from '../util/ort.ts';
+import type { SessionOptions } from '../runtime/ort.ts';
 import { openTextTower } from './text-tower.ts';
 import type { OnnxCard } from './types.ts';
 

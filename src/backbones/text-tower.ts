@@ -1,6 +1,6 @@
 import { BackboneError, ConfigError } from '../errors.ts';
 import type { Matrix } from '../util/matrix.ts';
-import { openOnnx, type Feed, type SessionOptions } from '../util/ort.ts';
+import { openOnnx, type Feed, type SessionOptions } from '../runtime/ort.ts';
 import { fetchModel } from './registry.ts';
 import type { OnnxCard } from './types.ts';
 

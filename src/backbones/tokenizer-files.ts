@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackboneError, ConfigError } from '../errors.ts';
-import { clipTokenizer, type ClipTokenizer } from './clip-tokenizer.ts';
+import { clipTokenizer, type ClipTokenizer } from '../text/clip-tokenizer.ts';
 import { pullFile } from './hub.ts';
 import { isKerasCard, type Card } from './types.ts';
 

@@ -8,7 +8,7 @@ import type { Method } from '../jobs/method.ts';
 import type { CellEvents, CellJob, CellRunResult } from '../jobs/run-cells.ts';
 import type { CellRecord } from '../results/record.ts';
 import { flagValue, listOf, type FlagSpec } from '../util/options.ts';
-import { assertDevice, type Device } from '../util/ort.ts';
+import { assertDevice, type Device } from '../runtime/ort.ts';
 import { progressBar } from './progress.ts';
 
 /** What the cell-running commands (probe, finetune) share: flags for the data, split and backbones, job parsing, progress. */

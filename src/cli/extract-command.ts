@@ -5,7 +5,7 @@ import { DEVICES, ExtractRunSchema, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-s
 import { parseShard, shardFromEnv, type Shard } from '../jobs/shard.ts';
 import { ConfigError } from '../errors.ts';
 import { formatTable } from '../report/table.ts';
-import { assertDevice } from '../util/ort.ts';
+import { assertDevice } from '../runtime/ort.ts';
 import type { Command } from './command.ts';
 import { progressBar } from './progress.ts';
 

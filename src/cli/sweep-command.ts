@@ -5,7 +5,7 @@ import { runSweep, shardJobs, sweepStatus } from '../jobs/sweep.ts';
 import { checkSweep, type SweepJob } from '../jobs/sweep-schema.ts';
 import { formatTable } from '../report/table.ts';
 import { listOf } from '../util/options.ts';
-import { assertDevice } from '../util/ort.ts';
+import { assertDevice } from '../runtime/ort.ts';
 import { cellEvents, readJobFile } from './cell-job.ts';
 import type { Command } from './command.ts';
 

@@ -1,4 +1,4 @@
-import { gemm } from '../util/gemm.ts';
+import { gemm } from '../runtime/gemm.ts';
 import { centred, type Matrix } from '../util/matrix.ts';
 import { seeded, type Rng } from '../util/rng.ts';
 

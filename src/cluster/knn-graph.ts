@@ -1,4 +1,4 @@
-import { gemm } from '../util/gemm.ts';
+import { gemm } from '../runtime/gemm.ts';
 import { centred, l2Normalized, type Matrix } from '../util/matrix.ts';
 import { topK } from '../util/topk.ts';
 

@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
-import { inboundNames, type KerasModelFiles } from '../backbones/keras/topology.ts';
+import { inboundNames, type KerasModelFiles } from '../runtime/keras/topology.ts';
 import type { ResolvedBackbone } from '../backbones/registry.ts';
-import { loadKerasLayers, tfjsBackend } from '../backbones/tfjs.ts';
+import { loadKerasLayers, tfjsBackend } from '../runtime/tfjs.ts';
 import { isKerasCard } from '../backbones/types.ts';
 import { ConfigError } from '../errors.ts';
 import { CheckpointFile } from '../finetune/checkpoint.ts';
-import { registerWasmTraining } from '../finetune/training-kernels.ts';
+import { registerWasmTraining } from '../runtime/training-kernels.ts';
 import { gradCam, type ConvNetSplit } from './gradcam.ts';
 import type { ExplainInput, ExplainMap } from './types.ts';
 

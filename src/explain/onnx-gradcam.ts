@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { lastUnitEnd } from '../backbones/onnx-blocks.ts';
+import { lastUnitEnd } from '../runtime/onnx-blocks.ts';
 import { fetchModel, type ResolvedBackbone } from '../backbones/registry.ts';
-import { tfjsBackend } from '../backbones/tfjs.ts';
+import { tfjsBackend } from '../runtime/tfjs.ts';
 import { isKerasCard, type OnnxCard } from '../backbones/types.ts';
 import { ConfigError } from '../errors.ts';
 import { cutConstants, pooledFeatures } from '../finetune/onnx-model.ts';
-import { onnxToTfjs, type TfjsGraph } from '../finetune/onnx-tfjs.ts';
-import { registerWasmTraining } from '../finetune/training-kernels.ts';
+import { onnxToTfjs, type TfjsGraph } from '../runtime/onnx-tfjs.ts';
+import { registerWasmTraining } from '../runtime/training-kernels.ts';
 import { gradCam, type ConvNetSplit } from './gradcam.ts';
 import type { ClassMap, TrainedRun } from './keras-gradcam.ts';
 import type { ExplainInput } from './types.ts';

@@ -5,8 +5,8 @@ import type { ResolvedBackbone } from '../backbones/registry.ts';
 import { openTokenizer } from '../backbones/tokenizer-files.ts';
 import type { OnnxCard } from '../backbones/types.ts';
 import { BackboneError, ConfigError } from '../errors.ts';
-import { attentionGrads, type AttentionScore } from '../finetune/attention-grads.ts';
-import { openOnnx, type Feed } from '../util/ort.ts';
+import { attentionGrads, type AttentionScore } from '../runtime/attention-grads.ts';
+import { openOnnx, type Feed } from '../runtime/ort.ts';
 import { clsPatchMap, imageDims, matMul, patchGrid, vitModel } from './rollout.ts';
 import type { ExplainInput, ExplainMap } from './types.ts';
 

@@ -1,4 +1,4 @@
-import { runAttention } from '../backbones/onnx-attention.ts';
+import { runAttention } from '../runtime/onnx-attention.ts';
 import { fetchModel, type ResolvedBackbone } from '../backbones/registry.ts';
 import { isKerasCard, type OnnxCard } from '../backbones/types.ts';
 import { BackboneError, ConfigError } from '../errors.ts';

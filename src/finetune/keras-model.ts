@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { loadKerasLayers } from '../backbones/tfjs.ts';
-import { inboundNames, type KerasModelFiles } from '../backbones/keras/topology.ts';
+import { loadKerasLayers } from '../runtime/tfjs.ts';
+import { inboundNames, type KerasModelFiles } from '../runtime/keras/topology.ts';
 import { TrainingError } from '../errors.ts';
 import { linearHead, type TrainModel } from './head.ts';
 

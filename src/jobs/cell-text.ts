@@ -1,7 +1,7 @@
 import { openTextEncoder, type TextEncoder } from '../backbones/text-encoder.ts';
 import { openTokenizer } from '../backbones/tokenizer-files.ts';
 import { isKerasCard, type Card } from '../backbones/types.ts';
-import type { SessionOptions } from '../util/ort.ts';
+import type { SessionOptions } from '../runtime/ort.ts';
 
 /**
  * A cell's text side for a card with a text tower: opened on first use (per tokenizer folder), closed once the

@@ -3,13 +3,13 @@ import { existsSync } from 'node:fs';
 import { readdir, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { tfjsBackend, type TfBackendChoice } from '../backbones/tfjs.ts';
+import { tfjsBackend, type TfBackendChoice } from '../runtime/tfjs.ts';
 import { dataRoot } from '../data/paths.ts';
 import { firstLine } from '../errors.ts';
 import { listCache } from '../features/cache.ts';
 import { hardwareSummary, type Hardware } from '../results/hardware.ts';
 import { packageVersion, versions, type Versions } from '../results/versions.ts';
-import { cudaStatus, ortProviders, type Device } from '../util/ort.ts';
+import { cudaStatus, ortProviders, type Device } from '../runtime/ort.ts';
 import { reprobeHome } from '../util/paths.ts';
 
 /** `reprobe doctor`: what this machine and install can run, and what the user asked for that is missing. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { tfjsBackend } from '../backbones/tfjs.ts';
+import { tfjsBackend } from '../runtime/tfjs.ts';
 import { ProbeError } from '../errors.ts';
 import { cosineHeadModel } from '../finetune/head.ts';
 import { predictLogits, trainModel } from '../finetune/loop.ts';

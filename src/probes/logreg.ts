@@ -1,4 +1,4 @@
-import { gemm } from '../util/gemm.ts';
+import { gemm } from '../runtime/gemm.ts';
 import type { Matrix } from '../util/matrix.ts';
 import { columnStats, standardized } from './features.ts';
 import { lbfgs } from './lbfgs.ts';

@@ -1,5 +1,5 @@
-import { OnnxGraph } from '../util/onnx-graph.ts';
-import { openKernel, type KernelFeed } from '../util/ort.ts';
+import { OnnxGraph } from '../runtime/onnx-graph.ts';
+import { openKernel, type KernelFeed } from '../runtime/ort.ts';
 
 /**
  * Multinomial cross-entropy and its gradient in one onnxruntime call per evaluation (float64): the two matrix

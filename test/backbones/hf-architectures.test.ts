@@ -13,7 +13,7 @@ import { STUDY_CARDS } from '../../src/backbones/cards/study.ts';
 import { openOnnxBackbone } from '../../src/backbones/onnx-backbone.ts';
 import type { OnnxCard } from '../../src/backbones/types.ts';
 import { decodeForCard } from '../../src/features/preprocess.ts';
-import { openOnnx } from '../../src/util/ort.ts';
+import { openOnnx } from '../../src/runtime/ort.ts';
 import { processorPreprocess } from '../../src/backbones/hf-processor.ts';
 import { compareRows } from '../../src/jobs/verify-model.ts';
 import { matrix } from '../../src/util/matrix.ts';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { quantizeDynamic } from '../../src/backbones/quantize.ts';
+import { quantizeDynamic } from '../../src/runtime/quantize.ts';
 import { seeded } from '../../src/util/rng.ts';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
 import { tempDir } from '../helpers.ts';

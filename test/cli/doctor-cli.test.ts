@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DoctorReport } from '../../src/jobs/doctor.ts';
-import { cudaStatus } from '../../src/util/ort.ts';
+import { cudaStatus } from '../../src/runtime/ort.ts';
 import { tempDir } from '../helpers.ts';
 
 const home = tempDir();

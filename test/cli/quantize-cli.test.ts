@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { OnnxGraph } from '../../src/util/onnx-graph.ts';
+import { OnnxGraph } from '../../src/runtime/onnx-graph.ts';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
 import { tempDir } from '../helpers.ts';
 

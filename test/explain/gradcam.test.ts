@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { tfjsBackend } from '../../src/backbones/tfjs.ts';
+import { tfjsBackend } from '../../src/runtime/tfjs.ts';
 import { gradCam, type ConvNetSplit } from '../../src/explain/gradcam.ts';
 import { peak, upsample } from '../../src/explain/maps.ts';
 

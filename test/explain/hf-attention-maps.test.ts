@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { STUDY_CARDS } from '../../src/backbones/cards/study.ts';
-import { attentionTensors } from '../../src/backbones/onnx-attention.ts';
+import { attentionTensors } from '../../src/runtime/onnx-attention.ts';
 import type { ResolvedBackbone } from '../../src/backbones/registry.ts';
 import { relevanceMap } from '../../src/explain/relevance.ts';
 import { rolloutMap } from '../../src/explain/rollout.ts';
 import type { ExplainMap } from '../../src/explain/types.ts';
-import { attentionGrads } from '../../src/finetune/attention-grads.ts';
+import { attentionGrads } from '../../src/runtime/attention-grads.ts';
 import { hfModelPath, hfReference, pixelsFormula } from '../fixtures/hf-references.ts';
 import { hfBytes } from '../fixtures/hf-train.ts';
 

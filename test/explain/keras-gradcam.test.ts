@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadNsfwjsModel } from '../../src/backbones/keras/nsfwjs-files.ts';
-import { tfjsBackend } from '../../src/backbones/tfjs.ts';
+import { tfjsBackend } from '../../src/runtime/tfjs.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { kerasGradcam } from '../../src/explain/keras-gradcam.ts';
 import { kerasTrainModel } from '../../src/finetune/keras-model.ts';
-import { registerWasmTraining } from '../../src/finetune/training-kernels.ts';
+import { registerWasmTraining } from '../../src/runtime/training-kernels.ts';
 import { seeded } from '../../src/util/rng.ts';
 
 const TAP = 'block_13_expand_relu';

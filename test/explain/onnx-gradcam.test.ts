@@ -8,15 +8,15 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { OnnxCardSchema } from '../../src/backbones/card-schema.ts';
 import { STUDY_CARDS } from '../../src/backbones/cards/study.ts';
-import { cutAt } from '../../src/backbones/onnx-blocks.ts';
+import { cutAt } from '../../src/runtime/onnx-blocks.ts';
 import type { ResolvedBackbone } from '../../src/backbones/registry.ts';
 import { peak } from '../../src/explain/maps.ts';
 import { methodsFor } from '../../src/explain/methods.ts';
 import { onnxGradcam, openOnnxGradcam } from '../../src/explain/onnx-gradcam.ts';
 import type { ExplainMap } from '../../src/explain/types.ts';
 import { gradCam } from '../../src/explain/gradcam.ts';
-import { OnnxGraph } from '../../src/util/onnx-graph.ts';
-import { openOnnx } from '../../src/util/ort.ts';
+import { OnnxGraph } from '../../src/runtime/onnx-graph.ts';
+import { openOnnx } from '../../src/runtime/ort.ts';
 import { hfModelPath, hfReference, pixelsFormula } from '../fixtures/hf-references.ts';
 import { hfBytes } from '../fixtures/hf-train.ts';
 

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { STUDY_CARDS } from '../../src/backbones/cards/study.ts';
-import { tfjsBackend } from '../../src/backbones/tfjs.ts';
+import { tfjsBackend } from '../../src/runtime/tfjs.ts';
 import type { OnnxCard } from '../../src/backbones/types.ts';
 import { trainModel } from '../../src/finetune/loop.ts';
 import { onnxTrainModel } from '../../src/finetune/onnx-model.ts';
-import { onnxToTfjs } from '../../src/finetune/onnx-tfjs.ts';
-import { registerWasmTraining } from '../../src/finetune/training-kernels.ts';
+import { onnxToTfjs } from '../../src/runtime/onnx-tfjs.ts';
+import { registerWasmTraining } from '../../src/runtime/training-kernels.ts';
 import { hfReference, pixelsFormula, type HfReference } from '../fixtures/hf-references.ts';
 import { biasTableParts, hfBytes, onnxName, torchNames, trainStepKernel, trainStepLabels } from '../fixtures/hf-train.ts';
 

@@ -170,7 +170,7 @@ test('sharded tasks split the whole-dataset extraction by chunks, then each runs
 });
 
 test('a sweep with device cuda and strictDevice stops in one line before any job when CUDA cannot be used', async (t) => {
-  const { cudaStatus } = await import('../../src/util/ort.ts');
+  const { cudaStatus } = await import('../../src/runtime/ort.ts');
   if ((await cudaStatus()).usable) return t.skip('CUDA works on this machine');
   const dir = tempDir();
   const file = tinySweep(dir, { device: 'cuda', strictDevice: true });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { tfjsBackend } from '../../src/backbones/tfjs.ts';
+import { tfjsBackend } from '../../src/runtime/tfjs.ts';
 import { cosineHeadModel } from '../../src/finetune/head.ts';
 import { predictLogits } from '../../src/finetune/loop.ts';
 import { classWeights, zeroShotLogits } from '../../src/zeroshot/classifier.ts';

@@ -1,5 +1,5 @@
 import { BackboneError } from '../../errors.ts';
-import { inboundNames, type KerasModelFiles } from './topology.ts';
+import { inboundNames, type KerasModelFiles } from '../../runtime/keras/topology.ts';
 
 /** A unit of fine-tuning: the layers after the previous block's end, up to and including `end`. */
 export interface Block {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { BackboneError } from '../../errors.ts';
-import type { KerasLayer, KerasModelFiles, WeightSpec } from './topology.ts';
+import type { KerasLayer, KerasModelFiles, WeightSpec } from '../../runtime/keras/topology.ts';
 
 const require = createRequire(import.meta.url);
 

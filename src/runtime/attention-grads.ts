@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { attentionTensors } from '../backbones/onnx-attention.ts';
-import { tfjsBackend } from '../backbones/tfjs.ts';
-import type { OutputSpec } from '../backbones/types.ts';
+import { attentionTensors } from './onnx-attention.ts';
+import { tfjsBackend } from './tfjs.ts';
 import { BackboneError } from '../errors.ts';
 import { onnxToTfjs, type TfjsGraph } from './onnx-tfjs.ts';
 import { registerWasmTraining } from './training-kernels.ts';
@@ -55,8 +54,15 @@ async function translated(model: GradModel, output: string): Promise<Translated>
   return cached.model;
 }
 
+/** A card's output (backbones' OutputSpec): the tensor's name and how it is pooled into one feature row. */
+export interface PooledOutput {
+  name: string;
+  pooling: 'cls' | 'mean' | 'gap' | 'none';
+  prefixTokens?: number;
+}
+
 /** The card's pooling of a [1, T, d], [1, c, h, w] or [1, d] output → [d]. */
-function pooled(t: tf.Tensor, out: OutputSpec): tf.Tensor1D {
+function pooled(t: tf.Tensor, out: PooledOutput): tf.Tensor1D {
   switch (out.pooling) {
     case 'cls':
       return t.slice([0, 0, 0], [1, 1, -1]).reshape([-1]);
@@ -86,7 +92,7 @@ function scoreOf(features: tf.Tensor1D, s: AttentionScore): tf.Scalar {
  * One preprocessed image ([1, ...] in the model's layout) → each block's attention and the gradient of `score`
  * (of the pooled `output`) with respect to it. Runs on the best tfjs backend; leaks no tensors besides the cached graph.
  */
-export async function attentionGrads(model: GradModel, image: { data: Float32Array; dims: number[] }, output: OutputSpec, score: AttentionScore): Promise<AttentionGrads> {
+export async function attentionGrads(model: GradModel, image: { data: Float32Array; dims: number[] }, output: PooledOutput, score: AttentionScore): Promise<AttentionGrads> {
   if ((await tfjsBackend()) === 'wasm') {
     registerWasmTraining();
   }

@@ -7,8 +7,8 @@ import { startHub } from '../fixtures/loopback-hub.ts';
 import { fixtureFor } from '../fixtures/card-fixtures.ts';
 import { referenceByteSymbols, TINY_MERGES, tinyVocab, writeTinyTokenizer } from '../fixtures/tiny-tokenizer.ts';
 
-const { bytesToUnicode, clipTokenizer } = await import('../../src/backbones/clip-tokenizer.ts');
-const { cleanText, fixText, htmlUnescape } = await import('../../src/backbones/clip-text-clean.ts');
+const { bytesToUnicode, clipTokenizer } = await import('../../src/text/clip-tokenizer.ts');
+const { cleanText, fixText, htmlUnescape } = await import('../../src/text/clip-text-clean.ts');
 const { openTokenizer, parseMerges, readTokenizer, tokenizerDir } = await import('../../src/backbones/tokenizer-files.ts');
 const { STUDY_CARDS } = await import('../../src/backbones/cards/study.ts');
 const { resolveCard } = await import('../../src/backbones/registry.ts');

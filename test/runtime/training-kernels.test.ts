@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTraining } from '../../src/finetune/training-kernels.ts';
+import { registerWasmTraining } from '../../src/runtime/training-kernels.ts';
 import { seeded } from '../../src/util/rng.ts';
 
 /** Gradients of f at the inputs on one backend, as plain arrays. */

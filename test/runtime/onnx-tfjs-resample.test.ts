@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { tfjsBackend } from '../../src/backbones/tfjs.ts';
-import { onnxToTfjs } from '../../src/finetune/onnx-tfjs.ts';
-import { registerWasmTraining } from '../../src/finetune/training-kernels.ts';
-import { OnnxGraph } from '../../src/util/onnx-graph.ts';
+import { tfjsBackend } from '../../src/runtime/tfjs.ts';
+import { onnxToTfjs } from '../../src/runtime/onnx-tfjs.ts';
+import { registerWasmTraining } from '../../src/runtime/training-kernels.ts';
+import { OnnxGraph } from '../../src/runtime/onnx-graph.ts';
 import { seeded } from '../../src/util/rng.ts';
 import { translationGaps } from '../fixtures/translation-gaps.ts';
 

@@ -1,5 +1,5 @@
 import { BackboneError } from '../../errors.ts';
-import { OnnxGraph } from '../../util/onnx-graph.ts';
+import { OnnxGraph } from '../onnx-graph.ts';
 import { inboundNames, type KerasLayer, type KerasModelFiles } from './topology.ts';
 import { decodeWeights } from './weights.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gemm } from '../../src/util/gemm.ts';
+import { gemm } from '../../src/runtime/gemm.ts';
 import { seeded } from '../../src/util/rng.ts';
 
 /** Reference: the plain triple loop in float64. */

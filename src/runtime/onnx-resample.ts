@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * Pooling windows and Resize of the ONNX → tfjs translation (src/finetune/onnx-tfjs.ts), as plain differentiable tfjs:
+ * Pooling windows and Resize of the ONNX → tfjs translation (src/runtime/onnx-tfjs.ts), as plain differentiable tfjs:
  * pools pad explicitly and rescale each window's average; Resize is a product with an interpolation matrix per resized
  * axis, so its gradient is a matMul's on every backend (wasm has no ResizeBilinearGrad).
  */

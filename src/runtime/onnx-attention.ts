@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import protos from 'onnx-proto';
 import { BackboneError } from '../errors.ts';
-import { openOnnx, type OnnxSession, type SessionOptions, type Tensor } from '../util/ort.ts';
+import { openOnnx, type OnnxSession, type SessionOptions, type Tensor } from './ort.ts';
 
 /**
  * The attention probabilities of a transformer's ONNX graph: each block's Softmax over [batch, heads, tokens, tokens]

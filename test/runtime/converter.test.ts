@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EMBEDDED_CARDS as CARDS } from '../../src/backbones/cards/embedded.ts';
 import { loadNsfwjsModel } from '../../src/backbones/keras/nsfwjs-files.ts';
-import { kerasToOnnx } from '../../src/backbones/keras/to-onnx.ts';
-import { openOnnx } from '../../src/util/ort.ts';
+import { kerasToOnnx } from '../../src/runtime/keras/to-onnx.ts';
+import { openOnnx } from '../../src/runtime/ort.ts';
 import { decodeForCard, packBatch } from '../../src/features/preprocess.ts';
-import { loadTfjsModel, tfjsBackend } from '../../src/backbones/tfjs.ts';
+import { loadTfjsModel, tfjsBackend } from '../../src/runtime/tfjs.ts';
 import { loadMnist } from '../../src/data/mnist.ts';
 
 const digits = (await loadMnist()).samples.filter((_, i) => i % 997 === 0).slice(0, 2);

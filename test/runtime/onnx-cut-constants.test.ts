@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { OnnxCardSchema } from '../../src/backbones/card-schema.ts';
-import { cutBoundary } from '../../src/backbones/onnx-blocks.ts';
+import { cutBoundary } from '../../src/runtime/onnx-blocks.ts';
 import { onnxTrainModel } from '../../src/finetune/onnx-model.ts';
-import { OnnxGraph } from '../../src/util/onnx-graph.ts';
+import { OnnxGraph } from '../../src/runtime/onnx-graph.ts';
 
 /** x [n, 3, 2, 2] → y = relu(x) (the cut) → reshaped by a target made from Shape(x) before the cut: [n, -1] or [3, -1]. */
 function model(batchInShape: boolean): Uint8Array {

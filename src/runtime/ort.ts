@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BackboneError, firstLine } from '../errors.ts';
-import { matrix, type Matrix } from './matrix.ts';
+import { matrix, type Matrix } from '../util/matrix.ts';
 import { OnnxGraph } from './onnx-graph.ts';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Dynamic int8 quantization (src/backbones/quantize.ts) on generated graphs, run on onnxruntime-node. No assertion
+ * Dynamic int8 quantization (src/runtime/quantize.ts) on generated graphs, run on onnxruntime-node. No assertion
  * depends on one CPU's int8 kernels: the default 7-bit weights never saturate AVX2's 16-bit pair sums, so the integer
  * products are exact everywhere and the int8 model is checked against a plain JS replay of its arithmetic; full-range
  * and float comparisons use tolerances measured on AVX-512 VNNI and on an emulated AVX2 CPU (tools/avx2-check.sh).
@@ -11,9 +11,10 @@ import protos from 'onnx-proto';
 import { parseCardFile } from '../../src/backbones/card-file.ts';
 import { EMBEDDED_CARDS } from '../../src/backbones/cards/embedded.ts';
 import { STUDY_CARDS } from '../../src/backbones/cards/study.ts';
-import { quantizeDynamic, quantizedCard, quantizeWeights, type QuantizeOptions, type WeightScheme } from '../../src/backbones/quantize.ts';
+import { quantizeDynamic, quantizeWeights, type QuantizeOptions, type WeightScheme } from '../../src/runtime/quantize.ts';
+import { quantizedCard } from '../../src/backbones/quantized-card.ts';
 import { BackboneError } from '../../src/errors.ts';
-import { OnnxGraph } from '../../src/util/onnx-graph.ts';
+import { OnnxGraph } from '../../src/runtime/onnx-graph.ts';
 import { seeded } from '../../src/util/rng.ts';
 import { tinyConvNet, tinyVit } from '../fixtures/onnx-fixtures.ts';
 
