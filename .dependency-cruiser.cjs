@@ -11,11 +11,14 @@ const may = (from, to, comment) => ({ comment, from: { path: stage(from) }, to: 
 
 /*
  * The allow-list: a stage imports only what sits below it, and a new folder imports nothing until a line here says
- * what it may. Below, left to right: util < runtime (onnxruntime, tfjs, the ONNX → tfjs translator, training kernels,
- * the quantizer, the Keras converter) and metrics < text (the tokenizer) < {data, backbones} < features < the methods
- * (probes, cluster, finetune, zeroshot; explain, which may read a fine-tuned run) < results < jobs < report < cli.
+ * what it may. Bottom to top: util; runtime (onnxruntime, tfjs, the ONNX → tfjs translator, training kernels, the
+ * quantizer, the Keras converter) and metrics; text (the tokenizer); data and backbones; method (the Method contract,
+ * per-image predictions, the output options every method shares); features; train (the one trainer: loop, optimizer,
+ * early stopping, checkpoints, heads); the methods, each in its folder with its wiring (probes, cluster, finetune,
+ * zeroshot; explain, which may read a fine-tuned run); results; jobs (the cell runner and the method registry);
+ * report; cli.
  */
-const BELOW_METHODS = ['util', 'runtime', 'metrics'];
+const BELOW_METHODS = ['util', 'runtime', 'metrics', 'method'];
 const ALLOWED = [
   { comment: 'a folder imports its own files', from: { path: '^src/([^/]+)/' }, to: { path: '^src/$1/' } },
   { comment: 'every stage may raise the errors a user can fix', from: { path: '^src/' }, to: { path: '^src/errors\\.ts$' } },
@@ -24,19 +27,21 @@ const ALLOWED = [
   { comment: 'tests, benches, tools and scripts are outside the layers', from: { path: '^(?!src/)' }, to: {} },
   may('runtime', ['util'], 'runtimes run graphs and tensors; they know no cards'),
   may('metrics', ['util'], 'metrics are pure'),
+  may('text', ['util'], 'the tokenizer and its text cleaning'),
   may('data', ['util', 'metrics'], 'data is the first stage (metrics: the split arithmetic)'),
   may('backbones', ['util', 'runtime', 'text'], 'cards, their registry and hub, run on the runtimes (a text tower with the tokenizer)'),
-  may('text', ['util'], 'the tokenizer and its text cleaning'),
-  may('features', ['util', 'runtime', 'data', 'backbones'], 'features read images with a backbone'),
+  may('method', ['util', 'metrics', 'data', 'backbones'], 'the contract names what a method gets: a dataset, a backbone, features'),
+  may('features', ['util', 'runtime', 'data', 'backbones', 'method'], 'features read images with a backbone, for a cell'),
+  may('train', ['util', 'runtime', 'metrics'], 'the trainer trains tfjs models'),
   may('probes', BELOW_METHODS, 'probes see features, not models'),
   may('cluster', BELOW_METHODS, 'clustering sees features, not models'),
-  may('finetune', [...BELOW_METHODS, 'backbones'], 'fine-tuning trains a backbone'),
-  may('zeroshot', BELOW_METHODS, 'zero-shot sees embeddings'),
-  may('explain', [...BELOW_METHODS, 'backbones', 'finetune'], 'explanations run a backbone; Grad-CAM of a fine-tuned run rebuilds its model from its checkpoint'),
-  may('results', ['util', 'metrics', 'data'], 'records hold what ran as plain fields'),
-  may('jobs', [...BELOW_METHODS, 'data', 'backbones', 'text', 'features', 'probes', 'cluster', 'finetune', 'zeroshot', 'explain', 'results'], 'the cell runner plugs the methods in'),
+  may('finetune', [...BELOW_METHODS, 'backbones', 'features', 'train'], 'fine-tuning trains a backbone (its head on the cached features)'),
+  may('zeroshot', [...BELOW_METHODS, 'train'], 'zero-shot sees embeddings; PRO trains its head'),
+  may('explain', [...BELOW_METHODS, 'backbones', 'train', 'finetune'], 'explanations run a backbone; Grad-CAM of a fine-tuned run rebuilds its model from its checkpoint'),
+  may('results', ['util', 'metrics', 'data', 'method'], 'records hold what ran as plain fields'),
+  may('jobs', [...BELOW_METHODS, 'data', 'backbones', 'text', 'features', 'train', 'probes', 'cluster', 'finetune', 'zeroshot', 'explain', 'results'], 'the cell runner plugs the methods in'),
   may('report', ['util', 'metrics', 'results'], 'reports only read results'),
-  may('cli', [...BELOW_METHODS, 'data', 'backbones', 'text', 'features', 'probes', 'cluster', 'finetune', 'zeroshot', 'explain', 'results', 'jobs', 'report'], 'the CLI calls the library'),
+  may('cli', [...BELOW_METHODS, 'data', 'backbones', 'text', 'features', 'train', 'probes', 'cluster', 'finetune', 'zeroshot', 'explain', 'results', 'jobs', 'report'], 'the CLI calls the library'),
 ];
 
 module.exports = {
@@ -57,7 +62,7 @@ module.exports = {
     rule('results-never-import-runner-or-report', 'results are written by the runner and read by the report', stage('results'), { path: '^src/(jobs|report)/' }),
     rule('report-never-imports-runner', 'reports only read results', stage('report'), { path: stage('jobs') }),
     rule('one-module-imports-onnxruntime', 'src/runtime/ort.ts wraps onnxruntime-node; everything else sees Matrix and typed arrays', '^src/(?!runtime/ort\\.ts$)', { path: 'onnxruntime-node' }),
-    rule('tfjs-in-its-homes', 'tfjs runs in src/runtime/ (backends, the ONNX translation, training kernels, attention gradients), trains (src/finetune/) and takes gradients for explanations (src/explain/)', '^src/(?!runtime/|finetune/|explain/)', { path: '@tensorflow/' }),
+    rule('tfjs-in-its-homes', 'tfjs runs in src/runtime/ (backends, the ONNX translation, training kernels, attention gradients), trains (src/train/, src/finetune/) and takes gradients for explanations (src/explain/)', '^src/(?!runtime/|train/|finetune/|explain/)', { path: '@tensorflow/' }),
     rule('one-module-picks-tfjs-backends', 'src/runtime/tfjs.ts picks and loads the tfjs backends (others may name their types)', '^src/(?!runtime/tfjs\\.ts$)', { path: '@tensorflow/tfjs-(node|backend)', dependencyTypesNot: ['type-only'] }),
     { name: 'no-cycles', severity: 'error', from: { path: '^src/' }, to: { circular: true } },
     { name: 'no-unresolvable', severity: 'error', from: {}, to: { couldNotResolve: true } },

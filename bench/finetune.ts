@@ -13,9 +13,9 @@ import { tfjsBackend } from '../src/runtime/tfjs.ts';
 import type { KerasCard } from '../src/backbones/types.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { extractFeatures } from '../src/features/extract.ts';
-import { headModel } from '../src/finetune/head.ts';
+import { headModel } from '../src/train/head.ts';
 import { kerasTrainModel } from '../src/finetune/keras-model.ts';
-import { trainModel } from '../src/finetune/loop.ts';
+import { trainModel } from '../src/train/loop.ts';
 import { registerWasmTraining } from '../src/runtime/training-kernels.ts';
 import { spread } from './common.ts';
 

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, firstLine } from '../errors.ts';
 import { DEVICES, RUNTIMES, type SharedJob } from '../jobs/job-schema.ts';
-import type { Method } from '../jobs/method.ts';
+import type { Method } from '../method/contract.ts';
 import type { CellEvents, CellJob, CellRunResult } from '../jobs/run-cells.ts';
 import type { CellRecord } from '../results/record.ts';
 import { flagValue, listOf, type FlagSpec } from '../util/options.ts';

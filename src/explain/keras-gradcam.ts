@@ -7,7 +7,7 @@ import type { ResolvedBackbone } from '../backbones/registry.ts';
 import { loadKerasLayers, tfjsBackend } from '../runtime/tfjs.ts';
 import { isKerasCard } from '../backbones/types.ts';
 import { ConfigError } from '../errors.ts';
-import { CheckpointFile } from '../finetune/checkpoint.ts';
+import { CheckpointFile } from '../train/checkpoint.ts';
 import { registerWasmTraining } from '../runtime/training-kernels.ts';
 import { gradCam, type ConvNetSplit } from './gradcam.ts';
 import type { ExplainInput, ExplainMap } from './types.ts';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadKerasLayers } from '../runtime/tfjs.ts';
 import { inboundNames, type KerasModelFiles } from '../runtime/keras/topology.ts';
 import { TrainingError } from '../errors.ts';
-import { linearHead, type TrainModel } from './head.ts';
+import { linearHead, type TrainModel } from '../train/head.ts';
 
 export interface KerasTrainSpec {
   /** The layer whose output the model reads: a cut point, or the model's input layer to start from the pixels. */

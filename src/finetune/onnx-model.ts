@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { cutBoundary } from '../runtime/onnx-blocks.ts';
 import type { OnnxCard } from '../backbones/types.ts';
 import { BackboneError } from '../errors.ts';
-import { linearHead } from './head.ts';
-import type { TrainModel } from './head.ts';
+import { linearHead } from '../train/head.ts';
+import type { TrainModel } from '../train/head.ts';
 import { onnxToTfjs } from '../runtime/onnx-tfjs.ts';
 
 /** The card's pooling of its output, on tfjs tensors (src/backbones/pooling.ts does the same on onnxruntime's). */

@@ -20,8 +20,8 @@ import { jsonHash16 } from '../util/hash-file.ts';
 import { round3 } from '../util/round.ts';
 import { cellIdentity } from './cell-identity.ts';
 import { cellText } from './cell-text.ts';
-import { cellFeatures, featureCell, imagesReadable, mergeFeatures, type CellFeatures } from './cell-features.ts';
-import type { Method, MethodResult } from './method.ts';
+import { cellFeatures, featureCell, imagesReadable, mergeFeatures, type CellFeatures } from '../features/cell-features.ts';
+import type { Method, MethodResult } from '../method/contract.ts';
 import { openInputs } from './open.ts';
 
 /** Cells to run: every backbone x every method on one dataset and split. */

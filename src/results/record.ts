@@ -52,13 +52,4 @@ export interface CellFields {
 
 export type CellRecord<P extends object = Record<string, unknown>> = CellFields & P;
 
-/** A record's `confused_pairs` entry (--top-pairs): class names, IoU and its counts (m_ab: images of a predicted as b; n_a: images of a). */
-export interface ConfusedPair {
-  a: string;
-  b: string;
-  iou: number;
-  m_ab: number;
-  m_ba: number;
-  n_a: number;
-  n_b: number;
-}
+export type { ConfusedPair } from '../method/output-options.ts';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
 import type { Dataset } from '../../src/data/types.ts';
-import { clusterMethod, kmeansMethod } from '../../src/jobs/cluster-method.ts';
-import type { FeatureCell } from '../../src/jobs/method.ts';
+import { clusterMethod, kmeansMethod } from '../../src/cluster/method.ts';
+import type { FeatureCell } from '../../src/method/contract.ts';
 import { takeRows } from '../../src/util/matrix.ts';
 import { blobs, tempDir } from '../helpers.ts';
 

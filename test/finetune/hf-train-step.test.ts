@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { STUDY_CARDS } from '../../src/backbones/cards/study.ts';
 import { tfjsBackend } from '../../src/runtime/tfjs.ts';
 import type { OnnxCard } from '../../src/backbones/types.ts';
-import { trainModel } from '../../src/finetune/loop.ts';
+import { trainModel } from '../../src/train/loop.ts';
 import { onnxTrainModel } from '../../src/finetune/onnx-model.ts';
 import { onnxToTfjs } from '../../src/runtime/onnx-tfjs.ts';
 import { registerWasmTraining } from '../../src/runtime/training-kernels.ts';

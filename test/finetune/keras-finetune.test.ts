@@ -9,10 +9,10 @@ import type { KerasCard } from '../../src/backbones/types.ts';
 import { loadMnist } from '../../src/data/mnist.ts';
 import { extractFeatures } from '../../src/features/extract.ts';
 import { kerasTrainModel } from '../../src/finetune/keras-model.ts';
-import { trainModel } from '../../src/finetune/loop.ts';
+import { trainModel } from '../../src/train/loop.ts';
 import { registerWasmTraining } from '../../src/runtime/training-kernels.ts';
-import { finetuneMethod } from '../../src/jobs/finetune-method.ts';
-import type { ImageCell } from '../../src/jobs/method.ts';
+import { finetuneMethod } from '../../src/finetune/method.ts';
+import type { ImageCell } from '../../src/method/contract.ts';
 import type { Dataset } from '../../src/data/types.ts';
 
 const mobilenet = resolveCard('mobilenet-v2') as KerasCard;

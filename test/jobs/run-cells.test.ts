@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeEach, test } from 'node:test';
 import sharp from 'sharp';
 import { getMethod } from '../../src/jobs/methods.ts';
-import type { ImageCell, Method } from '../../src/jobs/method.ts';
+import type { ImageCell, Method } from '../../src/method/contract.ts';
 import { runCells, type CellJob } from '../../src/jobs/run-cells.ts';
 import { tempDir } from '../helpers.ts';
 

@@ -1,4 +1,4 @@
-import type { Assignments, Predictions } from '../results/predictions.ts';
+import type { Assignments, Predictions } from './predictions.ts';
 import type { TextEncoder } from '../backbones/text-encoder.ts';
 import type { z } from 'zod';
 import type { OpenOptions, ResolvedBackbone } from '../backbones/registry.ts';

@@ -1,16 +1,16 @@
 import { z } from 'zod';
-import { kmeansBest } from '../cluster/kmeans.ts';
-import { UMAP_INITS, UMAP_METRICS, umapLayout } from '../cluster/umap.ts';
+import { kmeansBest } from './kmeans.ts';
+import { UMAP_INITS, UMAP_METRICS, umapLayout } from './umap.ts';
 import { adjustedRandIndex, normalizedMutualInfo } from '../metrics/clustering.ts';
 import { join } from 'node:path';
-import { embeddingCsv, scatterSpec } from '../cluster/scatter.ts';
+import { embeddingCsv, scatterSpec } from './scatter.ts';
 import { fsError, ProbeError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { renderVegaLite } from '../util/plot.ts';
 import type { Matrix } from '../util/matrix.ts';
 import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
-import type { FeatureCell, FeaturesMethod, MethodResult } from './method.ts';
+import type { FeatureCell, FeaturesMethod, MethodResult } from '../method/contract.ts';
 
 /** What both clustering methods take: k-means' restarts and k (one schema and flag, shared). */
 const CLUSTER_SETS = ['auto', 'all', 'test', 'id_test', 'ood_test'] as const;

@@ -1,18 +1,18 @@
 import { z } from 'zod';
 import { tfjsBackend } from '../runtime/tfjs.ts';
 import { ProbeError } from '../errors.ts';
-import { cosineHeadModel } from '../finetune/head.ts';
-import { predictLogits, trainModel } from '../finetune/loop.ts';
+import { cosineHeadModel } from '../train/head.ts';
+import { predictLogits, trainModel } from '../train/loop.ts';
 import { perClassRecall, topKAccuracy } from '../metrics/classification.ts';
 import { classificationScores } from '../metrics/scores.ts';
-import { topOf } from '../results/predictions.ts';
-import { classWeights, zeroShotLogits } from '../zeroshot/classifier.ts';
-import { classNames, loadPrompts } from '../zeroshot/prompts.ts';
+import { topOf } from '../method/predictions.ts';
+import { classWeights, zeroShotLogits } from './classifier.ts';
+import { classNames, loadPrompts } from './prompts.ts';
 import { argmaxRows, type Matrix } from '../util/matrix.ts';
 import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
-import type { FeatureCell, FeaturesMethod, MethodResult } from './method.ts';
-import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from './output-options.ts';
+import type { FeatureCell, FeaturesMethod, MethodResult } from '../method/contract.ts';
+import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
 
 /** What builds the text classifier: shared by zero-shot and PRO (one schema and flag object each). */
 const PROMPT_OPTIONS = {

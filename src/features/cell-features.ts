@@ -1,11 +1,11 @@
 import type { Backbone, Card } from '../backbones/types.ts';
 import type { Split } from '../data/split.ts';
 import type { Dataset } from '../data/types.ts';
-import { extractCached } from '../features/cache.ts';
-import { extractFeatures, type Skipped } from '../features/extract.ts';
-import { unreadableImages } from '../features/readable.ts';
+import { extractCached } from './cache.ts';
+import { extractFeatures, type Skipped } from './extract.ts';
+import { unreadableImages } from './readable.ts';
 import { matrix, takeRows, vstack, type Matrix } from '../util/matrix.ts';
-import type { CellPart, FeatureCell } from './method.ts';
+import type { CellPart, FeatureCell } from '../method/contract.ts';
 
 export interface CellFeatureOptions {
   cache: boolean;

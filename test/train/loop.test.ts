@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { augmenter } from '../../src/finetune/augment.ts';
-import { CheckpointFile } from '../../src/finetune/checkpoint.ts';
-import { observe, START } from '../../src/finetune/early-stopping.ts';
-import type { TrainModel } from '../../src/finetune/head.ts';
-import { trainModel, type Examples } from '../../src/finetune/loop.ts';
-import { Optimizer } from '../../src/finetune/optimizer.ts';
+import { CheckpointFile } from '../../src/train/checkpoint.ts';
+import { observe, START } from '../../src/train/early-stopping.ts';
+import type { TrainModel } from '../../src/train/head.ts';
+import { trainModel, type Examples } from '../../src/train/loop.ts';
+import { Optimizer } from '../../src/train/optimizer.ts';
 import { seeded } from '../../src/util/rng.ts';
 import { tempDir } from '../helpers.ts';
 

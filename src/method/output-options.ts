@@ -4,8 +4,18 @@ import { bootstrapInterval, type Interval } from '../metrics/bootstrap.ts';
 import { confusedPairs } from '../metrics/confusion.ts';
 import { HEADLINE_METRICS, type HeadlineMetric } from '../metrics/scores.ts';
 import { seeded } from '../util/rng.ts';
-import type { ConfusedPair } from '../results/record.ts';
 import type { Flags } from '../util/options.ts';
+
+/** A record's `confused_pairs` entry (--top-pairs): class names, IoU and its counts (m_ab: images of a predicted as b; n_a: images of a). */
+export interface ConfusedPair {
+  a: string;
+  b: string;
+  iou: number;
+  m_ab: number;
+  m_ba: number;
+  n_a: number;
+  n_b: number;
+}
 
 /**
  * `--top-pairs N` and `--bootstrap N`, options of every classification method (the probes, finetune): one schema and flag object that

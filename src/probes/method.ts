@@ -1,11 +1,11 @@
 import { classificationScores } from '../metrics/scores.ts';
-import { topOf } from '../results/predictions.ts';
-import type { Probe } from '../probes/types.ts';
-import { validateProbeInput } from '../probes/validate.ts';
+import { topOf } from '../method/predictions.ts';
+import type { Probe } from './types.ts';
+import { validateProbeInput } from './validate.ts';
 import { vstack } from '../util/matrix.ts';
 import { pickOptions } from '../util/options.ts';
-import type { Method, MethodResult } from './method.ts';
-import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from './output-options.ts';
+import type { Method, MethodResult } from '../method/contract.ts';
+import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
 
 /**
  * A probe as a method: fit on train (choosing on val), predict every evaluated set at once, score each with the
