@@ -14,7 +14,7 @@ import { STUDY_CARDS } from '../src/backbones/cards/study.ts';
 import { onnxBlocks } from '../src/runtime/onnx-blocks.ts';
 import { openOnnxBackbone } from '../src/backbones/onnx-backbone.ts';
 import { loadFolder } from '../src/data/folder.ts';
-import { methodsFor } from '../src/explain/methods.ts';
+import { explainersFor } from '../src/explain/explainers.ts';
 import { extractFeatures } from '../src/features/extract.ts';
 import { onnxToTfjs } from '../src/runtime/onnx-tfjs.ts';
 import { findPython } from '../src/jobs/export-model.ts';
@@ -65,7 +65,7 @@ for (const card of STUDY_CARDS.filter((c) => !wanted || wanted.includes(c.id))) 
     ops = `no: ${(err as Error).message.slice(0, 80)}`;
   }
   const blocks = card.blocks ? String(onnxBlocks(bytes, card.blocks, card.output.name).length) : '-';
-  rows.push([card.id, names ? 'yes' : 'NO', cos.toFixed(6), ops, blocks, methodsFor(card).join(', ') || '-', ours.toFixed(1), theirs.images_per_s.toFixed(1), (ours / theirs.images_per_s).toFixed(2)]);
+  rows.push([card.id, names ? 'yes' : 'NO', cos.toFixed(6), ops, blocks, explainersFor(card).join(', ') || '-', ours.toFixed(1), theirs.images_per_s.toFixed(1), (ours / theirs.images_per_s).toFixed(2)]);
   process.stderr.write(`${rows.at(-1)!.join(' | ')}\n`);
 }
 const head = ['card', 'names', 'feature cosine', 'ops translated', 'last:N blocks', 'explain', 'reprobe img/s', 'transformers img/s', 'ratio'];

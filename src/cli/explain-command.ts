@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors.ts';
-import { METHOD_NAMES } from '../explain/methods.ts';
+import { EXPLAINER_NAMES } from '../explain/explainers.ts';
 import { RELEVANCE_DEFAULTS } from '../explain/relevance.ts';
 import { HEAD_FUSIONS, ROLLOUT_DEFAULTS, type RolloutOptions } from '../explain/rollout.ts';
 import { EXPLAIN_DEFAULTS, runExplain } from '../jobs/explain.ts';
@@ -13,7 +13,7 @@ function explainOptions(y: Argv) {
     .option('backbone', { alias: 'b', type: 'string', describe: 'backbones, comma-separated (one row each) [default: the backbone of --run]' })
     .option('image', { type: 'string', array: true, describe: 'image files to explain (several after one --image)' })
     .option('text', { type: 'string', array: true, describe: 'prompts for relevance on CLIP (one column each): --text "a photo of a pond" "sushi rolls"' })
-    .option('method', { type: 'string', choices: METHOD_NAMES, describe: 'rollout (ViT attention), relevance (Chefer et al., CLIP prompts or classes), gradcam (ConvNets, a class of a trained head) [default: gradcam for ConvNets, relevance with --text, else rollout]' })
+    .option('method', { type: 'string', choices: EXPLAINER_NAMES, describe: 'rollout (ViT attention), relevance (Chefer et al., CLIP prompts or classes), gradcam (ConvNets, a class of a trained head) [default: gradcam for ConvNets, relevance with --text, else rollout]' })
     .option('run', { type: 'string', describe: 'a `reprobe finetune` run folder (results/runs/<id>): Grad-CAM explains what that fine-tuned model learned' })
     .option('class', { type: 'string', array: true, describe: "classes to explain (one column each): names of the run's classes, or indexes of the model's own classifier [default with --run: the predicted class]" })
     .option('layer', { type: 'string', describe: 'gradcam: the layer explained [default: the last convolutional block before the tap]' })

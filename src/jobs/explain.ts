@@ -7,7 +7,7 @@ import { loadDataset } from '../data/registry.ts';
 import type { ImageSource } from '../data/types.ts';
 import { ConfigError, fsError, unknownName } from '../errors.ts';
 import type { TrainedRun } from '../explain/keras-gradcam.ts';
-import { EXPLAIN_METHODS, pickMethod, type MethodName } from '../explain/methods.ts';
+import { EXPLAINERS, pickExplainer, type ExplainerName } from '../explain/explainers.ts';
 import type { RolloutOptions } from '../explain/rollout.ts';
 import { overlayPng } from '../explain/overlay.ts';
 import { explainPage, type PageCell, type PageImage } from '../explain/page.ts';
@@ -135,9 +135,9 @@ function classIndex(name: string, classes: string[] | undefined): number {
   throw new ConfigError(`--class ${name}: without --run, give the index of a class of the model's own classifier (0, 1, …).`);
 }
 
-function targetsOf(method: MethodName, job: ExplainJob, classes: string[] | undefined): Target[] {
+function targetsOf(method: ExplainerName, job: ExplainJob, classes: string[] | undefined): Target[] {
   const byClass = () => job.classes.map((c) => ({ label: classes?.[classIndex(c, classes)] ?? `class ${c}`, classIndex: classIndex(c, classes) }));
-  const kind = EXPLAIN_METHODS[method].targets;
+  const kind = EXPLAINERS[method].targets;
   if (kind === 'none') return [{ label: 'attention' }];
   if (kind === 'text-or-class') {
     if (job.texts.length) return job.texts.map((t) => ({ label: t, text: t }));
@@ -162,7 +162,7 @@ export async function runExplain(job: ExplainJob, events: ExplainEvents = {}): P
   if (!names.length) throw new ConfigError('Name the backbones to explain with --backbone (or a fine-tuned run with --run).');
   const backbones: ResolvedBackbone[] = [];
   for (const n of names) backbones.push(await resolveBackbone(n, { onDownload: events.onDownload }));
-  const methods = backbones.map((b) => pickMethod(job.method, b, job.texts.length > 0));
+  const methods = backbones.map((b) => pickExplainer(job.method, b, job.texts.length > 0));
   const targets = methods.map((m) => targetsOf(m, job, run?.classes));
   const images = await pickImages(job, run);
   if (!images.length) throw new ConfigError('Give the images to explain: --image PATH…, or --dataset D --n 16.');
@@ -175,7 +175,7 @@ export async function runExplain(job: ExplainJob, events: ExplainEvents = {}): P
   const total = backbones.length * images.length;
   for (const [b, backbone] of backbones.entries()) {
     const method = methods[b];
-    const explainer = await EXPLAIN_METHODS[method].open(backbone, { run, layer: job.layer, relevance: { startLayer: job.startLayer }, rollout: { headFusion: job.headFusion, discardRatio: job.discardRatio } });
+    const explainer = await EXPLAINERS[method].open(backbone, { run, layer: job.layer, relevance: { startLayer: job.startLayer }, rollout: { headFusion: job.headFusion, discardRatio: job.discardRatio } });
     try {
       const { card } = backbone;
       for (const [i, im] of images.entries()) {
@@ -201,7 +201,7 @@ export async function runExplain(job: ExplainJob, events: ExplainEvents = {}): P
     }
   }
   const page = join(job.out, 'index.html');
-  const how = `reprobe explain: ${[...new Set(methods)].map((m) => `${m} — ${EXPLAIN_METHODS[m].summary}`).join('; ')}. Maps are normalised to [0, 1] per image and shown in jet colours over the image as each backbone saw it.`;
+  const how = `reprobe explain: ${[...new Set(methods)].map((m) => `${m} — ${EXPLAINERS[m].summary}`).join('; ')}. Maps are normalised to [0, 1] per image and shown in jet colours over the image as each backbone saw it.`;
   await writeFile(page, explainPage(pages, how));
   return { overlays, page };
 }

@@ -11,7 +11,7 @@ import { STUDY_CARDS } from '../../src/backbones/cards/study.ts';
 import { cutAt } from '../../src/runtime/onnx-blocks.ts';
 import type { ResolvedBackbone } from '../../src/backbones/registry.ts';
 import { peak } from '../../src/explain/maps.ts';
-import { methodsFor } from '../../src/explain/methods.ts';
+import { explainersFor } from '../../src/explain/explainers.ts';
 import { onnxGradcam, openOnnxGradcam } from '../../src/explain/onnx-gradcam.ts';
 import type { ExplainMap } from '../../src/explain/types.ts';
 import { gradCam } from '../../src/explain/gradcam.ts';
@@ -32,7 +32,7 @@ function unitMap(map: ExplainMap): boolean {
 
 test('the ONNX ConvNet study cards are served by gradcam', () => {
   assert.deepEqual(convnets.map((c) => c.id).sort(), ['convnext-base', 'convnext-tiny', 'efficientnet-b2', 'efficientnet-b6']);
-  for (const c of convnets) assert.deepEqual(methodsFor(c), ['gradcam'], c.id);
+  for (const c of convnets) assert.deepEqual(explainersFor(c), ['gradcam'], c.id);
 });
 
 for (const card of convnets) {

@@ -7,7 +7,7 @@ import { parseCardFile } from '../../src/backbones/card-file.ts';
 import { runAttention, withAttentionOutputs } from '../../src/runtime/onnx-attention.ts';
 import { resolveBackbone } from '../../src/backbones/registry.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { EXPLAIN_METHODS } from '../../src/explain/methods.ts';
+import { EXPLAINERS } from '../../src/explain/explainers.ts';
 import { clsPatchMap, rollout, rolloutMap } from '../../src/explain/rollout.ts';
 import { openOnnx } from '../../src/runtime/ort.ts';
 import { seeded } from '../../src/util/rng.ts';
@@ -113,11 +113,11 @@ test('rollout end to end on the ViT and CLIP-like fixtures: a [grid, grid] map i
 test('the registry passes the options through: rollout --head-fusion/--discard-ratio and relevance --start-layer reach the maps', async () => {
   const backbone = attentionBackbone(dir(), VIT);
   const pixels = image(16);
-  const opened = await EXPLAIN_METHODS.rollout.open(backbone, { rollout: { headFusion: 'max', discardRatio: 0.5 } });
+  const opened = await EXPLAINERS.rollout.open(backbone, { rollout: { headFusion: 'max', discardRatio: 0.5 } });
   const viaRegistry = (await opened.explain({ backbone, pixels })).map.values;
   assert.deepEqual(Array.from(viaRegistry), Array.from((await rolloutMap({ backbone, pixels }, { headFusion: 'max', discardRatio: 0.5 })).values));
   assert.notDeepEqual(Array.from(viaRegistry), Array.from((await rolloutMap({ backbone, pixels })).values));
-  const relevance = await EXPLAIN_METHODS.relevance.open(backbone, { relevance: { startLayer: 7 } });
+  const relevance = await EXPLAINERS.relevance.open(backbone, { relevance: { startLayer: 7 } });
   await assert.rejects(relevance.explain({ backbone, pixels, classIndex: 0 }), (err: Error) => err instanceof ConfigError && /--start-layer 7: the model has 3 attention blocks/.test(err.message));
 });
 

@@ -7,8 +7,8 @@ import { RELEVANCE_DEFAULTS, relevanceMap, type RelevanceOptions } from './relev
 import { ROLLOUT_DEFAULTS, rolloutMap, type RolloutOptions } from './rollout.ts';
 import type { ExplainInput, ExplainMap } from './types.ts';
 
-export const METHOD_NAMES = ['rollout', 'relevance', 'gradcam'] as const;
-export type MethodName = (typeof METHOD_NAMES)[number];
+export const EXPLAINER_NAMES = ['rollout', 'relevance', 'gradcam'] as const;
+export type ExplainerName = (typeof EXPLAINER_NAMES)[number];
 
 /** One explained image: the map, and for class scores the class explained and the image's scores. */
 interface Explanation {
@@ -18,7 +18,7 @@ interface Explanation {
 }
 
 /** A method opened on one backbone (models loaded once), explaining one preprocessed image at a time. */
-interface Explainer {
+interface OpenedExplainer {
   explain(input: ExplainInput): Promise<Explanation>;
   dispose(): void;
 }
@@ -35,23 +35,23 @@ interface ExplainOpenOptions {
 }
 
 /** An explanation method: what it computes, which backbones it serves, and what a column of the grid is for it. */
-export interface ExplainMethod {
+export interface Explainer {
   summary: string;
   /** The backbones it serves, in words (for the one-line refusal). */
   serves: string;
   supports(card: Card): boolean;
   /** A column of the grid: nothing (one map per image), a text prompt or class, or a class. */
   targets: 'none' | 'text-or-class' | 'class';
-  open(backbone: ResolvedBackbone, opt: ExplainOpenOptions): Promise<Explainer>;
+  open(backbone: ResolvedBackbone, opt: ExplainOpenOptions): Promise<OpenedExplainer>;
 }
 
 /** Transformers: ONNX cards with a patch size. */
 const isVit = (c: Card) => !isKerasCard(c) && c.patch !== undefined;
 /** Stateless map functions (the ONNX session is the map function's own business). */
-const stateless = (f: (input: ExplainInput) => Promise<ExplainMap>): Explainer => ({ explain: async (input) => ({ map: await f(input) }), dispose: () => undefined });
+const stateless = (f: (input: ExplainInput) => Promise<ExplainMap>): OpenedExplainer => ({ explain: async (input) => ({ map: await f(input) }), dispose: () => undefined });
 
 /** The registry (CLIP_benchmark's dict of loaders): adding a method touches its own file and this table. */
-export const EXPLAIN_METHODS: Readonly<Record<MethodName, ExplainMethod>> = {
+export const EXPLAINERS: Readonly<Record<ExplainerName, Explainer>> = {
   rollout: {
     summary: 'attention rollout (Abnar & Zuidema 2020): every block\'s attention (heads fused by mean, max or min) with the residual identity, multiplied through the layers',
     serves: 'ViT-family ONNX cards (ViT, DINO, BEiT, MAE, data2vec, CLIP\'s image tower)',
@@ -79,22 +79,22 @@ export const EXPLAIN_METHODS: Readonly<Record<MethodName, ExplainMethod>> = {
 };
 
 /** The methods that serve a card, in registry order. */
-export function methodsFor(card: Card): MethodName[] {
-  return METHOD_NAMES.filter((m) => EXPLAIN_METHODS[m].supports(card));
+export function explainersFor(card: Card): ExplainerName[] {
+  return EXPLAINER_NAMES.filter((m) => EXPLAINERS[m].supports(card));
 }
 
 /**
  * The method for a backbone: the one asked for, which must serve it (else one line naming the ones that do); by
  * default Grad-CAM for ConvNets, relevance for transformers given a prompt, rollout otherwise.
  */
-export function pickMethod(name: string | undefined, backbone: ResolvedBackbone, hasText: boolean): MethodName {
+export function pickExplainer(name: string | undefined, backbone: ResolvedBackbone, hasText: boolean): ExplainerName {
   const card = backbone.card;
-  const served = methodsFor(card);
-  if (name !== undefined && !(METHOD_NAMES as readonly string[]).includes(name)) throw new ConfigError(unknownName('explain method', name, METHOD_NAMES, 'Pick one with --method.'));
-  if (name !== undefined && !served.includes(name as MethodName)) {
-    throw new ConfigError(`${name} cannot explain ${backbone.name}: it serves ${EXPLAIN_METHODS[name as MethodName].serves}. ${backbone.name} supports ${served.length ? served.join(', ') : 'no explanation method yet'}.`);
+  const served = explainersFor(card);
+  if (name !== undefined && !(EXPLAINER_NAMES as readonly string[]).includes(name)) throw new ConfigError(unknownName('explain method', name, EXPLAINER_NAMES, 'Pick one with --method.'));
+  if (name !== undefined && !served.includes(name as ExplainerName)) {
+    throw new ConfigError(`${name} cannot explain ${backbone.name}: it serves ${EXPLAINERS[name as ExplainerName].serves}. ${backbone.name} supports ${served.length ? served.join(', ') : 'no explanation method yet'}.`);
   }
-  if (name !== undefined) return name as MethodName;
+  if (name !== undefined) return name as ExplainerName;
   if (!served.length) throw new ConfigError(`No explanation method serves ${backbone.name} yet: rollout and relevance explain ViT-family ONNX cards, gradcam the ConvNets.`);
   if (served.includes('gradcam')) return 'gradcam';
   return hasText && served.includes('relevance') ? 'relevance' : served[0];
