@@ -7,7 +7,7 @@ import { unreadableImages } from './readable.ts';
 import { matrix, takeRows, vstack, type Matrix } from '../util/matrix.ts';
 import type { CellPart, FeatureCell } from '../method/contract.ts';
 
-export interface CellFeatureOptions {
+export interface ExtractRowsOptions {
   cache: boolean;
   batchSize: number;
   onProgress?: (done: number, total: number) => void;
@@ -17,7 +17,7 @@ export interface CellFeatureOptions {
   whole?: boolean;
 }
 
-export interface CellFeatures {
+export interface ExtractedRows {
   /** Rows for the images that were read ([0, 0] when only readability was checked). */
   features: Matrix;
   /** Dataset index → row of `features`, for the images that were read. */
@@ -34,8 +34,8 @@ export interface CellFeatures {
 }
 
 /** Features of the dataset images at `indices` (ascending), through the feature cache unless it is off. */
-export async function cellFeatures(bb: Backbone, name: string, ds: Dataset, indices: readonly number[], opt: CellFeatureOptions): Promise<CellFeatures> {
-  if (opt.whole && opt.cache) return subset(await cellFeatures(bb, name, ds, ds.samples.map((_, i) => i), { ...opt, whole: false }), ds, indices);
+export async function extractRows(bb: Backbone, name: string, ds: Dataset, indices: readonly number[], opt: ExtractRowsOptions): Promise<ExtractedRows> {
+  if (opt.whole && opt.cache) return subset(await extractRows(bb, name, ds, ds.samples.map((_, i) => i), { ...opt, whole: false }), ds, indices);
   const samples = indices.map((i) => ds.samples[i]);
   const x = { batchSize: opt.batchSize, onProgress: opt.onProgress };
   const cached = opt.cache ? await extractCached(bb, samples, { backboneName: name, dataset: ds.name, classes: ds.classes, onInvalid: opt.onCacheInvalid }, x) : undefined;
@@ -53,7 +53,7 @@ export async function cellFeatures(bb: Backbone, name: string, ds: Dataset, indi
 }
 
 /** The rows of `indices` out of features read for more images (the whole dataset). */
-function subset(all: CellFeatures, ds: Dataset, indices: readonly number[]): CellFeatures {
+function subset(all: ExtractedRows, ds: Dataset, indices: readonly number[]): ExtractedRows {
   const ids = new Set(indices.map((i) => ds.samples[i].id));
   const kept = indices.filter((i) => all.rowOf.has(i));
   return {
@@ -66,7 +66,7 @@ function subset(all: CellFeatures, ds: Dataset, indices: readonly number[]): Cel
 }
 
 /** For methods that read images themselves: which of `indices` decode for the card (no features; rowOf marks the readable). */
-export async function imagesReadable(card: Card, ds: Dataset, indices: readonly number[], opt: CellFeatureOptions): Promise<CellFeatures> {
+export async function imagesReadable(card: Card, ds: Dataset, indices: readonly number[], opt: ExtractRowsOptions): Promise<ExtractedRows> {
   const t0 = performance.now();
   const skipped = await unreadableImages(indices.map((i) => ds.samples[i]), card, opt);
   const unreadable = unreadableAt(ds, indices, skipped);
@@ -90,7 +90,7 @@ function unreadableAt(ds: Dataset, indices: readonly number[], skipped: readonly
 }
 
 /** What two reads of one backbone hold together (a redrawn split reads only its new images). */
-export function mergeFeatures(a: CellFeatures, b: CellFeatures): CellFeatures {
+export function mergeFeatures(a: ExtractedRows, b: ExtractedRows): ExtractedRows {
   const offset = a.features.rows;
   const seconds = a.seconds + b.seconds;
   const rows = a.rowOf.size + b.rowOf.size;
@@ -107,7 +107,7 @@ export function mergeFeatures(a: CellFeatures, b: CellFeatures): CellFeatures {
 }
 
 /** The cell a features method sees: features and labels of train, val and each evaluated set, rows in split order. */
-export function featureCell(ds: Dataset, backbone: string, split: Split, feats: CellFeatures, seed: number, runDir: string): FeatureCell {
+export function buildFeatureCell(ds: Dataset, backbone: string, split: Split, feats: ExtractedRows, seed: number, runDir: string): FeatureCell {
   const part = (idx: readonly number[]): CellPart => {
     const kept = idx.filter((i) => feats.rowOf.has(i));
     return { x: takeRows(feats.features, kept.map((i) => feats.rowOf.get(i)!)), y: Int32Array.from(kept, (i) => ds.samples[i].label), idx: kept };

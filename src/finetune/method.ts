@@ -25,7 +25,7 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { openOnnx } from '../runtime/ort.ts';
 import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
-import { cellFeatures } from '../features/cell-features.ts';
+import { extractRows } from '../features/cell-features.ts';
 import type { ImagesMethod, MethodResult } from '../method/contract.ts';
 import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
 
@@ -99,7 +99,7 @@ export const finetuneMethod: ImagesMethod = {
     const all = [...new Set([...cell.train, ...cell.val, ...cell.tests.flatMap((t) => t.idx)])].sort((a, b) => a - b);
     let acts;
     try {
-      acts = await cellFeatures(bb, cell.backbone.name, ds, all, {
+      acts = await extractRows(bb, cell.backbone.name, ds, all, {
         cache: cell.cache,
         batchSize: cell.batchSize,
         onProgress: (d, t) => cell.onProgress?.('activations', d, t),

@@ -20,7 +20,7 @@ import { jsonHash16 } from '../util/hash-file.ts';
 import { round3 } from '../util/round.ts';
 import { cellIdentity } from './cell-identity.ts';
 import { cellText } from './cell-text.ts';
-import { cellFeatures, featureCell, imagesReadable, mergeFeatures, type CellFeatures } from '../features/cell-features.ts';
+import { extractRows, buildFeatureCell, imagesReadable, mergeFeatures, type ExtractedRows } from '../features/cell-features.ts';
 import type { Method, MethodResult } from '../method/contract.ts';
 import { openInputs } from './open.ts';
 
@@ -93,7 +93,7 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
   let saved: { hash: string; file: string } | undefined;
   for (const [b, resolved] of backbones.entries()) {
     const pass = await readPass(job, ds, resolved, (want) => [...new Set([...splitIndices(split), ...unreadable.keys(), ...want])], events);
-    let feats: CellFeatures;
+    let feats: ExtractedRows;
     try {
       for (let more: number[] = []; ; ) {
         feats = await pass.read(more);
@@ -129,7 +129,7 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
         const dir = runDir(job, { dataset: job.dataset, split: saved.hash, backbone: resolved.name, model: modelSource(resolved.card), layer: job.open.layer ?? null, method: method.name, options, batchSize: job.batchSize, seed: job.split.seed });
         const results =
           method.needs === 'features'
-            ? await method.run({ ...featureCell(ds, resolved.name, split, feats, job.split.seed, dir), ...(text.text ? { text: text.text } : {}) }, options)
+            ? await method.run({ ...buildFeatureCell(ds, resolved.name, split, feats, job.split.seed, dir), ...(text.text ? { text: text.text } : {}) }, options)
             : await method.run(
                 {
                   dataset: ds,
@@ -179,15 +179,15 @@ interface ReadPass {
   layer: string;
   card: Card;
   /** Read what the split needs now (plus `more`), reusing what was read before; returns everything read so far. */
-  read(more: number[]): Promise<CellFeatures>;
+  read(more: number[]): Promise<ExtractedRows>;
   close(): Promise<void>;
 }
 
 async function readPass(job: CellJob, ds: Dataset, resolved: ResolvedBackbone, wanted: (more: number[]) => number[], events: CellEvents): Promise<ReadPass> {
   const opt = { cache: job.cache, batchSize: job.batchSize, whole: job.wholeDataset, onProgress: events.onProgress, onCacheInvalid: events.onCacheInvalid };
   /** Reads only the images not read before, and keeps everything read so far. */
-  const accumulate = (fetch: (indices: number[]) => Promise<CellFeatures>) => {
-    let feats: CellFeatures | undefined;
+  const accumulate = (fetch: (indices: number[]) => Promise<ExtractedRows>) => {
+    let feats: ExtractedRows | undefined;
     return async (more: number[]) => {
       const all = wanted(more).sort((x, y) => x - y);
       const todo = feats ? all.filter((i) => !feats!.rowOf.has(i) && !feats!.unreadable.has(i)) : all;
@@ -209,7 +209,7 @@ async function readPass(job: CellJob, ds: Dataset, resolved: ResolvedBackbone, w
   }
   const bb = await openResolved(resolved, job.open);
   events.onBackbone?.(resolved.name, bb.runtime, bb.tap, wanted([]).length, bb.warnings ?? []);
-  return { runtime: bb.runtime, layer: bb.tap, card: bb.card, read: accumulate((todo) => cellFeatures(bb, resolved.name, ds, todo, opt)), close: () => bb.dispose() };
+  return { runtime: bb.runtime, layer: bb.tap, card: bb.card, read: accumulate((todo) => extractRows(bb, resolved.name, ds, todo, opt)), close: () => bb.dispose() };
 }
 
 /**
@@ -235,7 +235,7 @@ interface RecordContext {
   saved: { hash: string; file: string };
   resolved: ResolvedBackbone;
   pass: ReadPass;
-  feats: CellFeatures;
+  feats: ExtractedRows;
   method: Method;
   options: Record<string, unknown>;
   provenance: Record<string, unknown>;
