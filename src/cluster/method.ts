@@ -21,7 +21,7 @@ const KMEANS_OPTIONS = {
 };
 const KMEANS_FLAGS: Flags<typeof KMEANS_OPTIONS> = {
   clusterSet: {
-    flag: 'split',
+    flag: 'cluster-set',
     cli: { choices: CLUSTER_SETS },
     describe: "what is clustered: auto = the whole pool of a general dataset, each official test set of a WILDS one; all = every image of the split; or one test set",
   },
@@ -53,7 +53,7 @@ function sets(cell: FeatureCell, which: (typeof CLUSTER_SETS)[number]): { name: 
   const all = { name: 'all', parts: [cell.train, cell.val, ...cell.tests.map((t) => t.part)] };
   const tests = cell.tests.map((t) => ({ name: t.name, parts: [t.part] }));
   let parts = which === 'all' || (which === 'auto' && cell.dataset.official === undefined) ? [all] : which === 'auto' ? tests : tests.filter((t) => t.name === which);
-  if (parts.length === 0) throw new ProbeError(`--split ${which}: ${cell.dataset.name} has no such test set; it has ${cell.tests.map((t) => t.name).join(', ')}.`);
+  if (parts.length === 0) throw new ProbeError(`--cluster-set ${which}: ${cell.dataset.name} has no such test set; it has ${cell.tests.map((t) => t.name).join(', ')}.`);
   parts = parts.filter((p) => p.parts.some((q) => q.x.rows > 0));
   return parts.map(({ name, parts: ps }) => {
     const cols = ps[0].x.cols;

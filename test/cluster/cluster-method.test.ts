@@ -51,9 +51,9 @@ test('clustering refuses NaN features and more clusters than points; neighbours 
   assert.match(String(t.fields.note), /k clamped to 40 \(the points; the dataset has 50 classes\)/);
 });
 
-test('--split picks what is clustered: one test set, or a test set the dataset lacks is one line', async () => {
+test('--cluster-set picks what is clustered: one test set, or a test set the dataset lacks is one line', async () => {
   const [t] = await kmeansMethod.run(cell(), { restarts: 2, clusters: 0, clusterSet: 'test' });
   assert.equal(t.eval_split, 'test');
   assert.equal(t.fields.n_points, 40);
-  await assert.rejects(kmeansMethod.run(cell(), { restarts: 2, clusters: 0, clusterSet: 'ood_test' }), /--split ood_test: blobs has no such test set; it has test\./);
+  await assert.rejects(kmeansMethod.run(cell(), { restarts: 2, clusters: 0, clusterSet: 'ood_test' }), /--cluster-set ood_test: blobs has no such test set; it has test\./);
 });
