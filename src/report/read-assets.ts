@@ -31,7 +31,8 @@ function candidates(path: string, resultsDir: string): string[] {
   return [...new Set([path, ...(at >= 0 ? [join(resultsDir, path.slice(at))] : [])])];
 }
 
-async function load<T>(path: string, resultsDir: string, parse: (text: string) => T): Promise<Loaded<T>> {
+/** A file a record names (a path relative to where its run started, or moved with the results folder), parsed. */
+export async function load<T>(path: string, resultsDir: string, parse: (text: string) => T): Promise<Loaded<T>> {
   for (const p of candidates(path, resultsDir)) {
     const text = await readFile(p, 'utf8').catch(() => undefined);
     if (text !== undefined) return { value: parse(text) };

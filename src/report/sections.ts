@@ -16,6 +16,10 @@ interface Figure {
   title: string;
   spec?: TopLevelSpec;
   svg?: string;
+  /** The clustering record it shows (its cell id): the report may replace it with a hover scatter. */
+  cell?: string;
+  /** Ready HTML shown instead of the chart (a hover scatter). */
+  html?: string;
 }
 
 /** A part of the report: one dataset's tables and charts, the clustering, the fine-tuning curves. */
@@ -26,6 +30,8 @@ export interface Section {
   figures: Figure[];
   /** What could not be shown, and why (a missing file). */
   notes: string[];
+  /** Pages beside the report (galleries), relative to it. */
+  links?: { title: string; href: string }[];
 }
 
 export interface Report {
@@ -86,7 +92,7 @@ function clusterSection(rs: CellRecord[], assets: Assets): Section {
   for (const r of withPlots) {
     const title = `${r.backbone} on ${r.dataset} (${r.eval_split}, seed ${r.seed}): UMAP, ARI ${r.value.toFixed(3)}`;
     const svg = assets.svgs.get(String(r.plot));
-    if (svg && 'value' in svg) figures.push({ title, svg: svg.value });
+    if (svg && 'value' in svg) figures.push({ title, svg: svg.value, cell: r.cell_id });
     else notes.push(`${title}: not shown, ${svg?.error ?? 'its SVG was not read'}.`);
   }
   return { id: 'clustering', title: 'Clustering', tables: [clusterRanking(rs)], figures, notes };

@@ -10,7 +10,7 @@ import { perSeed } from './stats.ts';
 import { groupBy } from './study.ts';
 
 /** The bootstrap behind the rank intervals (fixed, so a report is the same each time) and the level of the adjacent tests. */
-export const SIGNIFICANCE = { resamples: 1000, seed: 0, alpha: 0.05 } as const;
+const SIGNIFICANCE = { resamples: 1000, seed: 0, alpha: 0.05 } as const;
 
 /** One table's rankings with their tests, and what could not be tested (one line per table column). */
 interface Significance {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeJobRecords } from '../../src/results/job-store.ts';
@@ -47,6 +47,14 @@ export async function writePredictionStore(dir: string): Promise<{ dataset: stri
   await add('old', 'lr', null);
   await add('m0', 'knn', REF.ranks.preds[0]);
   await add('m1', 'knn', REF.ranks.preds[1], 50);
+  // m0's UMAP of the 60 images: coordinates on a circle by class, beside the plot the run left.
+  const run = join(dir, 'runs', 'm0umap');
+  mkdirSync(run, { recursive: true });
+  writeFileSync(join(run, 'all-umap.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><circle cx="20" cy="20" r="9" fill="teal"/></svg>');
+  writeFileSync(join(run, 'all-umap.csv'), ['umap1,umap2,class', ...truth.map((c, i) => `${(c + Math.cos(i)).toFixed(4)},${(Math.sin(i) - c).toFixed(4)},${CLASSES[c]}`)].join('\n') + '\n');
+  const cluster = fixtureRecord({ dataset, backbone: 'm0', method: 'cluster', shots: 10, value: 0.5, eval_split: 'all', plot: join(run, 'all-umap.png'), coordinates: join(run, 'all-umap.csv') }, t++);
+  cluster.predictions = await writePredictions(dir, 'm0-cluster', CLASSES, { ids: truth.map((_, i) => imageId(i)), truth, cluster: truth.map((c) => (c + 1) % 4) });
+  records.push(cluster);
   await writeJobRecords(dir, 'generated', records);
   return { dataset, records };
 }

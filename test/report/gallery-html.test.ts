@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { writeReport } from '../../src/report/write-report.ts';
+import { tempDir } from '../helpers.ts';
+import { browse, consoleLines, NO_CHROMIUM } from './chromium.ts';
+import { CLASSES, imageId, REF, writePredictionStore } from './prediction-store.ts';
+
+/**
+ * A copy of `page` with a probe that, once the page and its images have loaded, writes onto <body> how many images
+ * there are and how many decoded (naturalWidth > 0), and (`hover`) what the UMAP tip shows after a mouseover on a point.
+ */
+function probe(page: string, hover: boolean): string {
+  const script = `<script>window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  document.body.setAttribute('data-imgs', imgs.length);
+  document.body.setAttribute('data-loaded', imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length);
+  ${hover ? `var c = document.querySelector('.hover-scatter circle[data-src]');
+  c.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+  var tip = document.querySelector('.hover-scatter .tip'), img = tip.querySelector('img');
+  img.addEventListener('load', function () { document.body.setAttribute('data-tip', (tip.hidden ? 'hidden' : 'shown') + '|' + tip.textContent + '|' + img.naturalWidth); });` : ''}
+});</script>`;
+  const path = page.replace(/\.html$/, '.probe.html');
+  writeFileSync(path, readFileSync(page, 'utf8').replace('</body>', `${script}</body>`));
+  return pathToFileURL(path).href;
+}
+
+const attr = (dom: string, name: string) => /<body[^>]*>/.exec(dom)![0].match(new RegExp(`${name}="([^"]*)"`))?.[1];
+
+test('galleries in headless Chromium from a copied folder: thumbnails load, mistakes and one pair filter, heatmap, hover on the UMAP', { skip: NO_CHROMIUM }, async () => {
+  const results = tempDir();
+  await writePredictionStore(results);
+  const built = tempDir();
+  const { paths } = await writeReport(results, ['html'], built);
+  // Thumbnails are made once: a second report finds them by name and makes none.
+  const thumbs = join(built, 'gallery', 'thumbs');
+  const times = new Map(readdirSync(thumbs).map((f) => [f, statSync(join(thumbs, f)).mtimeMs]));
+  assert.equal(times.size, 60, 'one thumbnail per test image, shared by the cells');
+  await writeReport(results, ['html'], built);
+  assert.deepEqual(new Map(readdirSync(thumbs).map((f) => [f, statSync(join(thumbs, f)).mtimeMs])), times);
+  // The report folder is copied elsewhere and the original removed: every link is relative.
+  const out = join(tempDir(), 'copied');
+  cpSync(built, out, { recursive: true });
+  rmSync(built, { recursive: true });
+
+  const gallery = paths.find((p) => /gallery\/m3_lr_10_seed0_[0-9a-f]{8}\.html$/.test(p))!.replace(built, out);
+  const pred = REF.ranks.preds[3];
+  const { truth } = REF.paired;
+  // By hand from the reference's predictions: m3's mistakes, and those between c0 and c1 either way.
+  const mistakes = truth.filter((t, i) => pred[i] !== t).length;
+  const pair01 = truth.filter((t, i) => (t === 0 && pred[i] === 1) || (t === 1 && pred[i] === 0)).length;
+  for (const [hash, shown] of [['', 60], ['#mistakes', mistakes], ['#pair=0,1', pair01]] as const) {
+    const dom = browse(probe(gallery, false) + hash, '--dump-dom', '--virtual-time-budget=5000');
+    assert.deepEqual(consoleLines(dom.stderr, '.probe.html'), []);
+    assert.equal(attr(dom.stdout, 'data-shown'), String(shown), hash);
+    assert.equal(attr(dom.stdout, 'data-imgs'), '60');
+    assert.equal(attr(dom.stdout, 'data-loaded'), '60', 'every thumbnail decoded');
+  }
+  const page = readFileSync(gallery, 'utf8');
+  // The heatmap's counts: row c0 of m3's confusion matrix, counted by hand.
+  const row0 = CLASSES.map((_, p) => truth.filter((t, i) => t === 0 && pred[i] === p).length);
+  const heat = page.slice(page.indexOf('<table class="heat">'), page.indexOf('</table>'));
+  assert.deepEqual([...heat.split('<tr><th>c0</th>')[1].split('</tr>')[0].matchAll(/>(\d+)</g)].map((m) => Number(m[1])), row0);
+  assert.match(page, /<select id="filter"><option value="">all images<\/option><option value="mistakes">mistakes \(37\)<\/option><option value="pair=0,1">c0 ↔ c1/);
+  assert.match(page, new RegExp(`<figure class="wrong" data-t="${truth[0]}" data-p="${pred[0]}" title="${imageId(0)}"><img src="thumbs/[0-9a-f]{32}\\.jpg"`));
+
+  const png = join(tempDir(), 'gallery.png');
+  const shot = browse(pathToFileURL(gallery).href + '#mistakes', `--screenshot=${png}`, '--window-size=1000,1400');
+  assert.deepEqual(consoleLines(shot.stderr, 'gallery'), []);
+  assert.deepEqual([(await sharp(png).metadata()).width, (await sharp(png).metadata()).height], [1000, 1400]);
+  assert.ok((await sharp(png).stats()).channels[0].stdev > 10, 'the screenshot is not a blank page');
+
+  // The report: its UMAP scatter shows the first point's thumbnail and label on hover; links to every gallery.
+  const dom = browse(probe(join(out, 'report.html'), true), '--dump-dom', '--virtual-time-budget=5000');
+  assert.deepEqual(consoleLines(dom.stderr, '.probe.html'), []);
+  assert.equal(attr(dom.stdout, 'data-tip'), `shown|${CLASSES[truth[0]]} · ${imageId(0)}|128`);
+  assert.equal((dom.stdout.match(/<circle [^>]*data-src="gallery\/thumbs\/[0-9a-f]{32}\.jpg"/g) ?? []).length, 60);
+  assert.equal((dom.stdout.match(/<a href="gallery\/[^"]+\.html">/g) ?? []).length, 6);
+  assert.match(dom.stdout, /No gallery for 1 cell\(s\) without stored predictions \(old lr_10 on/);
+});
