@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.ts';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
+import { GALLERY_IMAGES } from '../report/galleries.ts';
 import { parseFormats, REPORT_FORMATS, writeReport } from '../report/write-report.ts';
 import type { Command } from './command.ts';
 
@@ -11,6 +12,7 @@ function reportOptions(y: Argv) {
     .option('out', { type: 'string', describe: 'folder the report is written to [default: <RESULTS>/report]' })
     .option('against', { type: 'string', describe: "compare with published tables: `study` (the study's, configs/published/study-001.csv) or a CSV in that format" })
     .option('galleries', { type: 'boolean', default: true, describe: 'with html: a gallery page per classification cell and thumbnails on the UMAP scatters (--no-galleries: none)' })
+    .option('gallery-images', { type: 'number', default: GALLERY_IMAGES, describe: 'images per gallery: every mistake first, then right ones, up to this many (0: all)' })
     .option('data-root', { type: 'string', describe: "where the datasets' images are, for the galleries [default: $REPROBE_DATA, else $REPROBE_HOME/data]" })
     .option('stand-in', { type: 'string', describe: "PAPER=OURS[,PAPER=OURS…]: our records of OURS (a backbone or dataset id) stand in for the paper's PAPER, labelled as such" })
     .epilog(
@@ -49,7 +51,9 @@ async function report(argv: Record<string, unknown>): Promise<void> {
   const formats = parseFormats(String(argv.format));
   const out = typeof argv.out === 'string' ? argv.out : join(results, 'report');
   const against = typeof argv.against === 'string' ? { source: argv.against, standIns: parseStandIns(argv['stand-in']) } : undefined;
-  const { markdown, paths, notes } = await writeReport(results, formats, out, against, { galleries: argv.galleries !== false, ...(typeof argv['data-root'] === 'string' ? { dataRoot: argv['data-root'] } : {}) });
+  const galleryImages = Number(argv['gallery-images']);
+  if (!Number.isInteger(galleryImages) || galleryImages < 0) throw new ConfigError(`--gallery-images ${String(argv['gallery-images'])}: a whole number of 0 or more (0: every image), e.g. --gallery-images 500.`);
+  const { markdown, paths, notes } = await writeReport(results, formats, out, against, { galleries: argv.galleries !== false, galleryImages, ...(typeof argv['data-root'] === 'string' ? { dataRoot: argv['data-root'] } : {}) });
   for (const n of notes) process.stderr.write(`reprobe: note: ${n}\n`);
   process.stdout.write(`${markdown}\nwritten:\n${paths.map((p) => `  ${p}`).join('\n')}\n`);
 }

@@ -30,6 +30,18 @@ export interface Galleries {
 
 type Loaded = { value: PredictionsDoc } | { error: string };
 
+/** Images per gallery by default: every mistake first, then right ones, up to this many (0: all); thumbnails cost a decode each. */
+export const GALLERY_IMAGES = 1000;
+
+/** The images a gallery shows, in test order: all when `limit` is 0 or not reached, else the mistakes first, then right ones. */
+function shown(truth: readonly number[], pred: readonly number[], limit: number): number[] {
+  const all = truth.map((_, i) => i);
+  if (!limit || truth.length <= limit) return all;
+  const wrong = all.filter((i) => truth[i] !== pred[i]);
+  const right = all.filter((i) => truth[i] === pred[i]);
+  return [...wrong, ...right].slice(0, limit).sort((a, b) => a - b);
+}
+
 /** The records' predictions as read, by record. */
 function docOf(r: CellRecord, assets: Assets): PredictionsDoc | undefined {
   const l: Loaded | undefined = typeof r.predictions === 'string' ? assets.predictions.get(r.predictions) : undefined;
@@ -50,7 +62,8 @@ function parseCoordinates(text: string): [number, number][] {
  * its images; each image's thumbnail is made once (thumbnails.ts). What cannot be shown (no dataset here, no
  * predictions, an image that does not decode) is a note, not a failure of the report.
  */
-export async function writeGalleries(records: readonly CellRecord[], assets: Assets, resultsDir: string, out: string, dataRoot?: string): Promise<Galleries> {
+export async function writeGalleries(records: readonly CellRecord[], assets: Assets, resultsDir: string, out: string, opt: { dataRoot?: string; limit?: number } = {}): Promise<Galleries> {
+  const { dataRoot, limit = GALLERY_IMAGES } = opt;
   const g: Galleries = { links: [], scatters: new Map(), paths: [], notes: [] };
   const dir = join(out, GALLERY_DIR);
   const thumbs = join(dir, THUMBS);
@@ -101,14 +114,14 @@ export async function writeGalleries(records: readonly CellRecord[], assets: Ass
       const title = `${r.backbone} ${column} on ${dataset} (seed ${r.seed})`;
       const items: GalleryItem[] = [];
       // One image at a time: a test set of 10 000 images is 10 000 decodes, not 10 000 open files at once.
-      for (const [i, id] of doc.ids.entries()) {
-        const t = await thumbOf(id);
-        items.push({ id, truth: doc.truth[i], pred: doc.pred[i], thumb: t ? `${THUMBS}/${t}` : null });
+      for (const i of shown(doc.truth, doc.pred, limit)) {
+        const t = await thumbOf(doc.ids[i]);
+        items.push({ id: doc.ids[i], truth: doc.truth[i], pred: doc.pred[i], thumb: t ? `${THUMBS}/${t}` : null });
       }
       const name = `${stem(r.backbone, column, `seed${r.seed}`)}_${createHash('sha256').update(r.cell_id).digest('hex').slice(0, 8)}.html`;
       const path = join(dir, name);
       try {
-        await writeFileAtomic(path, galleryHtml({ title, classes: doc.classes, items, back: '../report.html' }));
+        await writeFileAtomic(path, galleryHtml({ title, classes: doc.classes, truth: doc.truth, pred: doc.pred, items, back: '../report.html' }));
       } catch (err) {
         throw fsError(err, `Cannot write the galleries in ${dir}`, 'Pass --out with a writable folder.');
       }

@@ -13,6 +13,10 @@ export interface GalleryItem {
 export interface GalleryInput {
   title: string;
   classes: readonly string[];
+  /** Every test image's true and predicted class: the confusion matrix and the pairs count them all. */
+  truth: ArrayLike<number>;
+  pred: ArrayLike<number>;
+  /** The images shown (all, or every mistake first within a limit). */
   items: readonly GalleryItem[];
   /** The report page, relative to the gallery. */
   back: string;
@@ -86,16 +90,19 @@ function heatmap(classes: readonly string[], cm: number[][]): string {
  */
 export function galleryHtml(g: GalleryInput): string {
   const K = g.classes.length;
-  const cm = confusionMatrix(g.items.map((x) => x.truth), g.items.map((x) => x.pred), K);
+  const cm = confusionMatrix(g.truth, g.pred, K);
   const pairs = confusedPairs(cm, TOP_PAIRS);
-  const wrong = g.items.filter((x) => x.truth !== x.pred).length;
+  const n = g.truth.length;
+  let wrong = 0;
+  for (let i = 0; i < n; i++) if (g.truth[i] !== g.pred[i]) wrong++;
+  const shownWrong = g.items.filter((x) => x.truth !== x.pred).length;
   const pairName = (a: number, b: number) => `${g.classes[a]} ↔ ${g.classes[b]}`;
-  const options = [`<option value="">all images</option>`, `<option value="mistakes">mistakes (${wrong})</option>`, ...pairs.map((p) => `<option value="pair=${p.a},${p.b}">${esc(pairName(p.a, p.b))} (${p.m_ab + p.m_ba})</option>`)];
+  const options = [`<option value="">all images</option>`, `<option value="mistakes">mistakes (${shownWrong})</option>`, ...pairs.map((p) => `<option value="pair=${p.a},${p.b}">${esc(pairName(p.a, p.b))} (${p.m_ab + p.m_ba})</option>`)];
   const list = pairs.length
     ? `<ol class="pairs">${pairs.map((p) => `<li><a href="#pair=${p.a},${p.b}">${esc(pairName(p.a, p.b))}</a>: IoU ${p.iou.toFixed(3)} (${esc(g.classes[p.a])} as ${esc(g.classes[p.b])} ${p.m_ab}, ${esc(g.classes[p.b])} as ${esc(g.classes[p.a])} ${p.m_ba})</li>`).join('')}</ol>`
     : '<p>No test image was mistaken for another class.</p>';
   const figures = g.items.map((x) => {
-    const img = x.thumb ? `<img src="${esc(x.thumb)}" alt="${esc(x.id)}" width="128" height="128">` : '<img alt="no thumbnail" width="128" height="128">';
+    const img = x.thumb ? `<img src="${esc(x.thumb)}" alt="${esc(x.id)}" width="128" height="128" loading="lazy">` : '<img alt="no thumbnail" width="128" height="128">';
     const caption = x.truth === x.pred ? `${esc(g.classes[x.truth])}` : `true ${esc(g.classes[x.truth])}<br>pred <b>${esc(g.classes[x.pred])}</b>`;
     return `<figure class="${x.truth === x.pred ? 'right' : 'wrong'}" data-t="${x.truth}" data-p="${x.pred}" title="${esc(x.id)}">${img}<figcaption>${caption}<br><span class="id">${esc(x.id)}</span></figcaption></figure>`;
   });
@@ -103,7 +110,7 @@ export function galleryHtml(g: GalleryInput): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(g.title)}</title><style>${STYLE}</style></head>
 <body><p><a href="${esc(g.back)}">← report</a></p><h1>${esc(g.title)}</h1>
-<p class="meta">${g.items.length} test images, ${wrong} mistaken (accuracy ${g.items.length ? ((g.items.length - wrong) / g.items.length).toFixed(4) : 'nan'}).</p>
+<p class="meta">${n} test images, ${wrong} mistaken (accuracy ${n ? ((n - wrong) / n).toFixed(4) : 'nan'}).${g.items.length < n ? ` Shown below: ${g.items.length} of them, ${shownWrong === wrong ? 'every mistake' : `the first ${shownWrong} mistakes`} and ${g.items.length - shownWrong} right (report --gallery-images).` : ''}</p>
 <h2>Confusion matrix</h2>
 <p class="meta">Rows are true classes, columns predicted; shading is the share of the row. Click a count to see those images.</p>
 <div style="overflow-x:auto">${heatmap(g.classes, cm)}</div>

@@ -72,6 +72,8 @@ async function readAgainst(a: AgainstOption): Promise<Against> {
 export interface GalleryOption {
   galleries?: boolean;
   dataRoot?: string;
+  /** Images per gallery (every mistake first); 0: all. */
+  galleryImages?: number;
 }
 
 /**
@@ -85,7 +87,7 @@ export async function writeReport(resultsDir: string, formats: readonly ReportFo
   const assets = await readAssets(records, resultsDir);
   const report = buildReport(records, assets, resultsDir);
   if (against) report.sections.push(againstSection(records, await readAgainst(against)));
-  const galleries = formats.includes('html') && opt.galleries !== false ? await writeGalleries(records, assets, resultsDir, out, opt.dataRoot) : undefined;
+  const galleries = formats.includes('html') && opt.galleries !== false ? await writeGalleries(records, assets, resultsDir, out, { dataRoot: opt.dataRoot, limit: opt.galleryImages }) : undefined;
   if (galleries) {
     for (const f of report.sections.flatMap((s) => s.figures)) if (f.cell && galleries.scatters.has(f.cell)) f.html = galleries.scatters.get(f.cell);
     if (galleries.links.length || galleries.notes.length) report.sections.push({ id: 'galleries', title: 'Galleries', tables: [], figures: [], notes: galleries.notes, links: galleries.links });

@@ -14,10 +14,15 @@ import { CLASSES, imageId, REF, writePredictionStore } from './prediction-store.
  * there are and how many decoded (naturalWidth > 0), and (`hover`) what the UMAP tip shows after a mouseover on a point.
  */
 function probe(page: string, hover: boolean): string {
+  // Thumbnails load lazily: wait (up to 3 s) until every shown one is complete, then count those that decoded.
   const script = `<script>window.addEventListener('load', function () {
-  var imgs = Array.prototype.slice.call(document.images);
-  document.body.setAttribute('data-imgs', imgs.length);
-  document.body.setAttribute('data-loaded', imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length);
+  var tries = 0;
+  (function count() {
+    var imgs = Array.prototype.slice.call(document.images).filter(function (i) { return !i.closest('[hidden]'); });
+    if (tries++ < 30 && imgs.some(function (i) { return !i.complete; })) return setTimeout(count, 100);
+    document.body.setAttribute('data-imgs', imgs.length);
+    document.body.setAttribute('data-loaded', imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length);
+  })();
   ${hover ? `var c = document.querySelector('.hover-scatter circle[data-src]');
   c.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
   var tip = document.querySelector('.hover-scatter .tip'), img = tip.querySelector('img');
@@ -53,11 +58,12 @@ test('galleries in headless Chromium from a copied folder: thumbnails load, mist
   const mistakes = truth.filter((t, i) => pred[i] !== t).length;
   const pair01 = truth.filter((t, i) => (t === 0 && pred[i] === 1) || (t === 1 && pred[i] === 0)).length;
   for (const [hash, shown] of [['', 60], ['#mistakes', mistakes], ['#pair=0,1', pair01]] as const) {
-    const dom = browse(probe(gallery, false) + hash, '--dump-dom', '--virtual-time-budget=5000');
+    // A window tall enough for all 60 (the images load lazily, as they come into view).
+    const dom = browse(probe(gallery, false) + hash, '--dump-dom', '--virtual-time-budget=8000', '--window-size=1200,3000');
     assert.deepEqual(consoleLines(dom.stderr, '.probe.html'), []);
     assert.equal(attr(dom.stdout, 'data-shown'), String(shown), hash);
-    assert.equal(attr(dom.stdout, 'data-imgs'), '60');
-    assert.equal(attr(dom.stdout, 'data-loaded'), '60', 'every thumbnail decoded');
+    assert.equal(attr(dom.stdout, 'data-imgs'), String(shown));
+    assert.equal(attr(dom.stdout, 'data-loaded'), String(shown), 'every shown thumbnail decoded');
   }
   const page = readFileSync(gallery, 'utf8');
   // The heatmap's counts: row c0 of m3's confusion matrix, counted by hand.
@@ -66,6 +72,16 @@ test('galleries in headless Chromium from a copied folder: thumbnails load, mist
   assert.deepEqual([...heat.split('<tr><th>c0</th>')[1].split('</tr>')[0].matchAll(/>(\d+)</g)].map((m) => Number(m[1])), row0);
   assert.match(page, /<select id="filter"><option value="">all images<\/option><option value="mistakes">mistakes \(37\)<\/option><option value="pair=0,1">c0 ↔ c1/);
   assert.match(page, new RegExp(`<figure class="wrong" data-t="${truth[0]}" data-p="${pred[0]}" title="${imageId(0)}"><img src="thumbs/[0-9a-f]{32}\\.jpg"`));
+
+  // --gallery-images 45: m3's 37 mistakes and the first 8 right images (in test order); the heatmap still counts all 60.
+  const capped = tempDir();
+  const few = (await writeReport(results, ['html'], capped, undefined, { galleryImages: 45 })).paths.find((p) => /m3_lr_10/.test(p))!;
+  const small = readFileSync(few, 'utf8');
+  const right = truth.flatMap((t, i) => (pred[i] === t ? [i] : [])).slice(0, 8);
+  const expected = truth.flatMap((t, i) => (pred[i] !== t || right.includes(i) ? [imageId(i)] : []));
+  assert.deepEqual([...small.matchAll(/<figure [^>]*title="([^"]+)"/g)].map((m) => m[1]), expected);
+  assert.match(small, /60 test images, 37 mistaken \(accuracy 0\.3833\)\. Shown below: 45 of them, every mistake and 8 right/);
+  assert.equal(small.slice(small.indexOf('<table class="heat">'), small.indexOf('</table>')), heat);
 
   const png = join(tempDir(), 'gallery.png');
   const shot = browse(pathToFileURL(gallery).href + '#mistakes', `--screenshot=${png}`, '--window-size=1000,1400');
