@@ -105,8 +105,10 @@ export async function writeGalleries(records: readonly CellRecord[], assets: Ass
           g.notes.push(`${r.backbone} on ${dataset} (${r.eval_split}): no hover scatter, ${'error' in coords ? coords.error : `${coords.value.length} coordinates for ${doc.ids.length} points`}.`);
           continue;
         }
+        // A whole-dataset scatter can hold tens of thousands of points: at most `limit` of them, evenly spaced, carry a thumbnail.
+        const step = limit && doc.ids.length > limit ? Math.ceil(doc.ids.length / limit) : 1;
         const points = [];
-        for (const [i, id] of doc.ids.entries()) points.push({ xy: coords.value[i], label: doc.classes[doc.truth[i]] ?? String(doc.truth[i]), cls: doc.truth[i], id, thumb: await thumbOf(id) });
+        for (const [i, id] of doc.ids.entries()) points.push({ xy: coords.value[i], label: doc.classes[doc.truth[i]] ?? String(doc.truth[i]), cls: doc.truth[i], id, thumb: i % step === 0 ? await thumbOf(id) : null });
         g.scatters.set(r.cell_id, hoverScatter(points, doc.classes, `${GALLERY_DIR}/${THUMBS}/`));
         continue;
       }

@@ -82,6 +82,9 @@ test('galleries in headless Chromium from a copied folder: thumbnails load, mist
   assert.deepEqual([...small.matchAll(/<figure [^>]*title="([^"]+)"/g)].map((m) => m[1]), expected);
   assert.match(small, /60 test images, 37 mistaken \(accuracy 0\.3833\)\. Shown below: 45 of them, every mistake and 8 right/);
   assert.equal(small.slice(small.indexOf('<table class="heat">'), small.indexOf('</table>')), heat);
+  // The scatter's 60 points over a limit of 45: every second point (0, 2, …, 58) carries a thumbnail, all carry a label.
+  const capReport = readFileSync(join(capped, 'report.html'), 'utf8');
+  assert.deepEqual([...capReport.matchAll(/<circle [^>]*?(data-src="[^"]+" )?data-label="[^"]+ · ([^"]+)"/g)].filter((m) => m[1]).map((m) => m[2]), truth.flatMap((_, i) => (i % 2 ? [] : [imageId(i)])));
 
   const png = join(tempDir(), 'gallery.png');
   const shot = browse(pathToFileURL(gallery).href + '#mistakes', `--screenshot=${png}`, '--window-size=1000,1400');
