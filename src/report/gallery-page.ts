@@ -57,6 +57,11 @@ const SCRIPT = `
       f.hidden = !ok;
       if (ok) shown++;
     });
+    // A pair from the heatmap that is not among the listed ones gets its own option, so the select says what is shown.
+    if (m && !Array.prototype.some.call(select.options, function (o) { return o.value === h; })) {
+      var names = JSON.parse(select.getAttribute('data-classes'));
+      select.add(new Option((names[m[1]] || m[1]) + ' \u2194 ' + (names[m[2]] || m[2]), h));
+    }
     select.value = Array.prototype.some.call(select.options, function (o) { return o.value === h; }) ? h : '';
     count.textContent = shown + ' of ' + items.length + ' images';
     document.body.setAttribute('data-shown', String(shown));
@@ -117,7 +122,7 @@ export function galleryHtml(g: GalleryInput): string {
 <h2>Most confused pairs</h2>
 ${list}
 <h2>Test images</h2>
-<p class="controls"><label>Show <select id="filter">${options.join('')}</select></label> <span id="count"></span></p>
+<p class="controls"><label>Show <select id="filter" data-classes="${esc(JSON.stringify(g.classes))}">${options.join('')}</select></label> <span id="count"></span></p>
 <div class="grid">
 ${figures.join('\n')}
 </div>

@@ -42,7 +42,7 @@ export function reportHtml(report: Report, svgs: ReadonlyMap<string, string>): s
   const toc = report.sections.map((s) => `<li><a href="#${esc(s.id)}">${esc(s.title)}</a></li>`).join('');
   const sections = report.sections.map((s) => {
     const figures = s.figures.flatMap((f, i) => {
-      if (f.html) return [`<figure title="${esc(f.title)}"><figcaption>${esc(f.title)}</figcaption>${f.html}</figure>`];
+      if (f.html) return [`<figure><figcaption>${esc(f.title)}</figcaption>${f.html}</figure>`];
       const svg = svgs.get(`${s.id}/${i}`);
       return svg ? [`<figure title="${esc(f.title)}">${inlineSvg(svg, `${s.id}-${i}`)}</figure>`] : [];
     });

@@ -70,7 +70,7 @@ test('galleries in headless Chromium from a copied folder: thumbnails load, mist
   const row0 = CLASSES.map((_, p) => truth.filter((t, i) => t === 0 && pred[i] === p).length);
   const heat = page.slice(page.indexOf('<table class="heat">'), page.indexOf('</table>'));
   assert.deepEqual([...heat.split('<tr><th>c0</th>')[1].split('</tr>')[0].matchAll(/>(\d+)</g)].map((m) => Number(m[1])), row0);
-  assert.match(page, /<select id="filter"><option value="">all images<\/option><option value="mistakes">mistakes \(37\)<\/option><option value="pair=0,1">c0 ↔ c1/);
+  assert.match(page, /<select id="filter" data-classes="\[&quot;c0&quot;,&quot;c1&quot;,&quot;c2&quot;,&quot;c3&quot;\]"><option value="">all images<\/option><option value="mistakes">mistakes \(37\)<\/option><option value="pair=0,1">c0 ↔ c1/);
   assert.match(page, new RegExp(`<figure class="wrong" data-t="${truth[0]}" data-p="${pred[0]}" title="${imageId(0)}"><img src="thumbs/[0-9a-f]{32}\\.jpg"`));
 
   // --gallery-images 45: m3's 37 mistakes and the first 8 right images (in test order); the heatmap still counts all 60.
