@@ -40,7 +40,7 @@ const ALLOWED = [
   may('explain', [...BELOW_METHODS, 'backbones', 'train', 'finetune'], 'explanations run a backbone; Grad-CAM of a fine-tuned run rebuilds its model from its checkpoint'),
   may('results', ['util', 'metrics', 'data', 'method'], 'records hold what ran as plain fields'),
   may('jobs', [...BELOW_METHODS, 'data', 'backbones', 'text', 'features', 'train', 'probes', 'cluster', 'finetune', 'zeroshot', 'explain', 'results'], 'the cell runner plugs the methods in'),
-  may('report', ['util', 'metrics', 'results'], 'reports only read results'),
+  may('report', ['util', 'metrics', 'data', 'results'], 'reports read results (and open a record\'s dataset to show its test images in galleries)'),
   may('cli', [...BELOW_METHODS, 'data', 'backbones', 'text', 'features', 'train', 'probes', 'cluster', 'finetune', 'zeroshot', 'explain', 'results', 'jobs', 'report'], 'the CLI calls the library'),
 ];
 

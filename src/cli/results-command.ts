@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors.ts';
 import { problemLine, readStore, RECORDS_DIR, storedJobs, writeView } from '../results/job-store.ts';
-import { PREDICTIONS_DIR, predictionsCsv, readPredictions } from '../results/predictions.ts';
+import { cellPredictions, recordOfCell } from '../results/cell-lookup.ts';
+import { predictionsCsv } from '../results/predictions.ts';
 import type { Command } from './command.ts';
 
 function resultsOptions(y: Argv) {
@@ -28,14 +28,7 @@ async function predictions(dir: string, cell: string | undefined): Promise<void>
   if (!cell) throw new ConfigError('results predictions: name a cell (a record\'s cell_id, or its first characters).');
   const { records, problems } = await readStore(dir);
   for (const p of problems) process.stderr.write(`warning: ${problemLine(p)}\n`);
-  const hits = records.filter((r) => r.cell_id.startsWith(cell));
-  const cells = [...new Set(hits.map((r) => r.cell_id))];
-  if (cells.length !== 1) throw new ConfigError(`${cells.length ? `${cells.length} cells start with "${cell}" (${cells.slice(0, 5).join(', ')})` : `No record of cell "${cell}" in ${join(dir, RECORDS_DIR)}`}; give more of its cell_id.`);
-  const r = hits.at(-1)!;
-  if (typeof r.predictions !== 'string') throw new ConfigError(`The record of cell ${r.cell_id} (${r.backbone} ${r.method} on ${r.dataset}) keeps no predictions; it was written before they were kept. Run it again.`);
-  // A results folder moved since: the file beside its store.
-  const moved = join(dir, PREDICTIONS_DIR, basename(r.predictions));
-  process.stdout.write(predictionsCsv(await readPredictions(existsSync(r.predictions) ? r.predictions : moved)));
+  process.stdout.write(predictionsCsv(await cellPredictions(recordOfCell(records, cell, dir), dir)));
 }
 
 async function results(argv: Record<string, unknown>): Promise<void> {

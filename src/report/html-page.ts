@@ -18,6 +18,12 @@ tbody tr:hover { background: #fafafa; }
 figure { margin: 0; border: 1px solid #eee; padding: 0.5em; }
 figure svg { max-width: 100%; height: auto; display: block; }
 ul.notes { color: #8a5a00; }
+.hover-scatter { position: relative; } .hover-scatter svg circle { opacity: 0.85; } .hover-scatter svg circle:hover { stroke: #000; stroke-width: 2; opacity: 1; }
+.hover-scatter .tip { position: absolute; pointer-events: none; background: #fff; border: 1px solid #999; padding: 4px; font-size: 12px; box-shadow: 0 2px 6px rgba(0,0,0,0.2); max-width: 140px; }
+.hover-scatter .tip img { display: block; max-width: 128px; max-height: 128px; } .hover-scatter .tip img:not([src]) { display: none; }
+ul.legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.2em 1em; max-width: 480px; font-size: 12px; }
+ul.legend span { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px; }
+ul.links { columns: 2; }
 `;
 
 /**
@@ -56,6 +62,21 @@ export const SCRIPT = `
       th.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); go(); } });
     });
     table.setAttribute('data-sortable', 'ready');
+  });
+  // UMAP scatters: the point's thumbnail and label beside the pointer.
+  Array.prototype.forEach.call(document.querySelectorAll('.hover-scatter'), function (box) {
+    var tip = box.querySelector('.tip'), img = tip.querySelector('img'), label = tip.querySelector('span');
+    box.addEventListener('mouseover', function (e) {
+      var c = e.target;
+      if (!c || !c.hasAttribute || !c.hasAttribute('data-label')) return;
+      if (c.hasAttribute('data-src')) img.setAttribute('src', c.getAttribute('data-src')); else img.removeAttribute('src');
+      label.textContent = c.getAttribute('data-label');
+      var r = box.getBoundingClientRect(), p = c.getBoundingClientRect();
+      tip.style.left = (p.left - r.left + 12) + 'px';
+      tip.style.top = (p.top - r.top + 12) + 'px';
+      tip.hidden = false;
+    });
+    box.addEventListener('mouseout', function (e) { if (e.target && e.target.hasAttribute && e.target.hasAttribute('data-label')) tip.hidden = true; });
   });
   var m = /^#sort=([\\w.-]+):(\\d+)(:asc)?$/.exec(decodeURIComponent(location.hash));
   var t = m && document.getElementById(m[1]);

@@ -2,9 +2,8 @@ import { cellText, fixed, fmtStat, LEGEND } from './markdown.ts';
 import { bestMarks, isStat, type Cell, type ReportTable } from './report-table.ts';
 import type { Report } from './sections.ts';
 import { SCRIPT, STYLE } from './html-page.ts';
+import { esc } from './html-text.ts';
 
-/** Text for HTML content and attribute values. */
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * An SVG as a part of one HTML page: no XML prolog, no scripts or event handlers, no namespace URLs (the HTML parser
@@ -43,12 +42,14 @@ export function reportHtml(report: Report, svgs: ReadonlyMap<string, string>): s
   const toc = report.sections.map((s) => `<li><a href="#${esc(s.id)}">${esc(s.title)}</a></li>`).join('');
   const sections = report.sections.map((s) => {
     const figures = s.figures.flatMap((f, i) => {
+      if (f.html) return [`<figure><figcaption>${esc(f.title)}</figcaption>${f.html}</figure>`];
       const svg = svgs.get(`${s.id}/${i}`);
       return svg ? [`<figure title="${esc(f.title)}">${inlineSvg(svg, `${s.id}-${i}`)}</figure>`] : [];
     });
     return [
       `<section id="${esc(s.id)}"><h2>${esc(s.title)}</h2>`,
       ...s.tables.map(tableHtml),
+      s.links?.length ? `<ul class="links">${s.links.map((l) => `<li><a href="${esc(l.href)}">${esc(l.title)}</a></li>`).join('')}</ul>` : '',
       figures.length ? `<div class="figures">\n${figures.join('\n')}\n</div>` : '',
       s.notes.length ? `<ul class="notes">${s.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '',
       '</section>',

@@ -38,8 +38,9 @@ export const LEGEND = 'Values are means over seeds, ± the sample standard devia
 export function reportMarkdown(report: Report): string {
   const parts = [`# ${report.title}`, `${report.summary}\n${LEGEND}`];
   for (const s of report.sections) {
-    if (!s.tables.length && !s.notes.length) continue;
+    if (!s.tables.length && !s.notes.length && !s.links?.length) continue;
     parts.push(`## ${escape(s.title)}`, ...s.tables.map((t) => `### ${escape(t.title)}\n\n${tableMarkdown(t)}`));
+    if (s.links?.length) parts.push(s.links.map((l) => `- [${escape(l.title)}](${encodeURI(l.href)})`).join('\n'));
     if (s.notes.length) parts.push(s.notes.map((n) => `- ${n}`).join('\n'));
   }
   return parts.join('\n\n') + '\n';

@@ -20,9 +20,15 @@ export interface RankedRow {
  */
 export function rankSignificance(truth: Int32Array, models: readonly { name: string; pred: Int32Array }[], indices: readonly Int32Array[], metric: PairedMetric = (t, p) => accuracy(t, p), alpha = 0.05): RankedRow[] {
   const scored = models.map((m) => ({ ...m, score: metric(truth, m.pred) })).sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : 1));
+  // Two buffers reused over resamples and models: a typed-array copy per model and resample was most of the time.
+  const t = new Int32Array(truth.length);
+  const p = new Int32Array(truth.length);
   const scores = indices.map((idx) => {
-    const t = Int32Array.from(idx, (j) => truth[j]);
-    return scored.map((m) => metric(t, Int32Array.from(idx, (j) => m.pred[j])));
+    for (let k = 0; k < idx.length; k++) t[k] = truth[idx[k]];
+    return scored.map((m) => {
+      for (let k = 0; k < idx.length; k++) p[k] = m.pred[idx[k]];
+      return metric(t.subarray(0, idx.length), p.subarray(0, idx.length));
+    });
   });
   const intervals = rankIntervals(scores);
   const raw = scored.slice(1).map((m, i) => {

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { firstLine } from '../errors.ts';
+import { predictionsPath, readPredictions } from '../results/predictions.ts';
 import type { CellRecord } from '../results/record.ts';
 import type { EpochPoint } from './charts.ts';
 import type { Assets, Loaded } from './sections.ts';
@@ -29,7 +31,8 @@ function candidates(path: string, resultsDir: string): string[] {
   return [...new Set([path, ...(at >= 0 ? [join(resultsDir, path.slice(at))] : [])])];
 }
 
-async function load<T>(path: string, resultsDir: string, parse: (text: string) => T): Promise<Loaded<T>> {
+/** A file a record names (a path relative to where its run started, or moved with the results folder), parsed. */
+export async function load<T>(path: string, resultsDir: string, parse: (text: string) => T): Promise<Loaded<T>> {
   for (const p of candidates(path, resultsDir)) {
     const text = await readFile(p, 'utf8').catch(() => undefined);
     if (text !== undefined) return { value: parse(text) };
@@ -37,10 +40,14 @@ async function load<T>(path: string, resultsDir: string, parse: (text: string) =
   return { error: `${path} is missing` };
 }
 
-/** Read the files the records name: each fine-tuning run's curve, each clustering plot's SVG (beside its PNG). */
+/** Read the files the records name: each fine-tuning run's curve, each clustering plot's SVG (beside its PNG), each record's predictions. */
 export async function readAssets(records: readonly CellRecord[], resultsDir: string): Promise<Assets> {
-  const assets: Assets = { curves: new Map(), svgs: new Map() };
+  const assets: Assets = { curves: new Map(), svgs: new Map(), predictions: new Map() };
   for (const r of records) {
+    if (typeof r.predictions === 'string' && !assets.predictions.has(r.predictions)) {
+      const path = predictionsPath(r.predictions, resultsDir);
+      assets.predictions.set(r.predictions, await readPredictions(path).then((value) => ({ value }), (err: unknown) => ({ error: firstLine(err) })));
+    }
     if (typeof r.curve === 'string' && !assets.curves.has(r.curve)) assets.curves.set(r.curve, await load(r.curve, resultsDir, parseCurve));
     if (typeof r.plot === 'string' && !assets.svgs.has(r.plot)) assets.svgs.set(r.plot, await load(r.plot.replace(/\.png$/i, '.svg'), resultsDir, (t) => t));
   }

@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import type { PredictionsDoc } from '../results/predictions.ts';
 import type { CellRecord } from '../results/record.ts';
 import { curveSpec, idOodSpec, shotsSpec, type EpochPoint } from './charts.ts';
 import { clusterRanking } from './cluster-ranking.ts';
@@ -6,6 +7,7 @@ import { confusedPairsTable } from './confused-pairs.ts';
 import { columnBase, trainModes } from './columns.ts';
 import { drifts, driftTables } from './drift.ts';
 import { stem, type ReportTable } from './report-table.ts';
+import { significanceTables } from './significance.ts';
 import { seedStat } from './stats.ts';
 import { groupBy, isClassification, studyTables } from './study.ts';
 
@@ -14,6 +16,10 @@ interface Figure {
   title: string;
   spec?: TopLevelSpec;
   svg?: string;
+  /** The clustering record it shows (its cell id): the report may replace it with a hover scatter. */
+  cell?: string;
+  /** Ready HTML shown instead of the chart (a hover scatter). */
+  html?: string;
 }
 
 /** A part of the report: one dataset's tables and charts, the clustering, the fine-tuning curves. */
@@ -24,6 +30,8 @@ export interface Section {
   figures: Figure[];
   /** What could not be shown, and why (a missing file). */
   notes: string[];
+  /** Pages beside the report (galleries), relative to it. */
+  links?: { title: string; href: string }[];
 }
 
 export interface Report {
@@ -35,17 +43,18 @@ export interface Report {
 /** A file a record names, as read: its content, or why it could not be. */
 export type Loaded<T> = { value: T } | { error: string };
 
-/** The files the records name, read beforehand (report/ does its arithmetic without I/O): curves by path, UMAP SVGs by plot path. */
+/** The files the records name, read beforehand (report/ does its arithmetic without I/O): curves by path, UMAP SVGs by plot path, predictions by the path a record names. */
 export interface Assets {
   curves: Map<string, Loaded<EpochPoint[]>>;
   svgs: Map<string, Loaded<string>>;
+  predictions: Map<string, Loaded<PredictionsDoc>>;
 }
 
 /** The method of a column without its shots: `lr`, `ft`, `ft[head]`. */
 const methodOf = (r: CellRecord, modes: number) => columnBase(r, modes).replace(/_\d+$/, '');
 
 /** One dataset's section: the study table, ID vs OOD on WILDS, metric vs shots per method and set, the ID vs OOD scatter. */
-function datasetSection(dataset: string, protocol: string, rs: CellRecord[]): Section {
+function datasetSection(dataset: string, protocol: string, rs: CellRecord[], assets: Assets): Section {
   const modes = trainModes(rs);
   const metric = rs[0].metric;
   const figures: Figure[] = [];
@@ -70,7 +79,9 @@ function datasetSection(dataset: string, protocol: string, rs: CellRecord[]): Se
     const title = `${dataset}: OOD vs ID ${metric}`;
     figures.push({ title, spec: idOodSpec(ds.map((d) => ({ backbone: d.backbone, method: d.column, id: d.id.mean, ood: d.ood.mean })), metric, title) });
   }
-  return { id: stem('dataset', dataset, protocol), title: `${dataset} (protocol ${protocol})`, tables: [...studyTables(rs), ...driftTables(rs)], figures, notes };
+  const significance = significanceTables(dataset, protocol, rs, assets.predictions);
+  notes.push(...significance.notes);
+  return { id: stem('dataset', dataset, protocol), title: `${dataset} (protocol ${protocol})`, tables: [...studyTables(rs), ...driftTables(rs), ...significance.tables], figures, notes };
 }
 
 /** The clustering section: the ranking table and each UMAP scatter a run left (its .svg beside the record's `plot`). */
@@ -81,7 +92,7 @@ function clusterSection(rs: CellRecord[], assets: Assets): Section {
   for (const r of withPlots) {
     const title = `${r.backbone} on ${r.dataset} (${r.eval_split}, seed ${r.seed}): UMAP, ARI ${r.value.toFixed(3)}`;
     const svg = assets.svgs.get(String(r.plot));
-    if (svg && 'value' in svg) figures.push({ title, svg: svg.value });
+    if (svg && 'value' in svg) figures.push({ title, svg: svg.value, cell: r.cell_id });
     else notes.push(`${title}: not shown, ${svg?.error ?? 'its SVG was not read'}.`);
   }
   return { id: 'clustering', title: 'Clustering', tables: [clusterRanking(rs)], figures, notes };
@@ -104,7 +115,7 @@ function curveSection(rs: CellRecord[], assets: Assets): Section {
 export function buildReport(records: readonly CellRecord[], assets: Assets, source: string): Report {
   const sections = groupBy(records.filter(isClassification), (r) => JSON.stringify([r.dataset, r.protocol])).map(([key, rs]) => {
     const [dataset, protocol] = JSON.parse(key) as [string, string];
-    return datasetSection(dataset, protocol, rs);
+    return datasetSection(dataset, protocol, rs, assets);
   });
   const clusters = records.filter((r) => r.task === 'cluster');
   if (clusters.length) sections.push(clusterSection(clusters, assets));

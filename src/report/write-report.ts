@@ -7,6 +7,7 @@ import { renderVegaLite } from '../util/plot.ts';
 import type { StandIns } from './against-cells.ts';
 import { againstSection, type Against } from './against.ts';
 import { tableCsv } from './csv.ts';
+import { writeGalleries } from './galleries.ts';
 import { reportHtml } from './html.ts';
 import { reportMarkdown } from './markdown.ts';
 import { parsePublished, STUDY_TABLES } from './published.ts';
@@ -67,13 +68,30 @@ async function readAgainst(a: AgainstOption): Promise<Against> {
   return { name: a.source === 'study' ? 'study' : basename(path).replace(/\.csv$/i, ''), cells: parsePublished(text, path), standIns: a.standIns };
 }
 
-/** Read the results store, build the report and write it into `out` (report.md, report.html, csv/<table>.csv), each file atomically. */
-export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption): Promise<WrittenReport> {
+/** Galleries (with the html format): whether to make them, and where the datasets' images are (--data-root). */
+export interface GalleryOption {
+  galleries?: boolean;
+  dataRoot?: string;
+  /** Images per gallery (every mistake first); 0: all. */
+  galleryImages?: number;
+}
+
+/**
+ * Read the results store, build the report and write it into `out` (report.md, report.html, csv/<table>.csv, and with
+ * html the galleries in gallery/), each file atomically.
+ */
+export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption, opt: GalleryOption = {}): Promise<WrittenReport> {
   const store = await readStore(resultsDir);
   const records = latestPerCell(store.records);
   if (!records.length) throw new ConfigError(`No results in ${join(resultsDir, RECORDS_DIR)}: run \`reprobe probe\`, \`finetune\` or \`cluster\` first, or name the results folder (\`reprobe report DIR\`).`);
-  const report = buildReport(records, await readAssets(records, resultsDir), resultsDir);
+  const assets = await readAssets(records, resultsDir);
+  const report = buildReport(records, assets, resultsDir);
   if (against) report.sections.push(againstSection(records, await readAgainst(against)));
+  const galleries = formats.includes('html') && opt.galleries !== false ? await writeGalleries(records, assets, resultsDir, out, { dataRoot: opt.dataRoot, limit: opt.galleryImages }) : undefined;
+  if (galleries) {
+    for (const f of report.sections.flatMap((s) => s.figures)) if (f.cell && galleries.scatters.has(f.cell)) f.html = galleries.scatters.get(f.cell);
+    if (galleries.links.length || galleries.notes.length) report.sections.push({ id: 'galleries', title: 'Galleries', tables: [], figures: [], notes: galleries.notes, links: galleries.links });
+  }
   const svgs = formats.includes('html') ? await renderFigures(report) : new Map<string, string>();
   const markdown = reportMarkdown(report);
   const files: [string, string][] = [];
@@ -94,5 +112,5 @@ export async function writeReport(resultsDir: string, formats: readonly ReportFo
     } catch (err) {
       throw fsError(err, `Cannot write the report in ${out}`, 'Pass --out with a writable folder.');
     }
-  return { markdown, paths: files.map(([p]) => p), notes: [...store.problems.map(problemLine), ...report.sections.flatMap((s) => s.notes)] };
+  return { markdown, paths: [...(galleries?.paths ?? []), ...files.map(([p]) => p)], notes: [...store.problems.map(problemLine), ...report.sections.flatMap((s) => s.notes)] };
 }

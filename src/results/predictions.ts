@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { fsError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -30,6 +31,11 @@ export async function writePredictions(resultsDir: string, name: string, classes
     throw fsError(err, `Cannot write predictions in ${resultsDir}`, 'Free space, or pass --results-dir with a writable folder.');
   }
   return path;
+}
+
+/** Where a record's predictions file is now: the path it names, else the same name in this store (a results folder moved since). */
+export function predictionsPath(named: string, resultsDir: string): string {
+  return existsSync(named) ? named : join(resultsDir, PREDICTIONS_DIR, basename(named));
 }
 
 /** A predictions file, checked. */

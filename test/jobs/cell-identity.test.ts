@@ -82,7 +82,7 @@ for (const { kind, job } of kinds)
       else assert.equal(doc.cluster!.length, doc.ids.length);
     }
     // The report (markdown, as `reprobe report` writes it) shows each set's mean ± sample std with n = 3, worked out here from the values.
-    const md = reportMarkdown(buildReport(records, { curves: new Map(), svgs: new Map() }, results));
+    const md = reportMarkdown(buildReport(records, { curves: new Map(), svgs: new Map(), predictions: new Map() }, results));
     for (const set of sets) {
       const v = records.filter((r) => r.eval_split === set).map((r) => r.value);
       const mean = (v[0] + v[1] + v[2]) / 3;

@@ -6,12 +6,14 @@ import { test } from 'node:test';
 import { DataError } from '../../src/errors.ts';
 import { alignPredictions, comparePair, type PredictionRow } from '../../src/report/compare.ts';
 import { tempDir } from '../helpers.ts';
+import { REF as RANKS, writePredictionStore } from './prediction-store.ts';
 
 /** tools/paired_reference.py: 60 images, A and B's predictions, groups, and scipy/scikit-learn's numbers on them. */
 const REF = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'paired', 'paired-reference.json'), 'utf8')) as {
   paired: { truth: number[]; a: number[]; b: number[]; groups: number[]; b_count: number; c_count: number; mcnemar_p: number; bootstrap: Record<string, { diff: number }> };
 };
 const { truth, a, b, groups } = REF.paired;
+const REF_PREDS = RANKS.ranks.preds;
 /** A's rows in image order, B's reversed and with class names as text: alignment is by id, not by position. */
 const rowsA: PredictionRow[] = truth.map((t, i) => ({ id: `img${i}`, true: `c${t}`, pred: `c${a[i]}`, group: `g${groups[i]}` }));
 const rowsB: PredictionRow[] = truth.map((t, i) => ({ id: `img${i}`, true: `c${t}`, pred: `c${b[i]}`, group: `g${groups[i]}` })).reverse();
@@ -54,4 +56,39 @@ test('reprobe compare A.csv B.jsonl prints the pair', () => {
   writeFileSync(join(dir, 'bad.csv'), 'id,truth,pred\nimg0,c1,c1\n');
   const bad = spawnSync(process.execPath, [bin, 'compare', join(dir, 'a.csv'), join(dir, 'bad.csv')], { encoding: 'utf8' });
   assert.match(bad.stderr, /bad\.csv: row 1 has no "true"; each row needs id, true, pred/);
+});
+
+test('reprobe compare CELL CELL: store cells by id or unique prefix, the same numbers as their predictions files; other images refused in one line', async () => {
+  const results = tempDir();
+  const { records } = await writePredictionStore(results);
+  const cell = (backbone: string, method: string) => records.find((r) => r.backbone === backbone && r.method === method)!.cell_id;
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, 'compare', ...args, '--results', results, '--resamples', '200'], { encoding: 'utf8', env: { ...process.env, REPROBE_HOME: tempDir() } });
+  const [m0, m1] = [cell('m0', 'lr'), cell('m1', 'lr')];
+  const byCell = run(m0.slice(0, -1), m1);
+  assert.equal(byCell.status, 0, byCell.stderr);
+  // By hand from the reference's predictions: images m0 gets right and m1 wrong, and the reverse.
+  const [p0, p1] = REF_PREDS;
+  const b = truth.filter((t, i) => p0[i] === t && p1[i] !== t).length;
+  const c = truth.filter((t, i) => p1[i] === t && p0[i] !== t).length;
+  assert.match(byCell.stdout, new RegExp(`^A = m0 lr_10 on folder:.* \\(test, seed 0, cell .{8}\\), B = m1 lr_10 .*: 60 images\\nMcNemar \\(exact, two-sided\\): A right and B wrong ${b}, A wrong and B right ${c}, p = `));
+  // The same predictions as files (what `results predictions` prints): the same lines after the names.
+  const dir = tempDir();
+  for (const [name, id] of [['a.csv', m0], ['b.csv', m1]]) {
+    const csv = spawnSync(process.execPath, [bin, 'results', 'predictions', id, '--results-dir', results], { encoding: 'utf8' });
+    assert.equal(csv.status, 0, csv.stderr);
+    writeFileSync(join(dir, name), csv.stdout);
+  }
+  const byFile = run(join(dir, 'a.csv'), join(dir, 'b.csv'));
+  assert.equal(byFile.status, 0, byFile.stderr);
+  assert.equal(byCell.stdout.split('\n').slice(1).join('\n'), byFile.stdout.split('\n').slice(1).join('\n'));
+  // m1's knn_10 ran on 50 of the 60 images.
+  const other = run(cell('m0', 'knn'), cell('m1', 'knn'));
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /^reprobe: .* are not the same test images: 10 ids only in the first \(e\.g\. "[^"]+"\), 0 only in the second .*\n$/);
+  const ambiguous = run('folder', m1);
+  assert.equal(ambiguous.status, 2);
+  assert.match(ambiguous.stderr, /^reprobe: \d+ cells start with "folder" .*; give more of its cell_id\.\n$/);
+  const old = run(cell('old', 'lr'), m1);
+  assert.match(old.stderr, /^reprobe: The record of cell .* \(old lr on .*\) keeps no predictions; .*\n$/);
 });

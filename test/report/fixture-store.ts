@@ -4,7 +4,7 @@ import { writeJobRecords } from '../../src/results/job-store.ts';
 import type { CellRecord } from '../../src/results/record.ts';
 
 /** The fields a record needs beside what a test sets (records as the runner writes them; the numbers are the test's). */
-function record(fields: Partial<CellRecord> & Pick<CellRecord, 'method' | 'backbone' | 'dataset' | 'shots' | 'value'>, at: number): CellRecord {
+export function fixtureRecord(fields: Partial<CellRecord> & Pick<CellRecord, 'method' | 'backbone' | 'dataset' | 'shots' | 'value'>, at: number): CellRecord {
   const task = fields.method === 'finetune' ? 'finetune' : fields.method === 'cluster' || fields.method === 'kmeans' ? 'cluster' : 'probe';
   const r = {
     schema_version: 1,
@@ -46,7 +46,7 @@ function record(fields: Partial<CellRecord> & Pick<CellRecord, 'method' | 'backb
  */
 export async function writeFixtureStore(dir: string): Promise<void> {
   let t = 0;
-  const r = (f: Parameters<typeof record>[0]) => record(f, t++);
+  const r = (f: Parameters<typeof fixtureRecord>[0]) => fixtureRecord(f, t++);
   const uc = { dataset: 'ucmerced' } as const;
   const runs = join(dir, 'runs');
   mkdirSync(join(runs, 'clipft'), { recursive: true });

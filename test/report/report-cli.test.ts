@@ -54,7 +54,11 @@ test('report end to end: markdown on stdout, report.md, one csv per table and on
 });
 
 test('report on an empty or missing store, or with an unknown format: one line, exit 2; --help has an example', async () => {
-  const [empty, help] = await Promise.all([reprobeAsync('report', tempDir()), reprobeAsync('report', '--help')]);
+  const [empty, help, cap] = await Promise.all([reprobeAsync('report', tempDir()), reprobeAsync('report', '--help'), reprobeAsync('report', tempDir(), '--gallery-images', '-1')]);
+  assert.equal(cap.status, 2);
+  assert.match(cap.stderr, /^reprobe: --gallery-images -1: a whole number of 0 or more \(0: every image\), e\.g\. --gallery-images 500\.\n$/);
+  assert.match(help.stdout, /--no-galleries|--galleries/);
+  assert.match(help.stdout, /McNemar's\s+exact\s+test,\s+Holm\s+over/);
   assert.equal(empty.status, 2, empty.stderr);
   assert.match(empty.stderr, /^reprobe: No results in .*records: run `reprobe probe`, `finetune` or `cluster` first, or name the results folder \(`reprobe report DIR`\)\.\n$/);
   assert.equal(help.status, 0);

@@ -1,28 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { writeReport } from '../../src/report/write-report.ts';
 import { tempDir } from '../helpers.ts';
+import { browse, consoleLines, NO_CHROMIUM } from './chromium.ts';
 import { writeFixtureStore } from './fixture-store.ts';
 
-/** Debian's `chromium` on PATH (CI installs it: apt-get install -y chromium); undefined without it. */
-const chromium = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'chromium')).find((p) => existsSync(p));
-const HEADLESS = ['--headless', '--no-sandbox', '--disable-gpu', '--enable-logging=stderr', '--v=0'];
-
-function browse(url: string, ...flags: string[]): { stdout: string; stderr: string } {
-  const r = spawnSync(chromium!, [...HEADLESS, `--user-data-dir=${tempDir('reprobe-chromium-')}`, ...flags, url], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
-  assert.equal(r.status, 0, `chromium exited ${r.status}: ${r.stderr}`);
-  return r;
-}
-
-/** What the page said on its console (its errors are `Uncaught …`): chromium logs it as CONSOLE lines naming the page. */
-const consoleLines = (stderr: string) => stderr.split('\n').filter((l) => /Uncaught|ERROR:CONSOLE|CONSOLE.*report\.html/.test(l));
-
-test('report.html in headless Chromium: no console errors, sortable tables, inline charts, a screenshot with content', { skip: chromium ? false : 'chromium is not on PATH (apt-get install -y chromium)' }, async () => {
+test('report.html in headless Chromium: no console errors, sortable tables, inline charts, a screenshot with content', { skip: NO_CHROMIUM }, async () => {
   const results = tempDir();
   await writeFixtureStore(results);
   const out = tempDir();
@@ -49,7 +36,7 @@ test('report.html in headless Chromium: no console errors, sortable tables, inli
   assert.ok(readFileSync(png).subarray(1, 4).toString() === 'PNG');
 });
 
-test('report.html with --against study in headless Chromium: no console errors, every table sortable', { skip: chromium ? false : 'chromium is not on PATH (apt-get install -y chromium)' }, async () => {
+test('report.html with --against study in headless Chromium: no console errors, every table sortable', { skip: NO_CHROMIUM }, async () => {
   const results = tempDir();
   await writeFixtureStore(results);
   const out = tempDir();

@@ -146,7 +146,7 @@ test('a record whose predictions collapsed to one class is flagged beside its ta
   const recs = await fixture();
   const i = recs.findIndex((r) => r.task === 'probe');
   const flagged = recs.map((r, j) => (j === i ? { ...r, collapsed: true } : r));
-  const notes = (rs: CellRecord[]) => buildReport(rs, { curves: new Map(), svgs: new Map() }, 'x').sections.flatMap((s) => s.notes);
+  const notes = (rs: CellRecord[]) => buildReport(rs, { curves: new Map(), svgs: new Map(), predictions: new Map() }, 'x').sections.flatMap((s) => s.notes);
   assert.equal(notes(recs).filter((n) => n.includes('every prediction is one class')).length, 0);
   assert.deepEqual(notes(flagged).filter((n) => n.includes('every prediction is one class')).map((n) => n.startsWith(`${recs[i].backbone} ${recs[i].method}`)), [true]);
 });

@@ -30,7 +30,7 @@ test('a store written by the code before the record schema (version 0) is read w
   }
   // Every (method, seed) is its own cell, and the report averages the two seeds: n = 2.
   assert.equal(new Set(latestPerCell(records).map((r) => r.cell_id)).size, 8);
-  const md = reportMarkdown(buildReport(latestPerCell(records), { curves: new Map(), svgs: new Map() }, V0));
+  const md = reportMarkdown(buildReport(latestPerCell(records), { curves: new Map(), svgs: new Map(), predictions: new Map() }, V0));
   const knn = old.filter((o) => o.method === 'knn').map((o) => o.value as number);
   const mean = (knn[0] + knn[1]) / 2;
   assert.ok(md.includes(`${mean.toFixed(4)} ± ${(Math.abs(knn[0] - knn[1]) / Math.SQRT2).toFixed(4)} (n=2)`), md);
