@@ -105,7 +105,12 @@ export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: Sw
     });
   }
   if (variants.length === 0) throw new ConfigError(`${file}: methods: name at least one method (${[...METHODS.keys()].join(', ')}).`);
-  for (const m of Object.keys(sweep.methodShots ?? {})) if (!(m in sweep.methods)) throw new ConfigError(`${file}: methodShots.${m}: not one of the methods (${Object.keys(sweep.methods).join(', ')}).`);
+  const levels = [...new Set(sweep.datasets.flatMap((d) => shotsFor(sweep, d)))];
+  for (const [m, only] of Object.entries(sweep.methodShots ?? {})) {
+    if (!(m in sweep.methods)) throw new ConfigError(`${file}: methodShots.${m}: not one of the methods (${Object.keys(sweep.methods).join(', ')}).`);
+    // A method kept to levels the grid never reaches would have no job at all, silently.
+    if (METHODS.get(m)?.task !== 'cluster' && !only.some((k) => levels.includes(k))) throw new ConfigError(`${file}: methodShots.${m}: none of ${only.join(', ')} is a shot level of the sweep (shots: ${levels.join(', ')}); ${m} would run no job.`);
+  }
   return { sweep, jobs: expand(sweep, variants) };
 }
 

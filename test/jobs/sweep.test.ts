@@ -190,3 +190,10 @@ test('a grid of 300k jobs expands and lists (--dry-run) without overflowing the 
   const table = formatTable(['job', 'seed'], jobs.map((j) => [j.id, j.seed]));
   assert.equal(table.split('\n').length, 2 + 300_000);
 });
+
+test('methodShots that selects no shot level of the grid is one error naming the key, not a method with zero jobs', () => {
+  assert.throws(() => checkSweep({ ...GRID, methodShots: { lr: [1000] } }, 's.yaml'), /^ConfigError: s\.yaml: methodShots\.lr: none of 1000 is a shot level of the sweep \(shots: 5, 10\)/);
+  // One level of the grid is enough: lr runs at 10 only.
+  const { jobs } = checkSweep({ ...GRID, methodShots: { lr: [10, 1000] } }, 's.yaml');
+  assert.deepEqual([...new Set(jobs.filter((j) => j.method === 'lr').map((j) => j.shots))], [10]);
+});
