@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tinySweep } from '../fixtures/sweep-evidence.ts';
 import { tempDir } from '../helpers.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
@@ -29,4 +30,38 @@ test('cache clear removes only the named keys; a form whose keys do not arrive (
   assert.deepEqual(left(), keys.slice(1));
   assert.equal(reprobe(['cache', 'clear', '--all'], { REPROBE_HOME: home }).code, 0);
   assert.deepEqual(left(), []);
+});
+
+test('an empty or truncated record file is not a finished job: --status lists it, a rerun runs it again, merge names it and fails', () => {
+  const dir = tempDir();
+  const env = { REPROBE_HOME: tempDir() };
+  const file = tinySweep(dir, { shots: [2], methods: { knn: {}, lr: { lrC: [1] } } });
+  assert.equal(reprobe(['sweep', file], env).code, 0);
+  const records = join(dir, 'results', 'records');
+  const [a, b] = readdirSync(records).sort();
+  const whole = readFileSync(join(records, b), 'utf8');
+  writeFileSync(join(records, a), '');
+  writeFileSync(join(records, b), whole.slice(0, whole.length >> 1)); // cut mid-line, as a full disk leaves it
+  const status = reprobe(['sweep', file, '--status'], env);
+  assert.match(status.out, /2 jobs: 0 done, 2 invalid, 0 failed, 0 running, 0 pending/);
+  assert.ok(status.out.includes(`${a.slice(0, -6)} `) && status.out.includes('empty file'), status.out);
+  const merged = reprobe(['results', 'merge', join(dir, 'results')], env);
+  assert.equal(merged.code, 2);
+  assert.ok(merged.err.includes(join(records, a)) && merged.err.includes(join(records, b)), merged.err);
+  const again = reprobe(['sweep', file], env);
+  assert.match(again.out, /2 jobs: 2 run, 0 already in the store/);
+  assert.equal(readFileSync(join(records, b), 'utf8').trim().split('\n').length, whole.trim().split('\n').length);
+  const ok = reprobe(['results', 'merge', join(dir, 'results')], env);
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out, /^2 records from/);
+});
+
+test('a store of junk merges to a failure naming its files, not "0 records" and exit 0', () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'records'));
+  writeFileSync(join(dir, 'records', 'junk.jsonl'), 'hello\n');
+  writeFileSync(join(dir, 'records', 'obj.jsonl'), '{"value": 0.9}\n');
+  const r = reprobe(['results', 'merge', dir]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /reprobe: 2 record files refused .*junk\.jsonl.*obj\.jsonl/);
 });
