@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { ConfigError, DataError } from '../errors.ts';
 import { problemLine, readStore, RECORDS_DIR, writeView } from '../results/job-store.ts';
 import { PREDICTIONS_DIR, predictionsCsv, readPredictions } from '../results/predictions.ts';
+import { checkOutputPath } from '../util/output-path.ts';
 import type { Command } from './command.ts';
 
 function resultsOptions(y: Argv) {
@@ -20,6 +21,7 @@ function resultsOptions(y: Argv) {
 async function merge(dir: string, out: string): Promise<void> {
   const { records, problems } = await readStore(dir);
   if (!records.length && !problems.length) throw new ConfigError(`No records in ${join(dir, RECORDS_DIR)}; run probe, finetune, cluster or sweep with --results-dir ${dir} first.`);
+  checkOutputPath(out, '--out', { folders: [{ path: join(dir, RECORDS_DIR), what: 'the store\'s records folder: every file there is read as a job\'s records, so the next merge would count each record twice' }] });
   const { count } = await writeView(dir, out);
   for (const p of problems) process.stderr.write(`warning: ${problemLine(p)}\n`);
   process.stdout.write(`${count} records from ${join(dir, RECORDS_DIR)} → ${out}\n`);

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tinyVit } from '../fixtures/onnx-fixtures.ts';
 import { tinySweep } from '../fixtures/sweep-evidence.ts';
 import { tempDir } from '../helpers.ts';
 
@@ -64,4 +65,34 @@ test('a store of junk merges to a failure naming its files, not "0 records" and 
   const r = reprobe(['results', 'merge', dir]);
   assert.equal(r.code, 2);
   assert.match(r.err, /reprobe: 2 record files refused .*junk\.jsonl.*obj\.jsonl/);
+});
+
+test('an output onto an input or into the store is refused before anything is written: merge -o into records/, quantize --out onto the float model or its card', () => {
+  // A store of one record, merged into its own records folder: the next merge would read it as a job's records.
+  const results = tempDir();
+  mkdirSync(join(results, 'records'));
+  const line = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v0', 'records', readdirSync(join(import.meta.dirname, '..', 'fixtures', 'store-v0', 'records'))[0]), 'utf8').split('\n')[0];
+  writeFileSync(join(results, 'records', 'job.jsonl'), `${line}\n`);
+  for (const out of [join(results, 'records', 'merged.jsonl'), join(results, 'records', 'job.jsonl'), join(results, 'records')]) {
+    const r = reprobe(['results', 'merge', results, '-o', out]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /^reprobe: --out .* is inside .*records, the store's records folder/);
+    assert.deepEqual(readdirSync(join(results, 'records')), ['job.jsonl']);
+  }
+  const again = reprobe(['results', 'merge', results]);
+  assert.match(again.out, /^1 records from/);
+  const dir = tempDir();
+  const model = join(dir, 'vit.onnx');
+  const floatBytes = tinyVit({ size: 32, patch: 8, width: 16, dim: 24, layers: 2 });
+  writeFileSync(model, floatBytes);
+  const card = join(dir, 'vit.card.json');
+  writeFileSync(card, JSON.stringify({ id: 'vit', input: { height: 32, width: 32 }, output: { name: 'last_hidden_state', pooling: 'cls' } }));
+  const env = { REPROBE_HOME: tempDir(), HF_HUB_OFFLINE: '1' };
+  for (const out of [model, join(dir, '.', 'vit.onnx'), join(dir, 'vit')]) {
+    // vit → vit.card.json, the card it was read with.
+    const q = reprobe(['models', 'quantize', model, '--card', card, '--out', out], env);
+    assert.equal(q.code, 2, q.err);
+    assert.match(q.err, /^reprobe: --out('s card)? .* is the input /);
+  }
+  assert.deepEqual(readFileSync(model), Buffer.from(floatBytes), 'the float model is untouched');
 });
