@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { resolveCard } from '../backbones/registry.ts';
 import { studyTable } from '../data/study-table.ts';
-import { datasetEntry } from '../data/registry.ts';
+import { canonicalDataset, datasetEntry } from '../data/registry.ts';
 import { ConfigError } from '../errors.ts';
 import { MAX_SEED } from '../util/rng.ts';
 import { JOB_SHAPE } from './job-schema.ts';
@@ -150,7 +150,7 @@ function expand(sweep: Sweep, variants: { method: string; options: Record<string
               : { protocol: 'shots' as const, shots: 0, valPerClass: 0, testPerClass: sweep.testPerClass };
             const what = {
               backbone,
-              dataset,
+              dataset: canonicalDataset(dataset),
               protocol: split.protocol,
               shots: split.shots,
               valPerClass: split.valPerClass ?? null,
@@ -166,7 +166,7 @@ function expand(sweep: Sweep, variants: { method: string; options: Record<string
             const id = createHash('sha256').update(canonical(what)).digest('hex').slice(0, 16);
             if (seen.has(id)) continue;
             seen.add(id);
-            jobs.push({ id, backbone, dataset, ...split, seed: seedValue, method, options });
+            jobs.push({ id, backbone, dataset: canonicalDataset(dataset), ...split, seed: seedValue, method, options });
           }
   return jobs;
 }

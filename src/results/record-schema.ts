@@ -30,6 +30,7 @@ export const RecordSchema = z
     layer: z.string(),
     runtime: z.string(),
     dataset: z.string().min(1),
+    dataset_digest: z.string().optional(),
     protocol: z.enum(['shots', 'study']),
     shots: count,
     seed: z.number().int(),

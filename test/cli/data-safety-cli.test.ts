@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
+import { stringify } from 'yaml';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
 import { tinySweep } from '../fixtures/sweep-evidence.ts';
 import { tempDir } from '../helpers.ts';
@@ -95,4 +97,39 @@ test('an output onto an input or into the store is refused before anything is wr
     assert.match(q.err, /^reprobe: --out('s card)? .* is the input /);
   }
   assert.deepEqual(readFileSync(model), Buffer.from(floatBytes), 'the float model is untouched');
+});
+
+/** `<parent>/data`: 3 classes x 3 images of shades offset by `tint` (two tints: two different datasets of one layout). */
+async function dataIn(parent: string, tint: number): Promise<void> {
+  for (const [c, cls] of ['c0', 'c1', 'c2'].entries()) {
+    mkdirSync(join(parent, 'data', cls), { recursive: true });
+    for (let i = 0; i < 3; i++) {
+      const shade = 30 + c * 80 + i * 9 + tint;
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: shade, g: 255 - shade, b: tint } } }).png().toFile(join(parent, 'data', cls, `img${i}.png`));
+    }
+  }
+}
+
+test('folder:data typed in two working folders is two datasets: two cell ids, two report columns, and a sweep runs both', async () => {
+  const [a, b] = [tempDir(), tempDir()];
+  await dataIn(a, 0);
+  await dataIn(b, 40);
+  const results = tempDir();
+  const env = { REPROBE_HOME: tempDir() };
+  for (const cwd of [a, b]) {
+    const r = reprobe(['probe', '-b', 'mobilenet-v2', '-d', 'folder:data', '--shots', '1', '--val-per-class', '1', '--probe', 'knn', '--results-dir', results], env, cwd);
+    assert.equal(r.code, 0, r.err);
+  }
+  const records = readdirSync(join(results, 'records')).flatMap((f) => readFileSync(join(results, 'records', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>));
+  assert.deepEqual(records.map((r) => r.dataset).sort(), [`folder:${join(realpathSync(a), 'data')}`, `folder:${join(realpathSync(b), 'data')}`].sort());
+  assert.equal(new Set(records.map((r) => r.cell_id)).size, 2);
+  assert.equal(new Set(records.map((r) => r.dataset_digest)).size, 2);
+  const report = reprobe(['report', results, '--format', 'md'], env);
+  assert.equal(report.code, 0, report.err);
+  const md = readFileSync(join(results, 'report', 'report.md'), 'utf8');
+  assert.ok(md.includes(join(realpathSync(a), 'data')) && md.includes(join(realpathSync(b), 'data')), md);
+  // The same sweep file run from each folder: the second is not "already in the store".
+  const sweep = join(tempDir(), 'sweep.yaml');
+  writeFileSync(sweep, stringify({ backbones: ['mobilenet-v2'], datasets: ['folder:data'], shots: [1], valPerClass: 1, methods: { knn: {} }, extract: 'split', resultsDir: join(tempDir(), 'sweep-results') }));
+  for (const cwd of [a, b]) assert.match(reprobe(['sweep', sweep], env, cwd).out, /1 jobs: 1 run, 0 already in the store/, cwd);
 });
