@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import type { Backbone } from '../../src/backbones/types.ts';
+import { fileDigest } from '../../src/backbones/weights-digest.ts';
 import { datasetDigest, fileDigests } from '../../src/data/content-digest.ts';
 import { loadDataset } from '../../src/data/registry.ts';
 import { featureKey } from '../../src/features/cache-key.ts';
@@ -66,4 +67,15 @@ test('the same images in another folder have the same digest and feature key; an
   cpSync(root, moved, { recursive: true });
   cpSync(join(moved, 'a', '0.png'), join(moved, 'b', '9.png'));
   assert.notEqual(await datasetDigest(await loadDataset(`folder:${moved}`)), await datasetDigest(a));
+});
+
+test('a model file replaced in place, its size and mtime restored, gets the new weights digest', async () => {
+  const path = join(tempDir(), 'model.onnx');
+  const [a, b] = [Buffer.alloc(64, 1), Buffer.alloc(64, 2)];
+  writeFileSync(path, a);
+  utimesSync(path, 1_700_000_000, 1_700_000_000);
+  assert.equal(await fileDigest(path), createHash('sha256').update(a).digest('hex'));
+  writeFileSync(path, b);
+  utimesSync(path, 1_700_000_000, 1_700_000_000);
+  assert.equal(await fileDigest(path), createHash('sha256').update(b).digest('hex'));
 });
