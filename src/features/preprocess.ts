@@ -57,9 +57,9 @@ const MAX_RESIZED_PIXELS = 2 ** 24;
 /** Throws when an image of `size` would pass a budget, before its pixels are decoded or resized. */
 function checkBudget(size: { width: number; height: number }, resized: { width: number; height: number }): void {
   if (!(size.width >= 1 && size.height >= 1)) throw new Error(`image declares ${size.width}x${size.height} pixels`);
-  if (size.width * size.height > MAX_INPUT_PIXELS) throw new Error(`image is ${size.width}x${size.height} pixels, over the budget of ${MAX_INPUT_PIXELS / 1e6}M pixels to decode; skipped`);
+  if (size.width * size.height > MAX_INPUT_PIXELS) throw new Error(`image is ${size.width}x${size.height} pixels, over the budget of ${MAX_INPUT_PIXELS / 1e6}M pixels to decode`);
   if (resized.width * resized.height > MAX_RESIZED_PIXELS)
-    throw new Error(`image is ${size.width}x${size.height} pixels: resized for the card it would be ${resized.width}x${resized.height}, over the budget of ${MAX_RESIZED_PIXELS} pixels (an extreme aspect ratio); skipped`);
+    throw new Error(`image is ${size.width}x${size.height} pixels: resized for the card it would be ${resized.width}x${resized.height}, over the budget of ${MAX_RESIZED_PIXELS} pixels (an extreme aspect ratio)`);
 }
 
 /**

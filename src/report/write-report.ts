@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ConfigError, firstLine, fsError } from '../errors.ts';
+import { ConfigError, DataError, firstLine, fsError } from '../errors.ts';
 import { latestPerCell, problemLine, readStore, RECORDS_DIR } from '../results/job-store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { renderVegaLite } from '../util/plot.ts';
@@ -71,6 +71,10 @@ async function readAgainst(a: AgainstOption): Promise<Against> {
 export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption): Promise<WrittenReport> {
   const store = await readStore(resultsDir);
   const records = latestPerCell(store.records);
+  if (!records.length && store.problems.length) {
+    const files = [...new Set(store.problems.map((p) => p.file))];
+    throw new DataError(`No valid records in ${join(resultsDir, RECORDS_DIR)}: ${files.length} file${files.length > 1 ? 's' : ''} refused (${problemLine(store.problems[0])}${files.length > 1 ? ', …' : ''}). Rerun the jobs (a sweep reruns them) or remove the files.`);
+  }
   if (!records.length) throw new ConfigError(`No results in ${join(resultsDir, RECORDS_DIR)}: run \`reprobe probe\`, \`finetune\` or \`cluster\` first, or name the results folder (\`reprobe report DIR\`).`);
   const report = buildReport(records, await readAssets(records, resultsDir), resultsDir);
   if (against) report.sections.push(againstSection(records, await readAgainst(against)));

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ReprobeError } from '../../src/errors.ts';
 import { reportMarkdown } from '../../src/report/markdown.ts';
 import { buildReport } from '../../src/report/sections.ts';
+import { writeReport } from '../../src/report/write-report.ts';
 import { ensureResultsDir, latestPerCell, readStore, writeJobRecords, writeView } from '../../src/results/job-store.ts';
 import type { CellRecord } from '../../src/results/record.ts';
 import { tempDir } from '../helpers.ts';
@@ -109,4 +110,11 @@ test('hand-edited records (7, -5, "0.9", 1e999, no backbone, ARI 1.5) are refuse
   assert.doesNotMatch(md, /7\.0000|-5\.0000|Infinity/);
   // The warning names each file (with its line).
   for (const p of problems) assert.ok(edited.some((x) => x.startsWith(p.file)), p.file);
+});
+
+test('a report of a store whose every record is refused names the refused files, not "run probe first"', async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'records'));
+  writeFileSync(join(dir, 'records', 'torn.jsonl'), '{"method":"knn","val');
+  await assert.rejects(writeReport(dir, ['md'], join(dir, 'report')), (e: unknown) => e instanceof ReprobeError && /No valid records .*1 file refused \(.*torn\.jsonl:1: not a valid record/.test(e.message));
 });
