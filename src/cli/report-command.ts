@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.ts';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
+import { findCard } from '../backbones/cards/index.ts';
 import { parseFormats, REPORT_FORMATS, writeReport } from '../report/write-report.ts';
 import type { Command } from './command.ts';
 
@@ -41,7 +42,7 @@ async function report(argv: Record<string, unknown>): Promise<void> {
   const formats = parseFormats(String(argv.format));
   const out = typeof argv.out === 'string' ? argv.out : join(results, 'report');
   const against = typeof argv.against === 'string' ? { source: argv.against, standIns: parseStandIns(argv['stand-in']) } : undefined;
-  const { markdown, paths, notes } = await writeReport(results, formats, out, against);
+  const { markdown, paths, notes } = await writeReport(results, formats, out, against, { backboneId: (name) => findCard(name)?.id ?? name });
   for (const n of notes) process.stderr.write(`reprobe: note: ${n}\n`);
   process.stdout.write(`${markdown}\nwritten:\n${paths.map((p) => `  ${p}`).join('\n')}\n`);
 }

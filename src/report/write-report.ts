@@ -68,9 +68,11 @@ async function readAgainst(a: AgainstOption): Promise<Against> {
 }
 
 /** Read the results store, build the report and write it into `out` (report.md, report.html, csv/<table>.csv), each file atomically. */
-export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption): Promise<WrittenReport> {
+export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption, opt: { backboneId?: (name: string) => string } = {}): Promise<WrittenReport> {
   const store = await readStore(resultsDir);
-  const records = latestPerCell(store.records);
+  // Records written before aliases were resolved (`dino` beside `dino-vits16`) are grouped under the card's id.
+  const named = opt.backboneId ? store.records.map((r) => ({ ...r, backbone: opt.backboneId!(r.backbone) })) : store.records;
+  const records = latestPerCell(named);
   if (!records.length && store.problems.length) {
     const files = [...new Set(store.problems.map((p) => p.file))];
     throw new DataError(`No valid records in ${join(resultsDir, RECORDS_DIR)}: ${files.length} file${files.length > 1 ? 's' : ''} refused (${problemLine(store.problems[0])}${files.length > 1 ? ', …' : ''}). Rerun the jobs (a sweep reruns them) or remove the files.`);

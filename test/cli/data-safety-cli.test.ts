@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
@@ -132,4 +132,24 @@ test('folder:data typed in two working folders is two datasets: two cell ids, tw
   const sweep = join(tempDir(), 'sweep.yaml');
   writeFileSync(sweep, stringify({ backbones: ['mobilenet-v2'], datasets: ['folder:data'], shots: [1], valPerClass: 1, methods: { knn: {} }, extract: 'split', resultsDir: join(tempDir(), 'sweep-results') }));
   for (const cwd of [a, b]) assert.match(reprobe(['sweep', sweep], env, cwd).out, /1 jobs: 1 run, 0 already in the store/, cwd);
+});
+
+test('report groups records written under an alias (dino) with those under the id (dino-vits16): one row, n = 2', () => {
+  const fixture = join(import.meta.dirname, '..', 'fixtures', 'store-v0');
+  const dir = tempDir();
+  cpSync(fixture, dir, { recursive: true });
+  let knn = 0;
+  for (const f of readdirSync(join(dir, 'records'))) {
+    const lines = readFileSync(join(dir, 'records', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // Every record becomes DINO's, the knn seeds split between the alias and the id.
+    const renamed = lines.map((r) => ({ ...r, backbone: r.method === 'knn' && knn++ % 2 === 0 ? 'dino' : 'dino-vits16' }));
+    writeFileSync(join(dir, 'records', f), renamed.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+  assert.equal(knn, 2);
+  const r = reprobe(['report', dir, '--format', 'md']);
+  assert.equal(r.code, 0, r.err);
+  const md = readFileSync(join(dir, 'report', 'report.md'), 'utf8');
+  assert.doesNotMatch(md, /\bdino\b(?!-)/);
+  assert.doesNotMatch(md, /\(n=1\)/);
+  assert.match(md, /\(n=2\)/);
 });
