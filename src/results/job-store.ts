@@ -92,13 +92,6 @@ export async function readJobFile(resultsDir: string, name: string): Promise<{ r
  */
 export const isFinished = (f: { records: readonly CellRecord[]; problems: readonly RecordProblem[] } | undefined): boolean => !!f && f.records.length > 0 && f.problems.length === 0;
 
-/** The names (without .jsonl) of the finished jobs of the store (see isFinished). */
-export async function storedJobs(resultsDir: string): Promise<Set<string>> {
-  const done = new Set<string>();
-  for (const name of await jobFileNames(resultsDir)) if (isFinished(await readJobFile(resultsDir, name))) done.add(name);
-  return done;
-}
-
 /**
  * Every record in the store, checked and migrated to the current version, ordered by time then file name; a line
  * that is not a valid record (or an empty file) is returned as a problem (file and line) for the caller to report,
