@@ -54,10 +54,13 @@ export async function openOnnxBackbone(card: OnnxCard, modelPath: string, opt: O
   };
 }
 
-/** Cheap identity of a model file (hashing a 1 GB model on every run would cost seconds). */
+/**
+ * Cheap identity of a model file (hashing a 1 GB model on every run would cost seconds): with its ctime and inode, so
+ * a file replaced in place with its size and mtime restored is another model (no user call sets ctime).
+ */
 function weightsIdentity(path: string): string {
   const st = statSync(path);
-  return `${path}:${st.size}:${Math.round(st.mtimeMs)}`;
+  return `${path}:${st.size}:${Math.round(st.mtimeMs)}:${Math.round(st.ctimeMs)}:${st.ino}`;
 }
 
 /** The model's input and output must be the ones the card names, with shapes that fit it; one clear line otherwise. */

@@ -96,7 +96,10 @@ export async function fetchModel(card: OnnxCard, onProgress?: (file: string, byt
 
 /** A backbone whose card is loaded and whose files are here (fetched from the hub once, up front). */
 export interface ResolvedBackbone {
-  /** The name as given (`dino`, `path/model.onnx`). */
+  /**
+   * The card's id for a named backbone, whatever alias was typed (`dino` → `dino-vits16`): records, store files, run
+   * folders and report rows are keyed on it, so one model is one row. A model file: its path as given.
+   */
   name: string;
   card: Card;
   /** Local files of an ONNX card. */
@@ -106,7 +109,8 @@ export interface ResolvedBackbone {
 /** Name (or model file + card) → card and local files; fails on a bad name, card or missing model before any slow work. */
 export async function resolveBackbone(name: string, opt: Pick<OpenOptions, 'card' | 'onDownload'> = {}): Promise<ResolvedBackbone> {
   const card = await loadCard(name, opt.card);
-  return isKerasCard(card) ? { name, card } : { name, card, files: await fetchModel(card, opt.onDownload) };
+  const id = looksLikeFile(name) ? name : card.id;
+  return isKerasCard(card) ? { name: id, card } : { name: id, card, files: await fetchModel(card, opt.onDownload) };
 }
 
 /** A resolved backbone → ready to embed, on the best runtime. */

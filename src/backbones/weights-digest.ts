@@ -11,10 +11,10 @@ import { isKerasCard } from './types.ts';
 
 const memo = new Map<string, Promise<string>>();
 
-/** sha256 of a file, streamed; kept in $REPROBE_HOME/digests by path, size and mtime so a 1 GB model is hashed once. */
+/** sha256 of a file, streamed; kept in $REPROBE_HOME/digests by path, size, mtime, ctime and inode so a 1 GB model is hashed once. */
 export async function fileDigest(path: string): Promise<string> {
   const st = statSync(path);
-  const id = createHash('sha256').update(`${path}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 32);
+  const id = createHash('sha256').update(`${path}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}`).digest('hex').slice(0, 32);
   const note = join(reprobeHome(), 'digests', id);
   const known = (await readFile(note, 'utf8').catch(() => '')).trim();
   if (/^[0-9a-f]{64}$/.test(known)) return known;

@@ -22,6 +22,7 @@ import { VERIFY_DEFAULTS, verifyModel, type RowComparison, type VerifyResult } f
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { openOnnx } from '../runtime/ort.ts';
+import { checkOutputPath } from '../util/output-path.ts';
 import { reprobeHome } from '../util/paths.ts';
 import { seeded } from '../util/rng.ts';
 import type { Argv } from 'yargs';
@@ -203,6 +204,12 @@ async function floatOnnx(name: string, cardPath?: string): Promise<{ card: Card;
 /** Writes a dynamically quantized int8 copy of a backbone and its card (atomically), after running both on onnxruntime. */
 async function modelsQuantize(name: string, a: QuantizeArgs): Promise<void> {
   const { card, bytes } = await floatOnnx(name, a.card);
+  const out = resolve(a.out ?? join(reprobeHome(), 'models', 'quantized', `${card.id}-int8.onnx`));
+  const cardOut = `${out.replace(/\.onnx$/i, '')}.card.json`;
+  // The float model and the card it was read with are never written over.
+  const inputs = [isModelPath(name) ? name : undefined, a.card];
+  checkOutputPath(out, '--out', { inputs });
+  checkOutputPath(cardOut, `--out's card`, { inputs });
   const opt = { conv: a.conv, perChannel: a['per-channel'], reduceRange: a['reduce-range'], weightType: a['weight-type'] };
   const { bytes: q, summary: s } = quantizeDynamic(bytes, opt);
   const kept = new Map<string, number>();
@@ -219,8 +226,6 @@ async function modelsQuantize(name: string, a: QuantizeArgs): Promise<void> {
   const low = !(c.worst >= a['min-cosine']);
   if (low && !a.force) throw new BackboneError(`${card.id}: the int8 copy's ${cosines}, below --min-cosine ${a['min-cosine']}; nothing written. Keep the defaults (per channel, 7-bit), or --force to write it anyway.`);
   const check = `${cosines} (${low ? `BELOW --min-cosine ${a['min-cosine']}, written because of --force` : `>= --min-cosine ${a['min-cosine']}`}; real images: reprobe models verify, npm run bench:quantize)`;
-  const out = resolve(a.out ?? join(reprobeHome(), 'models', 'quantized', `${card.id}-int8.onnx`));
-  const cardOut = `${out.replace(/\.onnx$/i, '')}.card.json`;
   await writeFileAtomic(out, q);
   await writeFileAtomic(cardOut, JSON.stringify(qCard, null, 2) + '\n');
   const byOp = new Map<string, number>();

@@ -103,10 +103,13 @@ function resolveShard(a: ExtractArgs): (Shard & { from?: string }) | undefined {
   return env;
 }
 
-async function cache(action: 'list' | 'clear', keys: string[]): Promise<void> {
-  if (action === 'list' && keys.length) throw new ConfigError(`\`reprobe cache list\` takes no keys (got ${keys.join(' ')}); \`reprobe cache clear KEY\` removes one.`);
+async function cache(action: 'list' | 'clear', keys: string[], all: boolean): Promise<void> {
+  if (action === 'list' && (keys.length || all)) throw new ConfigError(`\`reprobe cache list\` takes no keys (got ${keys.join(' ') || '--all'}); \`reprobe cache clear KEY\` removes one.`);
   if (action === 'clear') {
-    const removed = await clearCache(keys);
+    // Removing every entry is said, never inferred from keys that did not arrive (`-- KEY`, `--keys KEY`).
+    if (keys.length && all) throw new ConfigError('`reprobe cache clear`: give keys or --all, not both.');
+    if (!keys.length && !all) throw new ConfigError('`reprobe cache clear`: name the entries to remove (`reprobe cache clear KEY...`, keys from `reprobe cache list`), or pass --all to remove every entry.');
+    const removed = await clearCache(all ? [] : keys);
     process.stdout.write(`removed ${removed.length} cache entr${removed.length === 1 ? 'y' : 'ies'} from ${featuresDir()}\n`);
     return;
   }
@@ -132,13 +135,15 @@ export const cacheCommand: Command = {
   register: (y) =>
     y.command(
       'cache <action> [keys..]',
-      'list the cached feature matrices (list) or remove them (clear KEY..., each a whole key or a prefix of exactly one; clear with no key removes all)',
+      'list the cached feature matrices (list) or remove them (clear KEY..., each a whole key or a prefix of exactly one; clear --all removes all)',
       (c) =>
         c
           .positional('action', { choices: ['list', 'clear'] as const, demandOption: true })
           .positional('keys', { type: 'string', array: true })
+          .option('all', { type: 'boolean', default: false, describe: 'clear: remove every entry' })
           .example('$0 cache list', 'key, state (done or partial), backbone, dataset, shape, size')
-          .example('$0 cache clear 3fa2c1', 'remove the entry whose key starts with 3fa2c1 (refused if several do)'),
-      (a) => cache(a.action, (a.keys ?? []).map(String)),
+          .example('$0 cache clear 3fa2c1', 'remove the entry whose key starts with 3fa2c1 (refused if several do)')
+          .example('$0 cache clear --all', 'remove every entry'),
+      (a) => cache(a.action, [a.keys ?? []].flat().map(String), a.all),
     ),
 };

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { ConfigError } from '../errors.ts';
-import { problemLine, readStore, RECORDS_DIR, storedJobs, writeView } from '../results/job-store.ts';
+import { ConfigError, DataError } from '../errors.ts';
+import { problemLine, readStore, RECORDS_DIR, writeView } from '../results/job-store.ts';
 import { cellPredictions, recordOfCell } from '../results/cell-lookup.ts';
 import { predictionsCsv } from '../results/predictions.ts';
+import { checkOutputPath } from '../util/output-path.ts';
 import type { Command } from './command.ts';
 
 function resultsOptions(y: Argv) {
@@ -16,11 +17,18 @@ function resultsOptions(y: Argv) {
     .example('$0 results predictions 3f2a9c1d', "the newest record of that cell: id,true,pred,top1,top1_score,… (clustering: id,true,cluster)");
 }
 
+/** The merged view of the valid records; any line refused makes the command fail, naming the files, after writing it. */
 async function merge(dir: string, out: string): Promise<void> {
-  if ((await storedJobs(dir)).size === 0) throw new ConfigError(`No records in ${join(dir, RECORDS_DIR)}; run probe, finetune, cluster or sweep with --results-dir ${dir} first.`);
-  const { count, problems } = await writeView(dir, out);
+  const { records, problems } = await readStore(dir);
+  if (!records.length && !problems.length) throw new ConfigError(`No records in ${join(dir, RECORDS_DIR)}; run probe, finetune, cluster or sweep with --results-dir ${dir} first.`);
+  checkOutputPath(out, '--out', { folders: [{ path: join(dir, RECORDS_DIR), what: 'the store\'s records folder: every file there is read as a job\'s records, so the next merge would count each record twice' }] });
+  const { count } = await writeView(dir, out);
   for (const p of problems) process.stderr.write(`warning: ${problemLine(p)}\n`);
   process.stdout.write(`${count} records from ${join(dir, RECORDS_DIR)} → ${out}\n`);
+  if (problems.length) {
+    const files = [...new Set(problems.map((p) => p.file))];
+    throw new DataError(`${files.length} record file${files.length > 1 ? 's' : ''} refused in part or whole (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}): ${out} lacks their records. Rerun the sweep (it runs such jobs again) or remove the files.`);
+  }
 }
 
 /** The newest record whose cell id starts with `cell` (one cell only), its predictions file as CSV on stdout. */

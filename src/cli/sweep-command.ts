@@ -53,7 +53,9 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
     const states = await sweepStatus(s.resultsDir, mine);
     const count = (st: string) => states.filter((x) => x.state === st).length;
     for (const f of states.filter((x) => x.state === 'failed')) process.stdout.write(`failed ${f.job.id} ${describeJob(f.job)}: ${f.error}\n`);
-    process.stdout.write(`${jobs.length} jobs${share}: ${count('done')} done, ${count('failed')} failed, ${count('running')} running, ${count('pending')} pending\n`);
+    for (const f of states.filter((x) => x.state === 'invalid')) process.stdout.write(`invalid ${f.job.id} ${describeJob(f.job)}: ${f.error}; the next run runs it again\n`);
+    const invalid = count('invalid') ? `, ${count('invalid')} invalid` : '';
+    process.stdout.write(`${jobs.length} jobs${share}: ${count('done')} done${invalid}, ${count('failed')} failed, ${count('running')} running, ${count('pending')} pending\n`);
     return;
   }
   const t0 = performance.now();

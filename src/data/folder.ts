@@ -1,6 +1,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { DataError, fsError } from '../errors.ts';
+import { pushAll } from '../util/arrays.ts';
 import type { Dataset, DatasetEntry, Sample } from './types.ts';
 
 /** Extensions sharp decodes; anything else in a class folder is ignored. */
@@ -104,7 +105,7 @@ async function listImages(dir: string, realDir: string, rel: string, owner: Map<
     if (await isFolder(join(dir, e.name), e.isDirectory(), e.isSymbolicLink())) {
       const real = await realpath(join(dir, e.name)).catch(() => undefined);
       if (!real || !claim(owner, real, rel.split('/')[0])) continue; // a link back up the tree (a loop), or a folder already listed
-      out.push(...(await listImages(join(dir, e.name), real, sub, owner, rejected)));
+      pushAll(out, await listImages(join(dir, e.name), real, sub, owner, rejected));
     } else if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) {
       if (!e.utf8) rejected.push({ id: sub, reason: 'file name is not valid UTF-8 (rename it)' });
       // A dangling link keeps its own path: it is skipped as unreadable later, with the reason.

@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ConfigError, unknownName } from '../errors.ts';
 import { folderEntry } from './folder.ts';
 import { fruits360Entry } from './loaders/fruits360.ts';
@@ -26,6 +28,23 @@ export function datasetEntry(spec: string): { entry: DatasetEntry; arg?: string 
   if (!entry) throw new ConfigError(unknownName('dataset', spec, datasetNames()));
   if (arg !== undefined && !entry.arg) throw new ConfigError(`Dataset "${name}" takes no argument; use --dataset ${name}.`);
   return { entry, arg };
+}
+
+/**
+ * A dataset as records, job ids and the report name it: a path argument made absolute with links resolved, so
+ * `folder:data` typed in two working folders is two datasets, and one folder reached by two spellings is one.
+ */
+export function canonicalDataset(spec: string): string {
+  const { entry, arg } = datasetEntry(spec);
+  if (arg === undefined || !entry.arg) return spec;
+  const abs = resolve(arg);
+  let real = abs;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    // not there (yet): loading it says so
+  }
+  return `${entry.name}:${real}`;
 }
 
 /** `mnist`, `ucmerced`, `folder:<path>`, ... → a loaded dataset; study datasets live under the data root. */

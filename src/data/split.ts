@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, DataError } from '../errors.ts';
 import { seeded, shuffled } from '../util/rng.ts';
+import { pushAll } from '../util/arrays.ts';
 import { balancedDraw, perClassDraw } from './draws.ts';
 import type { StudyTable } from './study-table.ts';
 import type { Dataset } from './types.ts';
@@ -135,9 +136,9 @@ function fewShotSplit(from: readonly number[], labels: ArrayLike<number>, classe
   for (const idx of byClass) {
     const order = shuffled(idx, rng);
     const testEnd = opt.testPerClass === undefined ? order.length : Math.min(order.length, needed - 1 + opt.testPerClass);
-    split.train.push(...order.slice(0, opt.shots));
-    split.val.push(...order.slice(opt.shots, needed - 1));
-    split.tests.test.push(...order.slice(needed - 1, testEnd));
+    pushAll(split.train, order.slice(0, opt.shots));
+    pushAll(split.val, order.slice(opt.shots, needed - 1));
+    pushAll(split.tests.test, order.slice(needed - 1, testEnd));
   }
   return split;
 }

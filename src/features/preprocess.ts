@@ -45,8 +45,26 @@ export function geometry(width: number, height: number, pre: Preprocess, out: { 
 }
 
 /**
+ * Pixel budgets of the one decode path (extract, probe, finetune, explain and models verify all read images here): a
+ * file of a few hundred bytes can declare 20000x2 pixels, which a shorter-side card resizes to 2,560,000x256 (GBs of
+ * memory, then a crash). An image past either budget is a bad image: it throws like a corrupt one, and the callers
+ * skip and list it. The input budget (about 10000x10000) is above any photo or satellite tile of the study's sets;
+ * the resized one (2^24, 4096x4096) passes aspect ratios up to 256:1 at a 256-pixel shorter side.
+ */
+const MAX_INPUT_PIXELS = 100_000_000;
+const MAX_RESIZED_PIXELS = 2 ** 24;
+
+/** Throws when an image of `size` would pass a budget, before its pixels are decoded or resized. */
+function checkBudget(size: { width: number; height: number }, resized: { width: number; height: number }): void {
+  if (!(size.width >= 1 && size.height >= 1)) throw new Error(`image declares ${size.width}x${size.height} pixels`);
+  if (size.width * size.height > MAX_INPUT_PIXELS) throw new Error(`image is ${size.width}x${size.height} pixels, over the budget of ${MAX_INPUT_PIXELS / 1e6}M pixels to decode`);
+  if (resized.width * resized.height > MAX_RESIZED_PIXELS)
+    throw new Error(`image is ${size.width}x${size.height} pixels: resized for the card it would be ${resized.width}x${resized.height}, over the budget of ${MAX_RESIZED_PIXELS} pixels (an extreme aspect ratio)`);
+}
+
+/**
  * Decode (EXIF-oriented; gray, CMYK, alpha and 16-bit → 8-bit sRGB), resize + crop per card → [h, w, 3] uint8 RGB.
- * Throws on unreadable images.
+ * Throws on unreadable images and on images past the pixel budgets (above).
  */
 export async function decodeForCard(source: ImageSource, card: Card): Promise<Uint8Array> {
   const { height, width } = card.input;
@@ -58,10 +76,12 @@ export async function decodeForCard(source: ImageSource, card: Card): Promise<Ui
   } else {
     // One read of the file: the header and the pixels both come from this buffer.
     const bytes = await readFile(source.path);
-    const meta = jpegHeader(bytes) ?? (await sharp(bytes, { failOn: 'error' }).metadata());
+    const meta = jpegHeader(bytes) ?? (await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS }).metadata());
     // EXIF orientations 5-8 swap width and height once applied.
     size = (meta.orientation ?? 1) >= 5 ? { width: meta.height!, height: meta.width! } : { width: meta.width!, height: meta.height! };
-    img = sharp(bytes, { failOn: 'error' }).rotate();
+    // Before any pixel is decoded: the header's size against both budgets (sharp's own limit backs up the first).
+    checkBudget(size, geometry(size.width, size.height, card.preprocess, { width, height }).resized);
+    img = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS }).rotate();
     if ('hasAlpha' in meta && meta.hasAlpha) {
       // sharp's resize weighs colours by alpha; PIL's convert('RGB') drops alpha first. Drop it first here too.
       const flat = await rawOf(img.removeAlpha().toColourspace('srgb'));
@@ -69,6 +89,7 @@ export async function decodeForCard(source: ImageSource, card: Card): Promise<Ui
     }
   }
   const g = geometry(size.width, size.height, card.preprocess, { width, height });
+  checkBudget(size, g.resized);
   const grows = g.resized.width > size.width || g.resized.height > size.height;
   const shrinks = g.resized.width < size.width || g.resized.height < size.height;
   if (grows) {

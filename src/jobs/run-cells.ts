@@ -5,6 +5,8 @@ import { openResolved, type OpenOptions, type ResolvedBackbone } from '../backbo
 import { featureName, type Card } from '../backbones/types.ts';
 import { drawSplit, hashSplit, splitIndices, splitSource, type Split, type SplitSpec } from '../data/split.ts';
 import { studyTable } from '../data/study-table.ts';
+import { datasetDigest } from '../data/content-digest.ts';
+import { canonicalDataset } from '../data/registry.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
 import type { Skipped } from '../features/extract.ts';
@@ -79,9 +81,12 @@ export interface CellRunResult {
  * val, the split is drawn again without them (only the newly drawn images are read), so a split trains on exactly the
  * images it names. Records are written per backbone: a run killed later keeps the finished ones.
  */
-export async function runCells(job: CellJob, events: CellEvents = {}): Promise<CellRunResult> {
+export async function runCells(given: CellJob, events: CellEvents = {}): Promise<CellRunResult> {
+  // Keyed on what the dataset is, not on the text typed: a path argument made absolute (and its content digest below).
+  const job: CellJob = { ...given, dataset: canonicalDataset(given.dataset) };
   await ensureResultsDir(job.resultsDir);
   const { backbones, dataset: ds } = await openInputs({ backbones: job.backbones, card: job.open.card, dataset: job.dataset, dataRoot: job.dataRoot }, events.onDownload);
+  const digest = await datasetDigest(ds);
   const src = splitSource(ds);
   const table = job.split.protocol === 'study' ? studyTable() : undefined;
   const unreadable = new Map<number, string>();
@@ -149,7 +154,7 @@ export async function runCells(job: CellJob, events: CellEvents = {}): Promise<C
                 options,
               );
         for (const r of results) {
-          const rec = record(job, { ds, runId, split, saved, resolved, pass, feats, method, options, provenance }, r);
+          const rec = record(job, { ds, digest, runId, split, saved, resolved, pass, feats, method, options, provenance }, r);
           // Per-image predictions beside the store, one file per record, named by its cell and run.
           if (r.predictions) rec.predictions = await writePredictions(job.resultsDir, `${rec.cell_id}.${runId}`, ds.classes, r.predictions);
           done.push(rec);
@@ -230,6 +235,8 @@ async function provenanceOf(resolved: ResolvedBackbone, card: Card, job: CellJob
 
 interface RecordContext {
   ds: Dataset;
+  /** datasetDigest(ds) */
+  digest: string;
   runId: string;
   split: Split;
   saved: { hash: string; file: string };
@@ -244,7 +251,7 @@ interface RecordContext {
 function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
   const [runtime, layer, model] = [r.runtime ?? c.pass.runtime, r.layer ?? c.pass.layer, modelSource(c.pass.card)];
   const n = (idx: readonly number[]) => idx.filter((i) => c.feats.rowOf.has(i)).length;
-  const ids = cellIdentity({ dataset: job.dataset, splitHash: c.saved.hash, split: job.split, model, layer, runtime, method: c.method.name, options: c.options, evalSplit: r.eval_split, ...(c.method.needs === 'images' ? { batchSize: job.batchSize } : {}) });
+  const ids = cellIdentity({ dataset: job.dataset, datasetDigest: c.digest, splitHash: c.saved.hash, split: job.split, model, layer, runtime, method: c.method.name, options: c.options, evalSplit: r.eval_split, ...(c.method.needs === 'images' ? { batchSize: job.batchSize } : {}) });
   const shared: CellFields = {
     schema_version: RECORD_VERSION,
     run_id: c.runId,
@@ -256,6 +263,7 @@ function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
     layer,
     runtime,
     dataset: job.dataset,
+    dataset_digest: c.digest,
     protocol: job.split.protocol,
     shots: job.split.shots,
     seed: job.split.seed,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { resolveCard } from '../backbones/registry.ts';
 import { studyTable } from '../data/study-table.ts';
-import { datasetEntry } from '../data/registry.ts';
+import { canonicalDataset, datasetEntry } from '../data/registry.ts';
 import { ConfigError } from '../errors.ts';
 import { MAX_SEED } from '../util/rng.ts';
 import { JOB_SHAPE } from './job-schema.ts';
@@ -105,7 +105,12 @@ export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: Sw
     });
   }
   if (variants.length === 0) throw new ConfigError(`${file}: methods: name at least one method (${[...METHODS.keys()].join(', ')}).`);
-  for (const m of Object.keys(sweep.methodShots ?? {})) if (!(m in sweep.methods)) throw new ConfigError(`${file}: methodShots.${m}: not one of the methods (${Object.keys(sweep.methods).join(', ')}).`);
+  const levels = [...new Set(sweep.datasets.flatMap((d) => shotsFor(sweep, d)))];
+  for (const [m, only] of Object.entries(sweep.methodShots ?? {})) {
+    if (!(m in sweep.methods)) throw new ConfigError(`${file}: methodShots.${m}: not one of the methods (${Object.keys(sweep.methods).join(', ')}).`);
+    // A method kept to levels the grid never reaches would have no job at all, silently.
+    if (METHODS.get(m)?.task !== 'cluster' && !only.some((k) => levels.includes(k))) throw new ConfigError(`${file}: methodShots.${m}: none of ${only.join(', ')} is a shot level of the sweep (shots: ${levels.join(', ')}); ${m} would run no job.`);
+  }
   return { sweep, jobs: expand(sweep, variants) };
 }
 
@@ -145,7 +150,7 @@ function expand(sweep: Sweep, variants: { method: string; options: Record<string
               : { protocol: 'shots' as const, shots: 0, valPerClass: 0, testPerClass: sweep.testPerClass };
             const what = {
               backbone,
-              dataset,
+              dataset: canonicalDataset(dataset),
               protocol: split.protocol,
               shots: split.shots,
               valPerClass: split.valPerClass ?? null,
@@ -161,7 +166,7 @@ function expand(sweep: Sweep, variants: { method: string; options: Record<string
             const id = createHash('sha256').update(canonical(what)).digest('hex').slice(0, 16);
             if (seen.has(id)) continue;
             seen.add(id);
-            jobs.push({ id, backbone, dataset, ...split, seed: seedValue, method, options });
+            jobs.push({ id, backbone, dataset: canonicalDataset(dataset), ...split, seed: seedValue, method, options });
           }
   return jobs;
 }

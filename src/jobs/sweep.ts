@@ -3,7 +3,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { firstLine } from '../errors.ts';
 import { isPending } from '../features/cache.ts';
-import { storedJobs } from '../results/job-store.ts';
+import { isFinished, readJobFile } from '../results/job-store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { openAttempt } from './attempt-ledger.ts';
 import { runExtractJob } from './extract-job.ts';
@@ -13,7 +13,8 @@ import { inShard, type Shard } from './shard.ts';
 import { claimHeld, claimJob } from './sweep-claims.ts';
 import type { Sweep, SweepJob } from './sweep-schema.ts';
 
-export type JobState = 'done' | 'failed' | 'running' | 'pending';
+/** invalid: a records file that is empty, truncated or damaged; not finished, so the next run runs the job again. */
+export type JobState = 'done' | 'invalid' | 'failed' | 'running' | 'pending';
 
 export interface SweepEvents extends CellEvents {
   /** The extraction step of a shard: one backbone and dataset, finished (joined by this task) or still pending. */
@@ -39,13 +40,17 @@ export function shardJobs(jobs: readonly SweepJob[], shard?: Shard): SweepJob[] 
   return shard ? jobs.filter((_, i) => inShard(i, shard)) : [...jobs];
 }
 
-/** Each job's state from the store: a record file (done), a failure file (failed), a live claim (running), else pending. */
+/**
+ * Each job's state from the store: a valid records file (done), a live claim (running), a failure file (failed), a
+ * records file that is not valid (invalid, with its first problem), else pending.
+ */
 export async function sweepStatus(resultsDir: string, jobs: readonly SweepJob[]): Promise<{ job: SweepJob; state: JobState; error?: string }[]> {
-  const stored = await storedJobs(resultsDir);
   return Promise.all(
     jobs.map(async (job) => {
-      if (stored.has(job.id)) return { job, state: 'done' as const };
+      const file = await readJobFile(resultsDir, job.id);
+      if (isFinished(file)) return { job, state: 'done' as const };
       if (await claimHeld(resultsDir, job.id)) return { job, state: 'running' as const };
+      if (file) return { job, state: 'invalid' as const, error: `${file.problems[0].file}: ${file.problems[0].error}` };
       const failed = await readFile(failedPath(resultsDir, job.id), 'utf8').catch(() => undefined);
       if (failed !== undefined) return { job, state: 'failed' as const, error: (JSON.parse(failed) as { error: string }).error };
       return { job, state: 'pending' as const };
@@ -111,7 +116,7 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
   /** Failed after this run began (by another process of the same sweep): not run again now; a later sweep retries it. */
   const failedSince = async (id: string) => ((await stat(failedPath(dir, id)).catch(() => undefined))?.mtimeMs ?? 0) >= started;
   for (const [i, job] of mine.entries()) {
-    if ((await storedJobs(dir)).has(job.id)) {
+    if (isFinished(await readJobFile(dir, job.id))) {
       tally.skipped++;
       events.onJob?.(job, 'skipped', i + 1, mine.length);
       continue;
@@ -135,7 +140,7 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
         continue;
       }
       // Between our look and our claim another process may have finished it.
-      if ((await storedJobs(dir)).has(job.id)) {
+      if (isFinished(await readJobFile(dir, job.id))) {
         tally.skipped++;
         await ledger.ended('skipped');
         events.onJob?.(job, 'skipped', i + 1, mine.length);

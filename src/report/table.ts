@@ -1,11 +1,12 @@
 import type { CellRecord, ConfusedPair } from '../results/record.ts';
 import { studyValues } from './study.ts';
 import { meanStd } from './stats.ts';
+import { maxOf } from '../util/arrays.ts';
 
 /** Plain aligned text table; numbers right-aligned. */
 export function formatTable(headers: string[], rows: (string | number)[][]): string {
   const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)));
-  const width = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+  const width = headers.map((h, i) => maxOf(cells.map((r) => r[i].length), h.length));
   const line = (r: string[], raw?: (string | number)[]) =>
     r.map((c, i) => (typeof raw?.[i] === 'number' ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ').trimEnd();
   return [line(headers), width.map((w) => '-'.repeat(w)).join('  '), ...cells.map((r, i) => line(r, rows[i]))].join('\n');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ConfigError, firstLine, fsError } from '../errors.ts';
+import { ConfigError, DataError, firstLine, fsError } from '../errors.ts';
 import { latestPerCell, problemLine, readStore, RECORDS_DIR } from '../results/job-store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { renderVegaLite } from '../util/plot.ts';
@@ -68,21 +68,29 @@ async function readAgainst(a: AgainstOption): Promise<Against> {
   return { name: a.source === 'study' ? 'study' : basename(path).replace(/\.csv$/i, ''), cells: parsePublished(text, path), standIns: a.standIns };
 }
 
-/** Galleries (with the html format): whether to make them, and where the datasets' images are (--data-root). */
-export interface GalleryOption {
+/** Galleries (with the html format: whether to make them, where the datasets' images are, how many), and how backbone names group. */
+export interface ReportOptions {
   galleries?: boolean;
   dataRoot?: string;
   /** Images per gallery (every mistake first); 0: all. */
   galleryImages?: number;
+  /** The card id of a backbone name (records written under an alias group with their model's). */
+  backboneId?: (name: string) => string;
 }
 
 /**
  * Read the results store, build the report and write it into `out` (report.md, report.html, csv/<table>.csv, and with
  * html the galleries in gallery/), each file atomically.
  */
-export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption, opt: GalleryOption = {}): Promise<WrittenReport> {
+export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption, opt: ReportOptions = {}): Promise<WrittenReport> {
   const store = await readStore(resultsDir);
-  const records = latestPerCell(store.records);
+  // Records written before aliases were resolved (`dino` beside `dino-vits16`) are grouped under the card's id.
+  const named = opt.backboneId ? store.records.map((r) => ({ ...r, backbone: opt.backboneId!(r.backbone) })) : store.records;
+  const records = latestPerCell(named);
+  if (!records.length && store.problems.length) {
+    const files = [...new Set(store.problems.map((p) => p.file))];
+    throw new DataError(`No valid records in ${join(resultsDir, RECORDS_DIR)}: ${files.length} file${files.length > 1 ? 's' : ''} refused (${problemLine(store.problems[0])}${files.length > 1 ? ', …' : ''}). Rerun the jobs (a sweep reruns them) or remove the files.`);
+  }
   if (!records.length) throw new ConfigError(`No results in ${join(resultsDir, RECORDS_DIR)}: run \`reprobe probe\`, \`finetune\` or \`cluster\` first, or name the results folder (\`reprobe report DIR\`).`);
   const assets = await readAssets(records, resultsDir);
   const report = buildReport(records, assets, resultsDir);

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsError } from '../errors.ts';
+import { pushAll } from '../util/arrays.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { CellRecord } from './record.ts';
 import { checkedRecord, parseRecordLine } from './record-schema.ts';
@@ -47,12 +48,6 @@ export async function writeJobRecords(resultsDir: string, name: string, records:
   return path;
 }
 
-/** The names (without .jsonl) of the jobs the store holds. */
-export async function storedJobs(resultsDir: string): Promise<Set<string>> {
-  const files = await readdir(join(resultsDir, RECORDS_DIR)).catch(() => [] as string[]);
-  return new Set(files.filter((f) => f.endsWith('.jsonl') && !f.startsWith('.')).map((f) => f.slice(0, -'.jsonl'.length)));
-}
-
 /** A line of the store that is not a valid record: where it is and what is wrong with it. */
 export interface RecordProblem {
   file: string;
@@ -62,24 +57,54 @@ export interface RecordProblem {
 
 export const problemLine = (p: RecordProblem) => `${p.file}:${p.line}: not a valid record (${p.error}); left out`;
 
-/**
- * Every record in the store, checked and migrated to the current version, ordered by time then file name; a line
- * that is not a valid record is returned as a problem (file and line) for the caller to report, never used in part.
- */
-export async function readStore(resultsDir: string): Promise<{ records: CellRecord[]; problems: RecordProblem[] }> {
-  const names = [...(await storedJobs(resultsDir))].sort();
+/** The names (without .jsonl) of the record files in the store, valid or not. */
+async function jobFileNames(resultsDir: string): Promise<string[]> {
+  const files = await readdir(join(resultsDir, RECORDS_DIR)).catch(() => [] as string[]);
+  return files.filter((f) => f.endsWith('.jsonl') && !f.startsWith('.')).map((f) => f.slice(0, -'.jsonl'.length)).sort();
+}
+
+/** One job's records file: its valid records and its problems (an empty file is one); undefined when there is none. */
+export async function readJobFile(resultsDir: string, name: string): Promise<{ records: CellRecord[]; problems: RecordProblem[] } | undefined> {
+  // By the name the folder gave (a file copied in by hand may not be a name reprobe writes).
+  const file = join(resultsDir, RECORDS_DIR, `${name}.jsonl`);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return { records: [], problems: [{ file, line: 0, error: `cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
+  }
   const records: CellRecord[] = [];
   const problems: RecordProblem[] = [];
-  for (const name of names) {
-    // By the name the folder gave (a file copied in by hand may not be a name reprobe writes).
-    const file = join(resultsDir, RECORDS_DIR, `${name}.jsonl`);
-    const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n');
-    lines.forEach((line, i) => {
-      if (!line.trim()) return;
-      const r = parseRecordLine(line);
-      if ('record' in r) records.push(r.record);
-      else problems.push({ file, line: i + 1, error: r.error });
-    });
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    const r = parseRecordLine(line);
+    if ('record' in r) records.push(r.record);
+    else problems.push({ file, line: i + 1, error: r.error });
+  });
+  if (!records.length && !problems.length) problems.push({ file, line: 1, error: 'empty file (a write cut short, or emptied by hand)' });
+  return { records, problems };
+}
+
+/**
+ * Whether a job is finished: its file holds at least one record and every line is a valid one. An empty, truncated
+ * or hand-damaged file is not a finished job: a sweep lists it and runs the job again (the new file replaces it).
+ */
+export const isFinished = (f: { records: readonly CellRecord[]; problems: readonly RecordProblem[] } | undefined): boolean => !!f && f.records.length > 0 && f.problems.length === 0;
+
+/**
+ * Every record in the store, checked and migrated to the current version, ordered by time then file name; a line
+ * that is not a valid record (or an empty file) is returned as a problem (file and line) for the caller to report,
+ * never used in part.
+ */
+export async function readStore(resultsDir: string): Promise<{ records: CellRecord[]; problems: RecordProblem[] }> {
+  const records: CellRecord[] = [];
+  const problems: RecordProblem[] = [];
+  for (const name of await jobFileNames(resultsDir)) {
+    const f = await readJobFile(resultsDir, name);
+    if (!f) continue; // removed since the listing
+    pushAll(records, f.records);
+    pushAll(problems, f.problems);
   }
   return { records: records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)), problems };
 }

@@ -30,6 +30,7 @@ export const RecordSchema = z
     layer: z.string(),
     runtime: z.string(),
     dataset: z.string().min(1),
+    dataset_digest: z.string().optional(),
     protocol: z.enum(['shots', 'study']),
     shots: count,
     seed: z.number().int(),
@@ -53,7 +54,34 @@ export const RecordSchema = z
     /** results/predictions/<cell id>.<run id>.json: per-image predictions or cluster assignments. */
     predictions: z.string().optional(),
   })
-  .passthrough();
+  .passthrough()
+  .superRefine(inRange);
+
+/**
+ * The ranges of the scores records hold, by metric name (a record's `value` by its `metric`, and the fields of the same
+ * name): a share of images or an F1 is in [0, 1]; the adjusted Rand index in [-1, 1] (its least value is -0.5,
+ * Chacón & Rastrojo 2022; -1 leaves room). A hand-edited 7 or -5 is refused, never shown as the best.
+ */
+const RANGES: Record<string, readonly [number, number]> = {
+  accuracy: [0, 1],
+  macro_f1: [0, 1],
+  balanced_accuracy: [0, 1],
+  val_accuracy: [0, 1],
+  worst_group_accuracy: [0, 1],
+  step0_accuracy: [0, 1],
+  nmi: [0, 1],
+  ari: [-1, 1],
+};
+
+function inRange(r: { metric: string; value: number | null } & Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const check = (key: string, metric: string, v: unknown) => {
+    const range = RANGES[metric];
+    // Rounding leaves sums of shares a few ulps past 1 (an NMI of 1.0000000000000004): 1e-9 of slack.
+    if (range && typeof v === 'number' && !(v >= range[0] - 1e-9 && v <= range[1] + 1e-9)) ctx.addIssue({ code: 'custom', path: [key], message: `${metric} ${v} is outside [${range[0]}, ${range[1]}]` });
+  };
+  check('value', r.metric, r.value);
+  for (const key of Object.keys(RANGES)) if (key in r) check(key, key, r[key]);
+}
 
 /**
  * Version 0 → 1: provenance without a dirty flag is unknown (null), not clean; the cell id of version 0 left out the

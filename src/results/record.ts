@@ -23,6 +23,8 @@ export interface CellFields {
   layer: string;
   runtime: string;
   dataset: string;
+  /** 16 hex of the dataset's content (classes, and each image's id, label and bytes): see datasetDigest. */
+  dataset_digest?: string;
   protocol: 'shots' | 'study';
   shots: number;
   seed: number;

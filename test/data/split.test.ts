@@ -206,3 +206,9 @@ test('the split guard: a validation image in train or test, an image twice, or m
   assert.throws(() => checkSplit({ train: [0, 1, 2, 3], val: [5], tests: { test: [6, 7] } }, lab, spec), /class 0 has 3 train images, above the 2 asked/);
   assert.throws(() => checkSplit({ train: [0, 3], val: [1, 2, 5], tests: { test: [6, 7] } }, lab, spec), /class 0 has 2 val images, above the 1 asked/);
 });
+
+test('a class of 200k images splits without overflowing the call stack', () => {
+  const labels = labelsOf([200_000, 3]);
+  const s = drawSplit({ name: 'big', labels, classes: ['a', 'b'] }, { protocol: 'shots', shots: 1, valPerClass: 1, seed: 0 });
+  assert.equal(s.train.length + s.val.length + s.tests.test.length, labels.length);
+});

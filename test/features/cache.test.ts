@@ -94,7 +94,7 @@ test('an unwritable cache folder is one clear line; --no-cache still works; -o w
   assert.deepEqual(readFileSync(`${out}.npy`).subarray(128), refBytes.subarray(128), 'same features as the cached run');
   const labels = readFileSync(`${out}.labels.npy`);
   assert.match(labels.subarray(0, 80).toString('latin1'), /'descr': '<i4'.*'shape': \(160,\)/);
-  const cleared = spawnSync(process.execPath, [bin, 'cache', 'clear'], { encoding: 'utf8', env: env(reference) });
+  const cleared = spawnSync(process.execPath, [bin, 'cache', 'clear', '--all'], { encoding: 'utf8', env: env(reference) });
   assert.match(cleared.stdout, /removed 1 cache entry/);
   assert.deepEqual(finished(reference), []);
 });

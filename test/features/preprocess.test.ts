@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { decodeForCard, geometry, packBatch } from '../../src/features/preprocess.ts';
+import { prepareBatch } from '../../src/features/prepare-batch.ts';
+import { resolveCard } from '../../src/backbones/registry.ts';
 import type { OnnxCard, Preprocess } from '../../src/backbones/types.ts';
 import { readNpy } from '../../src/util/npy.ts';
 import { tempDir } from '../helpers.ts';
@@ -108,4 +110,24 @@ test('raw pixels (MNIST) and the same pixels as a PNG file decode to the same te
   for (const card of [cardWith({ resizeTo: 40, interpolation: 'bicubic' }, 36), cardWith({ resize: 'stretch' }, 20, 'NHWC')]) {
     assert.deepEqual(await decodeForCard(raw, card), await decodeForCard({ kind: 'file', path }, card));
   }
+});
+
+test('a tiny file with extreme dimensions (20000x2 PNG) is a bad image: refused before its resize, skipped and listed in a batch', async () => {
+  const dir = tempDir();
+  const bomb = join(dir, 'bomb.png');
+  await sharp({ create: { width: 20000, height: 2, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toFile(bomb);
+  assert.ok(readFileSync(bomb).length < 2000, 'a few hundred bytes on disk');
+  const fine = join(dir, 'fine.png');
+  await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 200, g: 9, b: 9 } } }).png().toFile(fine);
+  // DINO's card resizes the shorter side to 256: 2 → 256 makes 20000 → 2,560,000 (655M pixels).
+  const card = resolveCard('dino-vits16');
+  const rss = process.memoryUsage().rss;
+  await assert.rejects(decodeForCard({ kind: 'file', path: bomb }, card), /20000x2 pixels: resized for the card it would be 2560000x256, over the budget/);
+  assert.ok(process.memoryUsage().rss - rss < 200e6, 'nothing of the resize was allocated');
+  const batch = await prepareBatch([{ id: 'a/bomb.png', source: { kind: 'file', path: bomb } }, { id: 'a/fine.png', source: { kind: 'file', path: fine } }], card);
+  assert.deepEqual(batch.kept, [1]);
+  assert.deepEqual(batch.skipped.map((s) => s.id), ['a/bomb.png']);
+  assert.match(batch.skipped[0].reason, /over the budget/);
+  // A stretch card (no shorter-side resize) reads a long strip fine: the budget is on pixels, not on the shape.
+  assert.equal((await decodeForCard({ kind: 'file', path: bomb }, resolveCard('mobilenet-v2'))).length, 224 * 224 * 3);
 });

@@ -90,3 +90,17 @@ for (const { kind, job } of kinds)
       assert.ok(md.includes(`${mean.toFixed(4)} ± ${std.toFixed(4)} (n=3)`), `${set}: ${v.join(', ')} → ${mean.toFixed(4)} ± ${std.toFixed(4)} (n=3) not in\n${md}`);
     }
   });
+
+test('a backbone named by alias and by id is one backbone: records carry the id, and the report has one row with n = 3', async () => {
+  const results = tempDir();
+  const dataset = `folder:${await colourFolder()}`;
+  const options = { ...defaultsOf(getMethod('zeroshot').options), templates: writeTemplates() } as Record<string, unknown>;
+  // Seeds 0 and 1 by the alias, seed 2 by the id.
+  for (const [seed, name] of [[0, 'clip'], [1, 'clip'], [2, 'clip-vit-b32']] as const)
+    await runCells({ backbones: [name], dataset, methods: [getMethod('zeroshot')], options, open: { runtime: 'auto', threads: 1 }, batchSize: 8, cache: true, resultsDir: results, split: { protocol: 'shots', shots: 0, valPerClass: 0, seed } });
+  const records = latestPerCell((await readStore(results)).records);
+  assert.deepEqual([...new Set(records.map((r) => r.backbone))], ['clip-vit-b32']);
+  const md = reportMarkdown(buildReport(records, { curves: new Map(), svgs: new Map(), predictions: new Map() }, results));
+  assert.ok(md.includes('(n=3)'), md);
+  assert.doesNotMatch(md, /\(n=2\)|\| clip \|/);
+});

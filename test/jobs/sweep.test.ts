@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { shardJobs } from '../../src/jobs/sweep.ts';
 import { checkSweep } from '../../src/jobs/sweep-schema.ts';
+import { formatTable } from '../../src/report/table.ts';
 import { tempDir } from '../helpers.ts';
 import { ledger, store, tinySweep } from '../fixtures/sweep-evidence.ts';
 
@@ -179,4 +180,20 @@ test('a sweep with device cuda and strictDevice stops in one line before any job
   assert.match(r.stderr.trim(), /^reprobe: --device cuda --strict: /);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.equal(existsSync(join(dir, 'results')), false);
+});
+
+test('a grid of 300k jobs expands and lists (--dry-run) without overflowing the call stack', () => {
+  // 300k seeds x 1 shot level: every job is a row of the dry-run table (spreading the rows into Math.max overflowed).
+  const seeds = Array.from({ length: 300_000 }, (_, i) => i);
+  const { jobs } = checkSweep({ ...GRID, backbones: ['mobilenet-v2'], shots: [5], seeds, methods: { knn: {} } }, 'big.yaml');
+  assert.equal(jobs.length, 300_000);
+  const table = formatTable(['job', 'seed'], jobs.map((j) => [j.id, j.seed]));
+  assert.equal(table.split('\n').length, 2 + 300_000);
+});
+
+test('methodShots that selects no shot level of the grid is one error naming the key, not a method with zero jobs', () => {
+  assert.throws(() => checkSweep({ ...GRID, methodShots: { lr: [1000] } }, 's.yaml'), /^ConfigError: s\.yaml: methodShots\.lr: none of 1000 is a shot level of the sweep \(shots: 5, 10\)/);
+  // One level of the grid is enough: lr runs at 10 only.
+  const { jobs } = checkSweep({ ...GRID, methodShots: { lr: [10, 1000] } }, 's.yaml');
+  assert.deepEqual([...new Set(jobs.filter((j) => j.method === 'lr').map((j) => j.shots))], [10]);
 });

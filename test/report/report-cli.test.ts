@@ -29,7 +29,8 @@ test('report end to end: markdown on stdout, report.md, one csv per table and on
   const r = reprobe('report', results, '--out', out);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /\| model \| ft_10 \| knn_10 \| knn_100 \| lr_10 \| lr_100 \| performance order \| Best performance \|/);
-  assert.match(r.stdout, /\| dino \| 0\.7400 \| 0\.7800 \| \*\*0\.9050\*\* \| \*\*0\.8900 ± 0\.0200 \(n=3\)\*\* \|/);
+  // The fixture names its backbones by alias (dino, clip): the report groups them under the card ids.
+  assert.match(r.stdout, /\| dino-vits16 \| 0\.7400 \| 0\.7800 \| \*\*0\.9050\*\* \| \*\*0\.8900 ± 0\.0200 \(n=3\)\*\* \|/);
   assert.match(r.stdout, /Best OOD performance/);
   const csvs = ['cluster_ranking', 'drift_fmow_study', 'study_fmow_study', 'study_ucmerced_study'].map((n) => join(out, 'csv', `${n}.csv`));
   for (const p of [join(out, 'report.md'), join(out, 'report.html'), ...csvs]) {
@@ -44,8 +45,8 @@ test('report end to end: markdown on stdout, report.md, one csv per table and on
   assert.equal((html.match(/<svg /g) ?? []).length, 5);
   assert.match(html, /id="clustering-0-clip1".*url\(#clustering-0-clip1\)/);
   assert.doesNotMatch(html, /(src|href)\s*=\s*["']?(https?:)?\/\/|@import|url\(["']?https?:/i, 'nothing loaded from elsewhere');
-  assert.match(r.stderr, /note: dino on ucmerced \(all, seed 0\): UMAP, ARI 0\.640: not shown, .*dinoumap\/all-umap\.svg is missing/);
-  assert.match(r.stderr, /note: dino on ucmerced, train all, 10 shots, seed 0: no curve, .*dinoft\/epochs\.jsonl is missing/);
+  assert.match(r.stderr, /note: dino-vits16 on ucmerced \(all, seed 0\): UMAP, ARI 0\.640: not shown, .*dinoumap\/all-umap\.svg is missing/);
+  assert.match(r.stderr, /note: dino-vits16 on ucmerced, train all, 10 shots, seed 0: no curve, .*dinoft\/epochs\.jsonl is missing/);
 
   // --out defaults to RESULTS/report; --format picks the files.
   const md = reprobe('report', results, '--format', 'md');

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ReprobeError } from '../../src/errors.ts';
 import { reportMarkdown } from '../../src/report/markdown.ts';
 import { buildReport } from '../../src/report/sections.ts';
+import { writeReport } from '../../src/report/write-report.ts';
 import { ensureResultsDir, latestPerCell, readStore, writeJobRecords, writeView } from '../../src/results/job-store.ts';
 import type { CellRecord } from '../../src/results/record.ts';
 import { tempDir } from '../helpers.ts';
@@ -76,4 +77,44 @@ test('a results folder that cannot be a folder is one clear error before any wor
   const file = join(tempDir(), 'a-file');
   writeFileSync(file, 'x');
   await assert.rejects(ensureResultsDir(join(file, 'results')), (e: unknown) => e instanceof ReprobeError && /Cannot write results in .* \((ENOTDIR|EEXIST)\)/.test(e.message));
+});
+
+test('hand-edited records (7, -5, "0.9", 1e999, no backbone, ARI 1.5) are refused by file and line and not reported', async () => {
+  const dir = tempDir();
+  cpSync(V0, dir, { recursive: true });
+  const names = readdirSync(join(dir, 'records')).sort();
+  const edits: [string, (r: Record<string, unknown>) => string][] = [
+    ['value 7', (r) => JSON.stringify({ ...r, value: 7 })],
+    ['value -5', (r) => JSON.stringify({ ...r, value: -5 })],
+    ['value "0.9"', (r) => JSON.stringify({ ...r, value: '0.9' })],
+    // JSON.stringify cannot write 1e999: the text a hand edit leaves.
+    ['value 1e999', (r) => JSON.stringify({ ...r, value: 0.5 }).replace('"value":0.5', '"value":1e999')],
+    ['no backbone', (r) => JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'backbone')))],
+    ['val_accuracy 1.5', (r) => JSON.stringify({ ...r, val_accuracy: 1.5 })],
+  ];
+  const edited: string[] = [];
+  // The first line of each of the first files is edited; one file gets two edits (its two lines).
+  let e = 0;
+  for (const name of names) {
+    const file = join(dir, 'records', name);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const out = lines.map((l) => (e < edits.length ? (edited.push(`${file}:${edits[e][0]}`), edits[e++][1](JSON.parse(l) as Record<string, unknown>)) : l));
+    writeFileSync(file, out.join('\n') + '\n');
+  }
+  assert.equal(e, edits.length, 'every edit placed');
+  const { records, problems } = await readStore(dir);
+  assert.equal(problems.length, edits.length, problems.map((p) => p.error).join('\n'));
+  assert.equal(records.length, 8 - edits.length);
+  assert.ok(records.every((r) => r.value >= 0 && r.value <= 1));
+  const md = reportMarkdown(buildReport(latestPerCell(records), { curves: new Map(), svgs: new Map(), predictions: new Map() }, dir));
+  assert.doesNotMatch(md, /7\.0000|-5\.0000|Infinity/);
+  // The warning names each file (with its line).
+  for (const p of problems) assert.ok(edited.some((x) => x.startsWith(p.file)), p.file);
+});
+
+test('a report of a store whose every record is refused names the refused files, not "run probe first"', async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'records'));
+  writeFileSync(join(dir, 'records', 'torn.jsonl'), '{"method":"knn","val');
+  await assert.rejects(writeReport(dir, ['md'], join(dir, 'report')), (e: unknown) => e instanceof ReprobeError && /No valid records .*1 file refused \(.*torn\.jsonl:1: not a valid record/.test(e.message));
 });

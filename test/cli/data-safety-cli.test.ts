@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { stringify } from 'yaml';
+import { tinyVit } from '../fixtures/onnx-fixtures.ts';
+import { tinySweep } from '../fixtures/sweep-evidence.ts';
+import { tempDir } from '../helpers.ts';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
+
+function reprobe(args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd, env: { ...process.env, HOME: tempDir(), ...env } });
+  return { code: r.status, out: String(r.stdout), err: String(r.stderr) };
+}
+
+test('cache clear removes only the named keys; a form whose keys do not arrive (-- KEY, --keys KEY, none) removes nothing', () => {
+  const home = tempDir();
+  const dir = join(home, 'features');
+  mkdirSync(dir);
+  const keys = ['aaaa1111', 'bbbb2222', 'cccc3333'];
+  for (const k of keys) for (const ext of ['npy', 'json']) writeFileSync(join(dir, `${k}.${ext}`), '{}');
+  const left = () => [...new Set(readdirSync(dir).map((f) => f.split('.')[0]))].sort();
+  for (const form of [['--', 'aaaa1111'], ['--keys', 'aaaa1111'], []]) {
+    const r = reprobe(['cache', 'clear', ...form], { REPROBE_HOME: home });
+    assert.equal(r.code, 2, `${form.join(' ')}: ${r.err}`);
+    assert.match(r.err, /--all/);
+    assert.deepEqual(left(), keys, form.join(' '));
+  }
+  assert.equal(reprobe(['cache', 'clear', 'aaaa'], { REPROBE_HOME: home }).code, 0);
+  assert.deepEqual(left(), keys.slice(1));
+  assert.equal(reprobe(['cache', 'clear', '--all'], { REPROBE_HOME: home }).code, 0);
+  assert.deepEqual(left(), []);
+});
+
+test('an empty or truncated record file is not a finished job: --status lists it, a rerun runs it again, merge names it and fails', () => {
+  const dir = tempDir();
+  const env = { REPROBE_HOME: tempDir() };
+  const file = tinySweep(dir, { shots: [2], methods: { knn: {}, lr: { lrC: [1] } } });
+  assert.equal(reprobe(['sweep', file], env).code, 0);
+  const records = join(dir, 'results', 'records');
+  const [a, b] = readdirSync(records).sort();
+  const whole = readFileSync(join(records, b), 'utf8');
+  writeFileSync(join(records, a), '');
+  writeFileSync(join(records, b), whole.slice(0, whole.length >> 1)); // cut mid-line, as a full disk leaves it
+  const status = reprobe(['sweep', file, '--status'], env);
+  assert.match(status.out, /2 jobs: 0 done, 2 invalid, 0 failed, 0 running, 0 pending/);
+  assert.ok(status.out.includes(`${a.slice(0, -6)} `) && status.out.includes('empty file'), status.out);
+  const merged = reprobe(['results', 'merge', join(dir, 'results')], env);
+  assert.equal(merged.code, 2);
+  assert.ok(merged.err.includes(join(records, a)) && merged.err.includes(join(records, b)), merged.err);
+  const again = reprobe(['sweep', file], env);
+  assert.match(again.out, /2 jobs: 2 run, 0 already in the store/);
+  assert.equal(readFileSync(join(records, b), 'utf8').trim().split('\n').length, whole.trim().split('\n').length);
+  const ok = reprobe(['results', 'merge', join(dir, 'results')], env);
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out, /^2 records from/);
+});
+
+test('a store of junk merges to a failure naming its files, not "0 records" and exit 0', () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'records'));
+  writeFileSync(join(dir, 'records', 'junk.jsonl'), 'hello\n');
+  writeFileSync(join(dir, 'records', 'obj.jsonl'), '{"value": 0.9}\n');
+  const r = reprobe(['results', 'merge', dir]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /reprobe: 2 record files refused .*junk\.jsonl.*obj\.jsonl/);
+});
+
+test('an output onto an input or into the store is refused before anything is written: merge -o into records/, quantize --out onto the float model or its card', () => {
+  // A store of one record, merged into its own records folder: the next merge would read it as a job's records.
+  const results = tempDir();
+  mkdirSync(join(results, 'records'));
+  const line = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v0', 'records', readdirSync(join(import.meta.dirname, '..', 'fixtures', 'store-v0', 'records'))[0]), 'utf8').split('\n')[0];
+  writeFileSync(join(results, 'records', 'job.jsonl'), `${line}\n`);
+  for (const out of [join(results, 'records', 'merged.jsonl'), join(results, 'records', 'job.jsonl'), join(results, 'records')]) {
+    const r = reprobe(['results', 'merge', results, '-o', out]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /^reprobe: --out .* is inside .*records, the store's records folder/);
+    assert.deepEqual(readdirSync(join(results, 'records')), ['job.jsonl']);
+  }
+  const again = reprobe(['results', 'merge', results]);
+  assert.match(again.out, /^1 records from/);
+  const dir = tempDir();
+  const model = join(dir, 'vit.onnx');
+  const floatBytes = tinyVit({ size: 32, patch: 8, width: 16, dim: 24, layers: 2 });
+  writeFileSync(model, floatBytes);
+  const card = join(dir, 'vit.card.json');
+  writeFileSync(card, JSON.stringify({ id: 'vit', input: { height: 32, width: 32 }, output: { name: 'last_hidden_state', pooling: 'cls' } }));
+  const env = { REPROBE_HOME: tempDir(), HF_HUB_OFFLINE: '1' };
+  for (const out of [model, join(dir, '.', 'vit.onnx'), join(dir, 'vit')]) {
+    // vit → vit.card.json, the card it was read with.
+    const q = reprobe(['models', 'quantize', model, '--card', card, '--out', out], env);
+    assert.equal(q.code, 2, q.err);
+    assert.match(q.err, /^reprobe: --out('s card)? .* is the input /);
+  }
+  assert.deepEqual(readFileSync(model), Buffer.from(floatBytes), 'the float model is untouched');
+});
+
+/** `<parent>/data`: 3 classes x 3 images of shades offset by `tint` (two tints: two different datasets of one layout). */
+async function dataIn(parent: string, tint: number): Promise<void> {
+  for (const [c, cls] of ['c0', 'c1', 'c2'].entries()) {
+    mkdirSync(join(parent, 'data', cls), { recursive: true });
+    for (let i = 0; i < 3; i++) {
+      const shade = 30 + c * 80 + i * 9 + tint;
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: shade, g: 255 - shade, b: tint } } }).png().toFile(join(parent, 'data', cls, `img${i}.png`));
+    }
+  }
+}
+
+test('folder:data typed in two working folders is two datasets: two cell ids, two report columns, and a sweep runs both', async () => {
+  const [a, b] = [tempDir(), tempDir()];
+  await dataIn(a, 0);
+  await dataIn(b, 40);
+  const results = tempDir();
+  const env = { REPROBE_HOME: tempDir() };
+  for (const cwd of [a, b]) {
+    const r = reprobe(['probe', '-b', 'mobilenet-v2', '-d', 'folder:data', '--shots', '1', '--val-per-class', '1', '--probe', 'knn', '--results-dir', results], env, cwd);
+    assert.equal(r.code, 0, r.err);
+  }
+  const records = readdirSync(join(results, 'records')).flatMap((f) => readFileSync(join(results, 'records', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>));
+  assert.deepEqual(records.map((r) => r.dataset).sort(), [`folder:${join(realpathSync(a), 'data')}`, `folder:${join(realpathSync(b), 'data')}`].sort());
+  assert.equal(new Set(records.map((r) => r.cell_id)).size, 2);
+  assert.equal(new Set(records.map((r) => r.dataset_digest)).size, 2);
+  const report = reprobe(['report', results, '--format', 'md'], env);
+  assert.equal(report.code, 0, report.err);
+  const md = readFileSync(join(results, 'report', 'report.md'), 'utf8');
+  assert.ok(md.includes(join(realpathSync(a), 'data')) && md.includes(join(realpathSync(b), 'data')), md);
+  // The same sweep file run from each folder: the second is not "already in the store".
+  const sweep = join(tempDir(), 'sweep.yaml');
+  writeFileSync(sweep, stringify({ backbones: ['mobilenet-v2'], datasets: ['folder:data'], shots: [1], valPerClass: 1, methods: { knn: {} }, extract: 'split', resultsDir: join(tempDir(), 'sweep-results') }));
+  for (const cwd of [a, b]) assert.match(reprobe(['sweep', sweep], env, cwd).out, /1 jobs: 1 run, 0 already in the store/, cwd);
+});
+
+test('report groups records written under an alias (dino) with those under the id (dino-vits16): one row, n = 2', () => {
+  const fixture = join(import.meta.dirname, '..', 'fixtures', 'store-v0');
+  const dir = tempDir();
+  cpSync(fixture, dir, { recursive: true });
+  let knn = 0;
+  for (const f of readdirSync(join(dir, 'records'))) {
+    const lines = readFileSync(join(dir, 'records', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // Every record becomes DINO's, the knn seeds split between the alias and the id.
+    const renamed = lines.map((r) => ({ ...r, backbone: r.method === 'knn' && knn++ % 2 === 0 ? 'dino' : 'dino-vits16' }));
+    writeFileSync(join(dir, 'records', f), renamed.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+  assert.equal(knn, 2);
+  const r = reprobe(['report', dir, '--format', 'md']);
+  assert.equal(r.code, 0, r.err);
+  const md = readFileSync(join(dir, 'report', 'report.md'), 'utf8');
+  assert.doesNotMatch(md, /\bdino\b(?!-)/);
+  assert.doesNotMatch(md, /\(n=1\)/);
+  assert.match(md, /\(n=2\)/);
+});

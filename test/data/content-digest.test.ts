@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import type { Backbone } from '../../src/backbones/types.ts';
+import { fileDigest } from '../../src/backbones/weights-digest.ts';
+import { datasetDigest, fileDigests } from '../../src/data/content-digest.ts';
+import { loadDataset } from '../../src/data/registry.ts';
+import { featureKey } from '../../src/features/cache-key.ts';
+import { tempDir } from '../helpers.ts';
+
+process.env.REPROBE_HOME = tempDir();
+
+async function png(path: string, shade: number): Promise<void> {
+  mkdirSync(join(path, '..'), { recursive: true });
+  await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: shade, g: 255 - shade, b: 60 } } }).png().toFile(path);
+}
+
+async function folder(): Promise<string> {
+  const root = tempDir();
+  for (const cls of ['a', 'b']) for (let i = 0; i < 3; i++) await png(join(root, cls, `${i}.png`), cls === 'a' ? 20 + i : 200 + i);
+  return root;
+}
+
+/** featureKey reads only these fields of a backbone. */
+const bb = { card: { id: 'x' }, tap: 'out', runtime: 'test', weights: 'w' } as unknown as Backbone;
+
+test('file digests are sha256 of the bytes (node:crypto on the file, independently), kept and reused per file', async () => {
+  const root = await folder();
+  const paths = [join(root, 'a', '0.png'), join(root, 'b', '2.png'), join(root, 'missing.png')];
+  const got = await fileDigests(paths);
+  assert.deepEqual(got.slice(0, 2), paths.slice(0, 2).map((p) => createHash('sha256').update(readFileSync(p)).digest('hex')));
+  assert.equal(got[2], 'error:ENOENT');
+  assert.deepEqual(await fileDigests(paths), got);
+});
+
+test('an image replaced in place by another of the same size, its mtime restored, gets another feature key and dataset digest', async () => {
+  const root = await folder();
+  const target = join(root, 'a', '1.png');
+  // Whole seconds, which utimes sets back exactly.
+  utimesSync(target, 1_700_000_000, 1_700_000_000);
+  const ds = await loadDataset(`folder:${root}`);
+  const [key, digest] = [await featureKey(bb, ds.samples), await datasetDigest(ds)];
+  const before = statSync(target);
+  // Another image of exactly the same byte count: b/1.png differs only in its colour.
+  const other = readFileSync(join(root, 'b', '1.png'));
+  assert.equal(other.length, before.size);
+  assert.notDeepEqual(other, readFileSync(target));
+  writeFileSync(target, other);
+  utimesSync(target, 1_700_000_000, 1_700_000_000);
+  assert.deepEqual([statSync(target).size, statSync(target).mtimeMs], [before.size, before.mtimeMs], 'size and mtime as before');
+  const again = await loadDataset(`folder:${root}`);
+  assert.notEqual(await featureKey(bb, again.samples), key);
+  assert.notEqual(await datasetDigest(again), digest);
+});
+
+test('the same images in another folder have the same digest and feature key; another class layout does not', async () => {
+  const root = await folder();
+  const copy = join(tempDir(), 'copy');
+  cpSync(root, copy, { recursive: true });
+  const [a, b] = [await loadDataset(`folder:${root}`), await loadDataset(`folder:${copy}`)];
+  assert.equal(await datasetDigest(a), await datasetDigest(b));
+  assert.equal(await featureKey(bb, a.samples), await featureKey(bb, b.samples));
+  const moved = join(tempDir(), 'moved');
+  cpSync(root, moved, { recursive: true });
+  cpSync(join(moved, 'a', '0.png'), join(moved, 'b', '9.png'));
+  assert.notEqual(await datasetDigest(await loadDataset(`folder:${moved}`)), await datasetDigest(a));
+});
+
+test('a model file replaced in place, its size and mtime restored, gets the new weights digest', async () => {
+  const path = join(tempDir(), 'model.onnx');
+  const [a, b] = [Buffer.alloc(64, 1), Buffer.alloc(64, 2)];
+  writeFileSync(path, a);
+  utimesSync(path, 1_700_000_000, 1_700_000_000);
+  assert.equal(await fileDigest(path), createHash('sha256').update(a).digest('hex'));
+  writeFileSync(path, b);
+  utimesSync(path, 1_700_000_000, 1_700_000_000);
+  assert.equal(await fileDigest(path), createHash('sha256').update(b).digest('hex'));
+});
