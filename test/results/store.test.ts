@@ -75,5 +75,5 @@ test('a record that does not fit the schema is refused before it is written; the
 test('a results folder that cannot be a folder is one clear error before any work', async () => {
   const file = join(tempDir(), 'a-file');
   writeFileSync(file, 'x');
-  await assert.rejects(ensureResultsDir(join(file, 'results')), (e: unknown) => e instanceof ReprobeError && /Cannot write results in .* \((ENOTDIR|EEXIST)\)/.test(e.message));
+  await assert.rejects(ensureResultsDir(join(file, 'results')), (e: unknown) => e instanceof ReprobeError && /Cannot write results in .* \((ENOTDIR|EEXIST)[:)]/.test(e.message));
 });
