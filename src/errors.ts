@@ -54,9 +54,11 @@ const FS_CODES: Record<string, { why: string; fix: string }> = {
  */
 export function systemError(err: unknown): ReprobeError | undefined {
   if (err instanceof ReprobeError || !(err instanceof Error)) return undefined;
-  const { code, path, syscall } = err as { code?: unknown; path?: unknown; syscall?: unknown };
+  const { code, path, dest, syscall } = err as { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown };
   const known = typeof code === 'string' ? FS_CODES[code] : undefined;
   if (!known || typeof path !== 'string') return undefined;
+  // A rename (the atomic writer's last step) fails for its destination: the file the user named, not the temp file.
+  if (syscall === 'rename' && typeof dest === 'string') return new ReprobeError(`cannot write it (${code}: ${known.why}). ${known.fix}`, dest);
   return new ReprobeError(`cannot ${typeof syscall === 'string' ? syscall : 'access'} it (${code}: ${known.why}). ${known.fix}`, path);
 }
 

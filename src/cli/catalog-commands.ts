@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseCardFile } from '../backbones/card-file.ts';
@@ -7,7 +8,7 @@ import { convertedOnnx, kerasBlockEnds, kerasLayers } from '../backbones/keras-b
 import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
 import { onnxBlocks } from '../backbones/onnx-blocks.ts';
 import { QUANTIZE_DEFAULTS, QUANTIZE_MIN_COSINE, quantizeDynamic, quantizedCard } from '../backbones/quantize.ts';
-import { cardHubFiles, fetchModel, isCached, isModelPath, resolveBackbone, resolveCard } from '../backbones/registry.ts';
+import { cardHubFiles, fetchModel, isCached, isModelPath, openResolved, resolveBackbone, resolveCard } from '../backbones/registry.ts';
 import { featureName, isKerasCard, type Card, type OnnxCard } from '../backbones/types.ts';
 import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
@@ -189,6 +190,8 @@ type QuantizeArgs = Awaited<ReturnType<typeof quantizeOptions>['argv']> & { card
 async function floatOnnx(name: string, cardPath?: string): Promise<{ card: Card; bytes: Uint8Array }> {
   if (isModelPath(name)) {
     const r = await resolveBackbone(name, { card: cardPath });
+    // Opened as probe opens it first: a file that is not ONNX, cut short, or without the card's output is one line.
+    await (await openResolved(r, { runtime: 'onnx' })).dispose();
     return { card: r.card, bytes: new Uint8Array(await readFile(r.files!.image)) };
   }
   const card = resolveCard(name);
@@ -219,6 +222,7 @@ async function modelsQuantize(name: string, a: QuantizeArgs): Promise<void> {
   if (low && !a.force) throw new BackboneError(`${card.id}: the int8 copy's ${cosines}, below --min-cosine ${a['min-cosine']}; nothing written. Keep the defaults (per channel, 7-bit), or --force to write it anyway.`);
   const check = `${cosines} (${low ? `BELOW --min-cosine ${a['min-cosine']}, written because of --force` : `>= --min-cosine ${a['min-cosine']}`}; real images: reprobe models verify, npm run bench:quantize)`;
   const out = resolve(a.out ?? join(reprobeHome(), 'models', 'quantized', `${card.id}-int8.onnx`));
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(`${out} is a folder; give the .onnx file to write (its card goes next to it).`, '--out');
   const cardOut = `${out.replace(/\.onnx$/i, '')}.card.json`;
   await writeFileAtomic(out, q);
   await writeFileAtomic(cardOut, JSON.stringify(qCard, null, 2) + '\n');
