@@ -80,4 +80,9 @@ test('flags: -k with --shots is one flag given twice; --seeds is checked as the 
   const r = reprobe(['sweep', file, '--dry-run']);
   oneLine(r, /^reprobe: .*nul\.yaml: backbones\[0\]: Unknown backbone "mobile\\0net"\./);
   assert.ok(!r.err.includes('\0'), 'no raw NUL on the terminal');
+  // A dry run echoes the grid: the same escaping in its table.
+  writeFileSync(file, 'backbones: [mobilenet-v2]\ndatasets: ["folder:/x\\0y"]\nshots: [2]\nmethods: {knn: {}}\n');
+  const dry = reprobe(['sweep', file, '--dry-run']);
+  assert.equal(dry.code, 0, dry.err);
+  assert.ok(!dry.out.includes('\0') && dry.out.includes('folder:/x\\0y'), dry.out);
 });
