@@ -109,6 +109,19 @@ test('a run killed after an epoch and resumed from its checkpoint ends exactly a
   assert.deepEqual(resumed.weights, whole.weights);
 });
 
+test('a NaN in the training images is named as such, not as a learning rate to lower; a loss that diverges later still is', async () => {
+  await tf.setBackend('cpu');
+  const [train, val] = [noisy(24, 12, 3, 2), noisy(30, 12, 3, 3)];
+  const bad = { ...train, x: train.x.slice() };
+  bad.x.fill(NaN, 0, bad.x.length); // every image: the first batch, whatever the shuffle
+  const model = linearModel(12, 3, 1);
+  await assert.rejects(trainModel(model, bad, val, SETTINGS, {}), (e) => e instanceof TrainingError && /^The loss is NaN on the first batch, before any update: .*which no --lr fixes\.$/.test(e.message));
+  model.dispose();
+  const diverging = linearModel(12, 3, 1);
+  await assert.rejects(trainModel(diverging, train, val, { ...SETTINGS, optimizer: { name: 'adam' as const, lr: 1e38, weightDecay: 0 } }, {}), (e) => e instanceof TrainingError && /try a lower --lr/.test(e.message));
+  diverging.dispose();
+});
+
 test('a damaged checkpoint is one line naming the file and the damage, not "nothing to resume"', async () => {
   const dir = tempDir('ft-damaged-');
   const file = new CheckpointFile(dir);
