@@ -1,8 +1,13 @@
-/** Errors a user can fix: the CLI prints `reprobe: <message>` on one line and exits 2. */
+/**
+ * Errors a user can fix: the CLI prints `reprobe: <message>` on one line and exits 2. `where` names the file, flag or
+ * record at fault; it leads the line (`<where>: <message>`).
+ */
 export class ReprobeError extends Error {
-  constructor(message: string) {
-    super(message);
+  readonly where?: string;
+  constructor(message: string, where?: string) {
+    super(where ? `${where}: ${message}` : message);
     this.name = new.target.name;
+    this.where = where;
   }
 }
 /** Bad flags, configs or names. */
@@ -27,6 +32,45 @@ export function firstLine(err: unknown): string {
   return String((err as Error)?.message ?? err).split('\n')[0].replace(/:\s*$/, '');
 }
 
+/** What a user can do about a file-system error code, and its name in words. */
+const FS_CODES: Record<string, { why: string; fix: string }> = {
+  ENOSPC: { why: 'disk full', fix: 'Free disk space or pass another folder.' },
+  EDQUOT: { why: 'disk quota exceeded', fix: 'Free disk space or pass another folder.' },
+  EACCES: { why: 'permission denied', fix: 'Make it readable/writable, or pass another path.' },
+  EPERM: { why: 'operation not permitted', fix: 'Make it writable, or pass another path.' },
+  EROFS: { why: 'read-only file system', fix: 'Pass a folder on a writable file system.' },
+  EISDIR: { why: 'it is a folder', fix: 'Pass a file.' },
+  ENOTDIR: { why: 'a part of the path is not a folder', fix: 'Check the path.' },
+  ENOENT: { why: 'no such file or folder', fix: 'Check the path.' },
+  EEXIST: { why: 'it already exists', fix: 'Remove it or pass another path.' },
+  ENAMETOOLONG: { why: 'name too long', fix: 'Use a shorter path or name.' },
+  EMFILE: { why: 'too many open files', fix: 'Raise the open-file limit (ulimit -n).' },
+  EIO: { why: 'input/output error', fix: 'Check the disk.' },
+};
+
+/**
+ * A file-system error of Node (a system error with a code and a path) as a user's error naming the path: the CLI's last
+ * resort, so that a full disk or a read-only folder is never an `internal error`. Undefined for anything else.
+ */
+export function systemError(err: unknown): ReprobeError | undefined {
+  if (err instanceof ReprobeError || !(err instanceof Error)) return undefined;
+  const { code, path, dest, syscall } = err as { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown };
+  const known = typeof code === 'string' ? FS_CODES[code] : undefined;
+  if (!known || typeof path !== 'string') return undefined;
+  // A rename (the atomic writer's last step) fails for its destination: the file the user named, not the temp file.
+  if (syscall === 'rename' && typeof dest === 'string') return new ReprobeError(`cannot write it (${code}: ${known.why}). ${known.fix}`, dest);
+  return new ReprobeError(`cannot ${typeof syscall === 'string' ? syscall : 'access'} it (${code}: ${known.why}). ${known.fix}`, path);
+}
+
+/** A line for a terminal: control characters (NUL, newlines, escapes) and bidi overrides of echoed values escaped. */
+export function printable(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const named: Record<string, string> = { '\0': '\\0', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
 /**
  * A file-system failure (an error with a code: EACCES, ENOSPC, ENOTDIR, ...) as one line a user can act on: `what` is
  * what could not be done, `fix` what to do. Anything else is returned as it is (a bug, not the user's to fix).
@@ -34,6 +78,6 @@ export function firstLine(err: unknown): string {
 export function fsError(err: unknown, what: string, fix: string): unknown {
   const code = (err as { code?: string }).code;
   if (!code || err instanceof ReprobeError) return err;
-  const why = { ENOSPC: 'disk full', EACCES: 'permission denied', EISDIR: 'it is a folder', EROFS: 'read-only file system' }[code];
+  const why = FS_CODES[code]?.why;
   return new ReprobeError(`${what} (${code}${why ? `: ${why}` : ''}). ${fix}`);
 }

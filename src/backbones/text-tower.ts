@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { BackboneError, ConfigError } from '../errors.ts';
 import type { Matrix } from '../util/matrix.ts';
 import { openOnnx, type Feed, type SessionOptions } from '../runtime/ort.ts';
+import { embeddingRows } from './onnx-vocab.ts';
 import { fetchModel } from './registry.ts';
 import type { OnnxCard } from './types.ts';
 
@@ -22,8 +24,12 @@ export async function openTextTower(card: OnnxCard, opt: SessionOptions & { padI
     throw new BackboneError(`${text} has no output "${spec.output}"; its outputs: ${session.outputNames.join(', ')}.`);
   }
   const hasMask = session.inputs.some((v) => v.name === 'attention_mask');
+  const vocab = embeddingRows(await readFile(text));
   return {
     async embed(ids) {
+      // An id past the embedding table fails inside onnxruntime (a Gather, a native log): refused here, in one line.
+      const bad = vocab === undefined ? undefined : ids.flat().find((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+      if (bad !== undefined) throw new BackboneError(`token id ${bad} is not in the text tower's vocabulary of ${vocab} (ids 0 to ${vocab! - 1}); the tokenizer is not this tower's (check --tokenizer or the token ids given).`);
       const len = Math.min(spec.contextLength, Math.max(1, ...ids.map((t) => t.length)));
       const data = new BigInt64Array(ids.length * len).fill(BigInt(opt.padId ?? 0));
       const mask = new BigInt64Array(ids.length * len);

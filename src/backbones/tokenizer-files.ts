@@ -14,10 +14,13 @@ export interface TokenizerPaths {
 /** Merges simple_tokenizer (and transformers' CLIPTokenizer) read: merges.txt lines 1 .. 49152 - 256 - 2 after the header. */
 const MAX_MERGES = 49152 - 256 - 2;
 
-/** merges.txt text → merge lines: the `#version` header, blank lines and CR dropped, at most MAX_MERGES. */
+/**
+ * merges.txt text → merge lines: the header, blank lines and CR dropped, at most MAX_MERGES. The header is a first line
+ * holding `#version` (Hugging Face's starts with it; OpenAI's bpe_simple_vocab_16e6.txt has its file name first).
+ */
 export function parseMerges(text: string): string[] {
   const lines = text.split(/\r?\n/);
-  if (lines[0]?.startsWith('#version')) lines.shift();
+  if (lines[0]?.includes('#version')) lines.shift();
   return lines.filter((l) => l.trim() !== '').slice(0, MAX_MERGES);
 }
 
@@ -37,11 +40,31 @@ export function readTokenizer(paths: TokenizerPaths, opt: { contextLength?: numb
     throw err instanceof BackboneError ? err : new BackboneError(`${paths.vocab} is not JSON (${(err as Error).message}).`);
   }
   if (!vocab || typeof vocab !== 'object' || Array.isArray(vocab)) throw new BackboneError(`${paths.vocab} is not a JSON object of token → id.`);
+  const merges = parseMerges(read(paths.merges));
+  let tokenizer: ClipTokenizer;
   try {
-    return clipTokenizer(vocab as Record<string, number>, parseMerges(read(paths.merges)), opt);
+    tokenizer = clipTokenizer(vocab as Record<string, number>, merges, opt);
   } catch (err) {
     throw err instanceof BackboneError ? new BackboneError(`${paths.vocab} + ${paths.merges}: ${err.message}`) : err;
   }
+  checkMergesFit(vocab as Record<string, number>, merges, paths);
+  return tokenizer;
+}
+
+/**
+ * merges.txt must be the one its vocab.json was built with: a CLIP vocab is the 512 byte symbols, one entry per merge
+ * and the two special tokens, so an empty or truncated merges.txt (which would tokenize, wrongly, with exit 0) is
+ * refused by its count, and each merge's two symbols must be in the vocab.
+ */
+function checkMergesFit(vocab: Record<string, number>, merges: readonly string[], paths: TokenizerPaths): void {
+  const size = Object.keys(vocab).length;
+  const expected = size - 256 * 2 - 2;
+  if (merges.length !== expected)
+    throw new BackboneError(`${paths.merges} holds ${merges.length} merges, but the ${size} entries of ${paths.vocab} come from ${expected} (512 byte symbols + one per merge + 2 special tokens); the files are not a pair (truncated or from another tokenizer).`);
+  merges.forEach((line, i) => {
+    const missing = line.trim().split(/\s+/).find((sym) => !(sym in vocab));
+    if (missing !== undefined) throw new BackboneError(`${paths.merges}: merge ${i + 1}: the symbol "${missing}" of merge "${line}" is not in ${paths.vocab}.`);
+  });
 }
 
 /** A folder with vocab.json and merges.txt (a Hugging Face CLIP tokenizer) → their paths; ConfigError when they are not there. */

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseCardFile } from '../backbones/card-file.ts';
@@ -8,7 +9,7 @@ import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
 import { onnxBlocks } from '../runtime/onnx-blocks.ts';
 import { QUANTIZE_DEFAULTS, QUANTIZE_MIN_COSINE, quantizeDynamic } from '../runtime/quantize.ts';
 import { quantizedCard } from '../backbones/quantized-card.ts';
-import { cardHubFiles, fetchModel, isCached, isModelPath, resolveBackbone, resolveCard } from '../backbones/registry.ts';
+import { cardHubFiles, fetchModel, isCached, isModelPath, openResolved, resolveBackbone, resolveCard } from '../backbones/registry.ts';
 import { featureName, isKerasCard, type Card, type OnnxCard } from '../backbones/types.ts';
 import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
@@ -191,6 +192,8 @@ type QuantizeArgs = Awaited<ReturnType<typeof quantizeOptions>['argv']> & { card
 async function floatOnnx(name: string, cardPath?: string): Promise<{ card: Card; bytes: Uint8Array }> {
   if (isModelPath(name)) {
     const r = await resolveBackbone(name, { card: cardPath });
+    // Opened as probe opens it first: a file that is not ONNX, cut short, or without the card's output is one line.
+    await (await openResolved(r, { runtime: 'onnx' })).dispose();
     return { card: r.card, bytes: new Uint8Array(await readFile(r.files!.image)) };
   }
   const card = resolveCard(name);
@@ -205,6 +208,7 @@ async function floatOnnx(name: string, cardPath?: string): Promise<{ card: Card;
 async function modelsQuantize(name: string, a: QuantizeArgs): Promise<void> {
   const { card, bytes } = await floatOnnx(name, a.card);
   const out = resolve(a.out ?? join(reprobeHome(), 'models', 'quantized', `${card.id}-int8.onnx`));
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(`${out} is a folder; give the .onnx file to write (its card goes next to it).`, '--out');
   const cardOut = `${out.replace(/\.onnx$/i, '')}.card.json`;
   // The float model and the card it was read with are never written over.
   const inputs = [isModelPath(name) ? name : undefined, a.card];

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ReprobeError } from '../errors.ts';
+import { printable, ReprobeError, systemError } from '../errors.ts';
 import { COMMANDS } from './commands.ts';
 
 // yargs' CommonJS build: its ES module build lays help out with cliui's ESM wrap, which cuts words at the column
@@ -10,7 +10,8 @@ const yargs = createRequire(import.meta.url)('yargs/yargs') as (args: string[]) 
 
 /** The yargs program with every command, laid out `width` columns wide (null: no wrapping). */
 export function program(args: string[], width: number | null = Math.min(110, process.stdout.columns || 110)): Argv {
-  let p = yargs(args)
+  const parser = yargs(args);
+  let p = parser
     .scriptName('reprobe')
     .usage('$0 <command> [options]\n\nCompare frozen image representations with the probes of representation-learning papers.');
   for (const c of COMMANDS) p = c.register(p);
@@ -21,6 +22,8 @@ export function program(args: string[], width: number | null = Math.min(110, pro
     .example('$0 models list', 'the backbones reprobe knows')
     .demandCommand(1, `Name a command: ${names.slice(0, -1).join(', ')} or ${names.at(-1)}. See \`reprobe --help\`.`)
     .strict()
+    // Once the command's options are known, so that a flag and its alias (-k and --shots) count as one.
+    .middleware(() => refuseRepeats(args, (parser as unknown as YargsOptions).getOptions().alias), true)
     .recommendCommands()
     .fail((msg, err) => {
       // yargs' own messages (bad choices, missing arguments) can span lines: one line, as every reprobe error.
@@ -34,23 +37,30 @@ export function program(args: string[], width: number | null = Math.min(110, pro
 
 /** Thin CLI: parses flags, calls the library, prints. Errors a user can fix are one line and exit code 2. */
 export async function main(args: string[]): Promise<void> {
-  refuseRepeats(args);
   await program(args).parseAsync();
 }
 
 export async function run(): Promise<void> {
   try {
     await main(hideBin(process.argv));
-  } catch (err) {
+  } catch (thrown) {
+    // A file-system error that escaped every command's own check (a full disk, a read-only folder) names its path.
+    const err = systemError(thrown) ?? thrown;
     if (err instanceof ReprobeError) {
-      process.stderr.write(`reprobe: ${err.message}\n`);
+      // Every value a message echoes (a YAML value, a class name) may hold control characters: escaped, one line.
+      process.stderr.write(`reprobe: ${printable(err.message)}\n`);
       process.exitCode = 2;
     } else {
       const e = err as Error;
-      process.stderr.write(`reprobe: internal error: ${e?.message ?? e}\n${process.env.REPROBE_DEBUG ? `${e?.stack}\n` : 'Set REPROBE_DEBUG=1 for the stack trace.\n'}`);
+      process.stderr.write(`reprobe: internal error: ${printable(String(e?.message ?? e))}\n${process.env.REPROBE_DEBUG ? `${e?.stack}\n` : 'Set REPROBE_DEBUG=1 for the stack trace.\n'}`);
       process.exitCode = 1;
     }
   }
+}
+
+/** yargs 17 has getOptions (each flag's aliases, once the command's builder ran); its types do not list it. */
+interface YargsOptions {
+  getOptions(): { alias: Record<string, string[]> };
 }
 
 /** Flags that take lists and may be given more than once (their values join). */
@@ -60,15 +70,24 @@ const REPEATABLE = new Set(['backbone', 'b', 'probe', 'knn-k', 'lr-c']);
  * A single-valued flag given twice is a mistake, and yargs would not say so: it keeps one value, makes a list, or
  * (numbers, 5 then 1) adds them up.
  */
-function refuseRepeats(args: readonly string[]): void {
-  const seen = new Set<string>();
+function refuseRepeats(args: readonly string[], aliases: Record<string, string[]>): void {
+  const canonical = new Map<string, string>();
+  // yargs lists each group under every name; the longest name is the flag's.
+  for (const [name, others] of Object.entries(aliases)) {
+    const longest = [name, ...others].reduce((a, b) => (b.length > a.length ? b : a));
+    for (const n of [name, ...others]) canonical.set(n, longest);
+  }
+  const seen = new Map<string, string>();
   for (const a of args) {
     if (a === '--') break;
     const m = /^--(?:no-)?([a-z][\w-]*)|^-([a-zA-Z])$/.exec(a.split('=')[0]);
     if (!m) continue;
-    const name = m[1] ?? m[2];
-    if (REPEATABLE.has(name)) continue;
-    if (seen.has(name)) throw new ReprobeError(`--${name} is given more than once; give it once.`);
-    seen.add(name);
+    const given = m[1] ?? m[2];
+    const name = canonical.get(given) ?? given;
+    if (REPEATABLE.has(name) || REPEATABLE.has(given)) continue;
+    const first = seen.get(name);
+    const dash = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
+    if (first !== undefined) throw new ReprobeError(`--${name} is given more than once${first !== given ? ` (as ${dash(first)} and ${dash(given)})` : ''}; give it once.`);
+    seen.set(name, given);
   }
 }

@@ -1,11 +1,12 @@
 import type { Argv } from 'yargs';
-import { ReprobeError } from '../errors.ts';
+import { ConfigError, ReprobeError } from '../errors.ts';
 import { parseShard, shardFromEnv, type Shard } from '../jobs/shard.ts';
 import { runSweep, shardJobs, sweepStatus } from '../jobs/sweep.ts';
 import { checkSweep, type SweepJob } from '../jobs/sweep-schema.ts';
 import { formatTable } from '../report/table.ts';
 import { listOf } from '../util/options.ts';
 import { assertDevice } from '../runtime/ort.ts';
+import { MAX_SEED } from '../util/rng.ts';
 import { cellEvents, readJobFile } from './cell-job.ts';
 import type { Command } from './command.ts';
 
@@ -31,6 +32,13 @@ function sweepOptions(y: Argv) {
     .example('sbatch --array=0-3 configs/cluster/sweep.sbatch configs/quick.yaml', 'four SLURM array tasks, one share each');
 }
 
+/** --seeds overrides the file's: checked here, so a bad one is reported as the flag's, not the file's. */
+function checkSeeds(texts: string[]): number[] {
+  const bad = texts.find((t) => !/^\d+$/.test(t) || Number(t) > MAX_SEED);
+  if (bad !== undefined || !texts.length) throw new ConfigError(`"${bad ?? ''}" is not a seed; give integers 0 to ${MAX_SEED}, comma-separated.`, '--seeds');
+  return texts.map(Number);
+}
+
 const describeJob = (j: SweepJob) => `${j.backbone} ${j.dataset} ${j.shots}-shot seed ${j.seed} ${j.method}`;
 
 async function sweep(argv: Record<string, unknown>): Promise<void> {
@@ -38,7 +46,7 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
   const doc = { ...(await readJobFile(file)) };
   if (argv['results-dir'] !== undefined) doc.resultsDir = argv['results-dir'];
   if (argv['data-root'] !== undefined) doc.dataRoot = argv['data-root'];
-  if (argv.seeds !== undefined) doc.seeds = listOf(argv.seeds).map(Number);
+  if (argv.seeds !== undefined) doc.seeds = checkSeeds(listOf(argv.seeds));
   const { sweep: s, jobs } = checkSweep(doc, file);
   // strictDevice with device cuda: one line before any job, rather than every job failing alike.
   if (!argv['dry-run'] && !argv.status) await assertDevice({ device: s.device, strict: s.strictDevice });

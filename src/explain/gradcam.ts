@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { toMap } from './maps.ts';
+import { ConfigError } from '../errors.ts';
 import type { ExplainMap } from './types.ts';
 
 /**
@@ -28,7 +29,7 @@ export function gradCam(net: ConvNetSplit, x: tf.Tensor4D, classIndex?: number):
     const { activation, scores } = net.forward(x);
     const all = scores(activation);
     const K = all.shape[1];
-    if (classIndex !== undefined && (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= K)) throw new RangeError(`class ${classIndex} is not one of the model's ${K} classes (0..${K - 1})`);
+    if (classIndex !== undefined && (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= K)) throw new ConfigError(`class ${classIndex} is not one of the model's ${K} classes; give 0 to ${K - 1}.`, '--class');
     const kk = classIndex ?? all.argMax(1).dataSync()[0];
     // y_k as a one-hot dot product: gather's gradient needs UnsortedSegmentSum, which wasm lacks.
     const pick = tf.oneHot([kk], K).toFloat();

@@ -4,6 +4,7 @@ import type { Dataset } from '../data/types.ts';
 import { extractCached } from './cache.ts';
 import { extractFeatures, type Skipped } from './extract.ts';
 import { unreadableImages } from './readable.ts';
+import { assertFinite } from '../method/finite-features.ts';
 import { matrix, takeRows, vstack, type Matrix } from '../util/matrix.ts';
 import type { CellPart, FeatureCell } from '../method/contract.ts';
 
@@ -40,6 +41,8 @@ export async function extractRows(bb: Backbone, name: string, ds: Dataset, indic
   const x = { batchSize: opt.batchSize, onProgress: opt.onProgress };
   const cached = opt.cache ? await extractCached(bb, samples, { backboneName: name, dataset: ds.name, classes: ds.classes, onInvalid: opt.onCacheInvalid }, x) : undefined;
   const ext = cached ?? (await extractFeatures(bb, samples, x));
+  // NaN or Inf would train and score silently (fine-tuning's head) or fail late: refused here, naming the image.
+  assertFinite(ext.features, `The ${name}`, (row) => samples[ext.kept[row]].id);
   return {
     features: ext.features,
     rowOf: new Map(ext.kept.map((k, row) => [indices[k], row])),

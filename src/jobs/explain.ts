@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { resolveBackbone, type ResolvedBackbone } from '../backbones/registry.ts';
 import { loadDataset } from '../data/registry.ts';
 import type { ImageSource } from '../data/types.ts';
-import { ConfigError, fsError, unknownName } from '../errors.ts';
+import { ConfigError, DataError, firstLine, fsError, unknownName } from '../errors.ts';
 import type { TrainedRun } from '../explain/keras-gradcam.ts';
 import { EXPLAINERS, pickExplainer, type ExplainerName } from '../explain/explainers.ts';
 import type { RolloutOptions } from '../explain/rollout.ts';
@@ -179,7 +179,10 @@ export async function runExplain(job: ExplainJob, events: ExplainEvents = {}): P
     try {
       const { card } = backbone;
       for (const [i, im] of images.entries()) {
-        const rgb = await decodeForCard(im.source, card);
+        // A file that is not an image (empty, cut, another format) is the user's: one line naming it.
+        const rgb = await decodeForCard(im.source, card).catch((err: unknown) => {
+          throw new DataError(`cannot be read as an image (${firstLine(err)}); give PNG, JPEG or WebP files.`, im.source.kind === 'file' ? im.source.path : im.title);
+        });
         const pixels = packBatch([rgb], card);
         const image = { data: rgb, width: card.input.width, height: card.input.height };
         const cells = new Map<string, PageCell>();

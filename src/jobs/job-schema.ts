@@ -63,6 +63,8 @@ export type SharedJob = z.infer<z.ZodObject<typeof JOB_SHAPE>>;
 /** A clustering job: the shared keys and the options of UMAP + k-means (which include the k-means baseline's). */
 export const ClusterJobSchema = z.object({
   ...JOB_SHAPE,
+  // Clustering scores the whole dataset and trains nothing: no split unless asked (0 shots, as a sweep's cluster jobs).
+  shots: z.number().int().min(0).default(0),
   ...METHODS.get('cluster')!.options,
 });
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { firstLine } from '../errors.ts';
+import { firstLine, fsError, systemError } from '../errors.ts';
 import { isPending } from '../features/cache.ts';
 import { isFinished, readJobFile } from '../results/job-store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -154,8 +154,11 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
       tally.done++;
       events.onJob?.(job, 'done', i + 1, mine.length);
     } catch (err) {
-      const error = firstLine(err);
-      await writeFileAtomic(failedPath(dir, job.id), JSON.stringify({ job, error, host: hostname(), pid: process.pid, time: new Date().toISOString() }));
+      const error = firstLine(systemError(err) ?? err);
+      // A full disk fails the job; the sweep goes on while the failure can be recorded, and stops in one line when not.
+      await writeFileAtomic(failedPath(dir, job.id), JSON.stringify({ job, error, host: hostname(), pid: process.pid, time: new Date().toISOString() })).catch((e: unknown) => {
+        throw fsError(e, `Job ${job.id} failed (${error}) and its failure cannot be written in ${dir}`, `The sweep stops after ${tally.done} job(s) run; free space or make ${dir} writable, then rerun.`);
+      });
       await ledger.ended('failed');
       tally.failed++;
       events.onJob?.(job, 'failed', i + 1, mine.length, error);

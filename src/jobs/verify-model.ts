@@ -6,6 +6,7 @@ import { openTextEncoder } from '../backbones/text-encoder.ts';
 import { openTokenizer } from '../backbones/tokenizer-files.ts';
 import { isKerasCard, type Card } from '../backbones/types.ts';
 import type { Sample } from '../data/types.ts';
+import { insideRoot } from '../data/paths.ts';
 import { ConfigError, DataError } from '../errors.ts';
 import { extractFeatures } from '../features/extract.ts';
 import type { Matrix } from '../util/matrix.ts';
@@ -201,6 +202,9 @@ function readIds(path: string, dir: string): string[] {
   }
   const ids = Array.isArray(doc) ? doc : (doc as { ids?: unknown })?.ids;
   if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new ConfigError(`--ids ${path} is not a JSON array of relative paths (nor an object with "ids", as reprobe extract -o writes).`);
+  // Read only under --images: a `../` id, an absolute one or a symlink out of the folder is refused.
+  const outside = ids.filter((id) => !insideRoot(dir, id));
+  if (outside.length) throw new DataError(`${outside.length} of the ${ids.length} ids lead outside --images ${dir} (first: "${outside[0]}"); give paths relative to it, inside it.`, `--ids ${path}`);
   const missing = ids.filter((id) => !statSync(join(dir, id), { throwIfNoEntry: false })?.isFile());
   if (missing.length) throw new DataError(`${missing.length} of the ${ids.length} ids in ${path} are not files under ${dir} (first: ${missing[0]}).`);
   return ids;

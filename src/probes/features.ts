@@ -1,14 +1,4 @@
-import { ProbeError } from '../errors.ts';
 import type { Matrix } from '../util/matrix.ts';
-
-/** Throws on NaN/Inf features, which would otherwise become a silently wrong score. */
-export function assertFinite(m: Matrix, what: string): void {
-  for (let i = 0; i < m.data.length; i++) {
-    if (!Number.isFinite(m.data[i])) {
-      throw new ProbeError(`${what} features hold a non-finite value (${m.data[i]}) at row ${Math.floor(i / m.cols)}, column ${i % m.cols}.`);
-    }
-  }
-}
 
 /** Column means and standard deviations (population; std 0 → 1 so constant columns stay finite). */
 export function columnStats(m: Matrix): { mean: Float64Array; std: Float64Array } {

@@ -1,5 +1,5 @@
 import { ProbeError } from '../errors.ts';
-import { assertFinite } from './features.ts';
+import { assertFinite } from '../method/finite-features.ts';
 import type { ProbeInput } from './types.ts';
 
 /** Reject inputs that would give a silently wrong number: non-finite features, < 2 classes, untrained test classes. */

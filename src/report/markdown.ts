@@ -1,3 +1,4 @@
+import { printable } from '../errors.ts';
 import { bestMarks, isStat, type Cell, type ReportTable } from './report-table.ts';
 import type { Report } from './sections.ts';
 import type { Stat } from './stats.ts';
@@ -17,7 +18,15 @@ export function cellText(c: Cell): string {
   return isStat(c) ? fmtStat(c) : c;
 }
 
-const escape = (s: string) => s.replace(/\|/g, '\\|');
+// `<` and `&` are enough for no tag or entity to form; `>` stays (the performance order reads lr_100>knn_100).
+const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;' };
+
+/**
+ * Text from the store (class, dataset and backbone names, notes) as markdown text: the one escaping of report.md.
+ * HTML is shown, never run (`<script>`, `<img onerror>`: report.html escapes them too); `|` stays in its cell; a
+ * newline or other control character is shown as an escape instead of ending the table row.
+ */
+const escape = (s: string) => printable(s).replace(/[&<]/g, (c) => HTML[c]).replace(/\|/g, '\\|');
 
 /** A GitHub markdown table; the best value of each column in bold. */
 export function tableMarkdown(t: ReportTable): string {
@@ -36,12 +45,12 @@ export const LEGEND = 'Values are means over seeds, ± the sample standard devia
 
 /** The report's tables as markdown: a heading per section, its tables, and what could not be shown. */
 export function reportMarkdown(report: Report): string {
-  const parts = [`# ${report.title}`, `${report.summary}\n${LEGEND}`];
+  const parts = [`# ${escape(report.title)}`, `${escape(report.summary)}\n${LEGEND}`];
   for (const s of report.sections) {
     if (!s.tables.length && !s.notes.length && !s.links?.length) continue;
     parts.push(`## ${escape(s.title)}`, ...s.tables.map((t) => `### ${escape(t.title)}\n\n${tableMarkdown(t)}`));
     if (s.links?.length) parts.push(s.links.map((l) => `- [${escape(l.title)}](${encodeURI(l.href)})`).join('\n'));
-    if (s.notes.length) parts.push(s.notes.map((n) => `- ${n}`).join('\n'));
+    if (s.notes.length) parts.push(s.notes.map((n) => `- ${escape(n)}`).join('\n'));
   }
   return parts.join('\n\n') + '\n';
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Stat } from './stats.ts';
 
 /** A cell of a report table: a label, a plain number (a rank), a number over seeds, or nothing (that backbone has no such column). */
@@ -47,7 +48,14 @@ export function bestMarks(table: ReportTable): boolean[][] {
   return marks;
 }
 
-/** A safe file stem from labels: `folder:/data/x` → `folder-data-x`. */
+/** Longest stem kept whole: with `.csv` and the atomic writer's temp suffix, far below a file name's 255 bytes. */
+const MAX_STEM = 100;
+
+/**
+ * A safe file stem from labels: `folder:/data/x` → `folder-data-x`. A longer one (a dataset deep in folders) keeps its
+ * start and ends in a hash of the whole, so distinct labels stay distinct and no file name is too long to write.
+ */
 export function stem(...parts: string[]): string {
-  return parts.map((p) => p.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '')).filter(Boolean).join('_');
+  const s = parts.map((p) => p.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '')).filter(Boolean).join('_');
+  return s.length <= MAX_STEM ? s : `${s.slice(0, MAX_STEM - 17)}-${createHash('sha256').update(s).digest('hex').slice(0, 16)}`;
 }

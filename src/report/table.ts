@@ -1,11 +1,13 @@
+import { printable } from '../errors.ts';
 import type { CellRecord, ConfusedPair } from '../results/record.ts';
 import { studyValues } from './study.ts';
 import { meanStd } from './stats.ts';
 import { maxOf } from '../util/arrays.ts';
 
-/** Plain aligned text table; numbers right-aligned. */
+/** Plain aligned text table for the terminal; numbers right-aligned. */
 export function formatTable(headers: string[], rows: (string | number)[][]): string {
-  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)));
+  // Names come from users' files and folders: a control character (a NUL, a newline) is shown escaped, as in errors.
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : printable(c))));
   const width = headers.map((h, i) => maxOf(cells.map((r) => r[i].length), h.length));
   const line = (r: string[], raw?: (string | number)[]) =>
     r.map((c, i) => (typeof raw?.[i] === 'number' ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ').trimEnd();

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { TrainingError } from '../errors.ts';
 import type { StopState } from './early-stopping.ts';
 
 /** One epoch of training, as written to epochs.jsonl. */
@@ -60,21 +61,29 @@ export class CheckpointFile {
     await writeFileAtomic(join(this.dir, FILE), Buffer.concat([head, body]));
   }
 
-  /** The saved checkpoint of this config; undefined when there is none, it is of another config, or it does not verify. */
+  /**
+   * The saved checkpoint of this config; undefined when there is none or it is of another config. A file that does not
+   * verify (cut short, altered: the writer is atomic, so a kill never leaves one) is a TrainingError naming the damage.
+   */
   async load(config: string): Promise<Checkpoint | undefined> {
-    const file = await readFile(join(this.dir, FILE)).catch(() => undefined);
-    if (!file || file.length < 4) return undefined;
+    const path = join(this.dir, FILE);
+    const file = await readFile(path).catch(() => undefined);
+    if (!file) return undefined;
+    const damaged = (why: string) => new TrainingError(`damaged checkpoint: ${why}. Remove it and fine-tune again (from epoch 1).`, path);
+    if (file.length < 4) throw damaged(`${file.length} bytes, less than its header`);
     const n = file.readUInt32LE(0);
     let meta: Meta;
     try {
       meta = JSON.parse(file.subarray(4, 4 + n).toString('utf8')) as Meta;
     } catch {
-      return undefined;
+      throw damaged('its header is not JSON');
     }
     const body = file.subarray(4 + n + ((4 - (n % 4)) % 4));
     const { sha256, ...unsigned } = meta;
     const floatsNeeded = GROUPS.reduce((a, g) => a + (unsigned.sizes?.[g] ?? []).reduce((x, y) => x + y, 0), 0);
-    if (meta.config !== config || floatsNeeded * 4 !== body.length || digest(unsigned, body) !== sha256) return undefined;
+    if (floatsNeeded * 4 !== body.length) throw damaged(`${body.length} bytes of weights where its header lists ${floatsNeeded * 4}`);
+    if (digest(unsigned, body) !== sha256) throw damaged('its content does not match its sha256');
+    if (meta.config !== config) return undefined;
     const floats = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
     let off = 0;
     const take = (sizes: number[]) => sizes.map((k) => floats.slice(off, (off += k)));

@@ -92,7 +92,13 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
           const loss = (ce: tf.Tensor1D) => (part.length === rows.length ? ce.mean() : ce.sum().div(rows.length)) as tf.Scalar;
           const { value, grads } = tf.variableGrads(() => tf.tidy(() => loss(crossEntropy(model.logits(xm), train.y, part, s.numClasses))), model.variables);
           if (xm !== x) xm.dispose();
-          lossSum += (await value.data())[0] * rows.length;
+          const batchLoss = (await value.data())[0];
+          // Before any update a non-finite loss is the inputs' or the model's, not the learning rate's.
+          if (epoch === 1 && start === 0 && m === 0 && !Number.isFinite(batchLoss)) {
+            tf.dispose([value, x, ...Object.values(grads), ...Object.values(total)]);
+            throw new TrainingError(`The loss is ${batchLoss} on the first batch, before any update: the model's outputs on the training images are not finite (NaN or Inf in the images or in the model), which no --lr fixes.`);
+          }
+          lossSum += batchLoss * rows.length;
           const sum = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, total[k] ? tf.add(total[k], g) : g]));
           tf.dispose([value, ...Object.entries(grads).filter(([k]) => total[k]).map(([, g]) => g), ...Object.values(total)]);
           total = sum;

@@ -36,12 +36,18 @@ export async function classNames(dataset: string, classes: readonly string[], fi
     const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new ConfigError(`Cannot read class names "${path}" (${err.code ?? err.message}).`);
     });
+    const lineOf = new Map<string, number>();
     text.split('\n').forEach((line, i) => {
       const t = line.trim();
       if (!t || t.startsWith('#')) return;
       const eq = t.indexOf('=');
-      if (eq < 1) throw new ConfigError(`${path}:${i + 1}: expected "<class> = <words>", got "${t}".`);
-      map.set(t.slice(0, eq).trim(), t.slice(eq + 1).trim());
+      const [cls, words] = [t.slice(0, eq).trim(), t.slice(eq + 1).trim()];
+      if (eq < 1 || !cls) throw new ConfigError(`expected "<class> = <words>", got "${t}".`, `${path}:${i + 1}`);
+      // An empty name would prompt "a photo of a ."; a class twice would silently take its last line.
+      if (!words) throw new ConfigError(`class "${cls}" has no name after "="; give its words or leave the line out.`, `${path}:${i + 1}`);
+      if (lineOf.has(cls)) throw new ConfigError(`class "${cls}" is listed twice (first on line ${lineOf.get(cls)}); keep one line.`, `${path}:${i + 1}`);
+      lineOf.set(cls, i + 1);
+      map.set(cls, words);
     });
     const unknown = [...map.keys()].filter((k) => !classes.includes(k));
     if (unknown.length) throw new ConfigError(`${path}: "${unknown[0]}" is not a class of ${dataset} (${classes.slice(0, 5).join(', ')}, ...).`);

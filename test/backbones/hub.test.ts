@@ -123,3 +123,16 @@ test('the CLIP card brings its text tower: token ids → text_embeds', async () 
   // Padding the shorter prompt must not change its embedding (the mask hides the pad).
   for (let j = 0; j < 512; j++) assert.ok(Math.abs(e.data[512 + j] - again.data[j]) < 1e-5);
 });
+
+test('token ids beyond the text tower\'s embedding table are one line before onnxruntime runs (its vocabulary read from the graph)', async () => {
+  const clip = STUDY_CARDS.find((c) => c.id === 'clip-vit-b32')!;
+  const text = await openTextTower(clip);
+  try {
+    // The fixture's tower (card-fixtures.ts) has a 64-row token embedding: ids 0..63.
+    assert.equal((await text.embed([[0, 63]])).rows, 1);
+    for (const bad of [64, 49407, -1])
+      await assert.rejects(text.embed([[1, bad]]), (e) => e instanceof BackboneError && e.message === `token id ${bad} is not in the text tower's vocabulary of 64 (ids 0 to 63); the tokenizer is not this tower's (check --tokenizer or the token ids given).`);
+  } finally {
+    await text.dispose();
+  }
+});

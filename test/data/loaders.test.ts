@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
@@ -83,6 +83,22 @@ test('csv: rows whose path escapes the data root are rejected and listed, the re
   assert.deepEqual(ds.rejected!.map((r) => r.id), ['../../etc/passwd', '/etc/hostname', 'imgs/../imgs/b.png']);
   assert.match(ds.rejected![0].reason, /escapes the data root/);
   assert.match(ds.rejected![2].reason, /listed twice/);
+});
+
+test('csv: a row through a symlink inside the data root to a folder outside it is rejected like a ../ row', async () => {
+  const root = tempDir();
+  const outside = tempDir();
+  await image(root, 'imgs/a.png', 10);
+  await image(root, 'imgs/b.png', 200);
+  await image(outside, 'c.png', 90);
+  symlinkSync(outside, join(root, 'elsewhere'));
+  write(root, 'list.csv', 'path,label\nimgs/a.png,cat\nimgs/b.png,dog\nelsewhere/c.png,cat\nelsewhere/new/d.png,dog\n');
+  const ds = await loadDataset(`csv:${join(root, 'list.csv')}`);
+  assert.deepEqual(ds.samples.map((s) => s.id), ['imgs/a.png', 'imgs/b.png']);
+  assert.deepEqual(ds.rejected!.map((r) => [r.id, r.reason]), [
+    ['elsewhere/c.png', 'path "elsewhere/c.png" escapes the data root'],
+    ['elsewhere/new/d.png', 'path "elsewhere/new/d.png" escapes the data root'],
+  ]);
 });
 
 test('WILDS FMoW: ID/OOD splits by year as WILDS makes them, regions as groups, sequestered rows left out', async () => {

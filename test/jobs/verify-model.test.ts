@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import protos from 'onnx-proto';
@@ -216,4 +216,17 @@ test('a text tower: token ids equal (padding after the end token ignored) and te
   await failure(spec({ ...base, textReference: npy('text-wide.npy', { rows: 3, cols: 4, data: new Float32Array(12) }) }), DataError, /text-wide\.npy rows have 4 values; clip-vit-b32's text tower gives 512/);
   await failure(spec({ ...base, tokenReference: json('tokens-short.json', padded.slice(1)) }), DataError, /has 2 id lists but .* has 3 texts/);
   await failure(spec({ ...base, tokenReference: json('not-tokens.json', { a: 1 }) }), DataError, /is not token ids/);
+});
+
+test('--ids reads only under --images: ../ paths, absolute paths and a symlink out of the folder are refused', async () => {
+  const outside = tempDir();
+  writeFileSync(join(outside, 'secret.png'), 'x');
+  const linked = join(images, 'linked');
+  if (!existsSync(linked)) symlinkSync(outside, linked);
+  after(() => rmSync(linked, { force: true })); // not listed by the tests before
+  const reference = npy('one-row.npy', { rows: 1, cols: 576, data: new Float32Array(576) } as Matrix);
+  for (const id of [`../${join(outside, 'secret.png').split('/').slice(-2).join('/')}`, join(outside, 'secret.png'), 'linked/secret.png']) {
+    const ids = json('escape-ids.json', [id]);
+    await assert.rejects(verifyModel(spec({ backbone: 'mobilenet-v2', reference, ids })), (e) => e instanceof DataError && e.message.startsWith(`--ids ${ids}: 1 of the 1 ids lead outside --images`) && e.message.includes(`"${id}"`), id);
+  }
 });

@@ -6,7 +6,7 @@ import { buildReport } from '../../src/report/sections.ts';
 import { tableCsv } from '../../src/report/csv.ts';
 import { drifts, driftTables } from '../../src/report/drift.ts';
 import { inlineSvg } from '../../src/report/html.ts';
-import { tableMarkdown } from '../../src/report/markdown.ts';
+import { reportMarkdown, tableMarkdown } from '../../src/report/markdown.ts';
 import { bestMarks, isStat, type Cell, type ReportTable } from '../../src/report/report-table.ts';
 import { parseCurve } from '../../src/report/read-assets.ts';
 import { meanStd, seedStat as seedStatOf } from '../../src/report/stats.ts';
@@ -162,4 +162,23 @@ test('a cell averages the seeds of its newest configuration only: another layer 
   const two = plain(seedStatOf(rs.slice(0, 2))) as number[];
   assert.deepEqual([two[0], two[2]], [0.6, 2]);
   assert.ok(Math.abs(two[1] - Math.sqrt(0.02)) < 1e-12);
+});
+
+test('report.md shows names from the store as text: HTML escaped, | kept in its cell, a newline never ends a row', () => {
+  const evil = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>', 'a|b', 'two\nlines', 'R&D'];
+  const table: ReportTable = { name: 't', title: 'confused on <b>x</b>', columns: [{ name: 'class' }, { name: 'n<2' }], rows: evil.map((c) => [c, 1]) };
+  const md = reportMarkdown({ title: 'r', summary: 'from <i>store</i>', sections: [{ title: 'dataset <script>', tables: [table], notes: ['<img src=y onerror=z>'] }] } as Parameters<typeof reportMarkdown>[0]);
+  assert.doesNotMatch(md, /<(script|img|b|i)\b/, 'no HTML tag reaches report.md');
+  const rows = md.split('\n').filter((l) => l.startsWith('| '));
+  assert.equal(rows.length, 2 + evil.length, 'one line per row');
+  assert.deepEqual(rows.slice(2), [
+    '| &lt;script>alert(1)&lt;/script> | 1 |',
+    '| &lt;img src=x onerror=alert(1)> | 1 |',
+    '| a\\|b | 1 |',
+    '| two\\nlines | 1 |',
+    '| R&amp;D | 1 |',
+  ]);
+  assert.match(md, /^## dataset &lt;script>$/m);
+  assert.match(md, /^- &lt;img src=y onerror=z>$/m);
+  assert.match(md, /^from &lt;i>store&lt;\/i>$/m);
 });

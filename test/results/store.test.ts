@@ -76,7 +76,7 @@ test('a record that does not fit the schema is refused before it is written; the
 test('a results folder that cannot be a folder is one clear error before any work', async () => {
   const file = join(tempDir(), 'a-file');
   writeFileSync(file, 'x');
-  await assert.rejects(ensureResultsDir(join(file, 'results')), (e: unknown) => e instanceof ReprobeError && /Cannot write results in .* \((ENOTDIR|EEXIST)\)/.test(e.message));
+  await assert.rejects(ensureResultsDir(join(file, 'results')), (e: unknown) => e instanceof ReprobeError && /Cannot write results in .* \((ENOTDIR|EEXIST)[:)]/.test(e.message));
 });
 
 test('hand-edited records (7, -5, "0.9", 1e999, no backbone, ARI 1.5) are refused by file and line and not reported', async () => {

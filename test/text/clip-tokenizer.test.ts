@@ -192,3 +192,21 @@ test('openTokenizer: --tokenizer folder, the card\'s hub files (pulled once, the
     await hub.close();
   }
 });
+
+test('a merges.txt that is not its vocab.json\'s pair (empty, truncated, a symbol the vocab lacks) is one line, not wrong ids', () => {
+  const dir = writeTinyTokenizer(tempDir());
+  const merges = (lines: string[]) => writeFileSync(join(dir, 'merges.txt'), ['#version: 0.2', ...lines].join('\n') + '\n');
+  const refused = (re: RegExp) => assert.throws(() => readTokenizer(tokenizerDir(dir)), (e) => e instanceof BackboneError && re.test(e.message) && !e.message.includes('\n'));
+  writeFileSync(join(dir, 'merges.txt'), '');
+  refused(/merges\.txt holds 0 merges, but the 527 entries of .*vocab\.json come from 13 /);
+  merges(TINY_MERGES.slice(0, 10));
+  refused(/merges\.txt holds 10 merges, but the 527 entries .* come from 13 /);
+  // Cut at its start: the header gone with the first merge; still counted.
+  writeFileSync(join(dir, 'merges.txt'), TINY_MERGES.slice(1).join('\n'));
+  refused(/holds 12 merges/);
+  // "hello</w>" is in the vocab, but "hel" (no merge makes it) is not.
+  merges(TINY_MERGES.map((m) => (m === 'hell o</w>' ? 'hel lo</w>' : m)));
+  refused(/merges\.txt: merge 4: the symbol "hel" of merge "hel lo<\/w>" is not in .*vocab\.json/);
+  merges(TINY_MERGES);
+  assert.ok(readTokenizer(tokenizerDir(dir)), 'the pair itself is read');
+});

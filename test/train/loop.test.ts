@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { TrainingError } from '../../src/errors.ts';
 import { augmenter } from '../../src/finetune/augment.ts';
 import { CheckpointFile } from '../../src/train/checkpoint.ts';
 import { observe, START } from '../../src/train/early-stopping.ts';
@@ -104,6 +107,41 @@ test('a run killed after an epoch and resumed from its checkpoint ends exactly a
   const strip = (o: typeof whole.out) => ({ ...o, resumedAt: 0, curve: o.curve.map(({ seconds: _s, ...l }) => l) });
   assert.deepEqual(strip(resumed.out), strip(whole.out));
   assert.deepEqual(resumed.weights, whole.weights);
+});
+
+test('a NaN in the training images is named as such, not as a learning rate to lower; a loss that diverges later still is', async () => {
+  await tf.setBackend('cpu');
+  const [train, val] = [noisy(24, 12, 3, 2), noisy(30, 12, 3, 3)];
+  const bad = { ...train, x: train.x.slice() };
+  bad.x.fill(NaN, 0, bad.x.length); // every image: the first batch, whatever the shuffle
+  const model = linearModel(12, 3, 1);
+  await assert.rejects(trainModel(model, bad, val, SETTINGS, {}), (e) => e instanceof TrainingError && /^The loss is NaN on the first batch, before any update: .*which no --lr fixes\.$/.test(e.message));
+  model.dispose();
+  const diverging = linearModel(12, 3, 1);
+  await assert.rejects(trainModel(diverging, train, val, { ...SETTINGS, optimizer: { name: 'adam' as const, lr: 1e38, weightDecay: 0 } }, {}), (e) => e instanceof TrainingError && /try a lower --lr/.test(e.message));
+  diverging.dispose();
+});
+
+test('a damaged checkpoint is one line naming the file and the damage, not "nothing to resume"', async () => {
+  const dir = tempDir('ft-damaged-');
+  const file = new CheckpointFile(dir);
+  const w = [Float32Array.from([1, 2, 3])];
+  await file.save({ config: 'c', epoch: 2, done: false, stop: START, curve: [], step: 4, weights: w, best: w, slots: [] });
+  const path = join(dir, 'checkpoint.bin');
+  const good = readFileSync(path);
+  assert.ok(await file.load('c'), 'the whole file loads');
+  const cases: [Buffer, RegExp][] = [
+    [good.subarray(0, good.length - 4), /20 bytes of weights where its header lists 24/],
+    [Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good[good.length - 1] ^ 1])]), /does not match its sha256/],
+    [Buffer.from([1, 0]), /2 bytes, less than its header/],
+    [Buffer.concat([good.subarray(0, 4), Buffer.from('x'.repeat(good.readUInt32LE(0)))]), /header is not JSON/],
+  ];
+  for (const [bytes, why] of cases) {
+    writeFileSync(path, bytes);
+    await assert.rejects(file.load('c'), (e) => e instanceof TrainingError && e.message.startsWith(`${path}: damaged checkpoint: `) && why.test(e.message), String(why));
+  }
+  rmSync(path);
+  assert.equal(await file.load('c'), undefined, 'no checkpoint: nothing to resume');
 });
 
 test('augmentation: seeded random resized crops and flips, the same for the same seed, in either layout', async () => {

@@ -54,3 +54,17 @@ test('prompts: a named set, a template file, CuPL per-class JSON; readable class
   writeFileSync(join(dir, 'n.txt'), 'tennis = tennis court\n');
   await assert.rejects(classNames('x', classes, join(dir, 'n.txt')), /"tennis" is not a class of x/);
 });
+
+test('a class names file with an empty name or a class listed twice is refused at its line', async () => {
+  const dir = tempDir();
+  const classes = ['airplane', 'beach'];
+  const file = join(dir, 'names.txt');
+  writeFileSync(file, '# names\nairplane = \nbeach = sandy beach\n');
+  await assert.rejects(classNames('x', classes, file), (e: Error) => e.message === `${file}:2: class "airplane" has no name after "="; give its words or leave the line out.`);
+  writeFileSync(file, 'airplane = plane\nbeach = beach\n\nairplane = jet\n');
+  await assert.rejects(classNames('x', classes, file), (e: Error) => e.message === `${file}:4: class "airplane" is listed twice (first on line 1); keep one line.`);
+  writeFileSync(file, ' = plane\n');
+  await assert.rejects(classNames('x', classes, file), (e: Error) => e.message.startsWith(`${file}:1: expected "<class> = <words>"`));
+  writeFileSync(file, 'airplane = jet plane\n');
+  assert.deepEqual(await classNames('x', classes, file), ['jet plane', 'beach']);
+});

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { tinyVit } from '../fixtures/onnx-fixtures.ts';
+import { tempDir } from '../helpers.ts';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
+const home = tempDir();
+
+function reprobe(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, REPROBE_HOME: home, HF_HUB_OFFLINE: '1' } });
+  return { code: r.status, out: String(r.stdout), err: String(r.stderr) };
+}
+
+/** Exit 2, one `reprobe:` line (the last), equal to `line` or matching it, no internal error or native log. */
+function oneLine(r: { code: number | null; err: string }, line: string | RegExp) {
+  assert.equal(r.code, 2, r.err);
+  const lines = r.err.trim().split('\n');
+  assert.equal(lines.filter((l) => l.startsWith('reprobe:')).length, 1, r.err);
+  if (typeof line === 'string') assert.equal(lines.at(-1), `reprobe: ${line}`);
+  else assert.match(lines.at(-1)!, line);
+  assert.doesNotMatch(r.err, /internal error|onnxruntime::|\.cc:\d+/);
+}
+
+test('explain on a file that is not an image, an empty file, or --class out of range: one line naming the file or the flag', async () => {
+  const dir = tempDir();
+  const [text, empty, image] = ['notes.png', 'empty.png', 'ok.png'].map((f) => join(dir, f));
+  writeFileSync(text, 'not an image');
+  writeFileSync(empty, '');
+  await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 20, g: 90, b: 200 } } }).png().toFile(image);
+  const explain = (img: string, cls: string) => reprobe(['explain', '-b', 'mobilenet-v2', '--image', img, '--class', cls, '--out', join(dir, 'out')]);
+  oneLine(explain(text, '1'), `${text}: cannot be read as an image (Input buffer contains unsupported image format); give PNG, JPEG or WebP files.`);
+  oneLine(explain(empty, '1'), /^reprobe: .*empty\.png: cannot be read as an image \(.*\); give PNG, JPEG or WebP files\.$/);
+  oneLine(explain(image, '999'), /^reprobe: --class: class 999 is not one of the model's \d+ classes; give 0 to \d+\.$/);
+});
+
+test("models quantize on a non-ONNX or truncated file, to a folder, or with a card naming a missing output: probe's lines", () => {
+  const dir = tempDir();
+  const model = tinyVit({ size: 32, patch: 8, width: 16, dim: 24, layers: 2 });
+  const files = { 'vit.onnx': model, 'cut.onnx': model.subarray(0, model.length >> 1), 'text.onnx': new TextEncoder().encode('not onnx') };
+  for (const [f, b] of Object.entries(files)) writeFileSync(join(dir, f), b);
+  const card = (output: string) => {
+    const p = join(dir, `card-${output}.json`);
+    writeFileSync(p, JSON.stringify({ id: 'vit', input: { height: 32, width: 32 }, output: { name: output, pooling: 'cls' } }));
+    return p;
+  };
+  const q = (m: string, c: string, out: string) => reprobe(['models', 'quantize', join(dir, m), '--card', c, '--out', out]);
+  const good = card('last_hidden_state');
+  for (const m of ['cut.onnx', 'text.onnx']) oneLine(q(m, good, join(dir, 'q.onnx')), new RegExp(`^reprobe: onnxruntime cannot load ".*${m}": .*\\(truncated, corrupt or not an ONNX file\\?\\)$`));
+  mkdirSync(join(dir, 'folder'));
+  oneLine(q('vit.onnx', good, join(dir, 'folder')), `--out: ${join(dir, 'folder')} is a folder; give the .onnx file to write (its card goes next to it).`);
+  oneLine(q('vit.onnx', card('nope'), join(dir, 'q.onnx')), /^reprobe: .*vit\.onnx has no output "nope"; its outputs: last_hidden_state .* Fix output\.name in the card\.$/);
+  assert.equal(existsSync(join(dir, 'q.onnx')), false, 'nothing written');
+});
+
+test('report on a dataset deep in folders: csv names shortened with a hash, report.html written', async () => {
+  const data = join(tempDir(), 'd'.repeat(120), 'e'.repeat(120));
+  for (const c of ['a', 'b'])
+    for (let i = 0; i < 2; i++) {
+      mkdirSync(join(data, c), { recursive: true });
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: c === 'a' ? 10 : 240, g: 40 * i, b: 90 } } }).png().toFile(join(data, c, `${i}.png`));
+    }
+  const results = tempDir();
+  assert.equal(reprobe(['probe', '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn', '--results-dir', results]).code, 0);
+  const r = reprobe(['report', results]);
+  assert.equal(r.code, 0, r.err);
+  assert.ok(existsSync(join(results, 'report', 'report.html')));
+  const csvs = readdirSync(join(results, 'report', 'csv'));
+  assert.ok(csvs.length > 0 && csvs.every((f) => f.length <= 104 && /-[0-9a-f]{16}\.csv$/.test(f)), csvs.join(' '));
+});
+
+test('flags: -k with --shots is one flag given twice; --seeds is checked as the flag; a NUL in a YAML value is printed escaped', () => {
+  oneLine(reprobe(['probe', '-k', '3', '--shots', '5']), '--shots is given more than once (as -k and --shots); give it once.');
+  oneLine(reprobe(['sweep', join(import.meta.dirname, '..', '..', 'configs', 'quick.yaml'), '--seeds', '1,-1', '--dry-run']), '--seeds: "-1" is not a seed; give integers 0 to 4294967295, comma-separated.');
+  const file = join(tempDir(), 'nul.yaml');
+  writeFileSync(file, 'backbones: ["mobile\\0net"]\ndatasets: [mnist]\nshots: [2]\nmethods: {knn: {}}\n');
+  const r = reprobe(['sweep', file, '--dry-run']);
+  oneLine(r, /^reprobe: .*nul\.yaml: backbones\[0\]: Unknown backbone "mobile\\0net"\./);
+  assert.ok(!r.err.includes('\0'), 'no raw NUL on the terminal');
+  // A dry run echoes the grid: the same escaping in its table.
+  writeFileSync(file, 'backbones: [mobilenet-v2]\ndatasets: ["folder:/x\\0y"]\nshots: [2]\nmethods: {knn: {}}\n');
+  const dry = reprobe(['sweep', file, '--dry-run']);
+  assert.equal(dry.code, 0, dry.err);
+  assert.ok(!dry.out.includes('\0') && dry.out.includes('folder:/x\\0y'), dry.out);
+});
