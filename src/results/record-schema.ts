@@ -76,8 +76,9 @@ const RANGES: Record<string, readonly [number, number]> = {
 function inRange(r: { metric: string; value: number | null } & Record<string, unknown>, ctx: z.RefinementCtx): void {
   const check = (key: string, metric: string, v: unknown) => {
     const range = RANGES[metric];
-    // Rounding leaves sums of shares a few ulps past 1 (an NMI of 1.0000000000000004): 1e-9 of slack.
-    if (range && typeof v === 'number' && !(v >= range[0] - 1e-9 && v <= range[1] + 1e-9)) ctx.addIssue({ code: 'custom', path: [key], message: `${metric} ${v} is outside [${range[0]}, ${range[1]}]` });
+    // Rounding leaves sums of shares a few ulps past 1 (an NMI of 1.0000000000000004): 1e-9 of slack. NaN is a score
+    // over no images (no validation set), written as null.
+    if (range && typeof v === 'number' && !Number.isNaN(v) && !(v >= range[0] - 1e-9 && v <= range[1] + 1e-9)) ctx.addIssue({ code: 'custom', path: [key], message: `${metric} ${v} is outside [${range[0]}, ${range[1]}]` });
   };
   check('value', r.metric, r.value);
   for (const key of Object.keys(RANGES)) if (key in r) check(key, key, r[key]);
