@@ -83,7 +83,7 @@ const TOL = 1e-4;
  * The `k` eigenvectors with the largest eigenvalues of a symmetric operator, orthogonal to `known` (a unit
  * eigenvector): Lanczos from the ones vector (as umap-learn's v0); each new vector has the three-term recurrence
  * taken off, then one pass of reorthogonalisation against all earlier ones, and a second only when the first
- * removed most of it (Daniel–Gragg–Kaufman–Stewart's test; two unconditional passes were half the time). Stopped,
+ * removed most of it (Daniel–Gragg–Kaufman–Stewart's test; two unconditional passes did twice this work). Stopped,
  * checked every step on the tridiagonal's last eigenvector row alone, when the top k Ritz pairs' residuals are below
  * TOL (eigsh's tol in umap-learn). Largest eigenvalue first.
  */
