@@ -81,41 +81,54 @@ const TOL = 1e-4;
 
 /**
  * The `k` eigenvectors with the largest eigenvalues of a symmetric operator, orthogonal to `known` (a unit
- * eigenvector): Lanczos from the ones vector (as umap-learn's v0), every step reorthogonalised against all earlier
- * ones, stopped when the top k Ritz pairs' residuals are below TOL. Largest eigenvalue first.
+ * eigenvector): Lanczos from the ones vector (as umap-learn's v0); each new vector has the three-term recurrence
+ * taken off, then one pass of reorthogonalisation against all earlier ones, and a second only when the first
+ * removed most of it (Daniel–Gragg–Kaufman–Stewart's test; two unconditional passes did twice this work). Stopped,
+ * checked every step on the tridiagonal's last eigenvector row alone, when the top k Ritz pairs' residuals are below
+ * TOL (eigsh's tol in umap-learn). Largest eigenvalue first.
  */
 function topEigenvectors(apply: (x: Float64Array, y: Float64Array) => void, n: number, k: number, known: Float64Array): Float64Array[] | undefined {
   const basis: Float64Array[] = [];
   const alpha: number[] = [];
   const beta: number[] = [];
-  const orthogonalise = (w: Float64Array) => {
-    for (let pass = 0; pass < 2; pass++) {
-      const p = dot(w, known);
-      for (let i = 0; i < n; i++) w[i] -= p * known[i];
-      for (const v of basis) {
-        const q = dot(w, v);
-        for (let i = 0; i < n; i++) w[i] -= q * v[i];
-      }
+  const project = (w: Float64Array) => {
+    const p = dot(w, known);
+    for (let i = 0; i < n; i++) w[i] -= p * known[i];
+    for (const v of basis) {
+      const q = dot(w, v);
+      for (let i = 0; i < n; i++) w[i] -= q * v[i];
     }
   };
   const v0 = new Float64Array(n).fill(1);
-  orthogonalise(v0);
+  project(v0);
+  project(v0);
   basis.push(unit(v0));
   const steps = Math.min(MAX_STEPS, n - 1);
   for (let j = 0; j < steps; j++) {
     const w = new Float64Array(n);
-    apply(basis[j], w);
-    alpha.push(dot(w, basis[j]));
-    orthogonalise(w);
-    const b = Math.sqrt(dot(w, w));
+    const vj = basis[j];
+    apply(vj, w);
+    const a = dot(w, vj);
+    alpha.push(a);
+    const prev = j > 0 ? basis[j - 1] : undefined;
+    const bPrev = j > 0 ? beta[j - 1] : 0;
+    for (let i = 0; i < n; i++) w[i] -= a * vj[i] + (prev ? bPrev * prev[i] : 0);
+    const before = Math.sqrt(dot(w, w));
+    project(w);
+    let b = Math.sqrt(dot(w, w));
+    if (b < Math.SQRT1_2 * before) {
+      project(w);
+      b = Math.sqrt(dot(w, w));
+    }
     const last = j === steps - 1 || b < 1e-12;
-    if ((j + 1 >= k && (j + 1) % 10 === 0) || last) {
-      const ritz = tridiagonalEigen(alpha, beta);
+    if (j + 1 >= k) {
+      const ritz = tridiagonalEigen(alpha, beta, true);
       const top = ritz.order.slice(0, k);
-      if (top.length === k && (last || top.every((c) => Math.abs(b * ritz.vectors[c][j]) < TOL))) {
-        return top.map((c) => {
+      if (last || top.every((c) => Math.abs(b * ritz.vectors[c][0]) < TOL)) {
+        const full = tridiagonalEigen(alpha, beta, false);
+        return full.order.slice(0, k).map((c) => {
           const x = new Float64Array(n);
-          ritz.vectors[c].forEach((s, t) => {
+          full.vectors[c].forEach((s, t) => {
             for (let i = 0; i < n; i++) x[i] += s * basis[t][i];
           });
           return unit(x);
@@ -132,15 +145,17 @@ function topEigenvectors(apply: (x: Float64Array, y: Float64Array) => void, n: n
 
 /**
  * Eigenpairs of the symmetric tridiagonal matrix with diagonal `d` and off-diagonal `e` (implicit QL, JAMA's tql2):
- * `vectors[c]` is eigenvector c's components, `order` the indexes by eigenvalue, largest first.
+ * `vectors[c]` is eigenvector c's components (with `lastRow`, its last component alone: the Ritz residual's factor,
+ * at O(m²) instead of O(m³)), `order` the indexes by eigenvalue, largest first.
  */
-function tridiagonalEigen(diag: readonly number[], off: readonly number[]): { values: Float64Array; vectors: Float64Array[]; order: number[] } {
+function tridiagonalEigen(diag: readonly number[], off: readonly number[], lastRow: boolean): { values: Float64Array; vectors: Float64Array[]; order: number[] } {
   const m = diag.length;
   const d = Float64Array.from(diag);
   const e = new Float64Array(m);
   e.set(off.slice(0, m - 1));
-  // v[row][col]: column c is eigenvector c.
-  const v = Array.from({ length: m }, (_, i) => Float64Array.from({ length: m }, (_, j) => (i === j ? 1 : 0)));
+  // v[row][col]: column c is eigenvector c. The rotations act on each row alone, so the last row can be kept alone.
+  const rows = lastRow ? [m - 1] : Array.from({ length: m }, (_, i) => i);
+  const v = rows.map((i) => Float64Array.from({ length: m }, (_, j) => (i === j ? 1 : 0)));
   let f = 0;
   let tst1 = 0;
   const eps = 2 ** -52;
@@ -176,7 +191,7 @@ function tridiagonalEigen(diag: readonly number[], off: readonly number[]): { va
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
-          for (let k = 0; k < m; k++) {
+          for (let k = 0; k < v.length; k++) {
             h = v[k][i + 1];
             v[k][i + 1] = s * v[k][i] + c * h;
             v[k][i] = c * v[k][i] - s * h;
@@ -190,7 +205,7 @@ function tridiagonalEigen(diag: readonly number[], off: readonly number[]): { va
     d[l] += f;
     e[l] = 0;
   }
-  const vectors = Array.from({ length: m }, (_, c) => Float64Array.from({ length: m }, (_, row) => v[row][c]));
+  const vectors = Array.from({ length: m }, (_, c) => Float64Array.from({ length: v.length }, (_, row) => v[row][c]));
   const order = Array.from(d.keys()).sort((a, b) => d[b] - d[a]);
   return { values: d, vectors, order };
 }

@@ -20,6 +20,17 @@ export interface UmapSettings {
   init?: (typeof UMAP_INITS)[number];
 }
 
+/** Where a UMAP's time went (wall seconds), for bench:cluster's per-epoch comparison. */
+export interface UmapTimings {
+  /** Nearest neighbours and the fuzzy graph. */
+  graph: number;
+  /** The spectral start (0 for a random one). */
+  start: number;
+  /** The layout's epochs. */
+  layout: number;
+  epochs: number;
+}
+
 /** umap-learn's default epochs (simplicial_set_embedding). */
 const umapLearnEpochs = (n: number) => (n <= 10_000 ? 500 : 200);
 
@@ -27,17 +38,23 @@ const umapLearnEpochs = (n: number) => (n <= 10_000 ? 500 : 200);
  * UMAP as umap-learn runs it by default (a spectral start, its epoch rule), on umap-js's graph and layout code given
  * the exact nearest neighbours instead of its approximate NN-descent; with `init: 'random'` and umap-js's epochs, the
  * same kNN graph and generator give umap-js's embedding bit for bit (tested). Every random draw comes from `seed`.
- * Needs more points than neighbours. Returns the embedding [n][dims] and, when the spectral start could not be used
- * (several connected components), why.
+ * Needs more points than neighbours. Returns the embedding [n][dims], when the spectral start could not be used
+ * (several connected components) why, and where the time went.
  */
-export async function umapLayout(x: Matrix, s: UmapSettings): Promise<{ points: number[][]; note?: string }> {
+export async function umapLayout(x: Matrix, s: UmapSettings): Promise<{ points: number[][]; note?: string; seconds: UmapTimings }> {
   if (x.rows <= s.neighbors) throw new RangeError(`UMAP with ${s.neighbors} neighbours needs more than ${s.neighbors} points; it has ${x.rows}`);
+  const t0 = performance.now();
   const graph = fuzzySimplicialSet(await exactKnn(x, s.neighbors, s.metric));
+  const t1 = performance.now();
   const random = seeded(s.seed);
   const spectral = (s.init ?? 'spectral') === 'spectral' ? spectralStart(graph, s.dims, random) : {};
-  const emb = optimizeLayout(graph, { dims: s.dims, minDist: s.minDist, epochs: s.epochs || umapLearnEpochs(x.rows), start: spectral.start }, random);
+  const t2 = performance.now();
+  const epochs = s.epochs || umapLearnEpochs(x.rows);
+  const emb = optimizeLayout(graph, { dims: s.dims, minDist: s.minDist, epochs, start: spectral.start }, random);
+  const t3 = performance.now();
   const points = Array.from({ length: x.rows }, (_, i) => Array.from(emb.subarray(i * s.dims, (i + 1) * s.dims)));
-  return { points, ...(spectral.reason ? { note: `random UMAP start: ${spectral.reason}` } : {}) };
+  const seconds = { graph: (t1 - t0) / 1000, start: (t2 - t1) / 1000, layout: (t3 - t2) / 1000, epochs };
+  return { points, seconds, ...(spectral.reason ? { note: `random UMAP start: ${spectral.reason}` } : {}) };
 }
 
 /** umapLayout's points alone. */

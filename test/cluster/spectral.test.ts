@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { UMAP } from 'umap-js';
+import { fuzzySimplicialSet } from '../../src/cluster/fuzzy-graph.ts';
 import { kmeansBest } from '../../src/cluster/kmeans.ts';
+import { exactKnn } from '../../src/cluster/knn-graph.ts';
 import { spectralStart } from '../../src/cluster/spectral.ts';
 import { umapEmbed, umapLayout } from '../../src/cluster/umap.ts';
 import { adjustedRandIndex } from '../../src/metrics/clustering.ts';
@@ -35,6 +37,30 @@ test("the spectral start is the normalised Laplacian's eigenvectors 1..dims (num
     const r = Math.abs(correlation(column, ref.vectors[c]));
     assert.ok(r > 1 - 1e-6, `dimension ${c}: |correlation| with numpy's eigenvector ${c + 1} is ${r}`);
     assert.ok(Math.abs(Math.min(...column)) < 1e-12 && Math.abs(Math.max(...column) - 10) < 1e-12, `dimension ${c} spans [${Math.min(...column)}, ${Math.max(...column)}]`);
+  }
+});
+
+test("at 2,400 points each start dimension is an eigenvector of D^-½ W D^-½ to a residual of 3e-4, as eigsh's tol 1e-4 allows (Rayleigh quotient by hand)", async () => {
+  const { x } = blobs(4, 600, 12, 11, 2);
+  const graph = fuzzySimplicialSet(await exactKnn(x, 15, 'euclidean'));
+  const dims = 6;
+  const { start, reason } = spectralStart(graph, dims, seeded(0));
+  assert.ok(start, reason);
+  const n = graph.n;
+  const deg = new Float64Array(n);
+  graph.rows.forEach((r, e) => (deg[r] += graph.weights[e]));
+  const sqrtDeg = Float64Array.from(deg, Math.sqrt);
+  const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i], 0);
+  for (let c = 0; c < dims; c++) {
+    // The column is s·v + t·1 (+ 1e-4 noise) with v ⟂ √deg: take off the multiple of 1 that makes it ⟂ √deg.
+    const col = Float64Array.from({ length: n }, (_, i) => start[i * dims + c]);
+    const t = dot(col, sqrtDeg) / sqrtDeg.reduce((s, v) => s + v, 0);
+    const z = col.map((v) => v - t);
+    const az = new Float64Array(n);
+    graph.rows.forEach((r, e) => (az[r] += (graph.weights[e] * z[graph.cols[e]]) / Math.sqrt(deg[r] * deg[graph.cols[e]])));
+    const lambda = dot(z, az) / dot(z, z);
+    const residual = Math.sqrt(az.reduce((s, v, i) => s + (v - lambda * z[i]) ** 2, 0) / dot(z, z));
+    assert.ok(residual < 3e-4, `dimension ${c}: eigenvalue ${lambda}, residual ${residual}`);
   }
 });
 
