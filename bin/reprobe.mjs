@@ -11,10 +11,10 @@ import { pathToFileURL } from 'node:url';
 
 const root = join(import.meta.dirname, '..');
 
-/** Every .ts file under dir, sorted, so the hash does not depend on the directory listing's order. */
+/** Every file under dir, sorted, so the hash does not depend on the directory listing's order. */
 function sources(dir) {
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
+    .flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : [join(dir, e.name)]))
     .sort();
 }
 
@@ -23,7 +23,8 @@ async function bundle() {
   try {
     const esbuild = await import('esbuild');
     const hash = createHash('sha256').update(`esbuild ${esbuild.version}\0`);
-    for (const f of sources(join(root, 'src'))) hash.update(`${f}\0`).update(readFileSync(f)).update('\0');
+    // What decides the bundle: the sources, this file (the build's options) and tsconfig.json (esbuild reads it).
+    for (const f of [...sources(join(root, 'src')), import.meta.filename, join(root, 'tsconfig.json')]) hash.update(`${f}\0`).update(readFileSync(f)).update('\0');
     const dir = join(root, 'node_modules', '.cache', 'reprobe');
     const out = join(dir, `cli-${hash.digest('hex').slice(0, 16)}.mjs`);
     if (existsSync(out)) return out;
