@@ -35,6 +35,6 @@ export class Slowest {
     const top = [...this.tests].sort((a, b) => b.ms - a.ms).slice(0, SHOW);
     if (!top.length) return '';
     const lines = top.map((t) => `${(t.ms / 1000).toFixed(1).padStart(7)} s  ${t.file}  ${t.name.length > 100 ? `${t.name.slice(0, 99)}…` : t.name}`);
-    return `\nThe ${top.length} slowest tests (wall seconds, ${concurrency} files at a time):\n${lines.join('\n')}\n`;
+    return `\nThe ${top.length} slowest tests (wall seconds, ${concurrency} file${concurrency === 1 ? '' : 's'} at a time):\n${lines.join('\n')}\n`;
   }
 }
