@@ -1,12 +1,11 @@
 /**
- * The test files' wall times from the last run, kept in os.tmpdir()/reprobe-test-cache (written atomically), so a run
- * can start its slowest files first: with files running side by side, a long file started last is a long tail.
+ * The test files' times from the last run, kept in this checkout's node_modules/.cache/reprobe (written atomically),
+ * so a run can start its slowest files first: with files running side by side, a long file started last is a long tail.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const FILE = join(tmpdir(), 'reprobe-test-cache', 'file-times.json');
+const FILE = join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'reprobe', 'test-file-times.json');
 
 /** Seconds per test file (paths relative to the repository root) from the last run; empty when none was kept. */
 function fileTimes(): Record<string, number> {
