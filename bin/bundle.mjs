@@ -24,10 +24,11 @@ function writeAtomic(path, data) {
 const ownImportMeta = {
   name: 'own-import-meta',
   setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, (args) => {
+    // The text is replaced, string literals too: a source that writes the words into a string must split them.
+    b.onLoad({ filter: /\.(ts|mjs)$/ }, (args) => {
       const values = { url: pathToFileURL(args.path).href, dirname: dirname(args.path), filename: args.path };
       const text = readFileSync(args.path, 'utf8').replace(/\bimport\.meta\.(url|dirname|filename)\b/g, (_, k) => JSON.stringify(values[k]));
-      return { contents: text, loader: 'ts' };
+      return { contents: text, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
     });
   },
 };
