@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { bundle } from '../../bin/bundle.mjs';
 import { quantizeDynamic } from '../../src/runtime/quantize.ts';
 import { seeded } from '../../src/util/rng.ts';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
@@ -24,11 +25,15 @@ const skip = qemu() ?? false;
 
 const SIZE = 32;
 const runner = join(import.meta.dirname, '..', 'fixtures', 'int8-run.ts');
+// The runner as one bundled file (bin/bundle.mjs): tsx's loader under emulation cost this file half its CPU time
+// (14 s, 7.8 s without it, on a shared machine).
+const bundled = skip ? undefined : await bundle(runner).catch(() => undefined);
+const start = bundled ? [bundled] : ['--import', 'tsx', runner];
 
 /** The model's `last_hidden_state` bytes on this CPU, or under `qemu-x86_64 -cpu Haswell`. */
 function outputs(model: string, input: string, emulated: boolean): Buffer {
   const out = `${model}.${emulated ? 'haswell' : 'host'}.bin`;
-  const node = [process.execPath, '--import', 'tsx', runner, model, input, JSON.stringify([1, 3, SIZE, SIZE]), 'last_hidden_state', out];
+  const node = [process.execPath, ...start, model, input, JSON.stringify([1, 3, SIZE, SIZE]), 'last_hidden_state', out];
   const [cmd, args] = emulated ? ['qemu-x86_64', ['-cpu', 'Haswell', ...node]] : [node[0], node.slice(1)];
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, `${emulated ? 'qemu ' : ''}run failed: ${r.stderr}`);

@@ -30,17 +30,30 @@ function reprobe(args: string[], home: string): Promise<{ code: number; out: str
   });
 }
 
-/** A ViT checkpoint with random weights and a BEiT-style processor (224 x 224 bicubic, mean/std 0.5), as save_pretrained writes it. */
-function checkpoint(dir: string, processor = true): void {
+/**
+ * ViT checkpoints with random weights as save_pretrained writes them, made once for the file in one Python process
+ * (importing torch and transformers is most of its time): `tiny` with a BEiT-style processor (224 x 224 bicubic,
+ * mean/std 0.5), `bare-vit` without a preprocessor_config.json. The tests only read them.
+ */
+let made: { tiny: string; bare: string } | undefined;
+function checkpoints(): { tiny: string; bare: string } {
+  if (made) return made;
+  const dir = tempDir();
+  const tiny = join(dir, 'tiny');
+  const bare = join(dir, 'bare-vit');
   const code = `
 import transformers, torch
-torch.manual_seed(3)
-c = transformers.ViTConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, image_size=224, patch_size=16)
-transformers.ViTModel(c).save_pretrained(${JSON.stringify(dir)})
-${processor ? '' : '# '}transformers.ViTImageProcessorPil(size={"height": 224, "width": 224}, resample=3, image_mean=[0.5]*3, image_std=[0.5]*3).save_pretrained(${JSON.stringify(dir)})
+for path, processor in ((${JSON.stringify(tiny)}, True), (${JSON.stringify(bare)}, False)):
+    torch.manual_seed(3)
+    c = transformers.ViTConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, image_size=224, patch_size=16)
+    transformers.ViTModel(c).save_pretrained(path)
+    if processor:
+        transformers.ViTImageProcessorPil(size={"height": 224, "width": 224}, resample=3, image_mean=[0.5]*3, image_std=[0.5]*3).save_pretrained(path)
 `;
   const r = spawnSync(python!, ['-c', code], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
+  made = { tiny, bare };
+  return made;
 }
 
 /** Two classes of 6 generated 64 x 48 images: stripes one way or the other. */
@@ -57,8 +70,7 @@ async function dataset(dir: string): Promise<void> {
 
 test('models export FOLDER: model.onnx and a card from its config and processor, checked against transformers, then probe runs on it', { skip, timeout: 600_000 }, async () => {
   const dir = tempDir();
-  const ckpt = join(dir, 'my-vit');
-  checkpoint(ckpt);
+  const ckpt = checkpoints().tiny;
   const out = join(dir, 'exported');
   const r = await reprobe(['models', 'export', ckpt, '--out', out], dir);
   assert.equal(r.code, 0, r.err);
@@ -83,8 +95,7 @@ test('models export FOLDER: model.onnx and a card from its config and processor,
 
 test('models export FOLDER without a preprocessor_config.json: the references and the card both take ViTImageProcessor\'s defaults', { skip, timeout: 600_000 }, async () => {
   const dir = tempDir();
-  const ckpt = join(dir, 'bare-vit');
-  checkpoint(ckpt, false);
+  const ckpt = checkpoints().bare;
   const out = join(dir, 'exported');
   const r = await reprobe(['models', 'export', ckpt, '--out', out], dir);
   assert.equal(r.code, 0, r.err);
@@ -94,8 +105,7 @@ test('models export FOLDER without a preprocessor_config.json: the references an
 
 test('models export NAME --from FOLDER: a checkpoint that is not the card\'s model is refused in one line and nothing lands', { skip, timeout: 600_000 }, async () => {
   const dir = tempDir();
-  const ckpt = join(dir, 'tiny');
-  checkpoint(ckpt);
+  const ckpt = checkpoints().tiny;
   const r = await reprobe(['models', 'export', 'dino-vits16', '--from', ckpt], dir);
   assert.notEqual(r.code, 0);
   assert.match(r.err, /^reprobe: .*tiny is a vit checkpoint with 16-d features; dino-vits16's card says 384-d\. Is it dino-vits16's checkpoint\?$/m);

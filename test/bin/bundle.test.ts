@@ -1,0 +1,51 @@
+/**
+ * bin/bundle.mjs, which the CLI and npm test's files run from: a bundle is rebuilt when any file it was built from
+ * changes, each bundled file keeps its own import.meta, and the CLI prints the same from the bundle as through tsx.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { bundle } from '../../bin/bundle.mjs';
+
+const root = join(import.meta.dirname, '..', '..');
+const bin = join(root, 'bin', 'reprobe.mjs');
+
+/** stdout of a plain node run of the file. */
+const output = (file: string) => spawnSync(process.execPath, [file], { encoding: 'utf8' }).stdout;
+
+test('a bundle is rebuilt when a module it imports changes, and each module keeps its own folder in import.meta', async () => {
+  // Entries must lie in the checkout (their bare imports resolve from it); node_modules/.cache is ignored by git.
+  mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
+  const dir = mkdtempSync(join(root, 'node_modules', '.cache', 'bundle-test-'));
+  try {
+    mkdirSync(join(dir, 'sub'));
+    const entry = join(dir, 'entry.ts');
+    // Spelled in parts: this file runs bundled too, and the bundler rewrites the words wherever they stand.
+    const here = ['import', 'meta', 'dirname'].join('.');
+    writeFileSync(entry, `import { where, word } from './sub/dep.ts';\nconsole.log(JSON.stringify([word, where, ${here}]));\n`);
+    const dep = (word: string) => `export const word: string = '${word}';\nexport const where = ${here};\n`;
+    writeFileSync(join(dir, 'sub', 'dep.ts'), dep('first'));
+    const first = await bundle(entry);
+    assert.deepEqual(JSON.parse(output(first)), ['first', join(dir, 'sub'), dir]);
+    assert.equal(await bundle(entry), first, 'unchanged sources: the same bundle');
+    writeFileSync(join(dir, 'sub', 'dep.ts'), dep('second'));
+    const second = await bundle(entry);
+    assert.notEqual(second, first);
+    assert.equal(JSON.parse(output(second))[0], 'second');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the CLI prints the same from its bundle as through tsx (REPROBE_NO_BUNDLE=1)', () => {
+  const run = (env: Record<string, string>) =>
+    ['--help', 'datasets list'].map((args) => spawnSync(process.execPath, [bin, ...args.split(' ')], { encoding: 'utf8', env: { ...process.env, ...env } }));
+  const [bundled, plain] = [run({}), run({ REPROBE_NO_BUNDLE: '1' })];
+  for (const [i, r] of bundled.entries()) {
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, plain[i].stdout);
+    assert.ok(r.stdout.length > 100);
+  }
+});

@@ -1,0 +1,79 @@
+/**
+ * `npm test`: the test files under node's runner, several at a time (each runs in its own process with its own temp
+ * folders), the slowest of the last run first, each from a bundle of its sources (bin/bundle.mjs: through tsx's loader
+ * every module a file imports costs a round trip to its hooks thread); the type check, the layer rules and knip run
+ * beside them rather than before, and any of them failing fails the run. Extra arguments name test files to run
+ * instead of all of them (and skip the checks).
+ *   node --import tsx test/runner/run.ts [FILE...]
+ * REPROBE_TEST_CONCURRENCY sets how many files run at once (default: the CPU count, at least 2).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { bundle } from '../../bin/bundle.mjs';
+import { slowestFirst } from './order.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+
+/** Every *.test.ts under test/, relative to the repository root. */
+function testFiles(dir = join(root, 'test')): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? testFiles(join(dir, e.name)) : e.name.endsWith('.test.ts') ? [relative(root, join(dir, e.name))] : [],
+  );
+}
+
+/** Run a command; resolves to its exit code, with its output collected (or passed through). */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, passThrough: boolean): Promise<{ code: number; out: string }> {
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { cwd: root, env, stdio: passThrough ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', (err) => done({ code: 1, out: `${out}${err.message}\n` }));
+    child.on('close', (code, signal) => done({ code: code ?? (signal ? 1 : 0), out }));
+  });
+}
+
+/** The checks one after another (each is short); the first failure stops them. */
+async function checks(): Promise<{ name: string; code: number; out: string } | undefined> {
+  const list: [string, string[]][] = [
+    ['tsc', ['--noEmit', '-p', '.']],
+    ['depcruise', ['src', '--config', '.dependency-cruiser.cjs']],
+    ['knip', []],
+  ];
+  for (const [name, args] of list) {
+    const r = await run(bin(name), args, process.env, false);
+    if (r.code !== 0) return { name, ...r };
+  }
+  return undefined;
+}
+
+/** The files under `node --test`, from bundles with source maps; through tsx when a bundle cannot be built. */
+async function tests(files: string[], concurrency: number): Promise<number> {
+  const common = ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout'];
+  let bundles: string[];
+  let reporter: string;
+  try {
+    [reporter, ...bundles] = await Promise.all([join(import.meta.dirname, 'slowest-reporter.ts'), ...files].map((f) => bundle(resolve(root, f), { sourcemap: true })));
+  } catch (err) {
+    process.stdout.write(`# the test files run through tsx (no bundles: ${(err as Error).message.split('\n')[0]}); no list of the slowest tests\n`);
+    return (await run(process.execPath, ['--import', 'tsx', ...common, ...files], process.env, true)).code;
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'reprobe-test-run-'));
+  const sources = join(tmp, 'sources.json');
+  writeFileSync(sources, JSON.stringify(Object.fromEntries(bundles.map((b, i) => [b, resolve(root, files[i])]))));
+  const env = { ...process.env, REPROBE_TEST_SOURCES: sources, REPROBE_TEST_CONCURRENCY: String(concurrency) };
+  const r = await run(process.execPath, ['--enable-source-maps', ...common, `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', ...bundles], env, true);
+  rmSync(tmp, { recursive: true, force: true });
+  return r.code;
+}
+
+const named = process.argv.slice(2);
+const concurrency = Number(process.env.REPROBE_TEST_CONCURRENCY) || Math.max(2, availableParallelism());
+const files = named.length ? named : slowestFirst(testFiles());
+const [failedCheck, code] = await Promise.all([named.length ? undefined : checks(), tests(files, concurrency)]);
+if (failedCheck) process.stdout.write(`\n${failedCheck.name} failed (exit ${failedCheck.code}):\n${failedCheck.out}`);
+else if (!named.length) process.stdout.write('tsc, depcruise and knip passed\n');
+process.exitCode = failedCheck || code !== 0 ? 1 : 0;
