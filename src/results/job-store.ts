@@ -63,6 +63,9 @@ async function jobFileNames(resultsDir: string): Promise<string[]> {
   return files.filter((f) => f.endsWith('.jsonl') && !f.startsWith('.')).map((f) => f.slice(0, -'.jsonl'.length)).sort();
 }
 
+/** What makes a record one record: its run, its cell and the set it scores (a copy of it is the same record). */
+const recordKey = (r: CellRecord) => JSON.stringify([r.run_id, r.cell_id, r.eval_split]);
+
 /** One job's records file: its valid records and its problems (an empty file is one); undefined when there is none. */
 export async function readJobFile(resultsDir: string, name: string): Promise<{ records: CellRecord[]; problems: RecordProblem[] } | undefined> {
   // By the name the folder gave (a file copied in by hand may not be a name reprobe writes).
@@ -76,11 +79,18 @@ export async function readJobFile(resultsDir: string, name: string): Promise<{ r
   }
   const records: CellRecord[] = [];
   const problems: RecordProblem[] = [];
+  const seen = new Map<string, number>();
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
     const r = parseRecordLine(line);
-    if ('record' in r) records.push(r.record);
-    else problems.push({ file, line: i + 1, error: r.error });
+    if (!('record' in r)) return problems.push({ file, line: i + 1, error: r.error });
+    // A sweep job's file holds that job's records only: one copied over another job's file would mark that job done.
+    const jobId = r.record.job_id;
+    if (typeof jobId === 'string' && jobId !== name) return problems.push({ file, line: i + 1, error: `a record of job ${jobId} in the file of job ${name}` });
+    const first = seen.get(recordKey(r.record));
+    if (first !== undefined) return problems.push({ file, line: i + 1, error: `a second copy of line ${first}` });
+    seen.set(recordKey(r.record), i + 1);
+    records.push(r.record);
   });
   if (!records.length && !problems.length) problems.push({ file, line: 1, error: 'empty file (a write cut short, or emptied by hand)' });
   return { records, problems };
@@ -100,10 +110,16 @@ export const isFinished = (f: { records: readonly CellRecord[]; problems: readon
 export async function readStore(resultsDir: string): Promise<{ records: CellRecord[]; problems: RecordProblem[] }> {
   const records: CellRecord[] = [];
   const problems: RecordProblem[] = [];
+  const seen = new Map<string, string>();
   for (const name of await jobFileNames(resultsDir)) {
     const f = await readJobFile(resultsDir, name);
     if (!f) continue; // removed since the listing
-    pushAll(records, f.records);
+    // One record (run, cell, evaluated set) is written once: a copy in another file is counted once.
+    const file = join(resultsDir, RECORDS_DIR, `${name}.jsonl`);
+    const fresh = f.records.filter((r) => !seen.has(recordKey(r)));
+    if (fresh.length < f.records.length) problems.push({ file, line: 0, error: `${f.records.length - fresh.length} record(s) already in ${seen.get(recordKey(f.records.find((r) => seen.has(recordKey(r)))!))}` });
+    for (const r of fresh) seen.set(recordKey(r), file);
+    pushAll(records, fresh);
     pushAll(problems, f.problems);
   }
   return { records: records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)), problems };

@@ -59,6 +59,36 @@ test('an empty or truncated record file is not a finished job: --status lists it
   assert.match(ok.out, /^2 records from/);
 });
 
+test('a record file copied over another job\'s is not that job done, and a record written twice counts once', () => {
+  const dir = tempDir();
+  const env = { REPROBE_HOME: tempDir() };
+  const file = tinySweep(dir, { shots: [2], methods: { knn: {}, lr: { lrC: [1] } } });
+  assert.equal(reprobe(['sweep', file], env).code, 0);
+  const records = join(dir, 'results', 'records');
+  const [a, b] = readdirSync(records).sort();
+  const whole = readFileSync(join(records, a), 'utf8');
+  writeFileSync(join(records, b), whole); // job a's record in job b's file
+  const status = reprobe(['sweep', file, '--status'], env);
+  assert.match(status.out, /2 jobs: 1 done, 1 invalid/, status.out);
+  assert.ok(status.out.includes(`a record of job ${a.slice(0, -6)} in the file of job ${b.slice(0, -6)}`), status.out);
+  const again = reprobe(['sweep', file], env);
+  assert.match(again.out, /2 jobs: 1 run, 1 already in the store/);
+  // The same line twice in one file, and a whole file copied under a name of its own: each record merges once.
+  writeFileSync(join(records, a), whole + whole);
+  writeFileSync(join(records, 'copy.jsonl'), readFileSync(join(records, b), 'utf8')); // a sweep job's record: its job_id names another file
+  const { job_id: _, ...noJob } = JSON.parse(whole.split('\n')[0]) as Record<string, unknown>;
+  writeFileSync(join(records, 'run.jsonl'), JSON.stringify(noJob) + '\n'); // as a command run's file holds it
+  const out = join(dir, 'merged.jsonl');
+  const merged = reprobe(['results', 'merge', join(dir, 'results'), '-o', out], env);
+  assert.equal(merged.code, 2);
+  assert.match(merged.err, /a second copy of line 1/);
+  assert.match(merged.err, /copy\.jsonl:1: not a valid record \(a record of job/);
+  assert.match(merged.err, /run\.jsonl:0: .*1 record\(s\) already in .*\.jsonl/);
+  const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { cell_id: string; eval_split: string; run_id: string });
+  assert.equal(lines.length, 2);
+  assert.equal(new Set(lines.map((l) => `${l.run_id} ${l.cell_id} ${l.eval_split}`)).size, 2);
+});
+
 test('a store of junk merges to a failure naming its files, not "0 records" and exit 0', () => {
   const dir = tempDir();
   mkdirSync(join(dir, 'records'));
