@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ConfigError, unknownName } from '../errors.ts';
 import { folderEntry } from './folder.ts';
 import { fruits360Entry } from './loaders/fruits360.ts';
@@ -45,6 +45,23 @@ export function canonicalDataset(spec: string): string {
     // not there (yet): loading it says so
   }
   return `${entry.name}:${real}`;
+}
+
+/**
+ * The folder a `folder:<path>` or `csv:<file>` dataset reads its images from (the list's folder for csv), or undefined
+ * for the named datasets: no output may go there, or what is written would be read as images of the dataset.
+ */
+export function datasetFolder(spec: string): string | undefined {
+  let canonical: string;
+  try {
+    canonical = canonicalDataset(spec);
+  } catch {
+    return undefined; // not a dataset name reprobe knows: nothing to keep outputs out of
+  }
+  const colon = canonical.indexOf(':');
+  if (colon < 0) return undefined;
+  const [name, path] = [canonical.slice(0, colon), canonical.slice(colon + 1)];
+  return name === 'folder' ? path : name === 'csv' ? dirname(path) : undefined;
 }
 
 /** `mnist`, `ucmerced`, `folder:<path>`, ... → a loaded dataset; study datasets live under the data root. */

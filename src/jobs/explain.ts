@@ -15,6 +15,7 @@ import { decodeForCard, packBatch } from '../features/preprocess.ts';
 import type { CellRecord } from '../results/record.ts';
 import { problemLine, readStore, RECORDS_DIR } from '../results/job-store.ts';
 import { seeded, shuffled } from '../util/rng.ts';
+import { outsideDataset } from '../data/outside-dataset.ts';
 
 /** Where `reprobe explain` writes its overlays and page by default, and how many dataset images it picks. */
 export const EXPLAIN_DEFAULTS = { out: join('results', 'explain'), n: 16, seed: 0 } as const;
@@ -166,6 +167,7 @@ export async function runExplain(job: ExplainJob, events: ExplainEvents = {}): P
   const targets = methods.map((m) => targetsOf(m, job, run?.classes));
   const images = await pickImages(job, run);
   if (!images.length) throw new ConfigError('Give the images to explain: --image PATH…, or --dataset D --n 16.');
+  outsideDataset(job.out, '--out', [run?.dataset, job.dataset]);
   await mkdir(job.out, { recursive: true }).catch((err) => Promise.reject(fsError(err, `Cannot create ${job.out}`, 'Pass --out with a writable folder.')));
   const pages: PageImage[] = images.map((im) => ({ title: im.title, rows: [] }));
   // File names from the image names (extension dropped); two images of one name are told apart by their position.

@@ -7,6 +7,7 @@ import { drawSplit, hashSplit, splitIndices, splitSource, type Split, type Split
 import { studyTable } from '../data/study-table.ts';
 import { datasetDigest } from '../data/content-digest.ts';
 import { canonicalDataset } from '../data/registry.ts';
+import { outsideDataset } from '../data/outside-dataset.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
 import type { Skipped } from '../features/extract.ts';
@@ -84,6 +85,7 @@ export interface CellRunResult {
 export async function runCells(given: CellJob, events: CellEvents = {}): Promise<CellRunResult> {
   // Keyed on what the dataset is, not on the text typed: a path argument made absolute (and its content digest below).
   const job: CellJob = { ...given, dataset: canonicalDataset(given.dataset) };
+  outsideDataset(job.resultsDir, '--results-dir', [job.dataset]);
   await ensureResultsDir(job.resultsDir);
   const { backbones, dataset: ds } = await openInputs({ backbones: job.backbones, card: job.open.card, dataset: job.dataset, dataRoot: job.dataRoot }, events.onDownload);
   const digest = await datasetDigest(ds);

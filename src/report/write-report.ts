@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ConfigError, DataError, firstLine, fsError } from '../errors.ts';
 import { latestPerCell, problemLine, readStore, RECORDS_DIR } from '../results/job-store.ts';
+import { outsideDataset } from '../data/outside-dataset.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { renderVegaLite } from '../util/plot.ts';
 import type { StandIns } from './against-cells.ts';
@@ -92,6 +93,7 @@ export async function writeReport(resultsDir: string, formats: readonly ReportFo
     throw new DataError(`No valid records in ${join(resultsDir, RECORDS_DIR)}: ${files.length} file${files.length > 1 ? 's' : ''} refused (${problemLine(store.problems[0])}${files.length > 1 ? ', …' : ''}). Rerun the jobs (a sweep reruns them) or remove the files.`);
   }
   if (!records.length) throw new ConfigError(`No results in ${join(resultsDir, RECORDS_DIR)}: run \`reprobe probe\`, \`finetune\` or \`cluster\` first, or name the results folder (\`reprobe report DIR\`).`);
+  outsideDataset(out, '--out', [...new Set(records.map((r) => r.dataset))]);
   const assets = await readAssets(records, resultsDir);
   const report = buildReport(records, assets, resultsDir);
   if (against) report.sections.push(againstSection(records, await readAgainst(against)));

@@ -89,6 +89,27 @@ test('a record file copied over another job\'s is not that job done, and a recor
   assert.equal(new Set(lines.map((l) => `${l.run_id} ${l.cell_id} ${l.eval_split}`)).size, 2);
 });
 
+test('no output goes into a dataset\'s folder: --results-dir or report --out there is refused before anything is written', async () => {
+  const data = join(tempDir(), 'ds');
+  for (const c of ['cat', 'dog'])
+    for (let i = 0; i < 3; i++) {
+      mkdirSync(join(data, c), { recursive: true });
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: c === 'cat' ? 20 : 230, g: 60 * i, b: 90 } } }).png().toFile(join(data, c, `${i}.png`));
+    }
+  const env = { REPROBE_HOME: tempDir() };
+  const args = ['probe', '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn'];
+  const inside = reprobe([...args, '--results-dir', join(data, 'cat', 'results')], env);
+  assert.equal(inside.code, 2, inside.err);
+  assert.match(inside.err, /^reprobe: --results-dir .*ds\/cat\/results is inside .*ds, a dataset's folder: what is written there would be read as its images\. Pass a path outside it\.\n$/);
+  assert.deepEqual(readdirSync(join(data, 'cat')).sort(), ['0.png', '1.png', '2.png']);
+  const results = tempDir();
+  assert.equal(reprobe([...args, '--results-dir', results], env).code, 0);
+  const report = reprobe(['report', results, '--out', join(data, 'dog')], env);
+  assert.equal(report.code, 2, report.err);
+  assert.match(report.err, /--out .*ds\/dog is inside .*ds, a dataset's folder/);
+  assert.deepEqual(readdirSync(join(data, 'dog')).sort(), ['0.png', '1.png', '2.png']);
+});
+
 test('a store of junk merges to a failure naming its files, not "0 records" and exit 0', () => {
   const dir = tempDir();
   mkdirSync(join(dir, 'records'));
