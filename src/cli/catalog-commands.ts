@@ -17,7 +17,7 @@ import { pullDataset } from '../data/pull.ts';
 import { drawSplit } from '../data/split.ts';
 import { studyTable } from '../data/study-table.ts';
 import type { Dataset } from '../data/types.ts';
-import { BackboneError, ConfigError, DataError, ReprobeError } from '../errors.ts';
+import { BackboneError, ConfigError, DataError, printable, ReprobeError } from '../errors.ts';
 import { DEVICES, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-schema.ts';
 import { VERIFY_DEFAULTS, verifyModel, type RowComparison, type VerifyResult } from '../jobs/verify-model.ts';
 import { formatTable } from '../report/table.ts';
@@ -332,7 +332,7 @@ async function datasetsInfo(spec: string, root?: string): Promise<void> {
       out.push(`  --protocol study --shots ${shots}: train:val${sizes.length === 3 ? ':test' : ''} ${sizes.join(':')}${status}`);
     }
   }
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(out.map(printable).join('\n') + '\n');
 }
 
 /** Fetch and unpack a dataset's official files into the data root, or say where to get it and where its files go. */

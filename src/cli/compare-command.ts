@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { readCsv } from '../data/csv.ts';
@@ -11,6 +11,7 @@ import type { Command } from './command.ts';
 
 /** A predictions file: JSON lines (`.jsonl`) or CSV, each row `id`, `true`, `pred` and optionally `group`. */
 async function readPredictions(path: string): Promise<PredictionRow[]> {
+  if (statSync(path).isDirectory()) throw new DataError(`${path} is a folder: compare takes two predictions files (id,true,pred), or two cell ids of a results folder given with --results DIR.`);
   let rows: Record<string, unknown>[];
   if (/\.jsonl$/i.test(path)) {
     const text = await readFile(path, 'utf8').catch(() => {
@@ -67,7 +68,7 @@ export const compareCommand: Command = {
         c
           .positional('a', { type: 'string', demandOption: true, describe: 'A: a predictions file (CSV or .jsonl with id, true, pred; group: worst-group accuracy), or a cell id (or its first characters) of the --results store' })
           .positional('b', { type: 'string', demandOption: true, describe: 'B: the same, on the same test images' })
-          .option('results', { type: 'string', default: 'results', describe: 'the results folder whose cells A and B may name (its records/ and predictions/)' })
+          .option('results', { alias: 'results-dir', type: 'string', default: 'results', describe: 'the results folder whose cells A and B may name (its records/ and predictions/)' })
           .option('resamples', { type: 'number', default: 1000, describe: 'bootstrap resamples (the same images for A and B in each)' })
           .option('seed', { type: 'number', default: 0, describe: 'seed of the resamples' })
           .epilog('A and B are each a file that exists or a store cell (the newest record of the cell its id or prefix names; `reprobe results predictions CELL` prints the same predictions). Images are matched by id and must be the same set; the true labels must agree. Prints the discordant counts with the exact two-sided p, and per metric (accuracy, macro-F1, worst-group accuracy when a group column is there) A, B and A − B with its percentile interval.')

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { ConfigError, ReprobeError } from '../errors.ts';
+import { ConfigError, printable, ReprobeError } from '../errors.ts';
 import { parseShard, shardFromEnv, type Shard } from '../jobs/shard.ts';
 import { runSweep, shardJobs, sweepStatus } from '../jobs/sweep.ts';
 import { checkSweep, type SweepJob } from '../jobs/sweep-schema.ts';
@@ -60,8 +60,8 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
   if (argv.status) {
     const states = await sweepStatus(s.resultsDir, mine);
     const count = (st: string) => states.filter((x) => x.state === st).length;
-    for (const f of states.filter((x) => x.state === 'failed')) process.stdout.write(`failed ${f.job.id} ${describeJob(f.job)}: ${f.error}\n`);
-    for (const f of states.filter((x) => x.state === 'invalid')) process.stdout.write(`invalid ${f.job.id} ${describeJob(f.job)}: ${f.error}; the next run runs it again\n`);
+    for (const f of states.filter((x) => x.state === 'failed')) process.stdout.write(printable(`failed ${f.job.id} ${describeJob(f.job)}: ${f.error}`) + '\n');
+    for (const f of states.filter((x) => x.state === 'invalid')) process.stdout.write(printable(`invalid ${f.job.id} ${describeJob(f.job)}: ${f.error}; the next run runs it again`) + '\n');
     const invalid = count('invalid') ? `, ${count('invalid')} invalid` : '';
     process.stdout.write(`${jobs.length} jobs${share}: ${count('done')} done${invalid}, ${count('failed')} failed, ${count('running')} running, ${count('pending')} pending\n`);
     return;
@@ -73,10 +73,10 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
     events: {
       ...events,
       onDataset: undefined,
-      onExtractStep: (backbone, dataset, state) => process.stderr.write(`extract ${backbone} on ${dataset}${share}: ${state}\n`),
+      onExtractStep: (backbone, dataset, state) => process.stderr.write(printable(`extract ${backbone} on ${dataset}${share}: ${state}`) + '\n'),
       onJob: (job, what, i, n, error) => {
-        if (what === 'start') process.stderr.write(`[${i}/${n}] ${job.id} ${describeJob(job)}\n`);
-        else if (what === 'failed') process.stderr.write(`[${i}/${n}] ${job.id} failed: ${error}\n`);
+        if (what === 'start') process.stderr.write(printable(`[${i}/${n}] ${job.id} ${describeJob(job)}`) + '\n');
+        else if (what === 'failed') process.stderr.write(printable(`[${i}/${n}] ${job.id} failed: ${error}`) + '\n');
         else if (what === 'busy') process.stderr.write(`[${i}/${n}] ${job.id} is being run by another process\n`);
       },
     },

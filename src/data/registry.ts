@@ -27,6 +27,8 @@ export function datasetEntry(spec: string): { entry: DatasetEntry; arg?: string 
   const entry = DATASETS.get(name);
   if (!entry) throw new ConfigError(unknownName('dataset', spec, datasetNames()));
   if (arg !== undefined && !entry.arg) throw new ConfigError(`Dataset "${name}" takes no argument; use --dataset ${name}.`);
+  // An empty path would be the working folder, read as a dataset of whatever it holds.
+  if (entry.arg && !arg?.trim()) throw new ConfigError(`Dataset "${name}" needs ${name}:${entry.arg}, e.g. --dataset ${name}:./my-images.`);
   return { entry, arg };
 }
 

@@ -86,3 +86,22 @@ test('flags: -k with --shots is one flag given twice; --seeds is checked as the 
   assert.equal(dry.code, 0, dry.err);
   assert.ok(!dry.out.includes('\0') && dry.out.includes('folder:/x\\0y'), dry.out);
 });
+
+test('a running sweep and datasets info print echoed names escaped; an empty folder: path, and compare on folders, are one line naming what to give', async () => {
+  // A running sweep echoes each job (and its failure) as the dry run does: no raw NUL.
+  const file = join(tempDir(), 'nul-run.yaml');
+  writeFileSync(file, `backbones: [mobilenet-v2]\ndatasets: ["folder:${tempDir()}/x\\0y"]\nshots: [1]\nmethods: {knn: {}}\nresultsDir: ${tempDir()}\n`);
+  const run = reprobe(['sweep', file]);
+  assert.ok(!run.err.includes('\0') && !run.out.includes('\0') && run.err.includes('x\\0y'), run.err);
+  // A class folder named with an escape sequence: datasets info shows it escaped.
+  const data = join(tempDir(), 'esc');
+  for (const c of ['\x1b[31mred', 'blue']) {
+    mkdirSync(join(data, c), { recursive: true });
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 10, b: 10 } } }).png().toFile(join(data, c, '0.png'));
+  }
+  const info = reprobe(['datasets', 'info', `folder:${data}`]);
+  assert.ok(!info.out.includes('\x1b') && info.out.includes('\\u001b[31mred'), info.out);
+  oneLine(reprobe(['probe', '-d', 'folder:', '-k', '2']), 'Dataset "folder" needs folder:<path>, e.g. --dataset folder:./my-images.');
+  const dir = tempDir();
+  oneLine(reprobe(['compare', dir, dir, '--results-dir', dir]), `${dir} is a folder: compare takes two predictions files (id,true,pred), or two cell ids of a results folder given with --results DIR.`);
+});
