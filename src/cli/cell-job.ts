@@ -216,5 +216,6 @@ export function cellEvents(job: { protocol: string; seed: number }): CellEvents 
       }
     },
     onStoreProblem: (message) => note(message),
+    onDatasetNote: (message) => note(`warning: ${message}`),
   };
 }

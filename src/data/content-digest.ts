@@ -81,7 +81,32 @@ export async function sampleDigests(samples: readonly Sample[]): Promise<string[
   });
 }
 
+/**
+ * Images whose bytes are the same under two classes (a copy, where a link is caught when the folder is read): the
+ * label of one of them is wrong, or the dataset holds a duplicate that a split may put in train and in test. Pairs of
+ * sample ids, the first of each content first.
+ */
+export async function crossLabelCopies(ds: Dataset): Promise<[string, string][]> {
+  const digests = await digestsOf(ds);
+  const first = new Map<string, number>();
+  const pairs: [string, string][] = [];
+  digests.forEach((d, i) => {
+    if (d.startsWith('file:error:')) return;
+    const j = first.get(d);
+    if (j === undefined) first.set(d, i);
+    else if (ds.samples[j].label !== ds.samples[i].label) pairs.push([ds.samples[j].id, ds.samples[i].id]);
+  });
+  return pairs;
+}
+
 const memo = new WeakMap<Dataset, Promise<string>>();
+const sampleMemo = new WeakMap<Dataset, Promise<string[]>>();
+
+/** sampleDigests of a loaded dataset, once. */
+function digestsOf(ds: Dataset): Promise<string[]> {
+  if (!sampleMemo.has(ds)) sampleMemo.set(ds, sampleDigests(ds.samples));
+  return sampleMemo.get(ds)!;
+}
 
 /**
  * 16 hex of what a dataset is: its classes and, per sample, its id, label and content digest. Two folders with the
@@ -90,7 +115,7 @@ const memo = new WeakMap<Dataset, Promise<string>>();
 export function datasetDigest(ds: Dataset): Promise<string> {
   let d = memo.get(ds);
   if (!d) {
-    d = sampleDigests(ds.samples).then((digests) => {
+    d = digestsOf(ds).then((digests) => {
       const h = createHash('sha256').update(JSON.stringify(ds.classes));
       ds.samples.forEach((s, i) => h.update(`${s.id}\0${s.label}\0${digests[i]}\n`));
       return h.digest('hex').slice(0, 16);

@@ -5,7 +5,7 @@ import { openResolved, type OpenOptions, type ResolvedBackbone } from '../backbo
 import { featureName, type Card } from '../backbones/types.ts';
 import { drawSplit, hashSplit, splitIndices, splitSource, type Split, type SplitSpec } from '../data/split.ts';
 import { studyTable } from '../data/study-table.ts';
-import { datasetDigest } from '../data/content-digest.ts';
+import { crossLabelCopies, datasetDigest } from '../data/content-digest.ts';
 import { canonicalDataset } from '../data/registry.ts';
 import { outsideDataset } from '../data/outside-dataset.ts';
 import type { Dataset } from '../data/types.ts';
@@ -63,6 +63,8 @@ export interface CellEvents {
   /** A method's own long stage (an images method's activations, training epochs). */
   onMethodProgress?(backbone: string, stage: string, done: number, total: number, status?: string): void;
   onMethodNote?(backbone: string, message: string): void;
+  /** Something about the dataset the user should know (images with the same bytes under two classes). */
+  onDatasetNote?(message: string): void;
   onExtracted?(backbone: string, imagesPerSecond: number, skipped: Skipped[], fromCache: boolean): void;
   onCacheInvalid?(reason: string): void;
   /** A line of the store that is not a valid record (file:line and why), met while writing the view. */
@@ -89,6 +91,8 @@ export async function runCells(given: CellJob, events: CellEvents = {}): Promise
   await ensureResultsDir(job.resultsDir);
   const { backbones, dataset: ds } = await openInputs({ backbones: job.backbones, card: job.open.card, dataset: job.dataset, dataRoot: job.dataRoot }, events.onDownload);
   const digest = await datasetDigest(ds);
+  const copies = await crossLabelCopies(ds);
+  if (copies.length) events.onDatasetNote?.(`${copies.length} image(s) have the same bytes as an image of another class, e.g. ${copies.slice(0, 3).map(([a, b]) => `${a} = ${b}`).join(', ')}: one of each pair has a wrong label, or the dataset holds duplicates a split may put in train and test.`);
   const src = splitSource(ds);
   const table = job.split.protocol === 'study' ? studyTable() : undefined;
   const unreadable = new Map<number, string>();

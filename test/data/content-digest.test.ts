@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import type { Backbone } from '../../src/backbones/types.ts';
 import { fileDigest } from '../../src/backbones/weights-digest.ts';
-import { datasetDigest, fileDigests } from '../../src/data/content-digest.ts';
+import { crossLabelCopies, datasetDigest, fileDigests } from '../../src/data/content-digest.ts';
 import { loadDataset } from '../../src/data/registry.ts';
 import { featureKey } from '../../src/features/cache-key.ts';
 import { tempDir } from '../helpers.ts';
@@ -78,4 +78,12 @@ test('a model file replaced in place, its size and mtime restored, gets the new 
   writeFileSync(path, b);
   utimesSync(path, 1_700_000_000, 1_700_000_000);
   assert.equal(await fileDigest(path), createHash('sha256').update(b).digest('hex'));
+});
+
+test('an image copied (not linked) into another class is found by its bytes; copies within one class are not', async () => {
+  const root = await folder();
+  cpSync(join(root, 'a', '1.png'), join(root, 'b', 'copy.png')); // a's image under b
+  cpSync(join(root, 'b', '0.png'), join(root, 'b', 'same.png')); // a duplicate, same class
+  const ds = await loadDataset(`folder:${root}`);
+  assert.deepEqual(await crossLabelCopies(ds), [['a/1.png', 'b/copy.png']]);
 });
