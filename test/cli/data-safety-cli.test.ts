@@ -35,13 +35,19 @@ test('cache clear removes only the named keys; a form whose keys do not arrive (
   assert.deepEqual(left(), []);
 });
 
-test('an empty or truncated record file is not a finished job: --status lists it, a rerun runs it again, merge names it and fails', () => {
+/** A tiny sweep of two jobs, run: its folder, environment, sweep file, records folder and the two job files. */
+function sweptStore() {
   const dir = tempDir();
   const env = { REPROBE_HOME: tempDir() };
   const file = tinySweep(dir, { shots: [2], methods: { knn: {}, lr: { lrC: [1] } } });
   assert.equal(reprobe(['sweep', file], env).code, 0);
   const records = join(dir, 'results', 'records');
   const [a, b] = readdirSync(records).sort();
+  return { dir, env, file, records, a, b };
+}
+
+test('an empty or truncated record file is not a finished job: --status lists it, a rerun runs it again, merge names it and fails', () => {
+  const { dir, env, file, records, a, b } = sweptStore();
   const whole = readFileSync(join(records, b), 'utf8');
   writeFileSync(join(records, a), '');
   writeFileSync(join(records, b), whole.slice(0, whole.length >> 1)); // cut mid-line, as a full disk leaves it
@@ -60,12 +66,7 @@ test('an empty or truncated record file is not a finished job: --status lists it
 });
 
 test('a record file copied over another job\'s is not that job done, and a record written twice counts once', () => {
-  const dir = tempDir();
-  const env = { REPROBE_HOME: tempDir() };
-  const file = tinySweep(dir, { shots: [2], methods: { knn: {}, lr: { lrC: [1] } } });
-  assert.equal(reprobe(['sweep', file], env).code, 0);
-  const records = join(dir, 'results', 'records');
-  const [a, b] = readdirSync(records).sort();
+  const { dir, env, file, records, a, b } = sweptStore();
   const whole = readFileSync(join(records, a), 'utf8');
   writeFileSync(join(records, b), whole); // job a's record in job b's file
   const status = reprobe(['sweep', file, '--status'], env);
