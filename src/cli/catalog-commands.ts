@@ -1,31 +1,23 @@
-import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { parseCardFile } from '../backbones/card-file.ts';
+import { join } from 'node:path';
 import { CARDS } from '../backbones/cards/index.ts';
-import { findCached, reprobeCachePath } from '../backbones/hub.ts';
-import { convertedOnnx, kerasBlockEnds, kerasLayers } from '../backbones/keras-backbone.ts';
-import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
+import { reprobeCachePath } from '../backbones/hub.ts';
+import { kerasBlockEnds, kerasLayers } from '../backbones/keras-backbone.ts';
 import { onnxBlocks } from '../runtime/onnx-blocks.ts';
-import { QUANTIZE_DEFAULTS, QUANTIZE_MIN_COSINE, quantizeDynamic } from '../runtime/quantize.ts';
-import { quantizedCard } from '../backbones/quantized-card.ts';
-import { cardHubFiles, fetchModel, isCached, isModelPath, openResolved, resolveBackbone, resolveCard } from '../backbones/registry.ts';
-import { featureName, isKerasCard, type Card, type OnnxCard } from '../backbones/types.ts';
+import { QUANTIZE_DEFAULTS, QUANTIZE_MIN_COSINE } from '../runtime/quantize.ts';
+import { cardHubFiles, fetchModel, isCached, resolveCard } from '../backbones/registry.ts';
+import { featureName, isKerasCard, type OnnxCard } from '../backbones/types.ts';
 import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
 import { pullDataset } from '../data/pull.ts';
 import { drawSplit } from '../data/split.ts';
 import { studyTable } from '../data/study-table.ts';
 import type { Dataset } from '../data/types.ts';
-import { BackboneError, ConfigError, DataError, printable, ReprobeError } from '../errors.ts';
+import { ConfigError, DataError, printable, ReprobeError } from '../errors.ts';
 import { DEVICES, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-schema.ts';
+import { quantizeModel } from '../jobs/quantize-model.ts';
 import { VERIFY_DEFAULTS, verifyModel, type RowComparison, type VerifyResult } from '../jobs/verify-model.ts';
 import { formatTable } from '../report/table.ts';
-import { writeFileAtomic } from '../util/atomic.ts';
-import { openOnnx } from '../runtime/ort.ts';
-import { checkOutputPath } from '../util/output-path.ts';
-import { reprobeHome } from '../util/paths.ts';
-import { seeded } from '../util/rng.ts';
 import type { Argv } from 'yargs';
 import { exportOptions, modelsExport } from './models-export.ts';
 import type { Command } from './command.ts';
@@ -188,50 +180,13 @@ function quantizeOptions<T>(y: Argv<T>) {
 
 type QuantizeArgs = Awaited<ReturnType<typeof quantizeOptions>['argv']> & { card?: string };
 
-/** A backbone's float ONNX graph: an embedded model's conversion at its tap, a cached hub file, or a model file (with --card). */
-async function floatOnnx(name: string, cardPath?: string): Promise<{ card: Card; bytes: Uint8Array }> {
-  if (isModelPath(name)) {
-    const r = await resolveBackbone(name, { card: cardPath });
-    // Opened as probe opens it first: a file that is not ONNX, cut short, or without the card's output is one line.
-    await (await openResolved(r, { runtime: 'onnx' })).dispose();
-    return { card: r.card, bytes: new Uint8Array(await readFile(r.files!.image)) };
-  }
-  const card = resolveCard(name);
-  if (isKerasCard(card)) return { card, bytes: await convertedOnnx(card, loadNsfwjsModel(card.source.model), [card.tap]) };
-  const [image] = cardHubFiles(card);
-  const path = image && findCached(image);
-  if (!path) throw new BackboneError(`${card.id} is not cached here (${image ? reprobeCachePath(image) : 'no file'}): \`reprobe models pull ${card.id}\` fetches it (needs the network), then quantize again.`);
-  return { card, bytes: new Uint8Array(await readFile(path)) };
-}
-
-/** Writes a dynamically quantized int8 copy of a backbone and its card (atomically), after running both on onnxruntime. */
+/** Writes a dynamically quantized int8 copy of a backbone and its card (the library's quantizeModel), and says what it did. */
 async function modelsQuantize(name: string, a: QuantizeArgs): Promise<void> {
-  const { card, bytes } = await floatOnnx(name, a.card);
-  const out = resolve(a.out ?? join(reprobeHome(), 'models', 'quantized', `${card.id}-int8.onnx`));
-  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(`${out} is a folder; give the .onnx file to write (its card goes next to it).`, '--out');
-  const cardOut = `${out.replace(/\.onnx$/i, '')}.card.json`;
-  // The float model and the card it was read with are never written over.
-  const inputs = [isModelPath(name) ? name : undefined, a.card];
-  checkOutputPath(out, '--out', { inputs });
-  checkOutputPath(cardOut, `--out's card`, { inputs });
-  const opt = { conv: a.conv, perChannel: a['per-channel'], reduceRange: a['reduce-range'], weightType: a['weight-type'] };
-  const { bytes: q, summary: s } = quantizeDynamic(bytes, opt);
+  const options = { conv: a.conv, perChannel: a['per-channel'], reduceRange: a['reduce-range'], weightType: a['weight-type'] };
+  const r = await quantizeModel({ name, card: a.card, out: a.out, options, minCosine: a['min-cosine'], force: a.force });
+  const s = r.summary;
   const kept = new Map<string, number>();
   for (const k of s.skipped) kept.set(`${k.op}\t${k.reason}`, (kept.get(`${k.op}\t${k.reason}`) ?? 0) + 1);
-  if (!s.quantized.length) {
-    const why = [...kept].map(([k, n]) => `${n} ${k.replace('\t', ': ')}`).join('; ');
-    throw new BackboneError(`${card.id}: nothing to quantize (no MatMul/Gemm with a constant 2-D weight${opt.conv ? ' and no Conv with constant 4-D weights' : '; --conv quantizes Conv weights'})${why ? `; kept float: ${why}` : ''}.`);
-  }
-  const how = `int8 dynamic quantization by reprobe models quantize (MatMul/Gemm ${opt.weightType}${opt.weightType === 'int8' && opt.reduceRange ? ' 7-bit' : ''}${opt.conv ? ', Conv uint8' : ''}, per ${opt.perChannel ? 'channel' : 'tensor'})`;
-  const qCard = quantizedCard(card, { input: s.inputs[0], output: s.outputs[0] }, how);
-  // Both models run before anything is written: a graph onnxruntime refuses, or a copy too far from the float model, never lands.
-  const c = await compareOnNoise(bytes, q, parseCardFile(qCard, 'check.onnx'));
-  const cosines = `cosine to the float model's "${c.output}" on ${c.images} noise images: worst ${c.worst.toFixed(4)}, mean ${c.mean.toFixed(4)}`;
-  const low = !(c.worst >= a['min-cosine']);
-  if (low && !a.force) throw new BackboneError(`${card.id}: the int8 copy's ${cosines}, below --min-cosine ${a['min-cosine']}; nothing written. Keep the defaults (per channel, 7-bit), or --force to write it anyway.`);
-  const check = `${cosines} (${low ? `BELOW --min-cosine ${a['min-cosine']}, written because of --force` : `>= --min-cosine ${a['min-cosine']}`}; real images: reprobe models verify, npm run bench:quantize)`;
-  await writeFileAtomic(out, q);
-  await writeFileAtomic(cardOut, JSON.stringify(qCard, null, 2) + '\n');
   const byOp = new Map<string, number>();
   for (const w of s.quantized) byOp.set(w.op, (byOp.get(w.op) ?? 0) + 1);
   const rows = [...byOp].map(([op, n]) => [op, n, '', ''] as (string | number)[]);
@@ -239,50 +194,15 @@ async function modelsQuantize(name: string, a: QuantizeArgs): Promise<void> {
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
   process.stdout.write(
     [
-      `${card.id}: ${how}`,
+      `${r.card.id}: ${r.how}`,
       formatTable(['op', 'quantized', 'kept float', 'why kept'], rows),
-      `weights ${mb(s.floatWeightBytes)} float32 -> ${mb(s.int8WeightBytes)}; file ${mb(bytes.length)} -> ${mb(q.length)}${s.foldedBatchNorms ? `; ${s.foldedBatchNorms} BatchNormalization folded into their Conv` : ''}`,
-      `checked on onnxruntime: ${check}`,
-      `wrote ${out}`,
-      `card  ${cardOut}`,
-      `run it: reprobe probe --backbone ${out} --card ${cardOut} --dataset mnist`,
+      `weights ${mb(s.floatWeightBytes)} float32 -> ${mb(s.int8WeightBytes)}; file ${mb(r.floatBytes)} -> ${mb(r.int8Bytes)}${s.foldedBatchNorms ? `; ${s.foldedBatchNorms} BatchNormalization folded into their Conv` : ''}`,
+      `checked on onnxruntime: ${r.check}`,
+      `wrote ${r.out}`,
+      `card  ${r.cardOut}`,
+      `run it: reprobe probe --backbone ${r.out} --card ${r.cardOut} --dataset mnist`,
     ].join('\n') + '\n',
   );
-}
-
-/** Float and int8 model on 4 seeded noise images in the card's layout, one at a time (some exports fix batch 1): their cosines. */
-async function compareOnNoise(float: Uint8Array, int8: Uint8Array, card: OnnxCard): Promise<{ output: string; images: number; worst: number; mean: number }> {
-  const { height: h, width: w, layout } = card.input;
-  const rng = seeded(0);
-  const { scale, mean, std } = card.preprocess;
-  const n = 4;
-  const x = Float32Array.from({ length: n * 3 * h * w }, (_, i) => {
-    const c = layout === 'NHWC' ? i % 3 : Math.floor(i / (h * w)) % 3;
-    return (Math.floor(rng() * 256) * scale - mean[c]) / std[c];
-  });
-  const dims = layout === 'NHWC' ? [1, h, w, 3] : [1, 3, h, w];
-  const size = 3 * h * w;
-  const run = async (bytes: Uint8Array) => {
-    const session = await openOnnx(bytes, {});
-    try {
-      const rows: Float32Array[] = [];
-      for (let r = 0; r < n; r++) rows.push((await session.run(x.subarray(r * size, (r + 1) * size), dims, [card.output.name]))[0].data);
-      return rows;
-    } finally {
-      await session.dispose();
-    }
-  };
-  const [f, q] = [await run(float), await run(int8)];
-  const cosines: number[] = [];
-  for (let r = 0; r < n; r++) {
-    const [a, b] = [f[r], q[r]];
-    let [ab, aa, bb] = [0, 0, 0];
-    for (let i = 0; i < a.length; i++) [ab, aa, bb] = [ab + a[i] * b[i], aa + a[i] * a[i], bb + b[i] * b[i]];
-    cosines.push(ab / Math.sqrt(aa * bb));
-  }
-  const worst = Math.min(...cosines);
-  if (!Number.isFinite(worst)) throw new BackboneError(`${card.id}: the int8 model's output "${card.output.name}" is not finite on noise images; nothing written.`);
-  return { output: card.output.name, images: n, worst, mean: cosines.reduce((x, y) => x + y, 0) / n };
 }
 
 function datasetsList(): void {
