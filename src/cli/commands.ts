@@ -1,5 +1,6 @@
 import type { Command } from './command.ts';
-import { datasetsCommand, modelsCommand } from './catalog-commands.ts';
+import { datasetsCommand } from './datasets-command.ts';
+import { modelsCommand } from './models-command.ts';
 import { clusterCommand } from './cluster-command.ts';
 import { compareCommand } from './compare-command.ts';
 import { doctorCommand } from './doctor-command.ts';

