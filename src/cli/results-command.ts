@@ -21,7 +21,14 @@ function resultsOptions(y: Argv) {
 async function merge(dir: string, out: string): Promise<void> {
   const { records, problems } = await readStore(dir);
   if (!records.length && !problems.length) throw new ConfigError(`No records in ${join(dir, RECORDS_DIR)}; run probe, finetune, cluster or sweep with --results-dir ${dir} first.`);
-  checkOutputPath(out, '--out', { folders: [{ path: join(dir, RECORDS_DIR), what: 'the store\'s records folder: every file there is read as a job\'s records, so the next merge would count each record twice' }] });
+  if (!out.trim()) throw new ConfigError('--out is empty: name the merged file, e.g. -o merged.jsonl.', '--out');
+  // The store's folders are read back (records as jobs' records, splits and predictions as the records' provenance): a merged file never goes there.
+  checkOutputPath(out, '--out', {
+    folders: [
+      { path: join(dir, RECORDS_DIR), what: 'the store\'s records folder: every file there is read as a job\'s records, so the next merge would count each record twice' },
+      ...['splits', 'predictions', 'runs'].map((f) => ({ path: join(dir, f), what: `the store's ${f} folder, which the records name as their provenance` })),
+    ],
+  });
   const { count } = await writeView(dir, out);
   for (const p of problems) process.stderr.write(`warning: ${problemLine(p)}\n`);
   process.stdout.write(`${count} records from ${join(dir, RECORDS_DIR)} → ${out}\n`);

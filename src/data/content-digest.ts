@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readImageFile } from '../util/read-image-file.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -54,7 +55,7 @@ export async function fileDigests(paths: readonly string[]): Promise<string[]> {
             out[start + j] = known[4];
             return;
           }
-          const sha = createHash('sha256').update(await readFile(path)).digest('hex');
+          const sha = createHash('sha256').update(await readImageFile(path)).digest('hex');
           folder.files[name] = [st.size, st.mtimeMs, st.ctimeMs, st.ino, sha];
           changed.add(folder.dir);
           out[start + j] = sha;

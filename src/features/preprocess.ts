@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { ImageSource } from '../data/types.ts';
 import { jpegHeader } from './jpeg-header.ts';
+import { readImageFile } from '../util/read-image-file.ts';
 import type { Card, Interpolation, Preprocess } from '../backbones/types.ts';
 
 type Sharp = ReturnType<typeof sharp>;
@@ -75,7 +75,7 @@ export async function decodeForCard(source: ImageSource, card: Card): Promise<Ui
     size = { width: source.width, height: source.height };
   } else {
     // One read of the file: the header and the pixels both come from this buffer.
-    const bytes = await readFile(source.path);
+    const bytes = await readImageFile(source.path);
     const meta = jpegHeader(bytes) ?? (await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS }).metadata());
     // EXIF orientations 5-8 swap width and height once applied.
     size = (meta.orientation ?? 1) >= 5 ? { width: meta.height!, height: meta.width! } : { width: meta.width!, height: meta.height! };

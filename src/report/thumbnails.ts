@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readImageFile } from '../util/read-image-file.ts';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ImageSource } from '../data/types.ts';
@@ -14,7 +14,7 @@ const VERSION = `thumb-v1-${SIDE}-${QUALITY}`;
 /** The image's bytes as they are (a file's, or raw pixels with their shape): what the thumbnail's name hashes. */
 async function contentKey(source: ImageSource): Promise<string> {
   const h = createHash('sha256').update(VERSION);
-  if (source.kind === 'file') h.update('file\0').update(await readFile(source.path));
+  if (source.kind === 'file') h.update('file\0').update(await readImageFile(source.path));
   else h.update(`raw\0${source.width}x${source.height}x${source.channels}\0`).update(source.data);
   return h.digest('hex').slice(0, 32);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
@@ -109,6 +109,34 @@ test('no output goes into a dataset\'s folder: --results-dir or report --out the
   assert.equal(report.code, 2, report.err);
   assert.match(report.err, /--out .*ds\/dog is inside .*ds, a dataset's folder/);
   assert.deepEqual(readdirSync(join(data, 'dog')).sort(), ['0.png', '1.png', '2.png']);
+});
+
+test('a link to /dev/zero or a FIFO among the images is skipped as not a regular file, never read (it hung and grew to GBs)', async (t) => {
+  const data = join(tempDir(), 'ds');
+  for (const c of ['cat', 'dog'])
+    for (let i = 0; i < 2; i++) {
+      mkdirSync(join(data, c), { recursive: true });
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: c === 'cat' ? 20 : 230, g: 90 * i, b: 90 } } }).png().toFile(join(data, c, `${i}.png`));
+    }
+  symlinkSync('/dev/zero', join(data, 'cat', 'zero.png'));
+  if (spawnSync('mkfifo', [join(data, 'dog', 'fifo.png')]).status !== 0) t.diagnostic('mkfifo not available: the FIFO case is not tried');
+  const r = spawnSync(process.execPath, [bin, 'extract', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '--no-cache', '-o', join(tempDir(), 'f')], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, REPROBE_HOME: tempDir() } });
+  assert.equal(r.status, 0, `${r.signal ?? ''} ${r.stderr}`);
+  const out = r.stdout + r.stderr;
+  assert.match(out, /cat\/zero\.png \(not a regular file/);
+  if (existsSync(join(data, 'dog', 'fifo.png'))) assert.match(out, /dog\/fifo\.png \(not a regular file/);
+});
+
+test('results merge -o into any folder of the store (records, splits, predictions, runs), or an empty -o, is refused', () => {
+  const { dir, env } = sweptStore();
+  const results = join(dir, 'results');
+  const split = join(results, 'splits', readdirSync(join(results, 'splits'))[0]);
+  const before = readFileSync(split, 'utf8');
+  const r = reprobe(['results', 'merge', results, '-o', split], env);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--out .* is inside .*splits, the store's splits folder/);
+  assert.equal(readFileSync(split, 'utf8'), before);
+  assert.match(reprobe(['results', 'merge', results, '-o', ''], env).err, /--out is empty/);
 });
 
 test('a store of junk merges to a failure naming its files, not "0 records" and exit 0', () => {
