@@ -32,7 +32,7 @@ async function readPredictions(path: string): Promise<PredictionRow[]> {
 }
 
 /** A store cell's predictions as rows (class names), and what to call it: `clip lr_10 on ucmerced (test, seed 0, cell 3f2a9c1d)`. */
-async function cellRows(prefix: string, resultsDir: string, store: { records?: CellRecord[] }): Promise<{ name: string; rows: PredictionRow[] }> {
+async function cellRows(prefix: string, resultsDir: string, store: { records?: CellRecord[] }): Promise<{ name: string; rows: PredictionRow[]; dataset: string }> {
   if (!store.records) {
     const read = await readStore(resultsDir);
     for (const p of read.problems) process.stderr.write(`warning: ${problemLine(p)}\n`);
@@ -42,7 +42,7 @@ async function cellRows(prefix: string, resultsDir: string, store: { records?: C
   const doc = await cellPredictions(r, resultsDir);
   if (doc.kind !== 'predictions') throw new ConfigError(`Cell ${r.cell_id} is a clustering (${r.backbone} ${r.method} on ${r.dataset}); compare takes classifiers' predictions.`);
   const rows = doc.ids.map((id, i) => ({ id, true: doc.classes[doc.truth[i]], pred: doc.classes[doc.pred[i]] }));
-  return { name: `${r.backbone} ${r.method}_${r.shots} on ${r.dataset} (${r.eval_split}, seed ${r.seed}, cell ${r.cell_id.slice(0, 8)})`, rows };
+  return { name: `${r.backbone} ${r.method}_${r.shots} on ${r.dataset} (${r.eval_split}, seed ${r.seed}, cell ${r.cell_id.slice(0, 8)})`, rows, dataset: `${r.dataset} ${String(r.dataset_digest ?? '')}` };
 }
 
 async function compare(argv: Record<string, unknown>): Promise<void> {
@@ -53,6 +53,8 @@ async function compare(argv: Record<string, unknown>): Promise<void> {
   // A path that exists is a predictions file; anything else names a cell of the store (its cell_id or first characters).
   const side = async (arg: string) => (existsSync(arg) ? { name: arg, rows: await readPredictions(arg) } : cellRows(arg, results, store));
   const [a, b] = [await side(String(argv.a)), await side(String(argv.b))];
+  // Two cells of two datasets can share image ids (0.png in both): the same ids are not the same images.
+  if ('dataset' in a && 'dataset' in b && a.dataset !== b.dataset) throw new DataError(`A and B are cells of two datasets (${a.dataset.trim()} and ${b.dataset.trim()}): compare needs the same test images.`);
   const names: [string, string] = [a.name, b.name];
   const aligned = alignPredictions(a.rows, b.rows, names);
   process.stdout.write(`${compareText(comparePair(aligned, resamples, Number(argv.seed)), names)}\n`);

@@ -23,7 +23,7 @@ export interface ConfusedPair {
  * is optional rather than defaulting to 0 so that runs without it keep their cell ids and run folders: method options
  * are part of both.
  */
-export const OUTPUT_OPTIONS = { topPairs: z.number().int().min(0).optional(), bootstrap: z.number().int().min(0).max(100_000).optional() };
+export const OUTPUT_OPTIONS = { topPairs: z.number().int().min(0).optional(), bootstrap: z.number().int().min(0).max(100_000).refine((n) => n === 0 || n >= 100, 'at least 100 resamples for a 95 % interval (0: none)').optional() };
 
 export const OUTPUT_FLAGS: Flags<typeof OUTPUT_OPTIONS> = {
   bootstrap: {

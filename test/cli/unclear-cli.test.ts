@@ -105,3 +105,7 @@ test('a running sweep and datasets info print echoed names escaped; an empty fol
   const dir = tempDir();
   oneLine(reprobe(['compare', dir, dir, '--results-dir', dir]), `${dir} is a folder: compare takes two predictions files (id,true,pred), or two cell ids of a results folder given with --results DIR.`);
 });
+
+test('--bootstrap below 100 resamples is refused: one resample gave a "95 %" interval of one point, not containing the value', () => {
+  oneLine(reprobe(['probe', '-d', 'mnist', '--shots', '1', '--bootstrap', '1']), 'Invalid --bootstrap: at least 100 resamples for a 95 % interval (0: none).');
+});

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DataError } from '../../src/errors.ts';
 import { alignPredictions, comparePair, type PredictionRow } from '../../src/report/compare.ts';
+import { writeJobRecords } from '../../src/results/job-store.ts';
 import { tempDir } from '../helpers.ts';
 import { REF as RANKS, writePredictionStore } from './prediction-store.ts';
 
@@ -91,4 +92,17 @@ test('reprobe compare CELL CELL: store cells by id or unique prefix, the same nu
   assert.match(ambiguous.stderr, /^reprobe: \d+ cells start with "folder" .*; give more of its cell_id\.\n$/);
   const old = run(cell('old', 'lr'), m1);
   assert.match(old.stderr, /^reprobe: The record of cell .* \(old lr on .*\) keeps no predictions; .*\n$/);
+});
+
+test('reprobe compare CELL CELL refuses cells of two datasets whose image ids coincide (0.png in both is not one image)', async () => {
+  const results = tempDir();
+  const { records } = await writePredictionStore(results);
+  const m1 = records.find((r) => r.backbone === 'm1' && r.method === 'lr')!;
+  const m0 = records.find((r) => r.backbone === 'm0' && r.method === 'lr')!;
+  // m1's record and predictions, as if run on another folder with the same file names.
+  await writeJobRecords(results, 'elsewhere', [{ ...m1, dataset: 'folder:/elsewhere', cell_id: `${m1.cell_id}x`, run_id: `${m1.run_id}x` }]);
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
+  const r = spawnSync(process.execPath, [bin, 'compare', m0.cell_id, `${m1.cell_id}x`, '--results', results], { encoding: 'utf8', env: { ...process.env, REPROBE_HOME: tempDir() } });
+  assert.equal(r.status, 2, r.stdout);
+  assert.match(r.stderr, /^reprobe: A and B are cells of two datasets \(folder:.*images.* and folder:\/elsewhere.*\): compare needs the same test images\.\n$/);
 });
