@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, firstLine } from '../errors.ts';
+import { ConfigError, firstLine, printable } from '../errors.ts';
 import { DEVICES, RUNTIMES, type SharedJob } from '../jobs/job-schema.ts';
 import type { Method } from '../method/contract.ts';
 import type { CellEvents, CellJob, CellRunResult } from '../jobs/run-cells.ts';
@@ -152,8 +152,9 @@ export async function readJobFile(path: string): Promise<Record<string, unknown>
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+/** One line on stderr: image ids, class and dataset names in it come from users' files, so control characters are escaped. */
 function note(msg: string): void {
-  process.stderr.write(`${msg}\n`);
+  process.stderr.write(`${printable(msg)}\n`);
 }
 
 const sizes = (split: { train: number[]; val: number[]; tests: Record<string, number[]> }) =>

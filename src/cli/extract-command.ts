@@ -3,7 +3,7 @@ import { clearCache, featuresDir, isPending, listCache } from '../features/cache
 import { runExtractJob } from '../jobs/extract-job.ts';
 import { DEVICES, ExtractRunSchema, JOB_DEFAULTS, RUNTIMES } from '../jobs/job-schema.ts';
 import { parseShard, shardFromEnv, type Shard } from '../jobs/shard.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, printable } from '../errors.ts';
 import { formatTable } from '../report/table.ts';
 import { assertDevice } from '../runtime/ort.ts';
 import type { Command } from './command.ts';
@@ -68,7 +68,7 @@ async function extract(a: ExtractArgs): Promise<void> {
       },
       onStart: (n, runtime, layer) => {
         bar?.stop();
-        process.stderr.write(`${a.backbone} @ ${layer} on ${runtime}: ${n} images${shard ? `, shard ${shard.index}/${shard.count}` : ''}\n`);
+        process.stderr.write(printable(`${a.backbone} @ ${layer} on ${runtime}: ${n} images${shard ? `, shard ${shard.index}/${shard.count}` : ''}`) + '\n');
         bar = progressBar(`extract ${a.backbone}`);
       },
       onProgress: (done, total) => bar?.update(done, total),
@@ -87,7 +87,7 @@ async function extract(a: ExtractArgs): Promise<void> {
     ...(r.skipped.length ? [`skipped ${r.skipped.length} unreadable image(s): ${r.skipped.slice(0, 3).map((s) => `${s.id} (${s.reason})`).join('; ')}${r.skipped.length > 3 ? '; …' : ''}`] : []),
     ...r.written.map((w) => `wrote ${w}`),
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(lines.map(printable).join('\n') + '\n');
 }
 
 /** --shard i/n, else what the scheduler's environment says (SLURM array, Kubernetes Indexed Job with --shards). */

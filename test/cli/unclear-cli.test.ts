@@ -109,3 +109,19 @@ test('a running sweep and datasets info print echoed names escaped; an empty fol
 test('--bootstrap below 100 resamples is refused: one resample gave a "95 %" interval of one point, not containing the value', () => {
   oneLine(reprobe(['probe', '-d', 'mnist', '--shots', '1', '--bootstrap', '1']), 'Invalid --bootstrap: at least 100 resamples for a 95 % interval (0: none).');
 });
+
+test('probe and extract print image ids and the dataset path escaped: an escape sequence in a file or folder name never reaches the terminal', async () => {
+  const data = join(tempDir(), 'd\x1b[2J');
+  for (const c of ['cat', 'dog'])
+    for (let i = 0; i < 2; i++) {
+      mkdirSync(join(data, c), { recursive: true });
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: c === 'cat' ? 20 : 230, g: 90 * i, b: 90 } } }).png().toFile(join(data, c, `${i}.png`));
+    }
+  writeFileSync(join(data, 'dog', 'bad\x1b]0;PWNED\x07.png'), 'not an image');
+  const probe = reprobe(['probe', '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn', '--results-dir', tempDir()]);
+  assert.equal(probe.code, 0, probe.err);
+  const extract = reprobe(['extract', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '--no-cache', '-o', join(tempDir(), 'f')]);
+  assert.equal(extract.code, 0, extract.err);
+  for (const text of [probe.out, probe.err, extract.out, extract.err]) assert.ok(!text.includes('\x1b') && !text.includes('\x07'), JSON.stringify(text));
+  assert.ok((probe.err + extract.out).includes('bad\\u001b]0;PWNED\\u0007.png'), probe.err + extract.out);
+});
