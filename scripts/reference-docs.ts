@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CARDS } from '../src/backbones/cards/index.ts';
 import { featureName, isKerasCard, type Card } from '../src/backbones/types.ts';
-import { program } from '../src/cli/main.ts';
+import { helpText } from '../src/cli/main.ts';
 import { COMMANDS } from '../src/cli/commands.ts';
 import { DATASETS } from '../src/data/registry.ts';
 import { METHODS } from '../src/jobs/methods.ts';
@@ -60,14 +60,8 @@ function methodsPage(): string {
   return `${HEADER('the method registry (src/jobs/methods.ts)')}# Methods\n\nEvery method the cell runner runs (\`method:\` in sweep files), with its options: the sweep key, the flag, and the default.\n\n${parts.join('\n')}`;
 }
 
-/** yargs' help for `args`, unwrapped at a fixed width so the page does not depend on the terminal. */
-function help(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    program([...args, '--help'], 100)
-      .exitProcess(false)
-      .parse([...args, '--help'], {}, (err, _argv, output) => (err ? reject(err) : resolve(output)));
-  });
-}
+/** yargs' help at a fixed width, so the page does not depend on the terminal. */
+const help = (args: string[]) => helpText(args, 100);
 
 async function cliPage(): Promise<string> {
   const sections = [`\`\`\`\n${await help([])}\n\`\`\``];

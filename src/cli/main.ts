@@ -35,6 +35,15 @@ export function program(args: string[], width: number | null = Math.min(110, pro
     .wrap(width);
 }
 
+/** The help yargs prints for `reprobe <args> --help`, laid out `width` columns wide (null: unwrapped), without exiting. */
+export function helpText(args: string[], width: number | null): Promise<string> {
+  return new Promise((resolve, reject) => {
+    program([...args, '--help'], width)
+      .exitProcess(false)
+      .parse([...args, '--help'], {}, (err, _argv, output) => (err ? reject(err) : resolve(output)));
+  });
+}
+
 /** Thin CLI: parses flags, calls the library, prints. Errors a user can fix are one line and exit code 2. */
 export async function main(args: string[]): Promise<void> {
   await program(args).parseAsync();

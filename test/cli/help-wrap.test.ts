@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { program } from '../../src/cli/main.ts';
+import { helpText } from '../../src/cli/main.ts';
 import { COMMANDS } from '../../src/cli/commands.ts';
-
-/** The help text yargs prints for `args` (with --help), laid out `width` columns wide; null = unwrapped. */
-async function help(args: string[], width: number | null): Promise<string> {
-  return new Promise((resolve, reject) => {
-    program([...args, '--help'], width)
-      .exitProcess(false)
-      .parse([...args, '--help'], {}, (err, _argv, output) => (err ? reject(err) : resolve(output)));
-  });
-}
 
 // Words split at whitespace and before yargs' annotations ("[string]"), which it butts against a description that
 // fills its column.
@@ -21,10 +12,10 @@ const words = (s: string) => s.split(/\s+|(?=\[(?:string|number|boolean|array|re
 // example). A wrap that cuts inside words ("logistic-reg / ression") fails.
 for (const args of [[], ...COMMANDS.map((c) => [c.name])]) {
   test(`help wraps at word boundaries: reprobe ${args.join(' ') || '(top level)'}`, async () => {
-    const unwrapped = await help(args, null);
+    const unwrapped = await helpText(args, null);
     assert.ok(unwrapped.length > 200, unwrapped);
     for (const width of [80, 110]) {
-      const wrapped = await help(args, width);
+      const wrapped = await helpText(args, width);
       assert.ok(wrapped.split('\n').some((l) => l.length > 0 && l.length <= width), 'laid out');
       assert.ok(wrapped.split('\n').every((l) => l.length <= width), `a line longer than ${width}`);
       const whole = new Set(words(unwrapped));
