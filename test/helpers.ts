@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { seeded } from '../src/util/rng.ts';
 import { matrix, type Matrix } from '../src/util/matrix.ts';
 
@@ -11,6 +12,16 @@ export function tempDir(prefix = 'reprobe-test-'): string {
   // Readable by an unprivileged child (see unprivileged()); mkdtemp makes it 0700.
   chmodSync(dir, 0o755);
   return dir;
+}
+
+/** A folder dataset of tiny PNGs, `root`/cat and `root`/dog with `perClass` images each, every image a distinct colour. */
+export async function catsAndDogs(root: string, perClass: number): Promise<string> {
+  for (const c of ['cat', 'dog'])
+    for (let i = 0; i < perClass; i++) {
+      mkdirSync(join(root, c), { recursive: true });
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: c === 'cat' ? 20 : 230, g: 90 * i, b: 90 } } }).png().toFile(join(root, c, `${i}.png`));
+    }
+  return root;
 }
 
 /** Gaussian blobs: `perClass` points per class around well-separated random centres in `dim` dimensions. */

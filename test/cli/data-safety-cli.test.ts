@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { stringify } from 'yaml';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
 import { tinySweep } from '../fixtures/sweep-evidence.ts';
-import { tempDir } from '../helpers.ts';
+import { catsAndDogs, tempDir } from '../helpers.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
 
@@ -91,12 +91,7 @@ test('a record file copied over another job\'s is not that job done, and a recor
 });
 
 test('no output goes into a dataset\'s folder: --results-dir or report --out there is refused before anything is written', async () => {
-  const data = join(tempDir(), 'ds');
-  for (const c of ['cat', 'dog'])
-    for (let i = 0; i < 3; i++) {
-      mkdirSync(join(data, c), { recursive: true });
-      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: c === 'cat' ? 20 : 230, g: 60 * i, b: 90 } } }).png().toFile(join(data, c, `${i}.png`));
-    }
+  const data = await catsAndDogs(join(tempDir(), 'ds'), 3);
   const env = { REPROBE_HOME: tempDir() };
   const args = ['probe', '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn'];
   const inside = reprobe([...args, '--results-dir', join(data, 'cat', 'results')], env);
@@ -112,12 +107,7 @@ test('no output goes into a dataset\'s folder: --results-dir or report --out the
 });
 
 test('a link to /dev/zero or a FIFO among the images is skipped as not a regular file, never read (it hung and grew to GBs)', async (t) => {
-  const data = join(tempDir(), 'ds');
-  for (const c of ['cat', 'dog'])
-    for (let i = 0; i < 2; i++) {
-      mkdirSync(join(data, c), { recursive: true });
-      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: c === 'cat' ? 20 : 230, g: 90 * i, b: 90 } } }).png().toFile(join(data, c, `${i}.png`));
-    }
+  const data = await catsAndDogs(join(tempDir(), 'ds'), 2);
   symlinkSync('/dev/zero', join(data, 'cat', 'zero.png'));
   if (spawnSync('mkfifo', [join(data, 'dog', 'fifo.png')]).status !== 0) t.diagnostic('mkfifo not available: the FIFO case is not tried');
   const r = spawnSync(process.execPath, [bin, 'extract', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '--no-cache', '-o', join(tempDir(), 'f')], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, REPROBE_HOME: tempDir() } });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
-import { tempDir } from '../helpers.ts';
+import { catsAndDogs, tempDir } from '../helpers.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
 const home = tempDir();
@@ -111,12 +111,7 @@ test('--bootstrap below 100 resamples is refused: one resample gave a "95 %" int
 });
 
 test('probe and extract print image ids and the dataset path escaped: an escape sequence in a file or folder name never reaches the terminal', async () => {
-  const data = join(tempDir(), 'd\x1b[2J');
-  for (const c of ['cat', 'dog'])
-    for (let i = 0; i < 2; i++) {
-      mkdirSync(join(data, c), { recursive: true });
-      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: c === 'cat' ? 20 : 230, g: 90 * i, b: 90 } } }).png().toFile(join(data, c, `${i}.png`));
-    }
+  const data = await catsAndDogs(join(tempDir(), 'd\x1b[2J'), 2);
   writeFileSync(join(data, 'dog', 'bad\x1b]0;PWNED\x07.png'), 'not an image');
   const probe = reprobe(['probe', '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn', '--results-dir', tempDir()]);
   assert.equal(probe.code, 0, probe.err);
