@@ -116,8 +116,9 @@ export async function readStore(resultsDir: string): Promise<{ records: CellReco
     if (!f) continue; // removed since the listing
     // One record (run, cell, evaluated set) is written once: a copy in another file is counted once.
     const file = join(resultsDir, RECORDS_DIR, `${name}.jsonl`);
+    const copies = f.records.filter((r) => seen.has(recordKey(r)));
     const fresh = f.records.filter((r) => !seen.has(recordKey(r)));
-    if (fresh.length < f.records.length) problems.push({ file, line: 0, error: `${f.records.length - fresh.length} record(s) already in ${seen.get(recordKey(f.records.find((r) => seen.has(recordKey(r)))!))}` });
+    if (copies.length) problems.push({ file, line: 0, error: `${copies.length} record(s) already in ${seen.get(recordKey(copies[0]))}` });
     for (const r of fresh) seen.set(recordKey(r), file);
     pushAll(records, fresh);
     pushAll(problems, f.problems);
