@@ -30,7 +30,7 @@ async function cluster(argv: Record<string, unknown>): Promise<void> {
   // What was clamped (neighbours or k above the points) is a warning here as well as a field of the record.
   for (const r of records) if (typeof r.note === 'string') process.stderr.write(`reprobe: warning: ${r.backbone} ${r.method} (${r.eval_split}): ${r.note}\n`);
   const seeds = seedSummaryTable(records);
-  process.stdout.write(`\n${clusterDetailTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${clusterRankTable(records)}\n\nresults in the store, and its view ${resultsPath} (run ${runId})\n`);
+  process.stdout.write(`\n${clusterDetailTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${clusterRankTable(records.filter((r) => r.method === CLUSTER.name))}\n\nresults in the store, and its view ${resultsPath} (run ${runId})\n`);
 }
 
 export const clusterCommand: Command = {

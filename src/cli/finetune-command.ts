@@ -1,10 +1,10 @@
 import type { Argv } from 'yargs';
 import { FinetuneJobSchema } from '../jobs/job-schema.ts';
-import { getMethod } from '../jobs/methods.ts';
+import { getMethod, withPresentation } from '../jobs/methods.ts';
 import { runCells } from '../jobs/run-cells.ts';
 import type { CellRecord } from '../results/record.ts';
 import { readStore } from '../results/job-store.ts';
-import { confusedPairsTables, finetuneTable, seedSummaryTable, studyTable } from '../report/table.ts';
+import { confusedPairsTables, seedSummaryTable, studyTable, trainingTable } from '../report/table.ts';
 import { cellEvents, cellJob, jobFlags, methodFlags, parseJob, runSeeds } from './cell-job.ts';
 import type { Command } from './command.ts';
 
@@ -37,10 +37,10 @@ async function finetune(argv: Record<string, unknown>): Promise<void> {
   const { records, resultsPath, runIds } = await runSeeds(job, (seed) => runCells(cellJob({ ...job, seed }, [FINETUNE], FINETUNE_RESULTS_FILE, job.resume), cellEvents({ ...job, seed })));
   const runId = runIds.join(', ');
   // The probes of the same split, backbone and layer, from the store (problems there were reported when the view was written).
-  const probes = latest((await readStore(job.resultsDir)).records.filter((p) => p.task === 'probe' && records.some((r) => r.split_hash === p.split_hash && r.backbone === p.backbone && r.layer === p.layer)));
+  const probes = latest(withPresentation((await readStore(job.resultsDir)).records).filter((p) => p.task === 'probe' && records.some((r) => r.split_hash === p.split_hash && r.backbone === p.backbone && r.layer === p.layer)));
   const pairs = confusedPairsTables(records);
   const seeds = seedSummaryTable(records);
-  process.stdout.write(`\n${finetuneTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${studyTable([...records, ...probes])}\n\n${pairs ? `${pairs}\n\n` : ''}results in the store, and its view ${resultsPath} (run ${runId})\n`);
+  process.stdout.write(`\n${trainingTable(records)}\n\n${seeds ? `${seeds}\n\n` : ''}${studyTable([...records, ...probes])}\n\n${pairs ? `${pairs}\n\n` : ''}results in the store, and its view ${resultsPath} (run ${runId})\n`);
 }
 
 /** The newest record per (backbone, method, evaluated set). */

@@ -97,6 +97,7 @@ export const clusterMethod: FeaturesMethod = {
   task: 'cluster',
   needs: 'features',
   summary: 'UMAP, then k-means, scored by adjusted Rand index against the labels',
+  presentation: { column: 'cluster', order: 10, family: 'clustering', shots: true },
   options: UMAP_OPTIONS,
   flags: UMAP_FLAGS,
   async run(cell, options) {
@@ -136,6 +137,7 @@ export const kmeansMethod: FeaturesMethod = {
   task: 'cluster',
   needs: 'features',
   summary: 'k-means on the features themselves (the baseline to UMAP + k-means)',
+  presentation: { column: 'kmeans', order: 20, family: 'clustering', shots: true },
   options: KMEANS_OPTIONS,
   flags: KMEANS_FLAGS,
   async run(cell, options) {

@@ -83,6 +83,8 @@ export const finetuneMethod: ImagesMethod = {
   task: 'finetune',
   needs: 'images',
   summary: 'fine-tune a backbone (head, last N blocks or all) with early stopping on validation loss',
+  // `ft_10`, first in the study's tables, which order their rows by best performance when it is there; `ft[head]_10` when several train modes are shown; the paper prints its columns as bare shots.
+  presentation: { column: 'ft', order: 10, family: 'classification', shots: true, variant: 'train', ranks: 'best', curves: true, printed: '' },
   options: FINETUNE_OPTIONS,
   flags: FINETUNE_FLAGS,
   async run(cell, options) {

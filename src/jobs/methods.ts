@@ -3,7 +3,9 @@ import { PROBES } from '../probes/registry.ts';
 import { clusterMethod, kmeansMethod } from '../cluster/method.ts';
 import { finetuneMethod } from '../finetune/method.ts';
 import type { Method } from '../method/contract.ts';
+import { presentationByDefault, type Presentation } from '../method/presentation.ts';
 import { probeMethod } from '../probes/method.ts';
+import type { CellRecord } from '../results/record.ts';
 import { proMethod, zeroshotMethod } from '../zeroshot/method.ts';
 
 /** Every method the cell runner can run, by name: each probe (knn, lr, lr-ml), finetune, cluster and its k-means baseline, CLIP zero-shot and the PRO head. */
@@ -14,3 +16,18 @@ export function getMethod(name: string): Method {
   if (!m) throw new ConfigError(unknownName('method', name, [...METHODS.keys()]));
   return m;
 }
+
+/**
+ * A record's presentation: its own, else (written before records carried it) its method's; a method no longer
+ * registered is shown under its name, in the family of the registered methods of its task.
+ */
+export function presentationOf(r: Pick<CellRecord, 'method' | 'task' | 'presentation'>): Presentation {
+  if (r.presentation) return r.presentation;
+  const m = METHODS.get(r.method);
+  if (m) return m.presentation;
+  const clustering = [...METHODS.values()].some((x) => x.task === r.task && x.presentation.family === 'clustering');
+  return { ...presentationByDefault(r.method), ...(clustering ? { family: 'clustering' as const } : {}) };
+}
+
+/** Records as read from a store, each with its presentation (older records get their method's). */
+export const withPresentation = <R extends CellRecord>(records: readonly R[]): R[] => records.map((r) => (r.presentation ? r : { ...r, presentation: presentationOf(r) }));

@@ -290,6 +290,7 @@ function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
     fit_seconds: r.fit_seconds,
     versions: versions(),
     time: new Date().toISOString(),
+    presentation: c.method.presentation,
   };
   // A method's own fields may not take a shared field's name.
   const clash = Object.keys(r.fields).filter((k) => k in shared || k in (job.tags ?? {}) || k in c.provenance);

@@ -5,6 +5,7 @@ import type { OpenOptions, ResolvedBackbone } from '../backbones/registry.ts';
 import type { Dataset } from '../data/types.ts';
 import type { Matrix } from '../util/matrix.ts';
 import type { FlagSpec } from '../util/options.ts';
+import type { Presentation } from './presentation.ts';
 
 /** Features and labels of one part of a cell's split, with the dataset indices of its rows. */
 export interface CellPart {
@@ -74,6 +75,8 @@ interface MethodCommon {
   summary: string;
   options: z.ZodRawShape;
   flags: Record<string, FlagSpec>;
+  /** How the report shows its records (column stem, order, table family); written into each record. */
+  presentation: Presentation;
 }
 
 /**

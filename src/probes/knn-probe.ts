@@ -34,6 +34,8 @@ export async function runKnnProbe(input: ProbeInput, opt: KnnProbeOptions = defa
 export const knnProbe = defineProbe({
   name: 'knn',
   summary: 'cosine kNN on L2-normalised features, DINO-weighted vote (k = 20, T = 0.07); a k grid is chosen on val',
+  // The study's column order: fine-tuning, kNN, logistic regression.
+  presentation: { column: 'knn', order: 20, family: 'classification', shots: true },
   options: KNN_OPTIONS,
   flags: {
     knnK: { flag: 'knn-k', cli: 'numbers', describe: 'kNN neighbours; several (1,5,20) = the best on val; k above the training-set size is clamped to it' },

@@ -34,6 +34,7 @@ export function runLogRegMlProbe(input: ProbeInput): ProbeOutput {
 export const logRegMlProbe = defineProbe({
   name: 'lr-ml',
   summary: 'baseline: ml-logistic-regression (one-vs-all, gradient descent, 500 steps) on standardised features',
+  presentation: { column: 'lr-ml', order: 60, family: 'classification', shots: true },
   options: {},
   flags: {},
   run: async (input) => runLogRegMlProbe(input),

@@ -65,6 +65,8 @@ function logLoss(proba: Float64Array, labels: Int32Array, K: number): number {
 export const logRegProbe = defineProbe({
   name: 'lr',
   summary: 'multinomial L2 logistic regression (L-BFGS) on standardised features, C swept on val',
+  // Without fine-tuning the study orders its rows by this column of the most shots; on CLIP it is the k-shot curve's LITE.
+  presentation: { column: 'lr', order: 30, family: 'classification', shots: true, ranks: 'column', kshot: { label: 'LITE (lr)', order: 1 } },
   options: LR_OPTIONS,
   flags: {
     lrC: { flag: 'lr-c', cli: 'numbers', describe: 'logistic-regression C values swept on val (inverse L2 strength, as scikit-learn)' },

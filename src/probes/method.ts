@@ -19,6 +19,7 @@ export function probeMethod(probe: Probe): Method {
     summary: probe.summary,
     options: { ...probe.options, ...OUTPUT_OPTIONS },
     flags: { ...probe.flags, ...OUTPUT_FLAGS },
+    presentation: probe.presentation,
     async run(cell, options) {
       const { dataset: ds, train, val, tests } = cell;
       const K = ds.classes.length;

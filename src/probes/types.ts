@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Presentation } from '../method/presentation.ts';
 import type { Matrix } from '../util/matrix.ts';
 import { pickOptions, type FlagSpec, type Flags } from '../util/options.ts';
 
@@ -34,6 +35,8 @@ export interface Probe {
   summary: string;
   options: z.ZodRawShape;
   flags: Record<string, FlagSpec>;
+  /** How the report shows its records (probes/method.ts passes it on). */
+  presentation: Presentation;
   /** `options`: the job's values (other keys are ignored); they are checked against the probe's own schema. */
   run(input: ProbeInput, options: Record<string, unknown>): Promise<ProbeOutput>;
 }
@@ -44,6 +47,7 @@ export function defineProbe<S extends z.ZodRawShape>(p: {
   summary: string;
   options: S;
   flags: Flags<S>;
+  presentation: Presentation;
   run(input: ProbeInput, options: z.infer<z.ZodObject<S>>): Promise<ProbeOutput>;
 }): Probe {
   return { ...p, run: (input, values) => p.run(input, pickOptions(p.options, values)) };

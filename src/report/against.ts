@@ -2,6 +2,7 @@ import type { CellRecord } from '../results/record.ts';
 import { spearman } from '../metrics/rank.ts';
 import { explained, indexRecords, oursFor, type Ours, type StandIns } from './against-cells.ts';
 import { ANOMALY_RULE, paperAnomalies } from './anomalies.ts';
+import { shownAs } from './columns.ts';
 import { publishedValue, type PublishedCell } from './published.ts';
 import { stem, type Cell, type ReportTable } from './report-table.ts';
 import type { Section } from './sections.ts';
@@ -67,17 +68,24 @@ function rankingTable(ps: readonly Pair[], a: Against): ReportTable {
   return { name: stem('against', a.name, 'rankings'), title: "Rankings: the paper's order beside ours (Spearman's ρ over the models both have)", columns: ['table', 'column', 'models', 'spearman', 'paper order', 'our order'].map((name) => ({ name })), rows };
 }
 
-/** A measured cell's column as the paper names it in an order: `1000`, `lr_100`, on WILDS `1000_ood`, `knn_100_ood`. */
-const printedName = (c: PublishedCell) => `${c.method === 'finetune' ? '' : `${c.method}_`}${c.shots}${c.set === 'ood_test' ? '_ood' : ''}`;
+/**
+ * A measured cell's column as the paper names it in an order: `lr_100`, on WILDS `knn_100_ood`; a method printed as
+ * bare shots (its records' presentation says so: fine-tuning) `1000`, `1000_ood`.
+ */
+function printedName(c: PublishedCell, printed: ReadonlyMap<string, string | undefined>): string {
+  const as = printed.get(c.method) ?? c.method;
+  return `${as === '' ? '' : `${as}_`}${c.shots}${c.set === 'ood_test' ? '_ood' : ''}`;
+}
 
 /** Each printed "performance order" beside ours: the same row's columns sorted by our means, best first. */
 function orderTable(records: readonly CellRecord[], a: Against): ReportTable {
   const index = indexRecords(records);
+  const printed = new Map(records.map((r) => [r.method, shownAs(r).printed]));
   const rows = a.cells
     .filter((c) => c.method === 'order')
     .flatMap((c): Cell[][] => {
       const row = a.cells.filter((x) => x.family === c.family && x.study_dataset === c.study_dataset && x.study_model === c.study_model && x.kind === 'measured' && x.set === c.set);
-      const ours = row.map((x) => [printedName(x), oursFor(x, row, index, a.standIns)] as const);
+      const ours = row.map((x) => [printedName(x, printed), oursFor(x, row, index, a.standIns)] as const);
       if (!ours.length || ours.some(([, o]) => o === null)) return [];
       const mine = [...new Map(ours.map(([n, o]) => [n, o!.stat.mean])).entries()].sort((x, y) => y[1] - x[1]).map(([n]) => n).join('>');
       return [[c.table, c.study_model, c.text, mine, mine === c.text ? 'same' : 'differs']];

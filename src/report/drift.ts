@@ -1,8 +1,8 @@
 import type { CellRecord } from '../results/record.ts';
-import { columnBase, ID_SET, OOD_SET, orderedColumns, trainModes } from './columns.ts';
+import { columnBase, ID_SET, isClassification, OOD_SET, orderedColumns, variantCounts } from './columns.ts';
 import { stem, type Cell, type ReportTable } from './report-table.ts';
 import { meanStd, perSeed, type Stat } from './stats.ts';
-import { groupBy, isClassification } from './study.ts';
+import { groupBy } from './study.ts';
 
 /** One (backbone, method column) measured on both ID and OOD test sets: each set's number and the drop, over seeds. */
 export interface Drift {
@@ -29,9 +29,9 @@ function drift(backbone: string, column: string, records: readonly CellRecord[])
 /** Every (backbone, method column) of these classification records with both test sets, ordered by column (the study's order), then OOD best first. */
 export function drifts(all: readonly CellRecord[]): Drift[] {
   const records = all.filter(isClassification);
-  const modes = trainModes(records);
-  const order = orderedColumns(records.filter((r) => r.eval_split === ID_SET), modes).map((c) => c.slice(0, -`_${ID_SET}`.length));
-  const out = groupBy(records, (r) => JSON.stringify([r.backbone, columnBase(r, modes)])).flatMap(([key, rs]) => {
+  const variants = variantCounts(records);
+  const order = orderedColumns(records.filter((r) => r.eval_split === ID_SET), variants).map((c) => c.slice(0, -`_${ID_SET}`.length));
+  const out = groupBy(records, (r) => JSON.stringify([r.backbone, columnBase(r, variants)])).flatMap(([key, rs]) => {
     const [backbone, column] = JSON.parse(key) as [string, string];
     return drift(backbone, column, rs) ?? [];
   });

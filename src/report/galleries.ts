@@ -6,7 +6,7 @@ import type { Sample } from '../data/types.ts';
 import type { PredictionsDoc } from '../results/predictions.ts';
 import type { CellRecord } from '../results/record.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { columnOfRecord, trainModes } from './columns.ts';
+import { columnOfRecord, isClustering, variantCounts } from './columns.ts';
 import { galleryHtml, type GalleryItem } from './gallery-page.ts';
 import { hoverScatter } from './hover-scatter.ts';
 import { load } from './read-assets.ts';
@@ -68,9 +68,9 @@ export async function writeGalleries(records: readonly CellRecord[], assets: Ass
   const dir = join(out, GALLERY_DIR);
   const thumbs = join(dir, THUMBS);
   const withDocs = records.filter((r) => docOf(r, assets));
-  const without = records.filter((r) => r.task !== 'cluster' && !docOf(r, assets));
+  const without = records.filter((r) => !isClustering(r) && !docOf(r, assets));
   if (without.length) g.notes.push(`No gallery for ${without.length} cell(s) without stored predictions (${without.slice(0, 3).map((r) => `${r.backbone} ${r.method}_${r.shots} on ${r.dataset}`).join(', ')}${without.length > 3 ? ', …' : ''}).`);
-  const modes = trainModes(records);
+  const variants = variantCounts(records);
   for (const [dataset, rs] of groupBy(withDocs, (r) => r.dataset)) {
     let samples: Map<string, Sample>;
     try {
@@ -112,7 +112,7 @@ export async function writeGalleries(records: readonly CellRecord[], assets: Ass
         g.scatters.set(r.cell_id, hoverScatter(points, doc.classes, `${GALLERY_DIR}/${THUMBS}/`));
         continue;
       }
-      const column = columnOfRecord(r, modes);
+      const column = columnOfRecord(r, variants);
       const title = `${r.backbone} ${column} on ${dataset} (seed ${r.seed})`;
       const items: GalleryItem[] = [];
       // One image at a time: a test set of 10 000 images is 10 000 decodes, not 10 000 open files at once.

@@ -4,12 +4,12 @@ import type { CellRecord } from '../results/record.ts';
 import { curveSpec, idOodSpec, shotsSpec, type EpochPoint } from './charts.ts';
 import { clusterRanking } from './cluster-ranking.ts';
 import { confusedPairsTable } from './confused-pairs.ts';
-import { columnBase, trainModes } from './columns.ts';
+import { columnBase, isClassification, isClustering, shownAs, variantCounts, type Variants } from './columns.ts';
 import { drifts, driftTables } from './drift.ts';
 import { stem, type ReportTable } from './report-table.ts';
 import { significanceTables } from './significance.ts';
 import { seedStat } from './stats.ts';
-import { groupBy, isClassification, studyTables } from './study.ts';
+import { groupBy, studyTables } from './study.ts';
 
 /** A chart: a Vega-Lite spec still to render, or an SVG a run left (a UMAP scatter). */
 interface Figure {
@@ -51,16 +51,16 @@ export interface Assets {
 }
 
 /** The method of a column without its shots: `lr`, `ft`, `ft[head]`. */
-const methodOf = (r: CellRecord, modes: number) => columnBase(r, modes).replace(/_\d+$/, '');
+const methodOf = (r: CellRecord, variants: Variants) => columnBase(r, variants).replace(/_\d+$/, '');
 
 /** One dataset's section: the study table, ID vs OOD on WILDS, metric vs shots per method and set, the ID vs OOD scatter. */
 function datasetSection(dataset: string, protocol: string, rs: CellRecord[], assets: Assets): Section {
-  const modes = trainModes(rs);
+  const variants = variantCounts(rs);
   const metric = rs[0].metric;
   const figures: Figure[] = [];
   const notes: string[] = [];
   const single = new Map<string, number[]>();
-  for (const [key, ms] of groupBy(rs, (r) => JSON.stringify([methodOf(r, modes), r.eval_split]))) {
+  for (const [key, ms] of groupBy(rs, (r) => JSON.stringify([methodOf(r, variants), r.eval_split]))) {
     const [method, set] = JSON.parse(key) as [string, string];
     const points = groupBy(ms, (r) => JSON.stringify([r.backbone, r.shots])).map(([, cell]) => {
       const s = seedStat(cell);
@@ -98,7 +98,7 @@ function clusterSection(rs: CellRecord[], assets: Assets): Section {
   return { id: 'clustering', title: 'Clustering', tables: [clusterRanking(rs)], figures, notes };
 }
 
-/** The fine-tuning section: per run (one curve serves its ID and OOD records) val loss and accuracy per epoch. */
+/** The training curves section (fine-tuning): per run (one curve serves its ID and OOD records) val loss and accuracy per epoch. */
 function curveSection(rs: CellRecord[], assets: Assets): Section {
   const figures: Figure[] = [];
   const notes: string[] = [];
@@ -117,10 +117,10 @@ export function buildReport(records: readonly CellRecord[], assets: Assets, sour
     const [dataset, protocol] = JSON.parse(key) as [string, string];
     return datasetSection(dataset, protocol, rs, assets);
   });
-  const clusters = records.filter((r) => r.task === 'cluster');
+  const clusters = records.filter(isClustering);
   if (clusters.length) sections.push(clusterSection(clusters, assets));
-  const finetunes = records.filter((r) => r.method === 'finetune');
-  if (finetunes.length) sections.push(curveSection(finetunes, assets));
+  const trained = records.filter((r) => shownAs(r).curves);
+  if (trained.length) sections.push(curveSection(trained, assets));
   const pairs = confusedPairsTable(records);
   if (pairs) sections.push({ id: 'confused_pairs', title: 'Confused class pairs', tables: [pairs], figures: [], notes: [] });
   const newest = records.reduce((a, r) => (r.time > a ? r.time : a), '');

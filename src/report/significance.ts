@@ -3,7 +3,7 @@ import { resampleIndices } from '../metrics/paired.ts';
 import type { PredictionsDoc } from '../results/predictions.ts';
 import type { CellRecord } from '../results/record.ts';
 import { seeded } from '../util/rng.ts';
-import { columnOfRecord, orderedColumns, trainModes } from './columns.ts';
+import { columnOfRecord, orderedColumns, variantCounts } from './columns.ts';
 import { rankSignificance } from './rank-significance.ts';
 import { stem, type Cell, type ReportTable } from './report-table.ts';
 import { perSeed } from './stats.ts';
@@ -42,11 +42,11 @@ function aligned(doc: PredictionsDoc & { kind: 'predictions' }, ids: readonly st
  * a backbone without predictions, or on other images, is left out and named in a note, never guessed.
  */
 export function significanceTables(dataset: string, protocol: string, records: readonly CellRecord[], predictions: ReadonlyMap<string, { value: PredictionsDoc } | { error: string }>): Significance {
-  const modes = trainModes(records);
-  const order = orderedColumns(records, modes);
+  const variants = variantCounts(records);
+  const order = orderedColumns(records, variants);
   const tables: ReportTable[] = [];
   const notes: string[] = [];
-  const columns = groupBy(records, (r) => columnOfRecord(r, modes)).sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
+  const columns = groupBy(records, (r) => columnOfRecord(r, variants)).sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
   for (const [column, rs] of columns) {
     const byBackbone = groupBy(rs, (r) => r.backbone).map(([, cell]) => perSeed(cell));
     if (byBackbone.length < 2) continue;

@@ -1,10 +1,7 @@
 import type { CellRecord } from '../results/record.ts';
-import { columnOfRecord, OOD_SET, orderedColumns, trainModes } from './columns.ts';
+import { columnOfRecord, isClassification, OOD_SET, orderedColumns, shownAs, variantCounts } from './columns.ts';
 import { isStat, stem, type Cell, type ReportTable } from './report-table.ts';
 import { seedStat, type Stat } from './stats.ts';
-
-/** Records of the study's classification tables: everything but clustering. */
-export const isClassification = (r: CellRecord) => r.task !== 'cluster';
 
 /** Records grouped by a key, groups in key order. */
 export function groupBy<T>(items: readonly T[], key: (x: T) => string): [string, T[]][] {
@@ -19,21 +16,26 @@ interface StudyGrid {
   /** The columns "performance order" and "Best performance" look at: all, or on WILDS the OOD ones. */
   keyColumns: string[];
   wilds: boolean;
-  hasFinetune: boolean;
+  /** A method that orders the rows by "Best performance" is in the table. */
+  byBest: boolean;
+  /** The columns of methods that order the rows by their column of the most shots otherwise. */
+  rankColumns: Set<string>;
   cells: Map<string, Map<string, Stat>>;
 }
 
 function grid(records: readonly CellRecord[]): StudyGrid {
-  const modes = trainModes(records);
-  const columns = orderedColumns(records, modes);
+  const variants = variantCounts(records);
+  const columns = orderedColumns(records, variants);
   const wilds = records.some((r) => r.eval_split === OOD_SET);
   const cells = new Map<string, Map<string, Stat>>();
-  for (const [key, rs] of groupBy(records, (r) => JSON.stringify([r.backbone, columnOfRecord(r, modes)]))) {
+  for (const [key, rs] of groupBy(records, (r) => JSON.stringify([r.backbone, columnOfRecord(r, variants)]))) {
     const [backbone, column] = JSON.parse(key) as [string, string];
     if (!cells.has(backbone)) cells.set(backbone, new Map());
     cells.get(backbone)!.set(column, seedStat(rs));
   }
-  return { columns, keyColumns: wilds ? columns.filter((c) => c.endsWith(`_${OOD_SET}`)) : columns, wilds, hasFinetune: records.some((r) => r.method === 'finetune'), cells };
+  const byBest = records.some((r) => shownAs(r).ranks === 'best');
+  const rankColumns = new Set(records.filter((r) => shownAs(r).ranks === 'column').map((r) => columnOfRecord(r, variants)));
+  return { columns, keyColumns: wilds ? columns.filter((c) => c.endsWith(`_${OOD_SET}`)) : columns, wilds, byBest, rankColumns, cells };
 }
 
 /** "performance order" = this backbone's columns (WILDS: the OOD ones) by value, best first, joined by `>`; "Best performance" = the first. */
@@ -42,10 +44,13 @@ function ranked(g: StudyGrid, backbone: string): [string, Stat][] {
   return g.keyColumns.flatMap((c): [string, Stat][] => (row.has(c) && Number.isFinite(row.get(c)!.mean) ? [[c, row.get(c)!]] : [])).sort((a, b) => b[1].mean - a[1].mean);
 }
 
-/** Row order, as the study's: by "Best performance" when fine-tuning is in the table, else by the lr column of the most shots (WILDS: OOD). */
+/**
+ * Row order, as the study's: by "Best performance" when a method ranking by it is in the table (fine-tuning), else by
+ * the column of the most shots of a method ranking by its column (logistic regression; WILDS: OOD), else by the best.
+ */
 function rankKey(g: StudyGrid, backbone: string): number {
-  const lr = g.hasFinetune ? undefined : g.keyColumns.filter((c) => c.startsWith('lr_')).at(-1);
-  const v = lr ? g.cells.get(backbone)!.get(lr)?.mean : ranked(g, backbone)[0]?.[1].mean;
+  const by = g.byBest ? undefined : g.keyColumns.filter((c) => g.rankColumns.has(c)).at(-1);
+  const v = by ? g.cells.get(backbone)!.get(by)?.mean : ranked(g, backbone)[0]?.[1].mean;
   return v !== undefined && Number.isFinite(v) ? v : -Infinity;
 }
 

@@ -1,5 +1,6 @@
 import { printable } from '../errors.ts';
 import type { CellRecord, ConfusedPair } from '../results/record.ts';
+import { shownAs } from './columns.ts';
 import { studyValues } from './study.ts';
 import { meanStd } from './stats.ts';
 import { maxOf } from '../util/arrays.ts';
@@ -53,17 +54,16 @@ export function clusterDetailTable(records: readonly CellRecord[]): string {
   );
 }
 
-/** The study's clustering table: per dataset and set, the backbones ranked by ARI (`mobilenet-v2 0.512`). */
-export function clusterRankTable(records: readonly CellRecord[], method = 'cluster'): string {
-  const rows = records.filter((r) => r.method === method);
+/** The study's clustering table of one method's records: per dataset and set, the backbones ranked by ARI (`mobilenet-v2 0.512`). */
+export function clusterRankTable(rows: readonly CellRecord[]): string {
   const cols = [...new Set(rows.map((r) => `${r.dataset}${r.eval_split === 'all' ? '' : ` ${r.eval_split}`}`))];
   const ranked = cols.map((c) => rows.filter((r) => `${r.dataset}${r.eval_split === 'all' ? '' : ` ${r.eval_split}`}` === c).sort((a, b) => b.value - a.value));
   const depth = Math.max(0, ...ranked.map((r) => r.length));
   return formatTable(cols, Array.from({ length: depth }, (_, i) => ranked.map((r) => (r[i] ? `${r[i].backbone} ${r[i].value.toFixed(3)}` : ''))));
 }
 
-/** One row per fine-tuning record: the metric, val accuracy at the best epoch, epochs, and where the curve is. */
-export function finetuneTable(records: readonly CellRecord[]): string {
+/** One row per record of a trained model (fine-tuning): the metric, val accuracy at the best epoch, epochs, and where the curve is. */
+export function trainingTable(records: readonly CellRecord[]): string {
   return formatTable(
     ['backbone', 'train', 'test_set', 'metric', 'value', 'val_acc', 'best_val_loss', 'epochs', 'best_epoch', 'train/val/test', 'fit_s'],
     records.map((r) => [r.backbone, String(r.train), r.eval_split, r.metric, r.value, Number(r.val_accuracy), Number(r.best_val_loss), Number(r.epochs_run), Number(r.best_epoch), `${r.n_train}/${r.n_val}/${r.n_test}`, r.fit_seconds]),
@@ -97,13 +97,17 @@ export function confusedPairsTables(records: readonly CellRecord[]): string {
 }
 
 /**
- * The k-shot curve of CLIP heads (shared/study/002), per backbone and test set: rows zero-shot, LITE (the LR probe on
- * the image embeddings) and PRO (the cosine head from the text embeddings), columns the shot levels; PRO's 0 is its
- * untrained start, which is zero-shot, and LITE has none.
+ * The k-shot curve (shared/study/002: CLIP's zero-shot, LITE and PRO heads), per backbone and test set: a row per
+ * method that declares one, in its order, columns the shot levels. A method without shots is shown at the level it
+ * was scored at; at 0, a method with a `start` field shows its untrained start (the methods without shots where they
+ * were scored, else its own start field) and any other has none.
  */
 export function kshotTable(records: readonly CellRecord[]): string {
   const levels = [...new Set(records.map((r) => r.shots))].sort((a, b) => a - b);
   const keys = [...new Set(records.map((r) => `${r.backbone}\0${r.eval_split}`))];
+  const heads = [...new Map(records.map((r) => [r.method, shownAs(r)] as const))]
+    .flatMap(([m, p]) => (p.kshot ? [[m, { ...p, kshot: p.kshot }] as const] : []))
+    .sort((x, y) => x[1].kshot.order - y[1].kshot.order || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
   const rows: (string | number)[][] = [];
   // Over seeds, the mean (± std with n when there are several).
   const cell = (rs: readonly CellRecord[], value: (r: CellRecord) => number = (r) => r.value): string | number => {
@@ -113,16 +117,17 @@ export function kshotTable(records: readonly CellRecord[]): string {
   };
   for (const key of keys) {
     const [b, set] = key.split('\0');
-    const of = (method: string, k?: number) => records.filter((r) => r.backbone === b && r.eval_split === set && r.method === method && (k === undefined || r.shots === k));
-    const zs = of('zeroshot');
-    for (const [label, method] of [['zero-shot', 'zeroshot'], ['LITE (lr)', 'lr'], ['PRO', 'pro']] as const) {
+    const here = records.filter((r) => r.backbone === b && r.eval_split === set);
+    const of = (method: string, k?: number) => here.filter((r) => r.method === method && (k === undefined || r.shots === k));
+    const untrained = here.filter((r) => heads.some(([m, p]) => m === r.method && !p.shots));
+    for (const [method, p] of heads) {
+      const start = p.kshot.start;
       const cells = levels.map((k): string | number => {
-        // Zero-shot trains on nothing: shown at the level it was scored at; PRO's 0 is its untrained start.
-        if (method === 'zeroshot') return cell(of('zeroshot', k));
-        if (k === 0) return method === 'pro' ? (zs.length ? cell(zs) : cell(of('pro'), (r) => Number(r.step0_accuracy))) : '-';
+        if (!p.shots) return cell(of(method, k));
+        if (k === 0) return start ? (untrained.length ? cell(untrained) : cell(of(method), (r) => Number((r as Record<string, unknown>)[start]))) : '-';
         return cell(of(method, k));
       });
-      if (cells.some((c) => c !== '' && c !== '-')) rows.push([b, set, label, ...cells]);
+      if (cells.some((c) => c !== '' && c !== '-')) rows.push([b, set, p.kshot.label, ...cells]);
     }
   }
   return formatTable(['backbone', 'test_set', 'head', ...levels.map(String)], rows);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ConfigError, DataError, firstLine, fsError } from '../errors.ts';
 import { latestPerCell, problemLine, readStore, RECORDS_DIR } from '../results/job-store.ts';
+import type { CellRecord, Presentation } from '../results/record.ts';
 import { outsideDataset } from '../data/outside-dataset.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { renderVegaLite } from '../util/plot.ts';
@@ -77,6 +78,8 @@ export interface ReportOptions {
   galleryImages?: number;
   /** The card id of a backbone name (records written under an alias group with their model's). */
   backboneId?: (name: string) => string;
+  /** How a record written before records carried their presentation is shown (its method's, from the registry). */
+  presentationOf?: (r: CellRecord) => Presentation;
 }
 
 /**
@@ -86,13 +89,13 @@ export interface ReportOptions {
 export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption, opt: ReportOptions = {}): Promise<WrittenReport> {
   const store = await readStore(resultsDir);
   // Records written before aliases were resolved (`dino` beside `dino-vits16`) are grouped under the card's id.
-  const named = opt.backboneId ? store.records.map((r) => ({ ...r, backbone: opt.backboneId!(r.backbone) })) : store.records;
+  const named = store.records.map((r) => ({ ...r, ...(opt.backboneId ? { backbone: opt.backboneId(r.backbone) } : {}), ...(!r.presentation && opt.presentationOf ? { presentation: opt.presentationOf(r) } : {}) }));
   const records = latestPerCell(named);
   if (!records.length && store.problems.length) {
     const files = [...new Set(store.problems.map((p) => p.file))];
     throw new DataError(`No valid records in ${join(resultsDir, RECORDS_DIR)}: ${files.length} file${files.length > 1 ? 's' : ''} refused (${problemLine(store.problems[0])}${files.length > 1 ? ', …' : ''}). Rerun the jobs (a sweep reruns them) or remove the files.`);
   }
-  if (!records.length) throw new ConfigError(`No results in ${join(resultsDir, RECORDS_DIR)}: run \`reprobe probe\`, \`finetune\` or \`cluster\` first, or name the results folder (\`reprobe report DIR\`).`);
+  if (!records.length) throw new ConfigError(`No results in ${join(resultsDir, RECORDS_DIR)}: run \`reprobe probe\` or another method's command first, or name the results folder (\`reprobe report DIR\`).`);
   outsideDataset(out, '--out', [...new Set(records.map((r) => r.dataset))]);
   const assets = await readAssets(records, resultsDir);
   const report = buildReport(records, assets, resultsDir);

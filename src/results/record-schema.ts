@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PresentationSchema } from '../method/presentation.ts';
 import { jsonHash16 } from '../util/hash-file.ts';
 import type { CellRecord } from './record.ts';
 
@@ -53,6 +54,8 @@ export const RecordSchema = z
     time: z.string().datetime(),
     /** results/predictions/<cell id>.<run id>.json: per-image predictions or cluster assignments. */
     predictions: z.string().optional(),
+    /** How the report shows it, from its method; absent in records written before it existed (filled from the registry when read). */
+    presentation: PresentationSchema.optional(),
   })
   .passthrough()
   .superRefine(inRange);

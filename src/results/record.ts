@@ -1,3 +1,4 @@
+import type { Presentation } from '../method/presentation.ts';
 import type { Versions } from './versions.ts';
 
 /**
@@ -50,8 +51,11 @@ export interface CellFields {
   fit_seconds: number;
   versions: Versions;
   time: string;
+  /** How the report shows the record (column stem, order, table family), as its method declares; older records lack it. */
+  presentation?: Presentation;
 }
 
 export type CellRecord<P extends object = Record<string, unknown>> = CellFields & P;
 
 export type { ConfusedPair } from '../method/output-options.ts';
+export { presentationByDefault, type Presentation } from '../method/presentation.ts';

@@ -83,6 +83,8 @@ export const zeroshotMethod: FeaturesMethod = {
   task: 'zeroshot',
   needs: 'features',
   summary: "CLIP zero-shot: image embeddings against prompt ensembles of the class names (needs a text tower)",
+  // Trains on nothing: one `zs` column whatever split it was scored on; the k-shot curve's first row.
+  presentation: { column: 'zs', order: 40, family: 'classification', shots: false, kshot: { label: 'zero-shot', order: 0 } },
   options: PROMPT_OPTIONS,
   flags: PROMPT_FLAGS,
   async run(cell, options) {
@@ -123,6 +125,8 @@ export const proMethod: FeaturesMethod = {
   task: 'zeroshot',
   needs: 'features',
   summary: 'PRO head: cosine classifier started from the class text embeddings (zero-shot at step 0), then trained on the shots',
+  // Its 0 on the k-shot curve is its untrained start: zero-shot's records where they are, else its own step-0 score.
+  presentation: { column: 'pro', order: 50, family: 'classification', shots: true, kshot: { label: 'PRO', order: 2, start: 'step0_accuracy' } },
   options: PRO_OPTIONS,
   flags: PRO_FLAGS,
   async run(cell, options) {

@@ -40,6 +40,7 @@ function imagesMethod(seen: ImageCell[]): Method {
     needs: 'images',
     options: {},
     flags: {},
+    presentation: { column: 'first', order: 0, family: 'classification', shots: true },
     async run(cell) {
       seen.push(cell);
       const guess = cell.dataset.samples[cell.train[0]].label;

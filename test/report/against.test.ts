@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { METHODS } from '../../src/jobs/methods.ts';
 import { againstSection, type Against } from '../../src/report/against.ts';
 import { parsePublished, publishedValue } from '../../src/report/published.ts';
 import { isStat, type Cell, type ReportTable } from '../../src/report/report-table.ts';
@@ -17,7 +18,7 @@ const NUMERIC = 1523 - 84;
 let at = 0;
 /** A record as the runner writes one; the test sets what it compares. */
 function rec(f: Partial<CellRecord> & Pick<CellRecord, 'dataset' | 'backbone' | 'method' | 'shots' | 'value'>): CellRecord {
-  const r = { run_id: 'r', task: f.method === 'cluster' ? 'cluster' : 'probe', model: 'm', layer: 'l', runtime: 'x', protocol: 'study', seed: 0, split_hash: 'h', split_file: 's', eval_split: 'test', metric: f.method === 'cluster' ? 'ari' : 'accuracy', n_train: 1, n_val: 1, n_test: 100, n_classes: 2, skipped_images: 0, features_key: null, features_from_cache: false, extract_seconds: 0, images_per_second: 0, fit_seconds: 0, schema_version: 1, versions: { reprobe: '0.1.0', commit: null, dirty: null, diff_sha256: null, node: '20', onnxruntime: '1', tfjs: '4', sharp: '0' }, time: new Date(Date.UTC(2026, 0, 1, 0, 0, at++)).toISOString(), ...f } as unknown as CellRecord;
+  const r = { run_id: 'r', task: f.method === 'cluster' ? 'cluster' : 'probe', model: 'm', layer: 'l', runtime: 'x', protocol: 'study', seed: 0, split_hash: 'h', split_file: 's', eval_split: 'test', metric: f.method === 'cluster' ? 'ari' : 'accuracy', n_train: 1, n_val: 1, n_test: 100, n_classes: 2, skipped_images: 0, features_key: null, features_from_cache: false, extract_seconds: 0, images_per_second: 0, fit_seconds: 0, schema_version: 1, versions: { reprobe: '0.1.0', commit: null, dirty: null, diff_sha256: null, node: '20', onnxruntime: '1', tfjs: '4', sharp: '0' }, time: new Date(Date.UTC(2026, 0, 1, 0, 0, at++)).toISOString(), presentation: METHODS.get(f.method)?.presentation, ...f } as unknown as CellRecord;
   r.cell_id = `${r.dataset}|${r.backbone}|${r.method}|${r.shots}|${r.seed}|${r.eval_split}`;
   r.config_id = `${r.dataset}|${r.backbone}|${r.method}|${r.shots}|${r.eval_split}`;
   return r;

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { METHODS } from '../../src/jobs/methods.ts';
 import { writeJobRecords } from '../../src/results/job-store.ts';
 import type { CellRecord } from '../../src/results/record.ts';
 
@@ -32,6 +33,8 @@ export function fixtureRecord(fields: Partial<CellRecord> & Pick<CellRecord, 'me
     fit_seconds: 0,
     versions: { reprobe: '0.1.0', commit: null, dirty: null, diff_sha256: null, node: '20', onnxruntime: 'x', tfjs: 'x', sharp: 'x' },
     time: new Date(Date.UTC(2025, 0, 1, 0, 0, at)).toISOString(),
+    // As the runner writes it: the method's presentation (a record of an unregistered method has none).
+    ...(METHODS.has(fields.method) ? { presentation: METHODS.get(fields.method)!.presentation } : {}),
     ...fields,
   } as unknown as CellRecord;
   r.cell_id = fields.cell_id ?? `${r.dataset}|${r.backbone}|${r.method}|${String(r.train ?? '')}|${r.shots}|${r.seed}|${r.eval_split}`;

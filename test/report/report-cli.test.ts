@@ -61,7 +61,7 @@ test('report on an empty or missing store, or with an unknown format: one line, 
   assert.match(help.stdout, /--no-galleries|--galleries/);
   assert.match(help.stdout, /McNemar's\s+exact\s+test,\s+Holm\s+over/);
   assert.equal(empty.status, 2, empty.stderr);
-  assert.match(empty.stderr, /^reprobe: No results in .*records: run `reprobe probe`, `finetune` or `cluster` first, or name the results folder \(`reprobe report DIR`\)\.\n$/);
+  assert.match(empty.stderr, /^reprobe: No results in .*records: run `reprobe probe` or another method's command first, or name the results folder \(`reprobe report DIR`\)\.\n$/);
   assert.equal(help.status, 0);
   assert.match(help.stdout, /reprobe report \[results\]/);
   assert.match(help.stdout, /Examples:\n\s+reprobe report /);
