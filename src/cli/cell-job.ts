@@ -7,7 +7,7 @@ import { DEVICES, RUNTIMES, type SharedJob } from '../jobs/job-schema.ts';
 import type { Method } from '../method/contract.ts';
 import type { CellEvents, CellJob, CellRunResult } from '../jobs/run-cells.ts';
 import type { CellRecord } from '../results/record.ts';
-import { flagValue, listOf, type FlagSpec } from '../util/options.ts';
+import { flagValue, listOf, takeOldNames, type FlagSpec } from '../util/options.ts';
 import { assertDevice, type Device } from '../runtime/ort.ts';
 import { progressBar } from './progress.ts';
 
@@ -44,6 +44,8 @@ export function methodFlags(y: Argv, flags: Record<string, FlagSpec>, d: Record<
   for (const [key, f] of Object.entries(flags)) {
     const describe = f.describe + dflt(d[key]);
     o = typeof f.cli === 'object' ? o.option(f.flag, { choices: f.cli.choices, describe }) : o.option(f.flag, { type: f.cli === 'boolean' ? 'boolean' : 'string', describe });
+    // The flag's name before a rename: still read (parseJob warns), no longer shown.
+    if (f.was) o = o.option(f.was.flag, { type: 'string', hidden: true });
   }
   return o;
 }
@@ -112,14 +114,22 @@ export async function parseJob<S extends z.ZodObject>(
   flags: Record<string, FlagSpec>,
   flagNames: Record<string, string> = {},
 ): Promise<z.infer<S>> {
+  for (const f of Object.values(flags)) {
+    if (f.was === undefined || argv[f.was.flag] === undefined) continue;
+    if (argv[f.flag] !== undefined) throw new ConfigError(`--${f.was.flag} and --${f.flag} are one option (--${f.flag} is its new name); give it once.`);
+    process.stderr.write(`reprobe: warning: --${f.was.flag} is now --${f.flag}; the old flag is read until the next release.\n`);
+  }
+  const raw = (f: FlagSpec) => argv[f.flag] ?? (f.was ? argv[f.was.flag] : undefined);
   const values: Record<string, unknown> = {
     ...sharedValues(argv),
     ...own,
-    ...Object.fromEntries(Object.entries(flags).map(([key, f]) => [key, argv[f.flag] === undefined ? undefined : flagValue(f, argv[f.flag])])),
+    ...Object.fromEntries(Object.entries(flags).map(([key, f]) => [key, raw(f) === undefined ? undefined : flagValue(f, raw(f))])),
   };
   if (argv.seed !== undefined && argv.seeds !== undefined) throw new ConfigError('Give --seed or --seeds, not both (--seeds 0,1,2 runs each seed).');
   const config = argv.config as string | undefined;
-  const fromFile = config ? await readJobFile(config) : {};
+  const file = config ? takeOldNames(await readJobFile(config), flags, config) : { values: {}, warnings: [] };
+  for (const w of file.warnings) process.stderr.write(`reprobe: warning: ${printable(w)}\n`);
+  const fromFile = file.values;
   const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
   const parsed = schema.strict().safeParse({ ...fromFile, ...given });
   if (!parsed.success) {

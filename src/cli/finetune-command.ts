@@ -27,7 +27,7 @@ function finetuneOptions(y: Argv) {
     )
     .example('$0 finetune -b mobilenet-v2 -d mnist -k 10 --train last:2', 'the last two blocks and a head, on 10 digits per class')
     .example('$0 finetune -b mobilenet-v2 -d ucmerced --data-root ../shared/data --protocol study -k 10 --train last:2', "the study's UC Merced 10-shot split")
-    .example('$0 finetune -b inception-v3 -d folder:./photos -k 20 --train head --lr 1e-3', 'a linear head on frozen features, faster learning rate')
+    .example('$0 finetune -b inception-v3 -d folder:./photos -k 20 --train head --learning-rate 1e-3', 'a linear head on frozen features, faster learning rate')
     .example('$0 finetune -b mobilenet-v2 -d mnist -k 10 --train head --top-pairs 3', 'a head, then the 3 digit pairs it mistakes most for each other')
     .example('$0 finetune ... --resume', 'continue the same run after a kill');
 }

@@ -47,7 +47,8 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
   if (argv['results-dir'] !== undefined) doc.resultsDir = argv['results-dir'];
   if (argv['data-root'] !== undefined) doc.dataRoot = argv['data-root'];
   if (argv.seeds !== undefined) doc.seeds = checkSeeds(listOf(argv.seeds));
-  const { sweep: s, jobs } = checkSweep(doc, file);
+  const { sweep: s, jobs, warnings } = checkSweep(doc, file);
+  for (const w of warnings) process.stderr.write(`reprobe: warning: ${printable(w)}\n`);
   // strictDevice with device cuda: one line before any job, rather than every job failing alike.
   if (!argv['dry-run'] && !argv.status) await assertDevice({ device: s.device, strict: s.strictDevice });
   const shard: Shard | undefined = argv.shard !== undefined ? parseShard(String(argv.shard)) : shardFromEnv(process.env, argv.shards as number | undefined);

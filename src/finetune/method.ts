@@ -23,7 +23,7 @@ import { classificationScores } from '../metrics/scores.ts';
 import { topOf } from '../method/predictions.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { openOnnx } from '../runtime/ort.ts';
-import type { Flags } from '../util/options.ts';
+import { withOldNames, type Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import { extractRows } from '../features/cell-features.ts';
 import type { ImagesMethod, MethodResult } from '../method/contract.ts';
@@ -39,7 +39,7 @@ const TRAIN_MODE = /^(head|all|last:[1-9]\d*)$/;
 const FINETUNE_OPTIONS = {
   train: z.string().regex(TRAIN_MODE, 'expected head, last:N (N ≥ 1) or all').default('all'),
   // Below 1e-10 float32 weights do not move: a run that cannot train.
-  lr: z.number().min(1e-10, 'expected at least 1e-10').max(10).default(1e-5),
+  learningRate: z.number().min(1e-10, 'expected at least 1e-10').max(10).default(1e-5),
   patience: z.number().int().min(1).default(30),
   maxEpochs: z.number().int().min(1).default(2000),
   optimizer: z.enum(OPTIMIZERS).default('adam'),
@@ -52,9 +52,9 @@ type FinetuneOptions = z.infer<z.ZodObject<typeof FINETUNE_OPTIONS>>;
 
 const FINETUNE_FLAGS: Flags<typeof FINETUNE_OPTIONS> = {
   train: { flag: 'train', cli: 'text', describe: 'what trains: head (a linear head on frozen features), last:N (the last N blocks of `reprobe models layers NAME` and the head), all' },
-  lr: { flag: 'lr', cli: 'number', describe: 'learning rate' },
+  learningRate: { flag: 'learning-rate', cli: 'number', describe: 'learning rate (--lr before: read with a warning until the next release)', was: { key: 'lr', flag: 'lr' } },
   patience: { flag: 'patience', cli: 'number', describe: 'stop after this many epochs without a lower validation loss' },
-  maxEpochs: { flag: 'max-epochs', cli: 'number', describe: 'a cap: stop here even without early stopping (the study stops by patience only; at lr 1e-5 that can take hundreds of epochs)' },
+  maxEpochs: { flag: 'max-epochs', cli: 'number', describe: 'a cap: stop here even without early stopping (the study stops by patience only; at a learning rate of 1e-5 that can take hundreds of epochs)' },
   optimizer: { flag: 'optimizer', cli: { choices: OPTIMIZERS }, describe: 'adam and adamw as PyTorch (eps 1e-8), sgd with momentum 0.9' },
   weightDecay: { flag: 'weight-decay', cli: 'number', describe: 'L2 on the gradient (adam, sgd) or decoupled decay (adamw)' },
   tfBackend: { flag: 'tf-backend', cli: { choices: TF_BACKENDS }, describe: 'tfjs backend that trains: auto = tfjs-node-gpu, tfjs-node, wasm, cpu, the first that starts' },
@@ -136,7 +136,8 @@ export const finetuneMethod: ImagesMethod = {
     });
     // What the training depends on (the confused pairs listed afterwards do not): a checkpoint of the same training resumes.
     const { topPairs, bootstrap, ...training } = o;
-    const config = JSON.stringify({ options: training, batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
+    // Under the options' old names (learningRate as lr): a checkpoint written before the rename still resumes.
+    const config = JSON.stringify({ options: withOldNames(training, FINETUNE_FLAGS), batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
     const curvePath = join(cell.runDir, 'epochs.jsonl');
     // A network trained from the pixels keeps every activation for the backward pass: in micro-batches it fits in wasm's 4 GB.
     const fromPixels = plan.fromPixels;
@@ -150,7 +151,7 @@ export const finetuneMethod: ImagesMethod = {
         train,
         examples(cell.val),
         {
-          optimizer: { name: o.optimizer, lr: o.lr, weightDecay: o.weightDecay },
+          optimizer: { name: o.optimizer, lr: o.learningRate, weightDecay: o.weightDecay },
           batchSize: cell.batchSize,
           patience: o.patience,
           maxEpochs: o.maxEpochs,
@@ -203,7 +204,7 @@ export const finetuneMethod: ImagesMethod = {
               best_val_loss: out.bestValLoss,
               stopped_early: out.stoppedEarly,
               resumed_at_epoch: out.resumedAt,
-              lr: o.lr,
+              lr: o.learningRate,
               batch_size: cell.batchSize,
               patience: o.patience,
               max_epochs: o.maxEpochs,

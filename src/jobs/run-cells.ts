@@ -21,6 +21,7 @@ import { RECORD_VERSION } from '../results/record-schema.ts';
 import { versions } from '../results/versions.ts';
 import { jsonHash16 } from '../util/hash-file.ts';
 import { round3 } from '../util/round.ts';
+import { withOldNames } from '../util/options.ts';
 import { cellIdentity } from './cell-identity.ts';
 import { cellText } from './cell-text.ts';
 import { extractRows, buildFeatureCell, imagesReadable, mergeFeatures, type ExtractedRows } from '../features/cell-features.ts';
@@ -137,7 +138,8 @@ export async function runCells(given: CellJob, events: CellEvents = {}): Promise
     try {
       for (const method of job.methods) {
         const options = Object.fromEntries(Object.keys(method.options).map((k) => [k, job.options[k]]));
-        const dir = runDir(job, { dataset: job.dataset, split: saved.hash, backbone: resolved.name, model: modelSource(resolved.card), layer: job.open.layer ?? null, method: method.name, options, batchSize: job.batchSize, seed: job.split.seed });
+        // Hashes see renamed options under their old names (withOldNames): the same cell keeps its folder and id.
+        const dir = runDir(job, { dataset: job.dataset, split: saved.hash, backbone: resolved.name, model: modelSource(resolved.card), layer: job.open.layer ?? null, method: method.name, options: withOldNames(options, method.flags), batchSize: job.batchSize, seed: job.split.seed });
         const results =
           method.needs === 'features'
             ? await method.run({ ...buildFeatureCell(ds, resolved.name, split, feats, job.split.seed, dir), ...(text.text ? { text: text.text } : {}) }, options)
@@ -170,7 +172,7 @@ export async function runCells(given: CellJob, events: CellEvents = {}): Promise
       await text.close();
     }
     // A resumed run replaces the records of the run it continues (one store file per cell and settings), never adds a second.
-    const resumed = job.resume ? `resume-${jsonHash16([job.dataset, saved.hash, resolved.name, job.methods.map((m) => m.name), job.options, job.batchSize, job.split.seed])}` : undefined;
+    const resumed = job.resume ? `resume-${jsonHash16([job.dataset, saved.hash, resolved.name, job.methods.map((m) => m.name), withOldNames(job.options, Object.assign({}, ...job.methods.map((m) => m.flags))), job.batchSize, job.split.seed])}` : undefined;
     resultsPath = await writeJobRecords(job.resultsDir, job.storeName?.(resolved.name) ?? resumed ?? `${runId}-${b}`, done);
     if (job.resultsFile) {
       // The command's own file is a view of the store, written again whole: never a second source of truth.
@@ -257,7 +259,7 @@ interface RecordContext {
 function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
   const [runtime, layer, model] = [r.runtime ?? c.pass.runtime, r.layer ?? c.pass.layer, modelSource(c.pass.card)];
   const n = (idx: readonly number[]) => idx.filter((i) => c.feats.rowOf.has(i)).length;
-  const ids = cellIdentity({ dataset: job.dataset, datasetDigest: c.digest, splitHash: c.saved.hash, split: job.split, model, layer, runtime, method: c.method.name, options: c.options, evalSplit: r.eval_split, ...(c.method.needs === 'images' ? { batchSize: job.batchSize } : {}) });
+  const ids = cellIdentity({ dataset: job.dataset, datasetDigest: c.digest, splitHash: c.saved.hash, split: job.split, model, layer, runtime, method: c.method.name, options: withOldNames(c.options, c.method.flags), evalSplit: r.eval_split, ...(c.method.needs === 'images' ? { batchSize: job.batchSize } : {}) });
   const shared: CellFields = {
     schema_version: RECORD_VERSION,
     run_id: c.runId,

@@ -4,6 +4,7 @@ import { resolveCard } from '../backbones/registry.ts';
 import { studyTable } from '../data/study-table.ts';
 import { canonicalDataset, datasetEntry } from '../data/registry.ts';
 import { ConfigError } from '../errors.ts';
+import { takeOldNames, withOldNames } from '../util/options.ts';
 import { MAX_SEED } from '../util/rng.ts';
 import { JOB_SHAPE } from './job-schema.ts';
 import { METHODS } from './methods.ts';
@@ -73,7 +74,7 @@ function where(file: string, issue: z.core.$ZodIssue, prefix: (string | number)[
 }
 
 /** A parsed YAML document → the checked sweep and its jobs; anything wrong is one ConfigError line naming file and key. */
-export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: SweepJob[] } {
+export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: SweepJob[]; warnings: string[] } {
   const parsed = SweepSchema.safeParse(doc ?? {});
   if (!parsed.success) throw new ConfigError(where(file, parsed.error.issues[0]));
   const sweep = parsed.data;
@@ -94,12 +95,16 @@ export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: Sw
     }
   }
   const variants: { method: string; options: Record<string, unknown> }[] = [];
+  const warnings: string[] = [];
   for (const [name, given] of Object.entries(sweep.methods)) {
     const m = METHODS.get(name);
     if (!m) throw new ConfigError(`${file}: methods: unknown method "${name}"; known: ${[...METHODS.keys()].join(', ')}.`);
     const list = Array.isArray(given) ? given : [given ?? {}];
     list.forEach((opts, i) => {
-      const r = z.object(m.options).strict().safeParse(opts);
+      // A renamed option under its old name (finetune's lr, now learningRate) is read, with a warning.
+      const old = opts && typeof opts === 'object' && !Array.isArray(opts) ? takeOldNames(opts as Record<string, unknown>, m.flags, `${file}: methods.${name}${Array.isArray(given) ? `[${i}]` : ''}`) : { values: opts, warnings: [] };
+      warnings.push(...old.warnings);
+      const r = z.object(m.options).strict().safeParse(old.values);
       if (!r.success) throw new ConfigError(where(file, r.error.issues[0], ['methods', name, ...(Array.isArray(given) ? [i] : [])]));
       variants.push({ method: name, options: r.data });
     });
@@ -111,7 +116,7 @@ export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: Sw
     // A method kept to levels the grid never reaches would have no job at all, silently.
     if (METHODS.get(m)?.task !== 'cluster' && !only.some((k) => levels.includes(k))) throw new ConfigError(`${file}: methodShots.${m}: none of ${only.join(', ')} is a shot level of the sweep (shots: ${levels.join(', ')}); ${m} would run no job.`);
   }
-  return { sweep, jobs: expand(sweep, variants) };
+  return { sweep, jobs: expand(sweep, variants), warnings };
 }
 
 /** The shot levels of one dataset. */
@@ -157,7 +162,8 @@ function expand(sweep: Sweep, variants: { method: string; options: Record<string
               testPerClass: split.testPerClass ?? null,
               seed: seedValue,
               method,
-              options,
+              // Renamed options under their old names: a job keeps its id (and its records file) across the rename.
+              options: withOldNames(options, METHODS.get(method)!.flags),
               layer: sweep.layer ?? null,
               runtime: sweep.runtime,
               device: sweep.device,

@@ -96,7 +96,7 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
           // Before any update a non-finite loss is the inputs' or the model's, not the learning rate's.
           if (epoch === 1 && start === 0 && m === 0 && !Number.isFinite(batchLoss)) {
             tf.dispose([value, x, ...Object.values(grads), ...Object.values(total)]);
-            throw new TrainingError(`The loss is ${batchLoss} on the first batch, before any update: the model's outputs on the training images are not finite (NaN or Inf in the images or in the model), which no --lr fixes.`);
+            throw new TrainingError(`The loss is ${batchLoss} on the first batch, before any update: the model's outputs on the training images are not finite (NaN or Inf in the images or in the model), which no --learning-rate fixes.`);
           }
           lossSum += batchLoss * rows.length;
           const sum = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, total[k] ? tf.add(total[k], g) : g]));
@@ -108,7 +108,7 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
         tf.dispose(Object.values(total));
       }
       const v = await evaluate(model, val, s.batchSize * 4, s.numClasses);
-      if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new TrainingError(`The loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --lr (or --weight-decay).`);
+      if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new TrainingError(`The loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --learning-rate (or --weight-decay).`);
       const o = observe(stop, epoch, v.loss, s.patience);
       stop = o.state;
       if (o.improved) best = await snapshot(model.variables);

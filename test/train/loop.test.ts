@@ -115,10 +115,10 @@ test('a NaN in the training images is named as such, not as a learning rate to l
   const bad = { ...train, x: train.x.slice() };
   bad.x.fill(NaN, 0, bad.x.length); // every image: the first batch, whatever the shuffle
   const model = linearModel(12, 3, 1);
-  await assert.rejects(trainModel(model, bad, val, SETTINGS, {}), (e) => e instanceof TrainingError && /^The loss is NaN on the first batch, before any update: .*which no --lr fixes\.$/.test(e.message));
+  await assert.rejects(trainModel(model, bad, val, SETTINGS, {}), (e) => e instanceof TrainingError && /^The loss is NaN on the first batch, before any update: .*which no --learning-rate fixes\.$/.test(e.message));
   model.dispose();
   const diverging = linearModel(12, 3, 1);
-  await assert.rejects(trainModel(diverging, train, val, { ...SETTINGS, optimizer: { name: 'adam' as const, lr: 1e38, weightDecay: 0 } }, {}), (e) => e instanceof TrainingError && /try a lower --lr/.test(e.message));
+  await assert.rejects(trainModel(diverging, train, val, { ...SETTINGS, optimizer: { name: 'adam' as const, lr: 1e38, weightDecay: 0 } }, {}), (e) => e instanceof TrainingError && /try a lower --learning-rate/.test(e.message));
   diverging.dispose();
 });
 
