@@ -7,7 +7,16 @@ import type { CellRecord } from './record.ts';
 export const RECORD_VERSION = 1;
 
 const VersionsSchema = z
-  .object({ reprobe: z.string(), commit: z.string().nullable(), dirty: z.boolean().nullable(), diff_sha256: z.string().nullable(), node: z.string(), onnxruntime: z.string(), tfjs: z.string(), sharp: z.string() })
+  .object({
+    reprobe: z.string().describe("reprobe's version (package.json)"),
+    commit: z.string().nullable().describe('the git commit the code ran from; null outside a checkout'),
+    dirty: z.boolean().nullable().describe('the checkout differed from the commit (changed or added files): the number was made by changed code; null: unknown (version 0 records)'),
+    diff_sha256: z.string().nullable().describe('sha256 of that difference: two dirty records with one hash ran the same code; null when clean'),
+    node: z.string().describe("Node's version"),
+    onnxruntime: z.string().describe("onnxruntime-node's version"),
+    tfjs: z.string().describe("tfjs' version"),
+    sharp: z.string().describe("sharp's version (image decoding)"),
+  })
   .passthrough();
 
 /** JSON has no NaN: a number that was not finite (a metric over an empty set) reads back as null. */
@@ -16,46 +25,45 @@ const count = z.number().int().nonnegative();
 
 /**
  * The fields every record shares (record.ts), checked when a record is written and when it is read; a method's own
- * fields pass through beside them. A record that fails is reported by file and line, never used in part.
+ * fields pass through beside them. A record that fails is reported by file and line, never used in part. Each field's
+ * description is its row in docs/results.md (scripts/reference-docs.ts).
  */
 export const RecordSchema = z
   .object({
-    schema_version: z.literal(RECORD_VERSION),
-    run_id: z.string().min(1),
-    cell_id: z.string().min(1),
-    config_id: z.string().min(1),
-    task: z.string().min(1),
-    method: z.string().min(1),
-    backbone: z.string().min(1),
-    model: z.string(),
-    layer: z.string(),
-    runtime: z.string(),
-    dataset: z.string().min(1),
-    dataset_digest: z.string().optional(),
-    protocol: z.enum(['shots', 'study']),
-    shots: count,
-    seed: z.number().int(),
-    split_hash: z.string().min(1),
-    split_file: z.string(),
-    eval_split: z.string().min(1),
-    metric: z.string().min(1),
-    value: num,
-    n_train: count,
-    n_val: count,
-    n_test: count,
-    n_classes: count,
-    skipped_images: count,
-    features_key: z.string().nullable(),
-    features_from_cache: z.boolean(),
-    extract_seconds: num,
-    images_per_second: num,
-    fit_seconds: num,
-    versions: VersionsSchema,
-    time: z.string().datetime(),
-    /** results/predictions/<cell id>.<run id>.json: per-image predictions or cluster assignments. */
-    predictions: z.string().optional(),
-    /** How the report shows it, from its method; absent in records written before it existed (filled from the registry when read). */
-    presentation: PresentationSchema.optional(),
+    schema_version: z.literal(RECORD_VERSION).describe("the record layout's version; records without one (version 0) are migrated when read"),
+    run_id: z.string().min(1).describe("one id per command run: a rerun's records are told apart from the first run's"),
+    cell_id: z.string().min(1).describe('hash of what determines the number (dataset and its content digest, the split drawn and how it was asked for, the seed, model, layer, runtime, method and its options, evaluated set): records with one id are comparable'),
+    config_id: z.string().min(1).describe('the same without the seed and the split it drew: the records a report averages over seeds share it'),
+    task: z.string().min(1).describe("the method's family: `probe`, `finetune`, `cluster`, `zeroshot`"),
+    method: z.string().min(1).describe('the registered method (docs/methods.md): `knn`, `lr`, `finetune`, `cluster`, …'),
+    backbone: z.string().min(1).describe('the backbone as named (a card id, or a model path)'),
+    model: z.string().describe('where the weights came from: `hub:<repo>/<file>@<revision>`, `file:<path>` or `nsfwjs:<model>`'),
+    layer: z.string().describe("the layer whose output is the feature (the card's tap unless `--layer`)"),
+    runtime: z.string().describe('what ran the backbone (onnxruntime, tfjs; fine-tuning: the frozen part → tfjs and its backend)'),
+    dataset: z.string().min(1).describe("the dataset's canonical name (a path argument made absolute)"),
+    dataset_digest: z.string().optional().describe("16 hex of the dataset's content: classes, and each image's id, label and bytes"),
+    protocol: z.enum(['shots', 'study']).describe("`shots`: k training images per class; `study`: the study's split table"),
+    shots: count.describe("training images per class (the study's shot level with protocol study; 0 for clustering and zero-shot)"),
+    seed: z.number().int().describe('the seed of the split and of every random state of the cell (UMAP, k-means, the bootstrap, training)'),
+    split_hash: z.string().min(1).describe("hash of the split's image ids, labels and unreadable images"),
+    split_file: z.string().describe('`results/splits/<split_hash>.json`: the image ids of train, val and every test set'),
+    eval_split: z.string().min(1).describe("the evaluated set: `test`, WILDS' `id_test` / `ood_test`, or `all` (clustering)"),
+    metric: z.string().min(1).describe("the dataset's headline metric, held in `value`: accuracy, macro-F1 for iWildCam, ARI for clustering"),
+    value: num.describe("the headline metric's value (null: not finite, a metric over no images)"),
+    n_train: count.describe('training images used (readable ones)'),
+    n_val: count.describe('validation images used'),
+    n_test: count.describe('images of the evaluated set'),
+    n_classes: count.describe("the dataset's classes"),
+    skipped_images: count.describe('images that could not be read, left out'),
+    features_key: z.string().nullable().describe('key of the cached feature matrix (`$REPROBE_HOME/features/<key>.npy`); null with `--no-cache` or a method that reads images'),
+    features_from_cache: z.boolean().describe('the features were read from the cache, not extracted in this run'),
+    extract_seconds: num.describe('seconds spent extracting features'),
+    images_per_second: num.describe('extraction throughput'),
+    fit_seconds: num.describe("seconds the method's fit (and scoring) took"),
+    versions: VersionsSchema.describe('what ran: library versions and the git state'),
+    time: z.string().datetime().describe('when the record was written (ISO 8601, UTC)'),
+    predictions: z.string().optional().describe('`results/predictions/<cell id>.<run id>.json`: per-image predictions (classification) or cluster assignments'),
+    presentation: PresentationSchema.optional().describe("how the report shows the record, as its method declares (below); records written before it existed get their method's when read"),
   })
   .passthrough()
   .superRefine(inRange);

@@ -6,6 +6,7 @@ import { referenceDocs } from '../../scripts/reference-docs.ts';
 import { CARDS } from '../../src/backbones/cards/index.ts';
 import { DATASETS } from '../../src/data/registry.ts';
 import { METHODS } from '../../src/jobs/methods.ts';
+import { RecordSchema } from '../../src/results/record-schema.ts';
 
 const docs = join(import.meta.dirname, '..', '..', 'docs');
 const pages = await referenceDocs();
@@ -22,6 +23,7 @@ test('the reference pages name every backbone, dataset and method of the registr
   for (const name of DATASETS.keys()) assert.match(pages['datasets.md'], new RegExp(`\\| \`${name}(:[^\`]*)?\` \\|`), name);
   for (const name of METHODS.keys()) assert.ok(pages['methods.md'].includes(`\n## ${name}\n`), name);
   assert.ok(pages['cli.md'].includes('## reprobe probe\n'));
+  for (const field of Object.keys(RecordSchema.shape)) assert.match(pages['results.md'], new RegExp(`\\| \`${field}\` \\| [^|]+ \\| [^|\\s]`), `results.md: ${field} with a type and a meaning`);
 });
 
 test('every page in docs/ is linked from the README', () => {
