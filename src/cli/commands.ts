@@ -1,4 +1,7 @@
+import { METHODS } from '../jobs/methods.ts';
+import type { Method } from '../method/contract.ts';
 import type { Command } from './command.ts';
+import { methodCommand } from './method-command.ts';
 import { datasetsCommand } from './datasets-command.ts';
 import { modelsCommand } from './models-command.ts';
 import { clusterCommand } from './cluster-command.ts';
@@ -14,5 +17,14 @@ import { sweepCommand } from './sweep-command.ts';
 import { tokenizeCommand } from './tokenize-command.ts';
 import { zeroshotCommand } from './zeroshot-command.ts';
 
-/** Every command, in the order `reprobe --help` lists them. */
-export const COMMANDS: readonly Command[] = [probeCommand, finetuneCommand, clusterCommand, zeroshotCommand, explainCommand, sweepCommand, resultsCommand, reportCommand, compareCommand, extractCommand, cacheCommand, modelsCommand, tokenizeCommand, datasetsCommand, doctorCommand];
+/** The method commands with a file of their own: what they run beyond their methods' options (several probes, shot levels and heads, resuming). */
+const BESPOKE: ReadonlyMap<string, Command> = new Map([probeCommand, finetuneCommand, clusterCommand, zeroshotCommand].map((c) => [c.name, c]));
+
+/** The commands the methods name, in registry order: the bespoke one, else one built from the methods' options. */
+export function methodCommands(methods: readonly Method[]): Command[] {
+  const names = [...new Set(methods.map((m) => m.command))];
+  return names.map((name) => BESPOKE.get(name) ?? methodCommand(name, methods.filter((m) => m.command === name)));
+}
+
+/** Every command, in the order `reprobe --help` lists them: the methods' commands first. */
+export const COMMANDS: readonly Command[] = [...methodCommands([...METHODS.values()]), explainCommand, sweepCommand, resultsCommand, reportCommand, compareCommand, extractCommand, cacheCommand, modelsCommand, tokenizeCommand, datasetsCommand, doctorCommand];

@@ -95,6 +95,7 @@ function scored(name: string, ids: string[], y: Int32Array, labels: Int32Array, 
 export const clusterMethod: FeaturesMethod = {
   name: 'cluster',
   task: 'cluster',
+  command: 'cluster',
   needs: 'features',
   summary: 'UMAP, then k-means, scored by adjusted Rand index against the labels',
   presentation: { column: 'cluster', order: 10, family: 'clustering', shots: true },
@@ -135,6 +136,7 @@ async function writePlot(cell: FeatureCell, set: string, points: number[][], y: 
 export const kmeansMethod: FeaturesMethod = {
   name: 'kmeans',
   task: 'cluster',
+  command: 'cluster',
   needs: 'features',
   summary: 'k-means on the features themselves (the baseline to UMAP + k-means)',
   presentation: { column: 'kmeans', order: 20, family: 'clustering', shots: true },

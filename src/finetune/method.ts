@@ -81,6 +81,7 @@ function trainedBlocks(mode: string, blocks: readonly { end: string }[], input: 
 export const finetuneMethod: ImagesMethod = {
   name: 'finetune',
   task: 'finetune',
+  command: 'finetune',
   needs: 'images',
   summary: 'fine-tune a backbone (head, last N blocks or all) with early stopping on validation loss',
   // `ft_10`, first in the study's tables, which order their rows by best performance when it is there; `ft[head]_10` when several train modes are shown; the paper prints its columns as bare shots.

@@ -72,6 +72,8 @@ interface MethodCommon {
   name: string;
   /** The family it belongs to, in records' `task`: `probe`. */
   task: string;
+  /** The CLI command that runs it (`probe`, `finetune`, `cluster`, `zeroshot`); one no bespoke command implements is built from its options (cli/method-command.ts). */
+  command: string;
   summary: string;
   options: z.ZodRawShape;
   flags: Record<string, FlagSpec>;

@@ -15,6 +15,7 @@ export function probeMethod(probe: Probe): Method {
   return {
     name: probe.name,
     task: 'probe',
+    command: 'probe',
     needs: 'features',
     summary: probe.summary,
     options: { ...probe.options, ...OUTPUT_OPTIONS },

@@ -81,6 +81,7 @@ function scoresOf(cell: FeatureCell, y: Int32Array, logits: Float32Array, idx: r
 export const zeroshotMethod: FeaturesMethod = {
   name: 'zeroshot',
   task: 'zeroshot',
+  command: 'zeroshot',
   needs: 'features',
   summary: "CLIP zero-shot: image embeddings against prompt ensembles of the class names (needs a text tower)",
   // Trains on nothing: one `zs` column whatever split it was scored on; the k-shot curve's first row.
@@ -123,6 +124,7 @@ const rowsOf = (m: Matrix) => m.data.subarray(0, m.rows * m.cols);
 export const proMethod: FeaturesMethod = {
   name: 'pro',
   task: 'zeroshot',
+  command: 'zeroshot',
   needs: 'features',
   summary: 'PRO head: cosine classifier started from the class text embeddings (zero-shot at step 0), then trained on the shots',
   // Its 0 on the k-shot curve is its untrained start: zero-shot's records where they are, else its own step-0 score.

@@ -11,19 +11,28 @@ import { runCells } from '../../src/jobs/run-cells.ts';
 import type { FeaturesMethod, Method } from '../../src/method/contract.ts';
 import { writeReport } from '../../src/report/write-report.ts';
 import { parseRecordLine } from '../../src/results/record-schema.ts';
+import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { Argv } from 'yargs';
+import { COMMANDS, methodCommands } from '../../src/cli/commands.ts';
+import { pickOptions } from '../../src/util/options.ts';
 import { catsAndDogs, tempDir } from '../helpers.ts';
 import { fixtureRecord, writeFixtureStore } from '../report/fixture-store.ts';
 
-/** A toy method as a new folder would hold it: nearest class mean on the features, shown as `ncm`, before kNN. */
+const NCM_OPTIONS = { ncmShrink: z.number().min(0).max(1).default(0) };
+
+/** A toy method as a new folder would hold it: nearest class mean on the features, shown as `ncm`, before kNN, run by its own command. */
 const nearestMean: FeaturesMethod = {
   name: 'nearest-mean',
   task: 'probe',
+  command: 'nearest-mean',
   needs: 'features',
   summary: 'the class whose mean training feature is nearest (squared Euclidean)',
-  options: {},
-  flags: {},
+  options: NCM_OPTIONS,
+  flags: { ncmShrink: { flag: 'ncm-shrink', cli: 'number', describe: 'share of the overall mean mixed into each class mean' } },
   presentation: { column: 'ncm', order: 15, family: 'classification', shots: true },
-  async run(cell) {
+  async run(cell, options) {
+    const { ncmShrink } = pickOptions(NCM_OPTIONS, options);
     const { x, y } = cell.train;
     const K = cell.dataset.classes.length;
     const means = Array.from({ length: K }, () => new Float64Array(x.cols));
@@ -32,7 +41,8 @@ const nearestMean: FeaturesMethod = {
       counts[y[i]]++;
       for (let j = 0; j < x.cols; j++) means[y[i]][j] += x.data[i * x.cols + j];
     }
-    means.forEach((m, k) => m.forEach((v, j) => (m[j] = v / Math.max(1, counts[k]))));
+    const overall = Array.from({ length: x.cols }, (_, j) => means.reduce((a, m) => a + m[j], 0) / Math.max(1, x.rows));
+    means.forEach((m, k) => m.forEach((v, j) => (m[j] = (1 - ncmShrink) * (v / Math.max(1, counts[k])) + ncmShrink * overall[j])));
     return cell.tests.map(({ name, part }) => {
       let right = 0;
       for (let i = 0; i < part.x.rows; i++) {
@@ -52,7 +62,7 @@ test('a new method is its folder and one registry line: the runner records its p
     const results = tempDir();
     const data = await catsAndDogs(join(tempDir(), 'pets'), 4);
     const job = { backbones: ['mobilenet-v2'], dataset: `folder:${data}`, split: { protocol: 'shots' as const, shots: 2, valPerClass: 1, seed: 0 }, open: { runtime: 'auto' as const, threads: 1 }, batchSize: 8, cache: true, resultsDir: results };
-    const out = await runCells({ ...job, methods: [getMethod('knn'), getMethod('nearest-mean')], options: { knnK: [1], knnVote: 'weighted' } });
+    const out = await runCells({ ...job, methods: [getMethod('knn'), getMethod('nearest-mean')], options: { knnK: [1], knnVote: 'weighted', ncmShrink: 0 } });
     const toy = out.records.find((r) => r.method === 'nearest-mean')!;
     assert.deepEqual(toy.presentation, nearestMean.presentation, 'the record carries its method’s presentation');
     const { markdown } = await writeReport(results, ['md'], join(results, 'report'), undefined, { presentationOf });
@@ -62,6 +72,34 @@ test('a new method is its folder and one registry line: the runner records its p
   } finally {
     registry.delete(nearestMean.name);
   }
+});
+
+test('a method whose command has no file of its own gets one from its options: its flags in --help, its records and column printed', async () => {
+  const yargs = createRequire(import.meta.url)('yargs/yargs') as (args: string[]) => Argv;
+  const commands = methodCommands([...METHODS.values(), nearestMean]);
+  assert.deepEqual(commands.map((c) => c.name), ['probe', 'finetune', 'cluster', 'zeroshot', 'nearest-mean']);
+  assert.deepEqual(commands.slice(0, 4), COMMANDS.slice(0, 4), 'the registry names the bespoke method commands, in its order');
+  const command = commands.at(-1)!;
+  const help = await new Promise<string>((resolve, reject) => command.register(yargs([]).wrap(null)).exitProcess(false).parse(['nearest-mean', '--help'], {}, (err, _argv, output) => (err ? reject(err) : resolve(output))));
+  assert.match(help, /--ncm-shrink +share of the overall mean mixed into each class mean \[default: 0\]/);
+  process.env.REPROBE_HOME = tempDir();
+  const data = await catsAndDogs(join(tempDir(), 'pets'), 8);
+  const results = tempDir();
+  const args = ['nearest-mean', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '-k', '2', '--val-per-class', '1', '--ncm-shrink', '1', '--results-dir', results];
+  const printed: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => printed.push(String(chunk)) > 0) as typeof process.stdout.write;
+  try {
+    await command.register(yargs(args)).strict().parseAsync(args);
+  } finally {
+    process.stdout.write = write;
+  }
+  const text = printed.join('');
+  // With the means shrunk all the way every class is as near: the first class wins, half of the 5 + 5 test images
+  // (unshrunk, the red and the blue class are told apart: 1.0000).
+  assert.match(text, /mobilenet-v2 +nearest-mean +test +accuracy +0\.5000/, text);
+  assert.match(text, /^model +ncm_2\n/m, text);
+  assert.match(readFileSync(join(results, 'nearest-mean.jsonl'), 'utf8'), /"method":"nearest-mean"/, 'its view, named for its command');
 });
 
 test('records written before they carried a presentation get their method’s when read: the same report', async () => {

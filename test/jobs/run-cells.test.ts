@@ -36,6 +36,7 @@ function imagesMethod(seen: ImageCell[]): Method {
   return {
     name: 'first-class',
     task: 'test',
+    command: 'first-class',
     summary: 'predicts the class of the first training image',
     needs: 'images',
     options: {},
