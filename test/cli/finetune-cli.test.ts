@@ -46,7 +46,7 @@ test('finetune end to end: the last block and a head train on real digits, valid
 
 test('a finetune run killed mid-training and resumed gives the record of an uninterrupted run', async () => {
   // 6 epochs: killed after 2 are on disk, the resumed run still trains the rest (with 12 this was the suite's slowest test).
-  const args = [...SMALL, '--train', 'last:2', '--lr', '1e-3', '--max-epochs', '6', '--patience', '6'];
+  const args = [...SMALL, '--train', 'last:2', '--learning-rate', '1e-3', '--max-epochs', '6', '--patience', '6'];
   const whole = tempDir();
   assert.equal(reprobe('finetune', ...args, '--results-dir', whole).code, 0);
   const killed = tempDir();
@@ -79,7 +79,7 @@ test('a finetune run killed mid-training and resumed gives the record of an unin
 
 test('--augment trains from the cached preprocessed images through the frozen part, seeded: two runs give one record', () => {
   const runs = [tempDir(), tempDir()].map((results) => {
-    const r = reprobe('finetune', ...SMALL, '--train', 'last:1', '--augment', '--lr', '1e-3', '--max-epochs', '2', '--results-dir', results);
+    const r = reprobe('finetune', ...SMALL, '--train', 'last:1', '--augment', '--learning-rate', '1e-3', '--max-epochs', '2', '--results-dir', results);
     assert.equal(r.code, 0, r.err);
     return readJsonl(join(results, 'finetune.jsonl'))[0];
   });
@@ -123,7 +123,7 @@ test('an ONNX backbone fine-tunes through the tfjs translation: all of it from t
       output: { name: 'pooler_output', pooling: 'none' },
     }),
   );
-  const args = ['--backbone', model, '--card', card, '--dataset', 'mnist', '--shots', '3', '--val-per-class', '1', '--test-per-class', '2', '--lr', '1e-2', '--max-epochs', '3'];
+  const args = ['--backbone', model, '--card', card, '--dataset', 'mnist', '--shots', '3', '--val-per-class', '1', '--test-per-class', '2', '--learning-rate', '1e-2', '--max-epochs', '3'];
   const results = tempDir();
   for (const mode of ['all', 'head']) {
     const r = reprobe('finetune', ...args, '--train', mode, '--results-dir', results);
@@ -156,7 +156,7 @@ test('an ONNX backbone whose card lists blocks trains its last N: the prefix cut
     }),
   );
   const results = tempDir();
-  const r = reprobe('finetune', '--backbone', model, '--card', card, '--dataset', 'mnist', '--shots', '3', '--val-per-class', '1', '--test-per-class', '2', '--lr', '1e-2', '--max-epochs', '3', '--train', 'last:2', '--results-dir', results);
+  const r = reprobe('finetune', '--backbone', model, '--card', card, '--dataset', 'mnist', '--shots', '3', '--val-per-class', '1', '--test-per-class', '2', '--learning-rate', '1e-2', '--max-epochs', '3', '--train', 'last:2', '--results-dir', results);
   assert.equal(r.code, 0, r.err);
   const [rec] = readJsonl(join(results, 'finetune.jsonl'));
   // Three layers, three blocks: the projection after the last layer trains with it.
