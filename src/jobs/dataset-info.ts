@@ -1,3 +1,4 @@
+import { copiesNote, crossLabelCopies, samePixels } from '../data/content-digest.ts';
 import { datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
 import { drawSplit } from '../data/split.ts';
@@ -30,6 +31,12 @@ export async function datasetInfo(spec: string, root?: string): Promise<{ lines:
     if (ds.pools) out.push(`sets: ${Object.entries(ds.pools).map(([k, v]) => `${k} ${v.length}`).join(', ')}`);
     if (ds.groups) out.push(`groups (${ds.groups.field}): ${ds.groups.names.join(', ')}`);
     if (ds.rejected?.length) out.push(`rejected rows: ${ds.rejected.length} (first: ${ds.rejected[0].id}: ${ds.rejected[0].reason})`);
+    // The warnings probe and sweep give, before any run: copies across classes, and within a class (a split may leak them).
+    const copies = await crossLabelCopies(ds);
+    if (copies.length) out.push(`warning: ${copiesNote(copies)}`);
+    const d = ds;
+    const within = (await samePixels(ds)).flatMap((g) => g.slice(1).filter((i) => d.samples[i].label === d.samples[g[0]].label).map((i) => `${d.samples[g[0]].id} = ${d.samples[i].id}`));
+    if (within.length) out.push(`warning: ${within.length} image(s) show the same pixels as another of their class, e.g. ${within.slice(0, 3).join(', ')}: a split may put one in train and the other in test (probe and sweep warn when one does).`);
   }
   const row = studyTable()[entry.name];
   if (row) {

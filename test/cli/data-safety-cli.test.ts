@@ -266,3 +266,21 @@ test('report names a cell run in two configurations (--knn-k 1, then --knn-k 3):
   assert.match(md, /mobilenet-v2 knn_2 on folder:.* \(test\): shows its newest configuration; 1 record\(s\) of 1 other configuration\(s\), differing in chosen .*"k":1.*\(shown: .*"k":3/, md);
   assert.match(report.err + report.out, /left out/);
 });
+
+test('datasets info shows copies across classes and within one; probe warns when its split puts a copy in train and one in test', async () => {
+  const root = tempDir();
+  await catsAndDogs(root, 2);
+  const dog0 = readFileSync(join(root, 'dog', '0.png'));
+  // dog/0 saved again in dog (other bytes, same pixels), and cat/1 saved again under dog.
+  await sharp(dog0).png({ compressionLevel: 0 }).toFile(join(root, 'dog', '0-again.png'));
+  await sharp(readFileSync(join(root, 'cat', '1.png'))).png({ compressionLevel: 2 }).toFile(join(root, 'dog', 'cat-again.png'));
+  const env = { REPROBE_HOME: tempDir() };
+  const info = reprobe(['datasets', 'info', `folder:${root}`], env);
+  assert.equal(info.code, 0, info.err);
+  assert.match(info.out, /warning: 1 image\(s\) show the same pixels as an image of another class, e\.g\. cat\/1\.png = dog\/cat-again\.png/);
+  assert.match(info.out, /warning: 1 image\(s\) show the same pixels as another of their class, e\.g\. dog\/0-again\.png = dog\/0\.png: a split may put one in train/);
+  // With every image of the dataset drawn (all in train or test), the copies within dog land on both sides for some seed.
+  const leaked = ['0', '1', '2', '3'].map((seed) => reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${root}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn', '--seed', seed, '--results-dir', tempDir()], env));
+  for (const r of leaked) assert.equal(r.code, 0, r.err);
+  assert.ok(leaked.some((r) => /test image\(s\) show the same pixels as a train or val image, e\.g\. dog\/0(-again)?\.png = dog\/0(-again)?\.png/.test(r.err)), leaked.map((r) => r.err).join('\n'));
+});
