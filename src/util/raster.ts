@@ -5,7 +5,7 @@ import sharp, { type Metadata } from 'sharp';
  * (or a PDF) named `.jpg` would be rendered: a vector renderer run on a dataset's files, and an image the dataset's
  * author never saw as pixels. Anything else is a bad image, skipped and listed like a corrupt one.
  */
-export const RASTER_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'jp2', 'ppm']);
+const RASTER_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'jp2', 'ppm']);
 
 /** An image file's header (sharp's metadata), refused with the format's name when it is not a raster format. */
 export async function rasterMetadata(bytes: Buffer, limitInputPixels: number): Promise<Metadata> {
