@@ -1,3 +1,4 @@
+import { csvField } from '../util/csv-field.ts';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -44,7 +45,6 @@ export async function readPredictions(path: string): Promise<PredictionsDoc> {
   return PredictionsFile.parse(JSON.parse(text));
 }
 
-const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 /** A predictions file as CSV: `id,true,pred,top1,top1_score,…` with class names (clusters: `id,true,cluster`). */
 export function predictionsCsv(doc: PredictionsDoc): string {
