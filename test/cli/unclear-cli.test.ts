@@ -120,3 +120,18 @@ test('probe and extract print image ids and the dataset path escaped: an escape 
   for (const text of [probe.out, probe.err, extract.out, extract.err]) assert.ok(!text.includes('\x1b') && !text.includes('\x07'), JSON.stringify(text));
   assert.ok((probe.err + extract.out).includes('bad\\u001b]0;PWNED\\u0007.png'), probe.err + extract.out);
 });
+
+test('report --out "", extract -o inside the dataset, a value starting with "-" (--lr-c -1,0, --shard -1/2): one line naming the flag, nothing written', async () => {
+  const data = await catsAndDogs(tempDir(), 2);
+  const results = tempDir();
+  assert.equal(reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn', '--results-dir', results]).code, 0);
+  const cwd = tempDir();
+  const empty = spawnSync(process.execPath, [bin, 'report', results, '--out', ''], { encoding: 'utf8', cwd, env: { ...process.env, REPROBE_HOME: home } });
+  oneLine({ code: empty.status, err: empty.stderr }, '--out is empty: name a path (or leave out --out for the default).');
+  assert.deepEqual(readdirSync(cwd), [], 'nothing written in the working folder');
+  oneLine(reprobe(['extract', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '-o', join(data, 'cat', 'feats')]), `-o ${join(data, 'cat', 'feats')} is inside ${data}, a dataset's folder: what is written there would be read as its images. Pass a path outside it.`);
+  assert.deepEqual(readdirSync(join(data, 'cat')).sort(), ['0.png', '1.png']);
+  oneLine(reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '--probe', 'lr', '--lr-c', '-1,0']), '--lr-c -1,0: a value starting with "-" is read as a flag; write --lr-c=-1,0.');
+  oneLine(reprobe(['sweep', join(import.meta.dirname, '..', '..', 'configs', 'quick.yaml'), '--shard', '-1/2', '--dry-run']), '--shard -1/2: a value starting with "-" is read as a flag; write --shard=-1/2.');
+  oneLine(reprobe(['sweep', join(import.meta.dirname, '..', '..', 'configs', 'quick.yaml'), '--shard=-1/2', '--dry-run']), /^reprobe: Invalid --shard "-1\/2": give i\/n/);
+});
