@@ -76,13 +76,14 @@ interface YargsOptions {
 }
 
 /**
- * A value that starts with `-` and a digit (`--lr-c -1,0`, `--shard -1/2`) is read by yargs as a flag of its own (`-1`)
- * and ends in "Unknown argument: 1": name the flag and the form that passes the value (`--lr-c=-1,0`).
+ * A value that starts with `-` and a digit but is not a plain number (`--lr-c -1,0`, `--shard -1/2`) is read by yargs
+ * as flags of its own (`-1`) and ends in "Unknown argument: 1": name the flag and the form that passes the value.
  */
 function refuseDashValues(args: readonly string[]): void {
   for (const [i, a] of args.entries()) {
     if (a === '--') return;
-    if (!/^-[\d.]/.test(a)) continue;
+    // yargs takes a plain negative number (`--seed -1`) as a value; `-1,0` or `-1/2` it reads as flags.
+    if (!/^-[\d.]/.test(a) || /^-(\d+(\.\d+)?|\.\d+)$/.test(a)) continue;
     const flag = i > 0 && /^--?[a-zA-Z][\w-]*$/.test(args[i - 1]) ? args[i - 1] : undefined;
     throw new ReprobeError(
       flag
