@@ -41,7 +41,7 @@ const FS_CODES: Record<string, { why: string; fix: string }> = {
   EROFS: { why: 'read-only file system', fix: 'Pass a folder on a writable file system.' },
   EISDIR: { why: 'it is a folder', fix: 'Pass a file.' },
   ENOTDIR: { why: 'a part of the path is not a folder', fix: 'Check the path.' },
-  ENOENT: { why: 'no such file or folder', fix: 'Check the path (a folder in it may be missing, or was removed meanwhile).' },
+  ENOENT: { why: 'no such file or folder', fix: 'Check the path.' },
   EEXIST: { why: 'it already exists', fix: 'Remove or rename what is there, or pass another path.' },
   ENOTEMPTY: { why: 'the folder is not empty', fix: 'Empty or remove the folder, or pass another path.' },
   ELOOP: { why: 'too many symbolic links', fix: 'Check the links in the path (one may point to itself).' },

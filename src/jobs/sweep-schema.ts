@@ -75,7 +75,8 @@ function where(file: string, issue: z.core.$ZodIssue, prefix: (string | number)[
 /** A parsed YAML document → the checked sweep and its jobs; anything wrong is one ConfigError line naming file and key. */
 export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: SweepJob[] } {
   const parsed = SweepSchema.safeParse(doc ?? {});
-  if (!parsed.success) throw new ConfigError(where(file, parsed.error.issues[0]));
+  // An unknown key first: a misspelt `backbonez` explains the `backbones` it leaves missing.
+  if (!parsed.success) throw new ConfigError(where(file, parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0]));
   const sweep = parsed.data;
   sweep.backbones.forEach((b, i) => guard(file, `backbones[${i}]`, () => resolveCard(b)));
   sweep.datasets.forEach((d, i) => guard(file, `datasets[${i}]`, () => datasetEntry(d)));

@@ -40,7 +40,7 @@ test('explain on a file that is not an image, an empty file, or --class out of r
 test("models quantize on a non-ONNX or truncated file, to a folder, or with a card naming a missing output: probe's lines", () => {
   const dir = tempDir();
   const model = tinyVit({ size: 32, patch: 8, width: 16, dim: 24, layers: 2 });
-  const files = { 'vit.onnx': model, 'cut.onnx': model.subarray(0, model.length >> 1), 'text.onnx': new TextEncoder().encode('not onnx') };
+  const files = { 'vit.onnx': model, 'cut.onnx': model.subarray(0, model.length >> 1), 'text.onnx': new TextEncoder().encode('not onnx'), 'x.onnx': new TextEncoder().encode('x\n') };
   for (const [f, b] of Object.entries(files)) writeFileSync(join(dir, f), b);
   const card = (output: string) => {
     const p = join(dir, `card-${output}.json`);
@@ -49,7 +49,8 @@ test("models quantize on a non-ONNX or truncated file, to a folder, or with a ca
   };
   const q = (m: string, c: string, out: string) => reprobe(['models', 'quantize', join(dir, m), '--card', c, '--out', out]);
   const good = card('last_hidden_state');
-  for (const m of ['cut.onnx', 'text.onnx']) oneLine(q(m, good, join(dir, 'q.onnx')), new RegExp(`^reprobe: onnxruntime cannot load ".*${m}": .*\\(truncated, corrupt or not an ONNX file\\?\\)$`));
+  // x.onnx parses as a ModelProto without a graph: onnxruntime's message carries its source file and C++ signature, left out.
+  for (const m of ['cut.onnx', 'text.onnx', 'x.onnx']) oneLine(q(m, good, join(dir, 'q.onnx')), new RegExp(`^reprobe: onnxruntime cannot load ".*${m}": .*\\(truncated, corrupt or not an ONNX file\\?\\)$`));
   mkdirSync(join(dir, 'folder'));
   oneLine(q('vit.onnx', good, join(dir, 'folder')), `--out: ${join(dir, 'folder')} is a folder; give the .onnx file to write (its card goes next to it).`);
   oneLine(q('vit.onnx', card('nope'), join(dir, 'q.onnx')), /^reprobe: .*vit\.onnx has no output "nope"; its outputs: last_hidden_state .* Fix output\.name in the card\.$/);
@@ -134,4 +135,9 @@ test('report --out "", extract -o inside the dataset, a value starting with "-" 
   oneLine(reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '--probe', 'lr', '--lr-c', '-1,0']), '--lr-c -1,0: a value starting with "-" is read as a flag; write --lr-c=-1,0.');
   oneLine(reprobe(['sweep', join(import.meta.dirname, '..', '..', 'configs', 'quick.yaml'), '--shard', '-1/2', '--dry-run']), '--shard -1/2: a value starting with "-" is read as a flag; write --shard=-1/2.');
   oneLine(reprobe(['sweep', join(import.meta.dirname, '..', '..', 'configs', 'quick.yaml'), '--shard=-1/2', '--dry-run']), /^reprobe: Invalid --shard "-1\/2": give i\/n/);
+  // A misspelt key is named before the key it leaves missing; a card or config file that is not there says what to check.
+  const misspelt = join(tempDir(), 'typo.yaml');
+  writeFileSync(misspelt, 'backbonez: [mobilenet-v2]\n');
+  oneLine(reprobe(['sweep', misspelt]), `${misspelt}: (top level): unknown key "backbonez"`);
+  oneLine(reprobe(['sweep', join(cwd, 'none.yaml')]), `Cannot read config file "${join(cwd, 'none.yaml')}" (ENOENT: no such file or folder). Check the path. Name a YAML file (configs/ holds examples).`);
 });
