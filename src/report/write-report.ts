@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ConfigError, DataError, firstLine, fsError } from '../errors.ts';
 import { latestPerCell, problemLine, readStore, RECORDS_DIR } from '../results/job-store.ts';
@@ -85,6 +85,7 @@ export interface ReportOptions {
  * html the galleries in gallery/), each file atomically.
  */
 export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption, opt: ReportOptions = {}): Promise<WrittenReport> {
+  if ((await stat(resultsDir).catch(() => undefined))?.isFile()) throw new ConfigError(`${resultsDir} is a file: name the results folder (the one holding records/), e.g. \`reprobe report results\`.`);
   const store = await readStore(resultsDir);
   // Records written before aliases were resolved (`dino` beside `dino-vits16`) are grouped under the card's id.
   const named = opt.backboneId ? store.records.map((r) => ({ ...r, backbone: opt.backboneId!(r.backbone) })) : store.records;
