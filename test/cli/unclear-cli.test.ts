@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
+import { attentionBackbone } from '../fixtures/onnx-vit-attention.ts';
 import { catsAndDogs, tempDir } from '../helpers.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
@@ -143,4 +144,16 @@ test('report --out "", extract -o inside the dataset, a value starting with "-" 
   writeFileSync(misspelt, 'backbonez: [mobilenet-v2]\n');
   oneLine(reprobe(['sweep', misspelt]), `${misspelt}: (top level): unknown key "backbonez"`);
   oneLine(reprobe(['sweep', join(cwd, 'none.yaml')]), `Cannot read config file "${join(cwd, 'none.yaml')}" (ENOENT: no such file or folder). Check the path. Name a YAML file (configs/ holds examples).`);
+});
+
+test('explain takes --card for a model file (it asked for --card but had no such flag), and relevance --class out of range is one line naming --class', async () => {
+  const dir = tempDir();
+  attentionBackbone(dir, { size: 16, patch: 4, width: 8, heads: 2, layers: 3, seed: 9 });
+  const image = join(dir, 'x.png');
+  await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 20, g: 90, b: 200 } } }).png().toFile(image);
+  const explain = (cls: string) => reprobe(['explain', '-b', join(dir, 'model.onnx'), '--card', join(dir, 'card.json'), '--method', 'relevance', '--class', cls, '--image', image, '--out', join(dir, 'out')]);
+  oneLine(explain('99'), "--class: class 99 is not one of the output's 8 features; give 0 to 7.");
+  const ok = explain('3');
+  assert.equal(ok.code, 0, ok.err);
+  assert.ok(existsSync(join(dir, 'out', 'index.html')));
 });
