@@ -142,7 +142,7 @@ function digestsOf(ds: Dataset): Promise<SampleDigest[]> {
 }
 
 /** Groups of sample indices (two or more) that show the same pixels, in sample order; unreadable files are in none. */
-export async function samePixels(ds: Dataset): Promise<number[][]> {
+async function samePixels(ds: Dataset): Promise<number[][]> {
   const digests = await digestsOf(ds);
   const groups = new Map<string, number[]>();
   digests.forEach((d, i) => {
@@ -158,7 +158,17 @@ export async function samePixels(ds: Dataset): Promise<number[][]> {
  * train and in test. Pairs of sample ids, the first of each picture first.
  */
 export async function crossLabelCopies(ds: Dataset): Promise<[string, string][]> {
-  return (await samePixels(ds)).flatMap((g) => g.slice(1).filter((i) => ds.samples[i].label !== ds.samples[g[0]].label).map((i): [string, string] => [ds.samples[g[0]].id, ds.samples[i].id]));
+  return copyPairs(ds, (a, b) => a !== b);
+}
+
+/** Images that show the same pixels as another of their own class: harmless until a split puts them on both sides. */
+export async function withinLabelCopies(ds: Dataset): Promise<[string, string][]> {
+  return copyPairs(ds, (a, b) => a === b);
+}
+
+/** Pairs [first of its picture, a copy] whose labels pass `labels`. */
+async function copyPairs(ds: Dataset, labels: (first: number, copy: number) => boolean): Promise<[string, string][]> {
+  return (await samePixels(ds)).flatMap((g) => g.slice(1).filter((i) => labels(ds.samples[g[0]].label, ds.samples[i].label)).map((i): [string, string] => [ds.samples[g[0]].id, ds.samples[i].id]));
 }
 
 /**
@@ -182,6 +192,10 @@ const examples = (pairs: readonly [string, string][]) => pairs.slice(0, 3).map((
 /** The warning for crossLabelCopies' pairs. */
 export const copiesNote = (pairs: readonly [string, string][]) =>
   `${pairs.length} image(s) show the same pixels as an image of another class, e.g. ${examples(pairs)}: one of each pair has a wrong label, or the dataset holds duplicates a split may put in train and test.`;
+
+/** The warning for withinLabelCopies' pairs. */
+export const withinNote = (pairs: readonly [string, string][]) =>
+  `${pairs.length} image(s) show the same pixels as another of their class, e.g. ${examples(pairs)}: a split may put one in train and the other in test (probe and sweep warn when one does).`;
 
 /** The warning for splitLeaks' pairs. */
 export const leaksNote = (pairs: readonly [string, string][]) =>

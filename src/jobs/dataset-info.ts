@@ -1,4 +1,4 @@
-import { copiesNote, crossLabelCopies, samePixels } from '../data/content-digest.ts';
+import { copiesNote, crossLabelCopies, withinLabelCopies, withinNote } from '../data/content-digest.ts';
 import { datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
 import { drawSplit } from '../data/split.ts';
@@ -34,9 +34,8 @@ export async function datasetInfo(spec: string, root?: string): Promise<{ lines:
     // The warnings probe and sweep give, before any run: copies across classes, and within a class (a split may leak them).
     const copies = await crossLabelCopies(ds);
     if (copies.length) out.push(`warning: ${copiesNote(copies)}`);
-    const d = ds;
-    const within = (await samePixels(ds)).flatMap((g) => g.slice(1).filter((i) => d.samples[i].label === d.samples[g[0]].label).map((i) => `${d.samples[g[0]].id} = ${d.samples[i].id}`));
-    if (within.length) out.push(`warning: ${within.length} image(s) show the same pixels as another of their class, e.g. ${within.slice(0, 3).join(', ')}: a split may put one in train and the other in test (probe and sweep warn when one does).`);
+    const within = await withinLabelCopies(ds);
+    if (within.length) out.push(`warning: ${withinNote(within)}`);
   }
   const row = studyTable()[entry.name];
   if (row) {
