@@ -85,10 +85,11 @@ function refuseDashValues(args: readonly string[]): void {
     // yargs takes a plain negative number (`--seed -1`) as a value; `-1,0` or `-1/2` it reads as flags.
     if (!/^-[\d.]/.test(a) || /^-(\d+(\.\d+)?|\.\d+)$/.test(a)) continue;
     const flag = i > 0 && /^--?[a-zA-Z][\w-]*$/.test(args[i - 1]) ? args[i - 1] : undefined;
+    const v = /[\s"'$]/.test(a) ? JSON.stringify(a) : a; // as a shell would need it: --text="-1 cat
     throw new ReprobeError(
       flag
-        ? `${flag} ${a}: a value starting with "-" is read as a flag; write ${flag}=${a}.`
-        : `${a}: a value starting with "-" is read as a flag; join it to its flag with "=" (--flag=${a}).`,
+        ? `${flag} ${a}: a value starting with "-" is read as a flag; write ${flag}=${v}.`
+        : `${a}: a value starting with "-" is read as a flag; join it to its flag with "=" (--flag=${v}).`,
     );
   }
 }

@@ -23,11 +23,12 @@ const SweepSchema = z
     dataRoot: z.string().optional(),
     protocol: z.enum(['shots', 'study']).default('shots'),
     /** Shot levels: one list for every dataset, or a list per dataset (the study's table has 100 and 1000 for some only). */
-    shots: z.union([nonEmpty(z.number().int().min(1)), z.record(z.string(), nonEmpty(z.number().int().min(1)))]),
+    // A union's own message is "Invalid input": say what it takes (also when the key is missing).
+    shots: z.union([nonEmpty(z.number().int().min(1)), z.record(z.string(), nonEmpty(z.number().int().min(1)))], { error: 'give the shot levels, whole numbers >= 1 (shots: [1, 10]), or a list per dataset (shots: {mnist: [1, 10]})' }),
     valPerClass: z.number().int().min(0).optional(),
     testPerClass: z.number().int().min(1).optional(),
     seeds: nonEmpty(seed).default([0]),
-    methods: z.record(z.string(), z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown())).min(1)]).nullable()),
+    methods: z.record(z.string(), z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown())).min(1)], { error: 'give each method its options (knn: {}), or a list of option sets (lr: [{lrC: [1]}, {lrC: [10]}])' }).nullable()),
     /** Shot levels of some methods only (the study probes at 10 and 100, fine-tunes at 1000 too); others run at every level. */
     methodShots: z.record(z.string(), nonEmpty(z.number().int().min(1))).optional(),
     /** `whole`: extract each (backbone, dataset) once, every image, and serve every split from it; `split`: only what each split needs. */

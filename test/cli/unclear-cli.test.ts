@@ -143,6 +143,10 @@ test('report --out "", extract -o inside the dataset, a value starting with "-" 
   const misspelt = join(tempDir(), 'typo.yaml');
   writeFileSync(misspelt, 'backbonez: [mobilenet-v2]\n');
   oneLine(reprobe(['sweep', misspelt]), `${misspelt}: (top level): unknown key "backbonez"`);
+  // A key that takes one of two forms said "Invalid input", also when it was missing.
+  writeFileSync(misspelt, 'backbones: [mobilenet-v2]\ndatasets: [mnist]\nmethods: {knn: {}}\n');
+  oneLine(reprobe(['sweep', misspelt]), `${misspelt}: shots: give the shot levels, whole numbers >= 1 (shots: [1, 10]), or a list per dataset (shots: {mnist: [1, 10]})`);
+  oneLine(reprobe(['explain', '-b', 'mobilenet-v2', '--text', '-1 cat']), '--text -1 cat: a value starting with "-" is read as a flag; write --text="-1 cat".');
   oneLine(reprobe(['sweep', join(cwd, 'none.yaml')]), `Cannot read config file "${join(cwd, 'none.yaml')}" (ENOENT: no such file or folder). Check the path. Name a YAML file (configs/ holds examples).`);
 });
 
