@@ -107,8 +107,8 @@ export async function fileDigests(paths: readonly string[]): Promise<string[]> {
 /** A sample's content two ways: `content` (a file's bytes, or raw pixels with their shape) and `pixels` (what it shows). */
 interface SampleDigest {
   content: string;
-  /** `pixels:<sha256>` of the decoded pixels; for raw pixels the content itself; a file that cannot be decoded: its content. */
-  pixels: string;
+  /** `pixels:<sha256>` of the decoded pixels; for raw pixels the content itself; undefined for a file that cannot be decoded (never used). */
+  pixels?: string;
 }
 
 /** Each sample's digests: `file:<sha256>` of a file's bytes, `raw:<shape>:<sha256>` of raw pixels, and its pixels'. */
@@ -121,7 +121,7 @@ async function sampleEntries(samples: readonly Sample[]): Promise<SampleDigest[]
     if (src.kind === 'file') {
       const e = entries[f++];
       const content = `file:${e.bytes}`;
-      return { content, pixels: e.pixels.startsWith('none:') || e.pixels.startsWith('error:') ? content : `pixels:${e.pixels}` };
+      return { content, ...(e.pixels.startsWith('none:') || e.pixels.startsWith('error:') ? {} : { pixels: `pixels:${e.pixels}` }) };
     }
     const content = `raw:${src.width}x${src.height}x${src.channels}:${createHash('sha256').update(src.data).digest('hex')}`;
     return { content, pixels: content };
@@ -141,13 +141,15 @@ function digestsOf(ds: Dataset): Promise<SampleDigest[]> {
   return sampleMemo.get(ds)!;
 }
 
-/** Groups of sample indices (two or more) that show the same pixels, in sample order; unreadable files are in none. */
+/** Groups of sample indices (two or more) that show the same pixels, in sample order; files that cannot be decoded (skipped by every run: two empty files are no copies) are in none. */
 async function samePixels(ds: Dataset): Promise<number[][]> {
   const digests = await digestsOf(ds);
   const groups = new Map<string, number[]>();
   digests.forEach((d, i) => {
-    if (d.content.startsWith('file:error:')) return;
-    groups.set(d.pixels, [...(groups.get(d.pixels) ?? []), i]);
+    if (d.pixels === undefined) return;
+    const g = groups.get(d.pixels);
+    if (g) g.push(i);
+    else groups.set(d.pixels, [i]);
   });
   return [...groups.values()].filter((g) => g.length > 1);
 }
