@@ -42,7 +42,12 @@ const FS_CODES: Record<string, { why: string; fix: string }> = {
   EISDIR: { why: 'it is a folder', fix: 'Pass a file.' },
   ENOTDIR: { why: 'a part of the path is not a folder', fix: 'Check the path.' },
   ENOENT: { why: 'no such file or folder', fix: 'Check the path.' },
-  EEXIST: { why: 'it already exists', fix: 'Remove it or pass another path.' },
+  EEXIST: { why: 'it already exists', fix: 'Remove or rename what is there, or pass another path.' },
+  ENOTEMPTY: { why: 'the folder is not empty', fix: 'Empty or remove the folder, or pass another path.' },
+  ELOOP: { why: 'too many symbolic links', fix: 'Check the links in the path (one may point to itself).' },
+  EBUSY: { why: 'busy', fix: 'Close what uses it, then retry.' },
+  ESTALE: { why: 'stale file handle (a network file system)', fix: 'Retry; check the network file system.' },
+  EXDEV: { why: 'across file systems', fix: 'Keep the output on the same file system as its folder.' },
   ENAMETOOLONG: { why: 'name too long', fix: 'Use a shorter path or name.' },
   EMFILE: { why: 'too many open files', fix: 'Raise the open-file limit (ulimit -n).' },
   EIO: { why: 'input/output error', fix: 'Check the disk.' },
@@ -73,11 +78,12 @@ export function printable(line: string): string {
 
 /**
  * A file-system failure (an error with a code: EACCES, ENOSPC, ENOTDIR, ...) as one line a user can act on: `what` is
- * what could not be done, `fix` what to do. Anything else is returned as it is (a bug, not the user's to fix).
+ * what could not be done; then what to do about this code (free space for ENOSPC, check the path for ENOENT, ...) and
+ * `otherwise`, the caller's other way out (another flag). Anything else is returned as it is (a bug, not the user's).
  */
-export function fsError(err: unknown, what: string, fix: string): unknown {
+export function fsError(err: unknown, what: string, otherwise: string): unknown {
   const code = (err as { code?: string }).code;
   if (!code || err instanceof ReprobeError) return err;
-  const why = FS_CODES[code]?.why;
-  return new ReprobeError(`${what} (${code}${why ? `: ${why}` : ''}). ${fix}`);
+  const known = FS_CODES[code];
+  return new ReprobeError(`${what} (${code}${known ? `: ${known.why}` : ''}). ${known ? `${known.fix} ` : ''}${otherwise}`);
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, fsError } from '../errors.ts';
 import { firstIssue, OnnxCardSchema, withResizeDefault } from './card-schema.ts';
 import type { OnnxCard } from './types.ts';
 
@@ -19,7 +19,7 @@ export function parseCardFile(doc: unknown, modelPath: string, where = 'the card
 
 export async function loadCardFile(cardPath: string, modelPath: string): Promise<OnnxCard> {
   const text = await readFile(cardPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new ConfigError(`Cannot read card file "${cardPath}" (${err.code ?? err.message}).`);
+    throw fsError(err, `Cannot read card file "${cardPath}"`, 'Pass --card with the card JSON of the model (see docs/backbones.md).');
   });
   let doc: unknown;
   try {

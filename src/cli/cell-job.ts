@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, firstLine, printable } from '../errors.ts';
+import { ConfigError, firstLine, fsError, printable } from '../errors.ts';
 import { DEVICES, RUNTIMES, type SharedJob } from '../jobs/job-schema.ts';
 import type { Method } from '../method/contract.ts';
 import type { CellEvents, CellJob, CellRunResult } from '../jobs/run-cells.ts';
@@ -147,7 +147,7 @@ export async function parseJob<S extends z.ZodObject>(
 /** A YAML job file: a mapping with the schema's keys. */
 export async function readJobFile(path: string): Promise<Record<string, unknown>> {
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new ConfigError(`Cannot read config file "${path}" (${err.code ?? err.message}).`);
+    throw fsError(err, `Cannot read config file "${path}"`, 'Name a YAML file (configs/ holds examples).');
   });
   let doc: unknown;
   try {

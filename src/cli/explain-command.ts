@@ -11,6 +11,7 @@ import { progressBar } from './progress.ts';
 function explainOptions(y: Argv) {
   return y
     .option('backbone', { alias: 'b', type: 'string', describe: 'backbones, comma-separated (one row each) [default: the backbone of --run]' })
+    .option('card', { type: 'string', describe: 'card JSON for a --backbone given as a model.onnx path (see configs/cards/)' })
     .option('image', { type: 'string', array: true, describe: 'image files to explain (several after one --image)' })
     .option('text', { type: 'string', array: true, describe: 'prompts for relevance on CLIP (one column each): --text "a photo of a pond" "sushi rolls"' })
     .option('method', { type: 'string', choices: EXPLAINER_NAMES, describe: 'rollout (ViT attention), relevance (Chefer et al., CLIP prompts or classes), gradcam (ConvNets, a class of a trained head) [default: gradcam for ConvNets, relevance with --text, else rollout]' })
@@ -55,6 +56,7 @@ async function explain(argv: Record<string, unknown>): Promise<void> {
       texts: list(argv.text),
       classes: list(argv.class),
       method: argv.method as string | undefined,
+      card: argv.card as string | undefined,
       run: argv.run as string | undefined,
       layer: argv.layer as string | undefined,
       startLayer: argv.startLayer as number,

@@ -23,7 +23,10 @@ export function program(args: string[], width: number | null = Math.min(110, pro
     .demandCommand(1, `Name a command: ${names.slice(0, -1).join(', ')} or ${names.at(-1)}. See \`reprobe --help\`.`)
     .strict()
     // Once the command's options are known, so that a flag and its alias (-k and --shots) count as one.
-    .middleware(() => refuseRepeats(args, (parser as unknown as YargsOptions).getOptions().alias), true)
+    .middleware(() => {
+      refuseDashValues(args);
+      refuseRepeats(args, (parser as unknown as YargsOptions).getOptions().alias);
+    }, true)
     .recommendCommands()
     .fail((msg, err) => {
       // yargs' own messages (bad choices, missing arguments) can span lines: one line, as every reprobe error.
@@ -70,6 +73,25 @@ export async function run(): Promise<void> {
 /** yargs 17 has getOptions (each flag's aliases, once the command's builder ran); its types do not list it. */
 interface YargsOptions {
   getOptions(): { alias: Record<string, string[]> };
+}
+
+/**
+ * A value that starts with `-` and a digit but is not a plain number (`--lr-c -1,0`, `--shard -1/2`) is read by yargs
+ * as flags of its own (`-1`) and ends in "Unknown argument: 1": name the flag and the form that passes the value.
+ */
+function refuseDashValues(args: readonly string[]): void {
+  for (const [i, a] of args.entries()) {
+    if (a === '--') return;
+    // yargs takes a plain negative number (`--seed -1`) as a value; `-1,0` or `-1/2` it reads as flags.
+    if (!/^-[\d.]/.test(a) || /^-(\d+(\.\d+)?|\.\d+)$/.test(a)) continue;
+    const flag = i > 0 && /^--?[a-zA-Z][\w-]*$/.test(args[i - 1]) ? args[i - 1] : undefined;
+    const v = /[\s"'$]/.test(a) ? JSON.stringify(a) : a; // as a shell would need it: --text="-1 cat
+    throw new ReprobeError(
+      flag
+        ? `${flag} ${a}: a value starting with "-" is read as a flag; write ${flag}=${v}.`
+        : `${a}: a value starting with "-" is read as a flag; join it to its flag with "=" (--flag=${v}).`,
+    );
+  }
 }
 
 /** Flags that take lists and may be given more than once (their values join). */

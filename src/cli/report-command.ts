@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.ts';
+import { ConfigError, printable } from '../errors.ts';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { GALLERY_IMAGES } from '../report/galleries.ts';
@@ -56,7 +56,7 @@ async function report(argv: Record<string, unknown>): Promise<void> {
   const galleryImages = Number(argv['gallery-images']);
   if (!Number.isInteger(galleryImages) || galleryImages < 0) throw new ConfigError(`--gallery-images ${String(argv['gallery-images'])}: a whole number of 0 or more (0: every image), e.g. --gallery-images 500.`);
   const { markdown, paths, notes } = await writeReport(results, formats, out, against, { backboneId: (name) => findCard(name)?.id ?? name, presentationOf, galleries: argv.galleries !== false, galleryImages, ...(typeof argv['data-root'] === 'string' ? { dataRoot: argv['data-root'] } : {}) });
-  for (const n of notes) process.stderr.write(`reprobe: note: ${n}\n`);
+  for (const n of notes) process.stderr.write(`reprobe: note: ${printable(n)}\n`);
   process.stdout.write(`${markdown}\nwritten:\n${paths.map((p) => `  ${p}`).join('\n')}\n`);
 }
 

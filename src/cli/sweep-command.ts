@@ -59,11 +59,12 @@ async function sweep(argv: Record<string, unknown>): Promise<void> {
     return;
   }
   if (argv.status) {
-    const states = await sweepStatus(s.resultsDir, mine);
+    const states = await sweepStatus(s, mine);
     const count = (st: string) => states.filter((x) => x.state === st).length;
     for (const f of states.filter((x) => x.state === 'failed')) process.stdout.write(printable(`failed ${f.job.id} ${describeJob(f.job)}: ${f.error}`) + '\n');
     for (const f of states.filter((x) => x.state === 'invalid')) process.stdout.write(printable(`invalid ${f.job.id} ${describeJob(f.job)}: ${f.error}; the next run runs it again`) + '\n');
-    const invalid = count('invalid') ? `, ${count('invalid')} invalid` : '';
+    for (const f of states.filter((x) => x.state === 'stale')) process.stdout.write(printable(`stale ${f.job.id} ${describeJob(f.job)}: ${f.error}; the next run runs it again`) + '\n');
+    const invalid = (count('invalid') ? `, ${count('invalid')} invalid` : '') + (count('stale') ? `, ${count('stale')} stale` : '');
     process.stdout.write(`${jobs.length} jobs${share}: ${count('done')} done${invalid}, ${count('failed')} failed, ${count('running')} running, ${count('pending')} pending\n`);
     return;
   }

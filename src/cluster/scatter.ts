@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import { csvField } from '../util/csv-field.ts';
 
 /** The 2-D embedding coloured by class, with a legend of class names: a Vega-Lite spec the report can reuse. */
 export function scatterSpec(points: readonly number[][], labels: ArrayLike<number>, classes: readonly string[], title: string): TopLevelSpec {
@@ -23,6 +24,5 @@ export function scatterSpec(points: readonly number[][], labels: ArrayLike<numbe
 export function embeddingCsv(points: readonly number[][], labels: ArrayLike<number>, classes: readonly string[]): string {
   const dims = points[0]?.length ?? 0;
   const head = [...Array.from({ length: dims }, (_, d) => `umap${d + 1}`), 'class'].join(',');
-  const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return [head, ...points.map((p, i) => [...p.map((v) => String(v)), quote(classes[labels[i]] ?? String(labels[i]))].join(','))].join('\n') + '\n';
+  return [head, ...points.map((p, i) => [...p.map((v) => String(v)), csvField(classes[labels[i]] ?? String(labels[i]))].join(','))].join('\n') + '\n';
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import { rasterMetadata } from '../util/raster.ts';
 import { readImageFile } from '../util/read-image-file.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -11,12 +13,16 @@ import type { Dataset, Sample } from './types.ts';
  * not the path or the text typed. Hashing reads every byte once; the digest is then kept per folder in
  * $REPROBE_HOME/digests/, keyed by the file's size, mtime, ctime and inode. A file replaced in place with its size and
  * mtime restored still gets a new ctime (no user call sets it), so it is hashed again, never served stale.
+ *
+ * Beside the bytes, the decoded pixels get a digest too (pixelDigest): the same picture saved again (another PNG
+ * compression, metadata stripped, PNG to lossless WebP or TIFF) has other bytes but the same pixels, and is the same
+ * image under two labels or on both sides of a split.
  */
 
 /** Files read at once while hashing: enough to hide latency, few enough not to exhaust file handles. */
 const CONCURRENCY = 32;
 
-type Entry = [size: number, mtimeMs: number, ctimeMs: number, ino: number, sha256: string];
+type Entry = [size: number, mtimeMs: number, ctimeMs: number, ino: number, sha256: string, pixels: string];
 interface FolderDigests {
   dir: string;
   files: Record<string, Entry>;
@@ -36,13 +42,33 @@ async function readFolder(dir: string): Promise<FolderDigests> {
   return { dir, files: {} };
 }
 
-/** sha256 (hex) of each file's bytes, in order; an unreadable file's entry is `error:<code>` (it is skipped later). */
-export async function fileDigests(paths: readonly string[]): Promise<string[]> {
+/** No image past this is decoded for its pixel digest (as the decode path's budget): its bytes' digest stands in. */
+const MAX_PIXELS = 100_000_000;
+
+/**
+ * sha256 of an image's decoded pixels: EXIF-oriented, 8-bit sRGB without alpha, with its size. Exact pixels, not a
+ * perceptual hash: a perceptual hash would also join distinct images that look alike (two near-uniform sea tiles of
+ * EuroSAT's SeaLake and River classes, thin MNIST strokes) and warn of copies that are not; the exact digest never
+ * does, at the price of missing a lossy re-encoding (a PNG saved again as JPEG). `none:<why>` for a file that is not
+ * a raster image or not decodable (the decode path skips it anyway).
+ */
+async function pixelDigest(bytes: Buffer): Promise<string> {
+  try {
+    await rasterMetadata(bytes, MAX_PIXELS);
+    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_PIXELS }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    return createHash('sha256').update(`${info.width}x${info.height}x${info.channels}\0`).update(data).digest('hex');
+  } catch (err) {
+    return `none:${(err as { code?: string }).code ?? 'undecodable'}`;
+  }
+}
+
+/** Each file's digests, in order: sha256 of its bytes and of its pixels; an unreadable file's are `error:<code>`. */
+async function fileEntries(paths: readonly string[]): Promise<{ bytes: string; pixels: string }[]> {
   const abs = paths.map((p) => resolve(p));
   const folders = new Map<string, FolderDigests>();
   for (const dir of new Set(abs.map(dirname))) folders.set(dir, await readFolder(dir));
   const changed = new Set<string>();
-  const out = new Array<string>(abs.length);
+  const out = new Array<{ bytes: string; pixels: string }>(abs.length);
   for (let start = 0; start < abs.length; start += CONCURRENCY) {
     await Promise.all(
       abs.slice(start, start + CONCURRENCY).map(async (path, j) => {
@@ -51,16 +77,19 @@ export async function fileDigests(paths: readonly string[]): Promise<string[]> {
         try {
           const st = await stat(path);
           const known = folder.files[name];
-          if (known && known[0] === st.size && known[1] === st.mtimeMs && known[2] === st.ctimeMs && known[3] === st.ino) {
-            out[start + j] = known[4];
+          // An entry written before pixel digests (five fields) is computed again.
+          if (known && known[0] === st.size && known[1] === st.mtimeMs && known[2] === st.ctimeMs && known[3] === st.ino && typeof known[5] === 'string') {
+            out[start + j] = { bytes: known[4], pixels: known[5] };
             return;
           }
-          const sha = createHash('sha256').update(await readImageFile(path)).digest('hex');
-          folder.files[name] = [st.size, st.mtimeMs, st.ctimeMs, st.ino, sha];
+          const bytes = await readImageFile(path);
+          const entry = { bytes: createHash('sha256').update(bytes).digest('hex'), pixels: await pixelDigest(bytes) };
+          folder.files[name] = [st.size, st.mtimeMs, st.ctimeMs, st.ino, entry.bytes, entry.pixels];
           changed.add(folder.dir);
-          out[start + j] = sha;
+          out[start + j] = entry;
         } catch (err) {
-          out[start + j] = `error:${(err as { code?: string }).code ?? 'unreadable'}`;
+          const error = `error:${(err as { code?: string }).code ?? 'unreadable'}`;
+          out[start + j] = { bytes: error, pixels: error };
         }
       }),
     );
@@ -70,44 +99,111 @@ export async function fileDigests(paths: readonly string[]): Promise<string[]> {
   return out;
 }
 
-/** Each sample's content: `file:<sha256>` of a file's bytes, `raw:<shape>:<sha256>` of raw pixels. */
-export async function sampleDigests(samples: readonly Sample[]): Promise<string[]> {
+/** sha256 (hex) of each file's bytes, in order; an unreadable file's entry is `error:<code>` (it is skipped later). */
+export async function fileDigests(paths: readonly string[]): Promise<string[]> {
+  return (await fileEntries(paths)).map((e) => e.bytes);
+}
+
+/** A sample's content two ways: `content` (a file's bytes, or raw pixels with their shape) and `pixels` (what it shows). */
+interface SampleDigest {
+  content: string;
+  /** `pixels:<sha256>` of the decoded pixels; for raw pixels the content itself; undefined for a file that cannot be decoded (never used). */
+  pixels?: string;
+}
+
+/** Each sample's digests: `file:<sha256>` of a file's bytes, `raw:<shape>:<sha256>` of raw pixels, and its pixels'. */
+async function sampleEntries(samples: readonly Sample[]): Promise<SampleDigest[]> {
   const files = samples.flatMap((s) => (s.source.kind === 'file' ? [s.source.path] : []));
-  const shas = await fileDigests(files);
+  const entries = await fileEntries(files);
   let f = 0;
   return samples.map((s) => {
     const src = s.source;
-    if (src.kind === 'file') return `file:${shas[f++]}`;
-    return `raw:${src.width}x${src.height}x${src.channels}:${createHash('sha256').update(src.data).digest('hex')}`;
+    if (src.kind === 'file') {
+      const e = entries[f++];
+      const content = `file:${e.bytes}`;
+      return { content, ...(e.pixels.startsWith('none:') || e.pixels.startsWith('error:') ? {} : { pixels: `pixels:${e.pixels}` }) };
+    }
+    const content = `raw:${src.width}x${src.height}x${src.channels}:${createHash('sha256').update(src.data).digest('hex')}`;
+    return { content, pixels: content };
   });
+}
+
+/** Each sample's content: `file:<sha256>` of a file's bytes, `raw:<shape>:<sha256>` of raw pixels. */
+export async function sampleDigests(samples: readonly Sample[]): Promise<string[]> {
+  return (await sampleEntries(samples)).map((d) => d.content);
+}
+
+const sampleMemo = new WeakMap<Dataset, Promise<SampleDigest[]>>();
+
+/** sampleEntries of a loaded dataset, once. */
+function digestsOf(ds: Dataset): Promise<SampleDigest[]> {
+  if (!sampleMemo.has(ds)) sampleMemo.set(ds, sampleEntries(ds.samples));
+  return sampleMemo.get(ds)!;
+}
+
+/** Groups of sample indices (two or more) that show the same pixels, in sample order; files that cannot be decoded (skipped by every run: two empty files are no copies) are in none. */
+async function samePixels(ds: Dataset): Promise<number[][]> {
+  const digests = await digestsOf(ds);
+  const groups = new Map<string, number[]>();
+  digests.forEach((d, i) => {
+    if (d.pixels === undefined) return;
+    const g = groups.get(d.pixels);
+    if (g) g.push(i);
+    else groups.set(d.pixels, [i]);
+  });
+  return [...groups.values()].filter((g) => g.length > 1);
 }
 
 /**
- * Images whose bytes are the same under two classes (a copy, where a link is caught when the folder is read): the
- * label of one of them is wrong, or the dataset holds a duplicate that a split may put in train and in test. Pairs of
- * sample ids, the first of each content first.
+ * Images that show the same pixels under two classes (a copy, or the same picture saved again; a link is caught when
+ * the folder is read): the label of one of them is wrong, or the dataset holds a duplicate that a split may put in
+ * train and in test. Pairs of sample ids, the first of each picture first.
  */
 export async function crossLabelCopies(ds: Dataset): Promise<[string, string][]> {
-  const digests = await digestsOf(ds);
-  const first = new Map<string, number>();
+  return copyPairs(ds, (a, b) => a !== b);
+}
+
+/** Images that show the same pixels as another of their own class: harmless until a split puts them on both sides. */
+export async function withinLabelCopies(ds: Dataset): Promise<[string, string][]> {
+  return copyPairs(ds, (a, b) => a === b);
+}
+
+/** Pairs [first of its picture, a copy] whose labels pass `labels`. */
+async function copyPairs(ds: Dataset, labels: (first: number, copy: number) => boolean): Promise<[string, string][]> {
+  return (await samePixels(ds)).flatMap((g) => g.slice(1).filter((i) => labels(ds.samples[g[0]].label, ds.samples[i].label)).map((i): [string, string] => [ds.samples[g[0]].id, ds.samples[i].id]));
+}
+
+/**
+ * Copies of one picture on both sides of a split: a test image with the same pixels as a train or val image (of any
+ * class), which the test then scores as seen. Pairs [train or val id, test id].
+ */
+export async function splitLeaks(ds: Dataset, split: { train: readonly number[]; val: readonly number[]; tests: Record<string, readonly number[]> }): Promise<[string, string][]> {
+  const fitted = new Set([...split.train, ...split.val]);
+  const tested = new Set(Object.values(split.tests).flat());
   const pairs: [string, string][] = [];
-  digests.forEach((d, i) => {
-    if (d.startsWith('file:error:')) return;
-    const j = first.get(d);
-    if (j === undefined) first.set(d, i);
-    else if (ds.samples[j].label !== ds.samples[i].label) pairs.push([ds.samples[j].id, ds.samples[i].id]);
-  });
+  for (const g of await samePixels(ds)) {
+    const seen = g.find((i) => fitted.has(i));
+    if (seen === undefined) continue;
+    for (const i of g) if (tested.has(i) && !fitted.has(i)) pairs.push([ds.samples[seen].id, ds.samples[i].id]);
+  }
   return pairs;
 }
 
-const memo = new WeakMap<Dataset, Promise<string>>();
-const sampleMemo = new WeakMap<Dataset, Promise<string[]>>();
+const examples = (pairs: readonly [string, string][]) => pairs.slice(0, 3).map(([a, b]) => `${a} = ${b}`).join(', ');
 
-/** sampleDigests of a loaded dataset, once. */
-function digestsOf(ds: Dataset): Promise<string[]> {
-  if (!sampleMemo.has(ds)) sampleMemo.set(ds, sampleDigests(ds.samples));
-  return sampleMemo.get(ds)!;
-}
+/** The warning for crossLabelCopies' pairs. */
+export const copiesNote = (pairs: readonly [string, string][]) =>
+  `${pairs.length} image(s) show the same pixels as an image of another class, e.g. ${examples(pairs)}: one of each pair has a wrong label, or the dataset holds duplicates a split may put in train and test.`;
+
+/** The warning for withinLabelCopies' pairs. */
+export const withinNote = (pairs: readonly [string, string][]) =>
+  `${pairs.length} image(s) show the same pixels as another of their class, e.g. ${examples(pairs)}: a split may put one in train and the other in test (probe and sweep warn when one does).`;
+
+/** The warning for splitLeaks' pairs. */
+export const leaksNote = (pairs: readonly [string, string][]) =>
+  `${pairs.length} test image(s) show the same pixels as a train or val image, e.g. ${examples(pairs)}: the test scores copies of images the method was fitted on; remove the duplicates from the dataset.`;
+
+const memo = new WeakMap<Dataset, Promise<string>>();
 
 /**
  * 16 hex of what a dataset is: its classes and, per sample, its id, label and content digest. Two folders with the
@@ -118,7 +214,7 @@ export function datasetDigest(ds: Dataset): Promise<string> {
   if (!d) {
     d = digestsOf(ds).then((digests) => {
       const h = createHash('sha256').update(JSON.stringify(ds.classes));
-      ds.samples.forEach((s, i) => h.update(`${s.id}\0${s.label}\0${digests[i]}\n`));
+      ds.samples.forEach((s, i) => h.update(`${s.id}\0${s.label}\0${digests[i].content}\n`));
       return h.digest('hex').slice(0, 16);
     });
     memo.set(ds, d);

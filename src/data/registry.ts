@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, unknownName } from '../errors.ts';
+import { ConfigError, DataError, unknownName } from '../errors.ts';
 import { folderEntry } from './folder.ts';
 import { fruits360Entry } from './loaders/fruits360.ts';
 import { dtdEntry, patternnetEntry, ucmercedEntry } from './loaders/image-folders.ts';
@@ -71,5 +71,24 @@ export async function loadDataset(spec: string, root?: string): Promise<Dataset>
   const { entry, arg } = datasetEntry(spec);
   const base = dataRoot(root);
   const dir = entry.dirs ? findDir(base, entry.dirs, entry.name, entry.layout ?? entry.dirs[0]) : base;
-  return entry.load(arg, { dataRoot: base, dir });
+  return lookAlikeClasses(await entry.load(arg, { dataRoot: base, dir }));
+}
+
+/** A class name with every character past ASCII shown as its code point: `cafe\u0301` beside `caf\u00e9`. */
+const codePoints = (s: string) => [...s].map((c) => (/[ -~]/.test(c) ? c : `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`)).join('');
+
+/**
+ * Two classes whose names look the same (one accent written as one character (NFC, Linux) and as a letter and a
+ * combining mark (NFD, macOS), a zero-width character, a trailing space) are two classes a report shows as one name
+ * twice: refused, naming both as code points.
+ */
+function lookAlikeClasses(ds: Dataset): Dataset {
+  const seen = new Map<string, string>();
+  for (const c of ds.classes) {
+    const key = c.normalize('NFKC').replace(/\p{Cf}/gu, '').trim();
+    const other = seen.get(key);
+    if (other !== undefined) throw new DataError(`${ds.name}: classes "${codePoints(other)}" and "${codePoints(c)}" look the same but are two names (Unicode NFC vs NFD, an invisible character or a space); rename one so that each class has one name.`);
+    seen.set(key, c);
+  }
+  return ds;
 }

@@ -1,3 +1,4 @@
+import { printable } from '../errors.ts';
 /** One overlay in the grid: the PNG and a caption (the class explained and its probability, or the prompt). */
 export interface PageCell {
   png: Buffer;
@@ -20,7 +21,8 @@ export interface PageImage {
   rows: PageRow[];
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// Control characters of a file or class name are shown escaped, as on the terminal, before the entities.
+const esc = (s: string) => printable(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const img = (png: Buffer, alt: string) => `<img src="data:image/png;base64,${png.toString('base64')}" alt="${esc(alt)}">`;
 
 /** A table per image, rows = backbones, columns = prompts or classes (the layout of shared/study/000's figures). */

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { rasterMetadata } from '../util/raster.ts';
 import type { ImageSource } from '../data/types.ts';
 import { jpegHeader } from './jpeg-header.ts';
 import { readImageFile } from '../util/read-image-file.ts';
@@ -76,7 +77,8 @@ export async function decodeForCard(source: ImageSource, card: Card): Promise<Ui
   } else {
     // One read of the file: the header and the pixels both come from this buffer.
     const bytes = await readImageFile(source.path);
-    const meta = jpegHeader(bytes) ?? (await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS }).metadata());
+    // A JPEG's header is read in JavaScript (its magic bytes say it is one); anything else must be a raster format.
+    const meta = jpegHeader(bytes) ?? (await rasterMetadata(bytes, MAX_INPUT_PIXELS));
     // EXIF orientations 5-8 swap width and height once applied.
     size = (meta.orientation ?? 1) >= 5 ? { width: meta.height!, height: meta.width! } : { width: meta.width!, height: meta.height! };
     // Before any pixel is decoded: the header's size against both budgets (sharp's own limit backs up the first).

@@ -1,3 +1,4 @@
+import { copiesNote, crossLabelCopies, withinLabelCopies, withinNote } from '../data/content-digest.ts';
 import { datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
 import { drawSplit } from '../data/split.ts';
@@ -30,6 +31,11 @@ export async function datasetInfo(spec: string, root?: string): Promise<{ lines:
     if (ds.pools) out.push(`sets: ${Object.entries(ds.pools).map(([k, v]) => `${k} ${v.length}`).join(', ')}`);
     if (ds.groups) out.push(`groups (${ds.groups.field}): ${ds.groups.names.join(', ')}`);
     if (ds.rejected?.length) out.push(`rejected rows: ${ds.rejected.length} (first: ${ds.rejected[0].id}: ${ds.rejected[0].reason})`);
+    // The warnings probe and sweep give, before any run: copies across classes, and within a class (a split may leak them).
+    const copies = await crossLabelCopies(ds);
+    if (copies.length) out.push(`warning: ${copiesNote(copies)}`);
+    const within = await withinLabelCopies(ds);
+    if (within.length) out.push(`warning: ${withinNote(within)}`);
   }
   const row = studyTable()[entry.name];
   if (row) {

@@ -24,6 +24,8 @@ export const EXPLAIN_DEFAULTS = { out: join('results', 'explain'), n: 16, seed: 
 export interface ExplainJob {
   /** Backbone names; empty with --run (the run's backbone). */
   backbones: string[];
+  /** Card JSON for a backbone given as a model.onnx path (as probe's --card). */
+  card?: string;
   images: string[];
   texts: string[];
   classes: string[];
@@ -162,7 +164,7 @@ export async function runExplain(job: ExplainJob, events: ExplainEvents = {}): P
   const names = job.backbones.length ? job.backbones : run ? [run.backbone] : [];
   if (!names.length) throw new ConfigError('Name the backbones to explain with --backbone (or a fine-tuned run with --run).');
   const backbones: ResolvedBackbone[] = [];
-  for (const n of names) backbones.push(await resolveBackbone(n, { onDownload: events.onDownload }));
+  for (const n of names) backbones.push(await resolveBackbone(n, { card: job.card, onDownload: events.onDownload }));
   const methods = backbones.map((b) => pickExplainer(job.method, b, job.texts.length > 0));
   const targets = methods.map((m) => targetsOf(m, job, run?.classes));
   const images = await pickImages(job, run);

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { openResolved, type OpenOptions } from '../backbones/registry.ts';
+import { outsideDataset } from '../data/outside-dataset.ts';
 import { ConfigError, DataError, fsError } from '../errors.ts';
 import { extractCached, isPending, readSidecar, type PendingEntry } from '../features/cache.ts';
 import { extractFeatures, type Skipped } from '../features/extract.ts';
@@ -50,7 +51,10 @@ export interface ExtractResult {
  */
 export async function runExtractJob(job: ExtractJob, ev: ExtractEvents = {}): Promise<ExtractResult | PendingEntry> {
   if (job.shard && !job.cache) throw new ConfigError('--shard splits the work through the feature cache, which tasks share; leave out --no-cache.');
-  if (job.out !== undefined) checkOut(job.out);
+  if (job.out !== undefined) {
+    checkOut(job.out);
+    outsideDataset(job.out, '-o', [job.dataset]);
+  }
   const { backbones, dataset: ds } = await openInputs({ backbones: [job.backbone], card: job.open.card, dataset: job.dataset, dataRoot: job.dataRoot }, ev.onDownload);
   let idx = ds.samples.map((_, i) => i);
   if (job.split) {

@@ -5,7 +5,7 @@ import { openResolved, type OpenOptions, type ResolvedBackbone } from '../backbo
 import { featureName, type Card } from '../backbones/types.ts';
 import { drawSplit, hashSplit, splitIndices, splitSource, type Split, type SplitSpec } from '../data/split.ts';
 import { studyTable } from '../data/study-table.ts';
-import { crossLabelCopies, datasetDigest } from '../data/content-digest.ts';
+import { copiesNote, crossLabelCopies, datasetDigest, leaksNote, splitLeaks } from '../data/content-digest.ts';
 import { canonicalDataset } from '../data/registry.ts';
 import { outsideDataset } from '../data/outside-dataset.ts';
 import type { Dataset } from '../data/types.ts';
@@ -93,7 +93,7 @@ export async function runCells(given: CellJob, events: CellEvents = {}): Promise
   const { backbones, dataset: ds } = await openInputs({ backbones: job.backbones, card: job.open.card, dataset: job.dataset, dataRoot: job.dataRoot }, events.onDownload);
   const digest = await datasetDigest(ds);
   const copies = await crossLabelCopies(ds);
-  if (copies.length) events.onDatasetNote?.(`${copies.length} image(s) have the same bytes as an image of another class, e.g. ${copies.slice(0, 3).map(([a, b]) => `${a} = ${b}`).join(', ')}: one of each pair has a wrong label, or the dataset holds duplicates a split may put in train and test.`);
+  if (copies.length) events.onDatasetNote?.(copiesNote(copies));
   const src = splitSource(ds);
   const table = job.split.protocol === 'study' ? studyTable() : undefined;
   const unreadable = new Map<number, string>();
@@ -131,6 +131,8 @@ export async function runCells(given: CellJob, events: CellEvents = {}): Promise
       const left = [...unreadable.keys()].sort((x, y) => x - y);
       const hash = hashSplit(ds, split, left);
       saved = { hash, file: await saveSplit(job.resultsDir, hash, ds, split, left) };
+      const leaks = await splitLeaks(ds, split);
+      if (leaks.length) events.onDatasetNote?.(leaksNote(leaks));
     }
     const done: CellRecord[] = [];
     const provenance = await provenanceOf(resolved, pass.card, job, pass.runtime);

@@ -24,11 +24,12 @@ const SweepSchema = z
     dataRoot: z.string().optional(),
     protocol: z.enum(['shots', 'study']).default('shots'),
     /** Shot levels: one list for every dataset, or a list per dataset (the study's table has 100 and 1000 for some only). */
-    shots: z.union([nonEmpty(z.number().int().min(1)), z.record(z.string(), nonEmpty(z.number().int().min(1)))]),
+    // A union's own message is "Invalid input": say what it takes (also when the key is missing).
+    shots: z.union([nonEmpty(z.number().int().min(1)), z.record(z.string(), nonEmpty(z.number().int().min(1)))], { error: 'give the shot levels, whole numbers >= 1 (shots: [1, 10]), or a list per dataset (shots: {mnist: [1, 10]})' }),
     valPerClass: z.number().int().min(0).optional(),
     testPerClass: z.number().int().min(1).optional(),
     seeds: nonEmpty(seed).default([0]),
-    methods: z.record(z.string(), z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown())).min(1)]).nullable()),
+    methods: z.record(z.string(), z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown())).min(1)], { error: 'give each method its options (knn: {}), or a list of option sets (lr: [{lrC: [1]}, {lrC: [10]}])' }).nullable()),
     /** Shot levels of some methods only (the study probes at 10 and 100, fine-tunes at 1000 too); others run at every level. */
     methodShots: z.record(z.string(), nonEmpty(z.number().int().min(1))).optional(),
     /** `whole`: extract each (backbone, dataset) once, every image, and serve every split from it; `split`: only what each split needs. */
@@ -76,7 +77,8 @@ function where(file: string, issue: z.core.$ZodIssue, prefix: (string | number)[
 /** A parsed YAML document → the checked sweep and its jobs; anything wrong is one ConfigError line naming file and key. */
 export function checkSweep(doc: unknown, file: string): { sweep: Sweep; jobs: SweepJob[]; warnings: string[] } {
   const parsed = SweepSchema.safeParse(doc ?? {});
-  if (!parsed.success) throw new ConfigError(where(file, parsed.error.issues[0]));
+  // An unknown key first: a misspelt `backbonez` explains the `backbones` it leaves missing.
+  if (!parsed.success) throw new ConfigError(where(file, parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0]));
   const sweep = parsed.data;
   sweep.backbones.forEach((b, i) => guard(file, `backbones[${i}]`, () => resolveCard(b)));
   sweep.datasets.forEach((d, i) => guard(file, `datasets[${i}]`, () => datasetEntry(d)));

@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { firstLine, fsError, systemError } from '../errors.ts';
+import { datasetDigest } from '../data/content-digest.ts';
+import { loadDataset } from '../data/registry.ts';
 import { isPending } from '../features/cache.ts';
 import { isFinished, readJobFile } from '../results/job-store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -13,8 +15,11 @@ import { inShard, type Shard } from './shard.ts';
 import { claimHeld, claimJob } from './sweep-claims.ts';
 import type { Sweep, SweepJob } from './sweep-schema.ts';
 
-/** invalid: a records file that is empty, truncated or damaged; not finished, so the next run runs the job again. */
-export type JobState = 'done' | 'invalid' | 'failed' | 'running' | 'pending';
+/**
+ * invalid: a records file that is empty, truncated or damaged; stale: valid records of the dataset as it was (its
+ * content digest has changed since). Neither is finished: the next run runs the job again.
+ */
+export type JobState = 'done' | 'invalid' | 'stale' | 'failed' | 'running' | 'pending';
 
 export interface SweepEvents extends CellEvents {
   /** The extraction step of a shard: one backbone and dataset, finished (joined by this task) or still pending. */
@@ -40,15 +45,47 @@ export function shardJobs(jobs: readonly SweepJob[], shard?: Shard): SweepJob[] 
   return shard ? jobs.filter((_, i) => inShard(i, shard)) : [...jobs];
 }
 
+/** The content digest each dataset of a sweep has now, once per dataset; undefined when it cannot be loaded (its jobs say why when they run). */
+function digestsNow(sweep: Sweep): (dataset: string) => Promise<string | undefined> {
+  const memo = new Map<string, Promise<string | undefined>>();
+  return (dataset) => {
+    if (!memo.has(dataset)) memo.set(dataset, loadDataset(dataset, sweep.dataRoot).then(datasetDigest, () => undefined));
+    return memo.get(dataset)!;
+  };
+}
+
 /**
- * Each job's state from the store: a valid records file (done), a live claim (running), a failure file (failed), a
- * records file that is not valid (invalid, with its first problem), else pending.
+ * Whether a job's records are still its result: a job id names the configuration, not the data, so a dataset whose
+ * content changed since (an image added, replaced or relabelled) makes its finished job stale (the cell id of a run
+ * now would differ); undefined when it is finished and current. Records without a digest (older stores) are kept.
  */
-export async function sweepStatus(resultsDir: string, jobs: readonly SweepJob[]): Promise<{ job: SweepJob; state: JobState; error?: string }[]> {
+async function staleness(job: SweepJob, records: readonly { dataset_digest?: string }[], now: (dataset: string) => Promise<string | undefined>): Promise<string | undefined> {
+  const digest = await now(job.dataset);
+  const old = records.find((r) => r.dataset_digest !== undefined && r.dataset_digest !== digest)?.dataset_digest;
+  return digest === undefined || old === undefined ? undefined : `${job.dataset} changed since its records (content digest ${old}, now ${digest})`;
+}
+
+/** A job's records file, and whether it holds the job's current result (finished, and of the dataset as it is now). */
+async function finishedNow(dir: string, job: SweepJob, now: (dataset: string) => Promise<string | undefined>): Promise<{ done: boolean; file: Awaited<ReturnType<typeof readJobFile>>; stale?: string }> {
+  const file = await readJobFile(dir, job.id);
+  if (!isFinished(file)) return { done: false, file };
+  const stale = await staleness(job, file!.records, now);
+  return { done: stale === undefined, file, stale };
+}
+
+/**
+ * Each job's state from the store: a valid records file of the dataset as it is now (done), one of an older content
+ * of the dataset (stale), a live claim (running), a failure file (failed), a records file that is not valid (invalid,
+ * with its first problem), else pending.
+ */
+export async function sweepStatus(sweep: Sweep, jobs: readonly SweepJob[]): Promise<{ job: SweepJob; state: JobState; error?: string }[]> {
+  const resultsDir = sweep.resultsDir;
+  const now = digestsNow(sweep);
   return Promise.all(
     jobs.map(async (job) => {
-      const file = await readJobFile(resultsDir, job.id);
-      if (isFinished(file)) return { job, state: 'done' as const };
+      const { done, file, stale } = await finishedNow(resultsDir, job, now);
+      if (done) return { job, state: 'done' as const };
+      if (stale) return { job, state: 'stale' as const, error: stale };
       if (await claimHeld(resultsDir, job.id)) return { job, state: 'running' as const };
       if (file) return { job, state: 'invalid' as const, error: `${file.problems[0].file}: ${file.problems[0].error}` };
       const failed = await readFile(failedPath(resultsDir, job.id), 'utf8').catch(() => undefined);
@@ -115,8 +152,9 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
   const started = Date.now();
   /** Failed after this run began (by another process of the same sweep): not run again now; a later sweep retries it. */
   const failedSince = async (id: string) => ((await stat(failedPath(dir, id)).catch(() => undefined))?.mtimeMs ?? 0) >= started;
+  const now = digestsNow(sweep);
   for (const [i, job] of mine.entries()) {
-    if (isFinished(await readJobFile(dir, job.id))) {
+    if ((await finishedNow(dir, job, now)).done) {
       tally.skipped++;
       events.onJob?.(job, 'skipped', i + 1, mine.length);
       continue;
@@ -140,7 +178,7 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
         continue;
       }
       // Between our look and our claim another process may have finished it.
-      if (isFinished(await readJobFile(dir, job.id))) {
+      if ((await finishedNow(dir, job, now)).done) {
         tally.skipped++;
         await ledger.ended('skipped');
         events.onJob?.(job, 'skipped', i + 1, mine.length);
@@ -157,7 +195,7 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
       const error = firstLine(systemError(err) ?? err);
       // A full disk fails the job; the sweep goes on while the failure can be recorded, and stops in one line when not.
       await writeFileAtomic(failedPath(dir, job.id), JSON.stringify({ job, error, host: hostname(), pid: process.pid, time: new Date().toISOString() })).catch((e: unknown) => {
-        throw fsError(e, `Job ${job.id} failed (${error}) and its failure cannot be written in ${dir}`, `The sweep stops after ${tally.done} job(s) run; free space or make ${dir} writable, then rerun.`);
+        throw fsError(e, `Job ${job.id} failed (${error}) and its failure cannot be written in ${dir}`, `The sweep stops after ${tally.done} job(s) run; rerun once ${dir} can be written.`);
       });
       await ledger.ended('failed');
       tally.failed++;

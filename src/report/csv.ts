@@ -1,6 +1,6 @@
+import { csvField as quote } from '../util/csv-field.ts';
 import { bestMarks, isStat, type ReportTable } from './report-table.ts';
 
-const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 /** Full precision without float noise: 0.30000000000000004 → 0.3. */
 const num = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(12))) : '');
 

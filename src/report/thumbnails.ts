@@ -5,6 +5,16 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ImageSource } from '../data/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { rasterMetadata } from '../util/raster.ts';
+
+/** A thumbnail's source is at most this many pixels (as the decode path's budget). */
+const MAX_PIXELS = 100_000_000;
+
+async function rasterBytes(path: string): Promise<Buffer> {
+  const bytes = await readImageFile(path);
+  await rasterMetadata(bytes, MAX_PIXELS);
+  return bytes;
+}
 
 /** A thumbnail's longest side in pixels, and its JPEG quality; both are in the cache key, so changing them makes new files. */
 const SIDE = 128;
@@ -28,7 +38,8 @@ export async function thumbnail(source: ImageSource, dir: string): Promise<strin
   const name = `${await contentKey(source)}.jpg`;
   const path = join(dir, name);
   if (existsSync(path)) return name;
-  const img = source.kind === 'file' ? sharp(source.path) : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
+  // Only rasters are decoded (an SVG named .jpg would be rendered): what cannot be is a note, as a corrupt image is.
+  const img = source.kind === 'file' ? sharp(await rasterBytes(source.path)) : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
   const jpeg = await img.rotate().resize(SIDE, SIDE, { fit: 'inside', withoutEnlargement: false }).flatten({ background: '#ffffff' }).jpeg({ quality: QUALITY }).toBuffer();
   await writeFileAtomic(path, jpeg);
   return name;

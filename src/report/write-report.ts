@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ConfigError, DataError, firstLine, fsError } from '../errors.ts';
 import { latestPerCell, problemLine, readStore, RECORDS_DIR } from '../results/job-store.ts';
@@ -14,6 +14,7 @@ import { reportHtml } from './html.ts';
 import { reportMarkdown } from './markdown.ts';
 import { parsePublished, STUDY_TABLES } from './published.ts';
 import { readAssets } from './read-assets.ts';
+import { newestConfigs } from './newest-config.ts';
 import { buildReport, type Report } from './sections.ts';
 
 export const REPORT_FORMATS = ['md', 'csv', 'html'] as const;
@@ -87,10 +88,12 @@ export interface ReportOptions {
  * html the galleries in gallery/), each file atomically.
  */
 export async function writeReport(resultsDir: string, formats: readonly ReportFormat[], out: string, against?: AgainstOption, opt: ReportOptions = {}): Promise<WrittenReport> {
+  if ((await stat(resultsDir).catch(() => undefined))?.isFile()) throw new ConfigError(`${resultsDir} is a file: name the results folder (the one holding records/), e.g. \`reprobe report results\`.`);
   const store = await readStore(resultsDir);
   // Records written before aliases were resolved (`dino` beside `dino-vits16`) are grouped under the card's id.
   const named = store.records.map((r) => ({ ...r, ...(opt.backboneId ? { backbone: opt.backboneId(r.backbone) } : {}), ...(!r.presentation && opt.presentationOf ? { presentation: opt.presentationOf(r) } : {}) }));
-  const records = latestPerCell(named);
+  // One configuration per table cell, the newest; what is left out is named in the report, never dropped silently.
+  const { records, notes: leftOut } = newestConfigs(latestPerCell(named));
   if (!records.length && store.problems.length) {
     const files = [...new Set(store.problems.map((p) => p.file))];
     throw new DataError(`No valid records in ${join(resultsDir, RECORDS_DIR)}: ${files.length} file${files.length > 1 ? 's' : ''} refused (${problemLine(store.problems[0])}${files.length > 1 ? ', …' : ''}). Rerun the jobs (a sweep reruns them) or remove the files.`);
@@ -99,6 +102,7 @@ export async function writeReport(resultsDir: string, formats: readonly ReportFo
   outsideDataset(out, '--out', [...new Set(records.map((r) => r.dataset))]);
   const assets = await readAssets(records, resultsDir);
   const report = buildReport(records, assets, resultsDir);
+  if (leftOut.length) report.sections.push({ id: 'left_out', title: 'Records left out', tables: [], figures: [], notes: leftOut });
   if (against) report.sections.push(againstSection(records, await readAgainst(against)));
   const galleries = formats.includes('html') && opt.galleries !== false ? await writeGalleries(records, assets, resultsDir, out, { dataRoot: opt.dataRoot, limit: opt.galleryImages }) : undefined;
   if (galleries) {

@@ -1,3 +1,4 @@
+import { csvField } from '../util/csv-field.ts';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -28,7 +29,7 @@ export async function writePredictions(resultsDir: string, name: string, classes
   try {
     await writeFileAtomic(path, JSON.stringify(doc));
   } catch (err) {
-    throw fsError(err, `Cannot write predictions in ${resultsDir}`, 'Free space, or pass --results-dir with a writable folder.');
+    throw fsError(err, `Cannot write predictions in ${resultsDir}`, 'Or pass --results-dir with a writable folder.');
   }
   return path;
 }
@@ -44,7 +45,6 @@ export async function readPredictions(path: string): Promise<PredictionsDoc> {
   return PredictionsFile.parse(JSON.parse(text));
 }
 
-const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 /** A predictions file as CSV: `id,true,pred,top1,top1_score,…` with class names (clusters: `id,true,cluster`). */
 export function predictionsCsv(doc: PredictionsDoc): string {

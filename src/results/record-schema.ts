@@ -93,6 +93,12 @@ function inRange(r: { metric: string; value: number | null } & Record<string, un
   };
   check('value', r.metric, r.value);
   for (const key of Object.keys(RANGES)) if (key in r) check(key, key, r[key]);
+  // `value` is a copy of the field its metric names: a value edited by hand (or a line with `value` twice, which
+  // JSON.parse reads as the last) disagrees with it and is refused rather than shown.
+  const named = r[r.metric];
+  if (r.metric !== 'value' && typeof named === 'number' && typeof r.value === 'number' && named !== r.value && !(Number.isNaN(named) && Number.isNaN(r.value))) {
+    ctx.addIssue({ code: 'custom', path: ['value'], message: `value ${r.value} disagrees with the record's ${r.metric} ${named}` });
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { attentionTensors } from './onnx-attention.ts';
 import { tfjsBackend } from './tfjs.ts';
-import { BackboneError } from '../errors.ts';
+import { BackboneError, ConfigError } from '../errors.ts';
 import { onnxToTfjs, type TfjsGraph } from './onnx-tfjs.ts';
 import { registerWasmTraining } from './training-kernels.ts';
 
@@ -79,7 +79,7 @@ function scoreOf(features: tf.Tensor1D, s: AttentionScore): tf.Scalar {
   if (s.kind === 'top') return features.max() as tf.Scalar;
   if (s.kind === 'class') {
     const d = features.shape[0];
-    if (!Number.isInteger(s.index) || s.index < 0 || s.index >= d) throw new RangeError(`class ${s.index} is not one of the output's ${d} features (0..${d - 1})`);
+    if (!Number.isInteger(s.index) || s.index < 0 || s.index >= d) throw new ConfigError(`class ${s.index} is not one of the output's ${d} features; give 0 to ${d - 1}.`, '--class');
     // A one-hot dot product: gather's gradient would need UnsortedSegmentSum.
     return features.dot(tf.oneHot(s.index, d).toFloat()) as tf.Scalar;
   }

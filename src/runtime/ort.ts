@@ -163,7 +163,8 @@ export async function openOnnx(model: string | Uint8Array, opt: SessionOptions =
     session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   } catch (err) {
     const what = typeof model === 'string' ? `"${model}"` : 'the converted model';
-    const msg = firstLine(err);
+    // onnxruntime puts its source file and C++ signature before the reason: `…/model.cc:187 onnxruntime::Model::Model(…) ModelProto does not have a graph.`
+    const msg = firstLine(err).replace(/\/?onnxruntime_src\/\S+:\d+\s+[\w:~<>]+\((?:[^()]|\([^()]*\))*\)\s*/g, ' ');
     const hint = /protobuf|parse|invalid model|load model/i.test(msg) ? ' (truncated, corrupt or not an ONNX file?)' : '';
     throw new BackboneError(`onnxruntime cannot load ${what}: ${msg}${hint}`);
   }

@@ -223,3 +223,64 @@ test('report groups records written under an alias (dino) with those under the i
   assert.doesNotMatch(md, /\(n=1\)/);
   assert.match(md, /\(n=2\)/);
 });
+
+test('a dataset whose content changed reruns its sweep job, and the report names records of the older content it leaves out', async () => {
+  const parent = tempDir();
+  await dataIn(parent, 0);
+  const env = { REPROBE_HOME: tempDir() };
+  const results = join(tempDir(), 'results');
+  const sweep = join(tempDir(), 'sweep.yaml');
+  writeFileSync(sweep, stringify({ backbones: ['mobilenet-v2'], datasets: [`folder:${join(parent, 'data')}`], shots: [1], valPerClass: 1, methods: { knn: {} }, extract: 'split', resultsDir: results }));
+  assert.match(reprobe(['sweep', sweep], env).out, /1 jobs: 1 run/);
+  // One image replaced by another: the job's id (its configuration) is the same, its records are of the old content.
+  await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 3, g: 200, b: 90 } } }).png().toFile(join(parent, 'data', 'c0', 'img0.png'));
+  const status = reprobe(['sweep', sweep, '--status'], env);
+  assert.match(status.out, /1 jobs: 0 done, 1 stale/, status.out);
+  assert.match(status.out, /changed since its records/);
+  assert.match(reprobe(['sweep', sweep], env).out, /1 jobs: 1 run, 0 already in the store/);
+  // A probe run of the older content beside the sweep's record of the new one: one row, and a note on what is left out.
+  const older = tempDir();
+  await dataIn(older, 0);
+  cpSync(join(older, 'data', 'c0', 'img0.png'), join(parent, 'data', 'c0', 'img0.png'));
+  assert.equal(reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${join(parent, 'data')}`, '--shots', '1', '--val-per-class', '1', '--probe', 'knn', '--results-dir', results], env).code, 0);
+  const digests = readdirSync(join(results, 'records')).flatMap((f) => readFileSync(join(results, 'records', f), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Record<string, string>).dataset_digest));
+  assert.equal(new Set(digests).size, 2);
+  const report = reprobe(['report', results, '--format', 'md'], env);
+  assert.equal(report.code, 0, report.err);
+  const md = readFileSync(join(results, 'report', 'report.md'), 'utf8');
+  assert.match(md, /mobilenet-v2 knn_1 on folder:.* \(test\): shows its newest configuration; 1 record\(s\) of an older content of the dataset \(digest [0-9a-f]{16}; shown: [0-9a-f]{16}\) left out/, md);
+});
+
+test('report names a cell run in two configurations (--knn-k 1, then --knn-k 3): the newest shown, the other left out in a note', async () => {
+  const parent = tempDir();
+  await dataIn(parent, 0);
+  const env = { REPROBE_HOME: tempDir() };
+  const results = tempDir();
+  for (const k of ['1', '3']) {
+    const r = reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${join(parent, 'data')}`, '--shots', '2', '--val-per-class', '0', '--probe', 'knn', '--knn-k', k, '--results-dir', results], env);
+    assert.equal(r.code, 0, r.err);
+  }
+  const report = reprobe(['report', results, '--format', 'md'], env);
+  assert.equal(report.code, 0, report.err);
+  const md = readFileSync(join(results, 'report', 'report.md'), 'utf8');
+  assert.match(md, /mobilenet-v2 knn_2 on folder:.* \(test\): shows its newest configuration; 1 record\(s\) of 1 other configuration\(s\), differing in chosen .*"k":1.*\(shown: .*"k":3/, md);
+  assert.match(report.err + report.out, /left out/);
+});
+
+test('datasets info shows copies across classes and within one; probe warns when its split puts a copy in train and one in test', async () => {
+  const root = tempDir();
+  await catsAndDogs(root, 2);
+  const dog0 = readFileSync(join(root, 'dog', '0.png'));
+  // dog/0 saved again in dog (other bytes, same pixels), and cat/1 saved again under dog.
+  await sharp(dog0).png({ compressionLevel: 0 }).toFile(join(root, 'dog', '0-again.png'));
+  await sharp(readFileSync(join(root, 'cat', '1.png'))).png({ compressionLevel: 2 }).toFile(join(root, 'dog', 'cat-again.png'));
+  const env = { REPROBE_HOME: tempDir() };
+  const info = reprobe(['datasets', 'info', `folder:${root}`], env);
+  assert.equal(info.code, 0, info.err);
+  assert.match(info.out, /warning: 1 image\(s\) show the same pixels as an image of another class, e\.g\. cat\/1\.png = dog\/cat-again\.png/);
+  assert.match(info.out, /warning: 1 image\(s\) show the same pixels as another of their class, e\.g\. dog\/0-again\.png = dog\/0\.png: a split may put one in train/);
+  // With every image of the dataset drawn (all in train or test), the copies within dog land on both sides for some seed.
+  const leaked = ['0', '1', '2', '3'].map((seed) => reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${root}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn', '--seed', seed, '--results-dir', tempDir()], env));
+  for (const r of leaked) assert.equal(r.code, 0, r.err);
+  assert.ok(leaked.some((r) => /test image\(s\) show the same pixels as a train or val image, e\.g\. dog\/0(-again)?\.png = dog\/0(-again)?\.png/.test(r.err)), leaked.map((r) => r.err).join('\n'));
+});

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
+import { attentionBackbone } from '../fixtures/onnx-vit-attention.ts';
 import { catsAndDogs, tempDir } from '../helpers.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
@@ -40,7 +41,7 @@ test('explain on a file that is not an image, an empty file, or --class out of r
 test("models quantize on a non-ONNX or truncated file, to a folder, or with a card naming a missing output: probe's lines", () => {
   const dir = tempDir();
   const model = tinyVit({ size: 32, patch: 8, width: 16, dim: 24, layers: 2 });
-  const files = { 'vit.onnx': model, 'cut.onnx': model.subarray(0, model.length >> 1), 'text.onnx': new TextEncoder().encode('not onnx') };
+  const files = { 'vit.onnx': model, 'cut.onnx': model.subarray(0, model.length >> 1), 'text.onnx': new TextEncoder().encode('not onnx'), 'x.onnx': new TextEncoder().encode('x\n') };
   for (const [f, b] of Object.entries(files)) writeFileSync(join(dir, f), b);
   const card = (output: string) => {
     const p = join(dir, `card-${output}.json`);
@@ -49,7 +50,8 @@ test("models quantize on a non-ONNX or truncated file, to a folder, or with a ca
   };
   const q = (m: string, c: string, out: string) => reprobe(['models', 'quantize', join(dir, m), '--card', c, '--out', out]);
   const good = card('last_hidden_state');
-  for (const m of ['cut.onnx', 'text.onnx']) oneLine(q(m, good, join(dir, 'q.onnx')), new RegExp(`^reprobe: onnxruntime cannot load ".*${m}": .*\\(truncated, corrupt or not an ONNX file\\?\\)$`));
+  // x.onnx parses as a ModelProto without a graph: onnxruntime's message carries its source file and C++ signature, left out.
+  for (const m of ['cut.onnx', 'text.onnx', 'x.onnx']) oneLine(q(m, good, join(dir, 'q.onnx')), new RegExp(`^reprobe: onnxruntime cannot load ".*${m}": .*\\(truncated, corrupt or not an ONNX file\\?\\)$`));
   mkdirSync(join(dir, 'folder'));
   oneLine(q('vit.onnx', good, join(dir, 'folder')), `--out: ${join(dir, 'folder')} is a folder; give the .onnx file to write (its card goes next to it).`);
   oneLine(q('vit.onnx', card('nope'), join(dir, 'q.onnx')), /^reprobe: .*vit\.onnx has no output "nope"; its outputs: last_hidden_state .* Fix output\.name in the card\.$/);
@@ -119,4 +121,43 @@ test('probe and extract print image ids and the dataset path escaped: an escape 
   assert.equal(extract.code, 0, extract.err);
   for (const text of [probe.out, probe.err, extract.out, extract.err]) assert.ok(!text.includes('\x1b') && !text.includes('\x07'), JSON.stringify(text));
   assert.ok((probe.err + extract.out).includes('bad\\u001b]0;PWNED\\u0007.png'), probe.err + extract.out);
+});
+
+test('report --out "", extract -o inside the dataset, a value starting with "-" (--lr-c -1,0, --shard -1/2): one line naming the flag, nothing written', async () => {
+  const data = await catsAndDogs(tempDir(), 2);
+  const results = tempDir();
+  assert.equal(reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn', '--results-dir', results]).code, 0);
+  const cwd = tempDir();
+  const empty = spawnSync(process.execPath, [bin, 'report', results, '--out', ''], { encoding: 'utf8', cwd, env: { ...process.env, REPROBE_HOME: home } });
+  oneLine({ code: empty.status, err: empty.stderr }, '--out is empty: name a path (or leave out --out for the default).');
+  assert.deepEqual(readdirSync(cwd), [], 'nothing written in the working folder');
+  const file = join(cwd, '..', `${cwd.split('/').pop()}.jsonl`);
+  writeFileSync(file, '');
+  oneLine(reprobe(['report', file]), `${file} is a file: name the results folder (the one holding records/), e.g. \`reprobe report results\`.`);
+  oneLine(reprobe(['extract', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '-o', join(data, 'cat', 'feats')]), `-o ${join(data, 'cat', 'feats')} is inside ${data}, a dataset's folder: what is written there would be read as its images. Pass a path outside it.`);
+  assert.deepEqual(readdirSync(join(data, 'cat')).sort(), ['0.png', '1.png']);
+  oneLine(reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '--probe', 'lr', '--lr-c', '-1,0']), '--lr-c -1,0: a value starting with "-" is read as a flag; write --lr-c=-1,0.');
+  oneLine(reprobe(['sweep', join(import.meta.dirname, '..', '..', 'configs', 'quick.yaml'), '--shard', '-1/2', '--dry-run']), '--shard -1/2: a value starting with "-" is read as a flag; write --shard=-1/2.');
+  oneLine(reprobe(['sweep', join(import.meta.dirname, '..', '..', 'configs', 'quick.yaml'), '--shard=-1/2', '--dry-run']), /^reprobe: Invalid --shard "-1\/2": give i\/n/);
+  // A misspelt key is named before the key it leaves missing; a card or config file that is not there says what to check.
+  const misspelt = join(tempDir(), 'typo.yaml');
+  writeFileSync(misspelt, 'backbonez: [mobilenet-v2]\n');
+  oneLine(reprobe(['sweep', misspelt]), `${misspelt}: (top level): unknown key "backbonez"`);
+  // A key that takes one of two forms said "Invalid input", also when it was missing.
+  writeFileSync(misspelt, 'backbones: [mobilenet-v2]\ndatasets: [mnist]\nmethods: {knn: {}}\n');
+  oneLine(reprobe(['sweep', misspelt]), `${misspelt}: shots: give the shot levels, whole numbers >= 1 (shots: [1, 10]), or a list per dataset (shots: {mnist: [1, 10]})`);
+  oneLine(reprobe(['explain', '-b', 'mobilenet-v2', '--text', '-1 cat']), '--text -1 cat: a value starting with "-" is read as a flag; write --text="-1 cat".');
+  oneLine(reprobe(['sweep', join(cwd, 'none.yaml')]), `Cannot read config file "${join(cwd, 'none.yaml')}" (ENOENT: no such file or folder). Check the path. Name a YAML file (configs/ holds examples).`);
+});
+
+test('explain takes --card for a model file (it asked for --card but had no such flag), and relevance --class out of range is one line naming --class', async () => {
+  const dir = tempDir();
+  attentionBackbone(dir, { size: 16, patch: 4, width: 8, heads: 2, layers: 3, seed: 9 });
+  const image = join(dir, 'x.png');
+  await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 20, g: 90, b: 200 } } }).png().toFile(image);
+  const explain = (cls: string) => reprobe(['explain', '-b', join(dir, 'model.onnx'), '--card', join(dir, 'card.json'), '--method', 'relevance', '--class', cls, '--image', image, '--out', join(dir, 'out')]);
+  oneLine(explain('99'), "--class: class 99 is not one of the output's 8 features; give 0 to 7.");
+  const ok = explain('3');
+  assert.equal(ok.code, 0, ok.err);
+  assert.ok(existsSync(join(dir, 'out', 'index.html')));
 });

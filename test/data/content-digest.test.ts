@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import type { Backbone } from '../../src/backbones/types.ts';
 import { fileDigest } from '../../src/backbones/weights-digest.ts';
-import { crossLabelCopies, datasetDigest, fileDigests } from '../../src/data/content-digest.ts';
+import { crossLabelCopies, datasetDigest, fileDigests, splitLeaks } from '../../src/data/content-digest.ts';
 import { loadDataset } from '../../src/data/registry.ts';
 import { featureKey } from '../../src/features/cache-key.ts';
 import { tempDir } from '../helpers.ts';
@@ -86,4 +86,26 @@ test('an image copied (not linked) into another class is found by its bytes; cop
   cpSync(join(root, 'b', '0.png'), join(root, 'b', 'same.png')); // a duplicate, same class
   const ds = await loadDataset(`folder:${root}`);
   assert.deepEqual(await crossLabelCopies(ds), [['a/1.png', 'b/copy.png']]);
+});
+
+test('the same pixels saved again (another PNG compression, lossless WebP, stripped metadata) under another class are found; a split with copies on both sides is named', async () => {
+  const root = await folder();
+  const a1 = readFileSync(join(root, 'a', '1.png'));
+  // Other bytes, same pixels: PNG at another compression level with text metadata, and lossless WebP (sharp decodes both back to a1's pixels).
+  await sharp(a1).png({ compressionLevel: 0 }).withMetadata({ exif: { IFD0: { Copyright: 'x' } } }).toFile(join(root, 'b', 'resaved.png'));
+  await sharp(a1).webp({ lossless: true }).toFile(join(root, 'b', 'lossless.webp'));
+  assert.notDeepEqual(readFileSync(join(root, 'b', 'resaved.png')), a1);
+  const raw = async (p: string) => (await sharp(p).removeAlpha().raw().toBuffer()).toString('hex');
+  assert.equal(await raw(join(root, 'b', 'lossless.webp')), await raw(join(root, 'a', '1.png')), 'sharp reads the same pixels back');
+  // Within a class: b/0 saved again as b/zz.png; a different picture is no copy.
+  await sharp(readFileSync(join(root, 'b', '0.png'))).png({ compressionLevel: 1 }).toFile(join(root, 'b', 'zz.png'));
+  // Two empty files (skipped as unreadable by every run) are no copies of each other.
+  writeFileSync(join(root, 'a', 'empty.png'), '');
+  writeFileSync(join(root, 'b', 'empty.png'), '');
+  const ds = await loadDataset(`folder:${root}`);
+  assert.deepEqual((await crossLabelCopies(ds)).sort(), [['a/1.png', 'b/lossless.webp'], ['a/1.png', 'b/resaved.png']]);
+  const at = (id: string) => ds.samples.findIndex((s) => s.id === id);
+  // b/0 in train, its copy b/zz in test: a leak; with both in test (or the copy not drawn), none.
+  assert.deepEqual(await splitLeaks(ds, { train: [at('b/0.png'), at('a/0.png')], val: [], tests: { test: [at('b/zz.png'), at('a/2.png')] } }), [['b/0.png', 'b/zz.png']]);
+  assert.deepEqual(await splitLeaks(ds, { train: [at('a/0.png')], val: [], tests: { test: [at('b/zz.png'), at('b/0.png')] } }), []);
 });

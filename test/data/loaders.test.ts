@@ -188,3 +188,26 @@ test('real ISIC and DTD: 2 labels kept (2 unknown diagnoses rejected), DTD class
   assert.equal(dtd.classes.length, 10);
   assert.equal(dtd.samples.length, 120);
 });
+
+test('two class folders that look the same (café as NFC and as NFD, a zero-width space, a trailing space) are refused, naming both as code points', async () => {
+  const nfc = 'caf\u00e9';
+  const nfd = 'cafe\u0301';
+  assert.notEqual(nfc, nfd);
+  assert.equal(nfc, nfd.normalize('NFC'), 'the same text once normalised');
+  for (const [a, b] of [[nfc, nfd], ['dog', 'dog\u200b'], ['dog', 'dog ']]) {
+    const root = tempDir();
+    await image(root, `${a}/1.png`, 10);
+    await image(root, `${b}/2.png`, 200);
+    await assert.rejects(loadDataset(`folder:${root}`), (e: unknown) => e instanceof DataError && /classes ".*" and ".*" look the same but are two names/.test(e.message));
+  }
+  const root = tempDir();
+  await image(root, `${nfc}/1.png`, 10);
+  await assert.rejects(loadDataset(`folder:${root}`).then(async () => {
+    await image(root, `${nfd}/2.png`, 200);
+    return loadDataset(`folder:${root}`);
+  }), /classes "cafe\\u0301" and "caf\\u00e9" look the same/);
+  // Distinct names that only share letters stay two classes.
+  const fine = tempDir();
+  for (const c of ['cafe', nfc, 'Cafe']) await image(fine, `${c}/1.png`, c.length * 20);
+  assert.equal((await loadDataset(`folder:${fine}`)).classes.length, 3);
+});

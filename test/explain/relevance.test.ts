@@ -78,7 +78,8 @@ test('relevance on a fixture where only one patch reaches the score puts the max
   // The top feature is explained when no class is given; a class outside the output is refused.
   const top = await relevanceMap({ backbone, pixels: image(16) });
   assert.ok(top.values.every((v) => v >= 0 && v <= 1));
-  await assert.rejects(relevanceMap({ backbone, pixels: image(16), classIndex: 8 }), /class 8 is not one of the output's 8 features/);
+  // A user's error (--class named, exit 2), as Grad-CAM's: it was a RangeError, an `internal error` on the terminal.
+  await assert.rejects(relevanceMap({ backbone, pixels: image(16), classIndex: 8 }), (e: unknown) => e instanceof ConfigError && /^--class: class 8 is not one of the output's 8 features; give 0 to 7\.$/.test(e.message));
 });
 
 test('CLIP-like tower: the image-text similarity with a prompt, through the text tower beside the model; no tensor leaks', async () => {

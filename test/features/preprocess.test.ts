@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
@@ -130,4 +130,21 @@ test('a tiny file with extreme dimensions (20000x2 PNG) is a bad image: refused 
   assert.match(batch.skipped[0].reason, /over the budget/);
   // A stretch card (no shorter-side resize) reads a long strip fine: the budget is on pixels, not on the shape.
   assert.equal((await decodeForCard({ kind: 'file', path: bomb }, resolveCard('mobilenet-v2'))).length, 224 * 224 * 3);
+});
+
+test('an SVG (or a PDF) named .jpg is not decoded: refused with its format, skipped and listed like a corrupt image', async () => {
+  const dir = tempDir();
+  const svg = join(dir, 'photo.jpg');
+  writeFileSync(svg, '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="red"/></svg>');
+  assert.equal((await sharp(svg).metadata()).format, 'svg', 'libvips would load it by content');
+  const pdf = join(dir, 'scan.png');
+  writeFileSync(pdf, '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n');
+  const card = resolveCard('mobilenet-v2');
+  await assert.rejects(decodeForCard({ kind: 'file', path: svg }, card), /a svg file, not a raster image/);
+  const fine = join(dir, 'fine.png');
+  await sharp({ create: { width: 30, height: 20, channels: 3, background: { r: 200, g: 9, b: 9 } } }).png().toFile(fine);
+  const batch = await prepareBatch([svg, pdf, fine].map((path) => ({ id: path, source: { kind: 'file' as const, path } })), card);
+  assert.deepEqual(batch.kept, [2]);
+  assert.match(batch.skipped[0].reason, /not a raster image/);
+  assert.equal(batch.skipped.length, 2);
 });

@@ -5,7 +5,7 @@ import { confusedPairsTable } from '../../src/report/confused-pairs.ts';
 import { buildReport } from '../../src/report/sections.ts';
 import { tableCsv } from '../../src/report/csv.ts';
 import { drifts, driftTables } from '../../src/report/drift.ts';
-import { inlineSvg } from '../../src/report/html.ts';
+import { inlineSvg, reportHtml } from '../../src/report/html.ts';
 import { reportMarkdown, tableMarkdown } from '../../src/report/markdown.ts';
 import { bestMarks, isStat, type Cell, type ReportTable } from '../../src/report/report-table.ts';
 import { parseCurve } from '../../src/report/read-assets.ts';
@@ -181,4 +181,17 @@ test('report.md shows names from the store as text: HTML escaped, | kept in its 
   assert.match(md, /^## dataset &lt;script>$/m);
   assert.match(md, /^- &lt;img src=y onerror=z>$/m);
   assert.match(md, /^from &lt;i>store&lt;\/i>$/m);
+});
+
+test('report.html shows control characters of names and notes escaped (an escape sequence, a bidi override, a NUL from a dataset path), as report.md does', () => {
+  const path = 'folder:/data/\x1b[31mred\u202eevil\0x';
+  const table: ReportTable = { name: 't', title: `${path}: accuracy`, columns: [{ name: 'model' }], rows: [[`m\x07`]] };
+  const report = { title: 'r', summary: `1 results from ${path}`, sections: [{ id: 's', title: path, tables: [table], figures: [], notes: [`${path}: one shot level`] }] };
+  const html = reportHtml(report, new Map());
+  // eslint-disable-next-line no-control-regex
+  assert.doesNotMatch(html, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, 'no raw control character');
+  assert.match(html, /<li>folder:\/data\/\\u001b\[31mred\\u202eevil\\0x: one shot level<\/li>/);
+  assert.match(html, /<td>m\\u0007<\/td>/);
+  const md = reportMarkdown(report as Parameters<typeof reportMarkdown>[0]);
+  assert.ok(md.includes('- folder:/data/\\u001b[31mred\\u202eevil\\0x: one shot level'), md);
 });

@@ -79,7 +79,7 @@ test('a results folder that cannot be a folder is one clear error before any wor
   await assert.rejects(ensureResultsDir(join(file, 'results')), (e: unknown) => e instanceof ReprobeError && /Cannot write results in .* \((ENOTDIR|EEXIST)[:)]/.test(e.message));
 });
 
-test('hand-edited records (7, -5, "0.9", 1e999, no backbone, ARI 1.5) are refused by file and line and not reported', async () => {
+test('hand-edited records (7, -5, "0.9", 1e999, no backbone, ARI 1.5, a value unlike its metric\'s field) are refused by file and line and not reported', async () => {
   const dir = tempDir();
   cpSync(V0, dir, { recursive: true });
   const names = readdirSync(join(dir, 'records')).sort();
@@ -91,6 +91,9 @@ test('hand-edited records (7, -5, "0.9", 1e999, no backbone, ARI 1.5) are refuse
     ['value 1e999', (r) => JSON.stringify({ ...r, value: 0.5 }).replace('"value":0.5', '"value":1e999')],
     ['no backbone', (r) => JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'backbone')))],
     ['val_accuracy 1.5', (r) => JSON.stringify({ ...r, val_accuracy: 1.5 })],
+    // In range, but not the record's own accuracy: a value edited alone, or written twice in one line (JSON.parse keeps the last).
+    ['value 0.99 beside its accuracy', (r) => JSON.stringify({ ...r, value: 0.99 })],
+    ['value twice', (r) => JSON.stringify(r).replace(/"value":([^,]+),/, '"value":$1,"value":0.98,')],
   ];
   const edited: string[] = [];
   // The first line of each of the first files is edited; one file gets two edits (its two lines).

@@ -1,0 +1,17 @@
+import sharp, { type Metadata } from 'sharp';
+
+/**
+ * The image formats reprobe decodes: rasters. libvips picks its loader by content, not by the file's name, so an SVG
+ * (or a PDF) named `.jpg` would be rendered: a vector renderer run on a dataset's files, and an image the dataset's
+ * author never saw as pixels. Anything else is a bad image, skipped and listed like a corrupt one.
+ */
+const RASTER_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'jp2', 'ppm']);
+
+/** An image file's header (sharp's metadata), refused with the format's name when it is not a raster format. */
+export async function rasterMetadata(bytes: Buffer, limitInputPixels: number): Promise<Metadata> {
+  const meta = await sharp(bytes, { failOn: 'error', limitInputPixels }).metadata();
+  if (!RASTER_FORMATS.has(meta.format ?? '')) {
+    throw Object.assign(new Error(`a ${String(meta.format ?? 'unknown')} file, not a raster image (reprobe reads ${[...RASTER_FORMATS].join(', ')}): not decoded`), { code: 'ENOTRASTER' });
+  }
+  return meta;
+}
