@@ -18,13 +18,13 @@ const KMEANS_FIELDS = {
   ari: measured('adjusted Rand index of the clusters against the labels (also the headline `value`)'),
   nmi: measured("normalized mutual information of the clusters and the labels (scikit-learn's arithmetic mean)"),
   n_points: z.number().int().nonnegative().describe('images clustered'),
-  k: z.number().int().positive().describe("k of k-means: `--clusters`, else the number of classes (clamped to the points)"),
+  k: z.number().int().min(1).describe("k of k-means: `--clusters`, else the number of classes (clamped to the points)"),
   inertia: z.number().describe("the kept restart's sum of squared distances to the centres"),
   note: z.string().optional().describe('what was clamped or fell back (k, neighbours, the spectral start), `; `-separated'),
 };
 const UMAP_FIELDS = {
   ...KMEANS_FIELDS,
-  umap_neighbors: z.number().int().positive().describe("UMAP's nearest neighbours as used (clamped to the points less one)"),
+  umap_neighbors: z.number().int().min(1).describe("UMAP's nearest neighbours as used (clamped to the points less one)"),
   plot: z.string().describe('`<run folder>/<set>-umap.png`: the embedding coloured by class (an .svg beside it)'),
   coordinates: z.string().describe('`<run folder>/<set>-umap.csv`: the embedded points and their classes'),
 };

@@ -62,7 +62,7 @@ export const OUTPUT_FIELDS = {
       low: measured('the 2.5th percentile of the resampled metric (null over no images)'),
       high: measured('the 97.5th percentile'),
       level: z.number().describe('the coverage asked for: 0.95'),
-      resamples: z.number().int().positive().describe('resamples of the evaluated images'),
+      resamples: z.number().int().min(1).describe('resamples of the evaluated images'),
     })
     .strict()
     .optional()
