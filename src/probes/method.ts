@@ -9,13 +9,13 @@ import { z } from 'zod';
 import { bootstrapField, confusedPairsField, OUTPUT_FIELDS, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
 import { CLASSIFICATION_FIELDS, VAL_ACCURACY_FIELD } from '../method/record-fields.ts';
 
-/** What a probe's records hold beside the shared fields. */
-const PROBE_FIELDS = {
+/** What a probe's records hold beside the shared fields: the scores, and what it chose on val (as the probe declares). */
+const probeFields = (probe: Probe) => ({
   ...CLASSIFICATION_FIELDS,
   ...VAL_ACCURACY_FIELD,
-  chosen: z.record(z.string(), z.union([z.number(), z.string()])).describe('what the probe chose on the validation split and how it fit (kNN: `k`, `vote`; LR: `C`, `iterations`, `fit_on`), with `from` when there was nothing to choose on'),
+  chosen: z.object(probe.chosen).strict().describe('what the probe chose on the validation split and how it fit'),
   ...OUTPUT_FIELDS,
-};
+});
 
 /**
  * A probe as a method: fit on train (choosing on val), predict every evaluated set at once, score each with the
@@ -31,7 +31,7 @@ export function probeMethod(probe: Probe): Method {
     options: { ...probe.options, ...OUTPUT_OPTIONS },
     flags: { ...probe.flags, ...OUTPUT_FLAGS },
     presentation: probe.presentation,
-    recordFields: PROBE_FIELDS,
+    recordFields: probeFields(probe),
     async run(cell, options) {
       const { dataset: ds, train, val, tests } = cell;
       const K = ds.classes.length;
