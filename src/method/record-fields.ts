@@ -46,6 +46,6 @@ export function checkRecordFields(method: { name: string; recordFields: z.ZodRaw
   if (!schema) strict.set(method.recordFields, (schema = z.object(method.recordFields).strict()));
   const out = schema.safeParse(fields);
   if (out.success) return;
-  const issues = out.error.issues.slice(0, 3).map((i) => (i.code === 'unrecognized_keys' ? `${i.keys.join(', ')}: not declared` : `${i.path.join('.')}: ${i.message}`));
+  const issues = out.error.issues.slice(0, 3).map((i) => (i.code === 'unrecognized_keys' ? `${i.keys.map((k) => [...i.path, k].join('.')).join(', ')}: not declared` : `${i.path.join('.')}: ${i.message}`));
   throw new Error(`method ${method.name} returns record fields that do not fit its recordFields: ${issues.join('; ')}`);
 }
