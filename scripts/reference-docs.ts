@@ -64,7 +64,7 @@ function methodsPage(): string {
 
 /** What the page generator reads of a zod schema (zod 4's definition and the checks it exposes). */
 interface Zod {
-  _zod: { def: { type: string; innerType?: Zod; values?: unknown[]; entries?: Record<string, string>; element?: Zod } };
+  _zod: { def: { type: string; innerType?: Zod; values?: unknown[]; entries?: Record<string, string>; element?: Zod; options?: Zod[]; valueType?: Zod } };
   description?: string;
   format?: string | null;
   minValue?: number | null;
@@ -79,18 +79,24 @@ function typeOf(z: Zod): string {
   if (d.type === 'literal') return (d.values ?? []).map((v) => JSON.stringify(v)).join(' or ');
   if (d.type === 'enum') return Object.values(d.entries ?? {}).map((v) => `'${v}'`).join(' or ');
   if (d.type === 'array') return `${typeOf(d.element!)}[]`;
-  if (d.type === 'number') return z.format === 'safeint' ? (z.minValue === 0 ? 'integer ≥ 0' : 'integer') : 'number';
+  if (d.type === 'union') return (d.options ?? []).map(typeOf).join(' or ');
+  if (d.type === 'record') return `object of ${typeOf(d.valueType!)}`;
+  // A check of its own (a number that is not finite): its description says what it is.
+  if (d.type === 'custom') return z.description ?? 'custom';
+  if (d.type === 'number') return z.format === 'safeint' ? (z.minValue === 0 || z.minValue === 1 ? `integer ≥ ${z.minValue}` : 'integer') : 'number';
   if (d.type === 'string' && z.format === 'datetime') return 'time (ISO 8601)';
   return d.type;
 }
 
-/** An object's fields as rows `name | type | meaning`, its nested objects' fields after it as `name.field`. */
+/** An object's fields as rows `name | type | meaning`, its nested objects' fields after it as `name.field` (in a list: `name[].field`). */
 function fieldRows(shape: Record<string, Zod>, prefix = ''): unknown[][] {
   return Object.entries(shape).flatMap(([key, z]) => {
     let inner = z;
     while (inner._zod.def.innerType) inner = inner._zod.def.innerType;
     const row = [code(prefix + key), typeOf(z), z.description ?? inner.description ?? ''];
-    return [row, ...(inner.shape ? fieldRows(inner.shape, `${prefix}${key}.`) : [])];
+    const items = inner._zod.def.type === 'array' ? inner._zod.def.element : undefined;
+    const nested = inner.shape ? fieldRows(inner.shape, `${prefix}${key}.`) : items?.shape ? fieldRows(items.shape, `${prefix}${key}[].`) : [];
+    return [row, ...nested];
   });
 }
 
@@ -101,7 +107,9 @@ function resultsPage(): string {
   const committed = readFileSync(join(import.meta.dirname, '..', 'docs', 'results.md'), 'utf8');
   const prose = committed.includes(RECORD_FIELDS) ? committed.slice(0, committed.indexOf(RECORD_FIELDS)) : `${committed.trimEnd()}\n\n`;
   const rows = fieldRows((RecordSchema as unknown as Zod).shape!);
-  return `${prose}${RECORD_FIELDS}\n\n## Record fields\n\nThe fields every record shares, as the record schema checks them when a record is written and read; a method's own fields (a probe's \`accuracy\`, \`chosen\`; fine-tuning's \`train\`, \`best_epoch\`, \`curve\`; …) and a sweep's \`job_id\` and \`attempt\` sit beside them. \`pandas.read_json(path, lines=True)\` gives one column per field.\n\n${table(['field', 'type', 'meaning'], rows)}`;
+  const head = ['field', 'type', 'meaning'];
+  const methods = [...METHODS.values()].map((m) => `### ${m.name}\n\nTask \`${m.task}\`.\n\n${table(head, fieldRows(m.recordFields as unknown as Record<string, Zod>))}`);
+  return `${prose}${RECORD_FIELDS}\n\n## Record fields\n\nThe fields every record shares, as the record schema checks them when a record is written and read; a method's own fields (below) and a sweep's \`job_id\` and \`attempt\` sit beside them. \`pandas.read_json(path, lines=True)\` gives one column per field.\n\n${table(head, rows)}\n## Fields of each method\n\nWhat each registered method writes beside the shared fields, as it declares them (its \`recordFields\`): a record is checked against them when written, and a field a method does not declare is refused. Reading does not check them, so records written by an older reprobe still read. A number that is not finite (a score over no images) is written as null.\n\n${methods.join('\n')}`;
 }
 
 /** yargs' help at a fixed width, so the page does not depend on the terminal. */

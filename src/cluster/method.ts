@@ -11,6 +11,23 @@ import type { Matrix } from '../util/matrix.ts';
 import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import type { FeatureCell, FeaturesMethod, MethodResult } from '../method/contract.ts';
+import { measured } from '../method/record-fields.ts';
+
+/** What a clustering record holds beside the shared fields (scored() writes them). */
+const KMEANS_FIELDS = {
+  ari: measured('adjusted Rand index of the clusters against the labels (also the headline `value`)'),
+  nmi: measured("normalized mutual information of the clusters and the labels (scikit-learn's arithmetic mean)"),
+  n_points: z.number().int().nonnegative().describe('images clustered'),
+  k: z.number().int().min(1).describe("k of k-means: `--clusters`, else the number of classes (clamped to the points)"),
+  inertia: z.number().describe("the kept restart's sum of squared distances to the centres"),
+  note: z.string().optional().describe('what was clamped or fell back (k, neighbours, the spectral start), `; `-separated'),
+};
+const UMAP_FIELDS = {
+  ...KMEANS_FIELDS,
+  umap_neighbors: z.number().int().min(1).describe("UMAP's nearest neighbours as used (clamped to the points less one)"),
+  plot: z.string().describe('`<run folder>/<set>-umap.png`: the embedding coloured by class (an .svg beside it)'),
+  coordinates: z.string().describe('`<run folder>/<set>-umap.csv`: the embedded points and their classes'),
+};
 
 /** What both clustering methods take: k-means' restarts and k (one schema and flag, shared). */
 const CLUSTER_SETS = ['auto', 'all', 'test', 'id_test', 'ood_test'] as const;
@@ -99,6 +116,7 @@ export const clusterMethod: FeaturesMethod = {
   needs: 'features',
   summary: 'UMAP, then k-means, scored by adjusted Rand index against the labels',
   presentation: { column: 'cluster', order: 10, family: 'clustering', shots: true },
+  recordFields: UMAP_FIELDS,
   options: UMAP_OPTIONS,
   flags: UMAP_FLAGS,
   async run(cell, options) {
@@ -140,6 +158,7 @@ export const kmeansMethod: FeaturesMethod = {
   needs: 'features',
   summary: 'k-means on the features themselves (the baseline to UMAP + k-means)',
   presentation: { column: 'kmeans', order: 20, family: 'clustering', shots: true },
+  recordFields: KMEANS_FIELDS,
   options: KMEANS_OPTIONS,
   flags: KMEANS_FLAGS,
   async run(cell, options) {

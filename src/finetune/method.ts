@@ -27,7 +27,8 @@ import { withOldNames, type Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import { extractRows } from '../features/cell-features.ts';
 import type { ImagesMethod, MethodResult } from '../method/contract.ts';
-import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
+import { bootstrapField, confusedPairsField, OUTPUT_FIELDS, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
+import { CLASSIFICATION_FIELDS, measured, TRAINING_FIELDS, VAL_ACCURACY_FIELD } from '../method/record-fields.ts';
 
 /** Images per forward/backward pass when training from the pixels (MobileNetV2 at batch 16 outgrows wasm's 4 GB). */
 const PIXEL_MICRO_BATCH = 4;
@@ -49,6 +50,32 @@ const FINETUNE_OPTIONS = {
   ...OUTPUT_OPTIONS,
 };
 type FinetuneOptions = z.infer<z.ZodObject<typeof FINETUNE_OPTIONS>>;
+
+/** What a fine-tuning record holds beside the shared fields: the scores, what trained and how, and where its curve is. */
+const FINETUNE_FIELDS = {
+  ...CLASSIFICATION_FIELDS,
+  train: z.string().describe('`--train`: head, last:N or all'),
+  trained_blocks: z.number().int().nonnegative().describe('blocks trained besides the head (all: the whole network counts as 1 on ONNX backbones)'),
+  cut: z.string().describe('where the frozen prefix ends: a layer, `pixels` (everything trains), or the tap and "(pooled features)" for a head'),
+  trained_params: z.number().int().nonnegative().describe('trained parameters'),
+  ...VAL_ACCURACY_FIELD,
+  ...TRAINING_FIELDS,
+  best_val_loss: measured('the lowest validation loss (null: none was finite)'),
+  stopped_early: z.boolean().describe('training stopped by patience, not by `--max-epochs`'),
+  resumed_at_epoch: z.number().int().nonnegative().describe('the epoch a resumed run continued after (0: not resumed)'),
+  lr: z.number().describe('the learning rate (`learningRate`, `--learning-rate`; the field keeps its old name)'),
+  batch_size: z.number().int().min(1).describe('images per optimizer step'),
+  patience: z.number().int().min(1).describe('epochs without a lower validation loss before stopping'),
+  max_epochs: z.number().int().min(1).describe('the cap on epochs'),
+  optimizer: z.enum(OPTIMIZERS).describe('the optimizer'),
+  weight_decay: z.number().nonnegative().describe('L2 on the gradient (adam, sgd) or decoupled decay (adamw)'),
+  augment: z.boolean().describe('random resized crops and flips of the training images'),
+  micro_batch: z.number().int().min(1).describe('images per forward/backward pass (smaller than the batch when training from the pixels)'),
+  activations_key: z.string().nullable().describe("key of the frozen prefix's cached activations; null with `--no-cache`"),
+  activations_from_cache: z.boolean().describe('those activations were read from the cache'),
+  curve: z.string().describe('`<run folder>/epochs.jsonl`: the loss and accuracy of every epoch'),
+  ...OUTPUT_FIELDS,
+};
 
 const FINETUNE_FLAGS: Flags<typeof FINETUNE_OPTIONS> = {
   train: { flag: 'train', cli: 'text', describe: 'what trains: head (a linear head on frozen features), last:N (the last N blocks of `reprobe models layers NAME` and the head), all' },
@@ -86,6 +113,7 @@ export const finetuneMethod: ImagesMethod = {
   summary: 'fine-tune a backbone (head, last N blocks or all) with early stopping on validation loss',
   // `ft_10`, first in the study's tables, which order their rows by best performance when it is there; `ft[head]_10` when several train modes are shown; the paper prints its columns as bare shots.
   presentation: { column: 'ft', order: 10, family: 'classification', shots: true, variant: 'train', ranks: 'best', curves: true, printed: '' },
+  recordFields: FINETUNE_FIELDS,
   options: FINETUNE_OPTIONS,
   flags: FINETUNE_FLAGS,
   async run(cell, options) {

@@ -17,6 +17,7 @@ import type { CellFields, CellRecord } from '../results/record.ts';
 import { saveSplit } from '../results/splits.ts';
 import { ensureResultsDir, problemLine, writeJobRecords, writeView } from '../results/job-store.ts';
 import { writePredictions } from '../results/predictions.ts';
+import { checkRecordFields } from '../method/record-fields.ts';
 import { RECORD_VERSION } from '../results/record-schema.ts';
 import { versions } from '../results/versions.ts';
 import { jsonHash16 } from '../util/hash-file.ts';
@@ -299,6 +300,8 @@ function record(job: CellJob, c: RecordContext, r: MethodResult): CellRecord {
   // A method's own fields may not take a shared field's name.
   const clash = Object.keys(r.fields).filter((k) => k in shared || k in (job.tags ?? {}) || k in c.provenance);
   if (clash.length) throw new Error(`method ${c.method.name} returns fields that every record has: ${clash.join(', ')}`);
+  // And only the fields it declares, of their declared types (strict: the declaration cannot drift from what is written).
+  checkRecordFields(c.method, r.fields);
   return { ...shared, ...c.provenance, ...job.tags, ...r.fields };
 }
 

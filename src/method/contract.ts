@@ -59,7 +59,7 @@ export interface MethodResult {
   metric: string;
   value: number;
   fit_seconds: number;
-  /** Method-specific record fields, flat beside the shared ones (a probe: accuracy, val_accuracy, chosen, ...); they may not reuse a shared field's name. */
+  /** Method-specific record fields, flat beside the shared ones (a probe: accuracy, val_accuracy, chosen, ...), as its `recordFields` declare them; they may not reuse a shared field's name. */
   fields: Record<string, unknown>;
   /** Per image of the set: the test predictions (classification) or cluster assignments, written beside the record. */
   predictions?: Predictions | Assignments;
@@ -79,6 +79,11 @@ interface MethodCommon {
   flags: Record<string, FlagSpec>;
   /** How the report shows its records (column stem, order, table family); written into each record. */
   presentation: Presentation;
+  /**
+   * The fields its results write beside the shared ones (MethodResult.fields), each with its meaning (`.describe`):
+   * checked when a record is written, undeclared ones refused (method/record-fields.ts); a table of docs/results.md.
+   */
+  recordFields: z.ZodRawShape;
 }
 
 /**

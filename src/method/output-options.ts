@@ -5,6 +5,7 @@ import { confusedPairs } from '../metrics/confusion.ts';
 import { HEADLINE_METRICS, type HeadlineMetric } from '../metrics/scores.ts';
 import { seeded } from '../util/rng.ts';
 import type { Flags } from '../util/options.ts';
+import { measured } from './record-fields.ts';
 
 /** A record's `confused_pairs` entry (--top-pairs): class names, IoU and its counts (m_ab: images of a predicted as b; n_a: images of a). */
 export interface ConfusedPair {
@@ -36,6 +37,36 @@ export const OUTPUT_FLAGS: Flags<typeof OUTPUT_OPTIONS> = {
     cli: 'number',
     describe: 'add the N class pairs most mistaken for each other on each test set, by IoU = (m_ab + m_ba) / (n_a + n_b), to the records (confused_pairs) and the terminal [default: off]',
   },
+};
+
+/** The record fields the output options add: declared once, spread into each classification method's recordFields. */
+export const OUTPUT_FIELDS = {
+  confused_pairs: z
+    .array(
+      z
+        .object({
+          a: z.string().describe('one class'),
+          b: z.string().describe('the other class'),
+          iou: measured('(m_ab + m_ba) / (n_a + n_b)'),
+          m_ab: z.number().int().nonnegative().describe('images of a predicted as b'),
+          m_ba: z.number().int().nonnegative().describe('images of b predicted as a'),
+          n_a: z.number().int().nonnegative().describe('images of a'),
+          n_b: z.number().int().nonnegative().describe('images of b'),
+        })
+        .strict(),
+    )
+    .optional()
+    .describe('with `--top-pairs N`: the N class pairs most mistaken for each other, by IoU'),
+  ci95: z
+    .object({
+      low: measured('the 2.5th percentile of the resampled metric (null over no images)'),
+      high: measured('the 97.5th percentile'),
+      level: z.number().describe('the coverage asked for: 0.95'),
+      resamples: z.number().int().min(1).describe('resamples of the evaluated images'),
+    })
+    .strict()
+    .optional()
+    .describe("with `--bootstrap N`: a seeded percentile bootstrap interval of the record's metric"),
 };
 
 /** [n] truth and predictions → the record field `confused_pairs` (the top N pairs), or nothing when N is 0 or absent. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { accuracy } from '../metrics/classification.ts';
 import { defaultsOf } from '../util/options.ts';
 import { knnPredict, type KnnOptions } from './knn.ts';
-import { defineProbe, type ProbeInput, type ProbeOutput } from './types.ts';
+import { CHOSEN_FROM, defineProbe, type ProbeInput, type ProbeOutput } from './types.ts';
 
 /** DINO's k-NN evaluation: k = 20, votes weighted by exp(similarity / 0.07). */
 const KNN_OPTIONS = {
@@ -37,6 +37,7 @@ export const knnProbe = defineProbe({
   // The study's column order: fine-tuning, kNN, logistic regression.
   presentation: { column: 'knn', order: 20, family: 'classification', shots: true },
   options: KNN_OPTIONS,
+  chosen: { k: z.number().int().min(1).describe('the neighbours used (the best of a grid on val; clamped to the training images)'), vote: z.enum(['weighted', 'majority']).describe('the vote'), ...CHOSEN_FROM },
   flags: {
     knnK: { flag: 'knn-k', cli: 'numbers', describe: 'kNN neighbours; several (1,5,20) = the best on val; k above the training-set size is clamped to it' },
     knnVote: { flag: 'knn-vote', cli: { choices: ['weighted', 'majority'] }, describe: "weighted = DINO's exp(sim / 0.07) vote; majority = one vote per neighbour" },

@@ -3,6 +3,7 @@ import { Matrix as MlMatrix } from 'ml-matrix';
 import type { Matrix } from '../util/matrix.ts';
 import { columnStats, standardized } from './features.ts';
 import { accuracy } from '../metrics/classification.ts';
+import { z } from 'zod';
 import { defineProbe, type ProbeInput, type ProbeOutput } from './types.ts';
 
 /** The design's original package: one-vs-all logistic regression by gradient descent, no regularization sweep. */
@@ -36,6 +37,7 @@ export const logRegMlProbe = defineProbe({
   summary: 'baseline: ml-logistic-regression (one-vs-all, gradient descent, 500 steps) on standardised features',
   presentation: { column: 'lr-ml', order: 60, family: 'classification', shots: true },
   options: {},
+  chosen: { steps: z.number().int().min(1).describe('gradient-descent steps (fixed)'), learningRate: z.number().describe('its learning rate (fixed)') },
   flags: {},
   run: async (input) => runLogRegMlProbe(input),
 });

@@ -3,7 +3,7 @@ import { accuracy } from '../metrics/classification.ts';
 import { argmaxRows, vstack } from '../util/matrix.ts';
 import { defaultsOf } from '../util/options.ts';
 import { fitLogRegData, logRegData, predictProba, type LogRegModel } from './logreg.ts';
-import { defineProbe, type ProbeInput, type ProbeOutput } from './types.ts';
+import { CHOSEN_FROM, defineProbe, type ProbeInput, type ProbeOutput } from './types.ts';
 
 export const LR_OPTIONS = {
   /** C log grid swept on val, as CLIP-style linear probes do. */
@@ -68,6 +68,12 @@ export const logRegProbe = defineProbe({
   // Without fine-tuning the study orders its rows by this column of the most shots; on CLIP it is the k-shot curve's LITE.
   presentation: { column: 'lr', order: 30, family: 'classification', shots: true, ranks: 'column', kshot: { label: 'LITE (lr)', order: 1 } },
   options: LR_OPTIONS,
+  chosen: {
+    C: z.number().positive().describe('the inverse L2 strength chosen on val (lower val log-loss)'),
+    iterations: z.number().int().nonnegative().describe("L-BFGS iterations of the final model's fit"),
+    fit_on: z.enum(['train', 'train+val']).describe('what the final model was fit on (`--lr-refit`)'),
+    ...CHOSEN_FROM,
+  },
   flags: {
     lrC: { flag: 'lr-c', cli: 'numbers', describe: 'logistic-regression C values swept on val (inverse L2 strength, as scikit-learn)' },
     lrRefit: { flag: 'lr-refit', cli: { choices: ['train', 'train+val'] }, describe: "final LR model: the sweep's fit on train, or a refit at the chosen C on train + val" },

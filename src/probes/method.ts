@@ -5,7 +5,17 @@ import { validateProbeInput } from './validate.ts';
 import { vstack } from '../util/matrix.ts';
 import { pickOptions } from '../util/options.ts';
 import type { Method, MethodResult } from '../method/contract.ts';
-import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
+import { z } from 'zod';
+import { bootstrapField, confusedPairsField, OUTPUT_FIELDS, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
+import { CLASSIFICATION_FIELDS, VAL_ACCURACY_FIELD } from '../method/record-fields.ts';
+
+/** What a probe's records hold beside the shared fields: the scores, and what it chose on val (as the probe declares). */
+const probeFields = (probe: Probe) => ({
+  ...CLASSIFICATION_FIELDS,
+  ...VAL_ACCURACY_FIELD,
+  chosen: z.object(probe.chosen).strict().describe('what the probe chose on the validation split and how it fit'),
+  ...OUTPUT_FIELDS,
+});
 
 /**
  * A probe as a method: fit on train (choosing on val), predict every evaluated set at once, score each with the
@@ -21,6 +31,7 @@ export function probeMethod(probe: Probe): Method {
     options: { ...probe.options, ...OUTPUT_OPTIONS },
     flags: { ...probe.flags, ...OUTPUT_FLAGS },
     presentation: probe.presentation,
+    recordFields: probeFields(probe),
     async run(cell, options) {
       const { dataset: ds, train, val, tests } = cell;
       const K = ds.classes.length;

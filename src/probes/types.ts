@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Presentation } from '../method/presentation.ts';
 import type { Matrix } from '../util/matrix.ts';
 import { pickOptions, type FlagSpec, type Flags } from '../util/options.ts';
@@ -37,6 +37,8 @@ export interface Probe {
   flags: Record<string, FlagSpec>;
   /** How the report shows its records (probes/method.ts passes it on). */
   presentation: Presentation;
+  /** The fields of its records' `chosen` (ProbeOutput.chosen), each described: part of its method's recordFields. */
+  chosen: z.ZodRawShape;
   /** `options`: the job's values (other keys are ignored); they are checked against the probe's own schema. */
   run(input: ProbeInput, options: Record<string, unknown>): Promise<ProbeOutput>;
 }
@@ -48,7 +50,11 @@ export function defineProbe<S extends z.ZodRawShape>(p: {
   options: S;
   flags: Flags<S>;
   presentation: Presentation;
+  chosen: z.ZodRawShape;
   run(input: ProbeInput, options: z.infer<z.ZodObject<S>>): Promise<ProbeOutput>;
 }): Probe {
   return { ...p, run: (input, values) => p.run(input, pickOptions(p.options, values)) };
 }
+
+/** `chosen.from`, of a probe with a grid: what it took when there were no validation images to choose on. */
+export const CHOSEN_FROM = { from: z.string().optional().describe('what was taken when there were no validation images to choose on') };

@@ -12,7 +12,31 @@ import { argmaxRows, type Matrix } from '../util/matrix.ts';
 import type { Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import type { FeatureCell, FeaturesMethod, MethodResult } from '../method/contract.ts';
-import { bootstrapField, confusedPairsField, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
+import { bootstrapField, confusedPairsField, OUTPUT_FIELDS, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
+import { CLASSIFICATION_FIELDS, measured, TRAINING_FIELDS } from '../method/record-fields.ts';
+
+/** What a zero-shot record holds beside the shared fields: scoresOf()'s scores and textClassifier()'s provenance. */
+const ZEROSHOT_FIELDS = {
+  ...CLASSIFICATION_FIELDS,
+  top1: measured('top-1 accuracy (CLIP_benchmark’s acc1; the same as `accuracy`)'),
+  top5: measured('top-5 accuracy (top-K with fewer than 5 classes)'),
+  acc1_adjusted: measured('top-1 less chance (1 / classes)'),
+  mean_per_class_recall: measured('recall averaged over the classes (CLIP_benchmark’s name for `balanced_accuracy`)'),
+  per_class: z
+    .array(z.object({ class: z.string().describe('the class'), recall: measured('its recall'), n: z.number().int().nonnegative().describe('its images in the set') }).strict())
+    .describe('recall of each class'),
+  ...OUTPUT_FIELDS,
+  templates: z.string().describe('the prompt set used (a named set, or the file given)'),
+  prompts_hash: z.string().describe('hash of every class’s prompts: two records with one hash used the same text'),
+  n_prompts: z.number().int().nonnegative().describe('prompts embedded, over all classes'),
+  logit_scale: z.number().describe("the text tower's logit scale (CLIP's learned temperature)"),
+  tokenizer: z.string().describe('the tokenizer that encoded the prompts'),
+};
+const PRO_FIELDS = {
+  ...ZEROSHOT_FIELDS,
+  step0_accuracy: measured("the untrained head's (zero-shot) score in the record's metric, to compare with `value`"),
+  ...TRAINING_FIELDS,
+};
 
 /** What builds the text classifier: shared by zero-shot and PRO (one schema and flag object each). */
 const PROMPT_OPTIONS = {
@@ -86,6 +110,7 @@ export const zeroshotMethod: FeaturesMethod = {
   summary: "CLIP zero-shot: image embeddings against prompt ensembles of the class names (needs a text tower)",
   // Trains on nothing: one `zs` column whatever split it was scored on; the k-shot curve's first row.
   presentation: { column: 'zs', order: 40, family: 'classification', shots: false, kshot: { label: 'zero-shot', order: 0 } },
+  recordFields: ZEROSHOT_FIELDS,
   options: PROMPT_OPTIONS,
   flags: PROMPT_FLAGS,
   async run(cell, options) {
@@ -129,6 +154,7 @@ export const proMethod: FeaturesMethod = {
   summary: 'PRO head: cosine classifier started from the class text embeddings (zero-shot at step 0), then trained on the shots',
   // Its 0 on the k-shot curve is its untrained start: zero-shot's records where they are, else its own step-0 score.
   presentation: { column: 'pro', order: 50, family: 'classification', shots: true, kshot: { label: 'PRO', order: 2, start: 'step0_accuracy' } },
+  recordFields: PRO_FIELDS,
   options: PRO_OPTIONS,
   flags: PRO_FLAGS,
   async run(cell, options) {

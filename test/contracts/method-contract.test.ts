@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { getMethod, METHODS, presentationOf } from '../../src/jobs/methods.ts';
 import { runCells } from '../../src/jobs/run-cells.ts';
 import type { FeaturesMethod, Method } from '../../src/method/contract.ts';
+import { CLASSIFICATION_FIELDS } from '../../src/method/record-fields.ts';
 import { writeReport } from '../../src/report/write-report.ts';
 import { parseRecordLine } from '../../src/results/record-schema.ts';
 import { z } from 'zod';
@@ -31,6 +32,8 @@ const nearestMean: FeaturesMethod = {
   options: NCM_OPTIONS,
   flags: { ncmShrink: { flag: 'ncm-shrink', cli: 'number', describe: 'share of the overall mean mixed into each class mean' } },
   presentation: { column: 'ncm', order: 15, family: 'classification', shots: true },
+  // Its record fields: the shared accuracy (declared once in src/method/) and its own.
+  recordFields: { accuracy: CLASSIFICATION_FIELDS.accuracy, n_means: z.number().int().positive().describe('class means compared') },
   async run(cell, options) {
     const { ncmShrink } = pickOptions(NCM_OPTIONS, options);
     const { x, y } = cell.train;
@@ -49,7 +52,7 @@ const nearestMean: FeaturesMethod = {
         const d = means.map((m) => m.reduce((a, v, j) => a + (part.x.data[i * part.x.cols + j] - v) ** 2, 0));
         if (d.indexOf(Math.min(...d)) === part.y[i]) right++;
       }
-      return { eval_split: name, metric: 'accuracy', value: right / part.x.rows, fit_seconds: 0, fields: { accuracy: right / part.x.rows } };
+      return { eval_split: name, metric: 'accuracy', value: right / part.x.rows, fit_seconds: 0, fields: { accuracy: right / part.x.rows, n_means: K } };
     });
   },
 };
@@ -65,6 +68,7 @@ test('a new method is its folder and one registry line: the runner records its p
     const out = await runCells({ ...job, methods: [getMethod('knn'), getMethod('nearest-mean')], options: { knnK: [1], knnVote: 'weighted', ncmShrink: 0 } });
     const toy = out.records.find((r) => r.method === 'nearest-mean')!;
     assert.deepEqual(toy.presentation, nearestMean.presentation, 'the record carries its method’s presentation');
+    assert.equal(toy.n_means, 2, 'its declared field is written');
     const { markdown } = await writeReport(results, ['md'], join(results, 'report'), undefined, { presentationOf });
     const header = markdown.split('\n').find((l) => l.startsWith('| model |'));
     // Its declared stem and order (15: before kNN's 20), not its name at the end of the row.
@@ -123,6 +127,28 @@ test('a record whose presentation does not fit its schema is refused by field', 
   assert.ok('record' in parseRecordLine(JSON.stringify(good)));
   const got = parseRecordLine(JSON.stringify({ ...good, presentation: { ...good.presentation, family: 'regression' } }));
   assert.ok('error' in got && got.error.startsWith('presentation.family'), JSON.stringify(got));
+});
+
+test('a method returning a field its recordFields do not declare, or of another type, is refused when the record is written, by method and field', async () => {
+  process.env.REPROBE_HOME = tempDir();
+  const data = await catsAndDogs(join(tempDir(), 'pets'), 4);
+  const run = async (fields: Record<string, unknown>) => {
+    const toy: FeaturesMethod = { ...nearestMean, async run(cell, options) {
+      const [first, ...rest] = await nearestMean.run(cell, options);
+      return [{ ...first, fields: { ...first.fields, ...fields } }, ...rest];
+    } };
+    const results = tempDir();
+    const job = { backbones: ['mobilenet-v2'], dataset: `folder:${data}`, split: { protocol: 'shots' as const, shots: 2, valPerClass: 1, seed: 0 }, open: { runtime: 'auto' as const, threads: 1 }, batchSize: 8, cache: true, resultsDir: results };
+    await runCells({ ...job, methods: [toy], options: { ncmShrink: 0 } });
+    return readdirSync(join(results, 'records'));
+  };
+  assert.equal((await run({})).length, 1, 'as declared: written');
+  await assert.rejects(run({ ncm_distance: 'euclidean' }), /^Error: method nearest-mean returns record fields that do not fit its recordFields: ncm_distance: not declared/);
+  await assert.rejects(run({ n_means: '2' }), /^Error: method nearest-mean returns record fields that do not fit its recordFields: n_means: .*number/);
+  await assert.rejects(run({ accuracy: undefined }), /nearest-mean .*accuracy: /, 'a declared field left out');
+  // Reading stays lenient: a store written with a field since dropped still reads.
+  const old = { ...fixtureRecord({ dataset: 'mnist', backbone: 'b', method: 'knn', shots: 2, value: 0.5 }, 0), cell_id: 'c', dropped_field: 1 };
+  assert.ok('record' in parseRecordLine(JSON.stringify(old)));
 });
 
 test('report/ names no method: no registered method name or column stem in its code (comments aside)', () => {

@@ -26,6 +26,16 @@ test('the reference pages name every backbone, dataset and method of the registr
   for (const field of Object.keys(RecordSchema.shape)) assert.match(pages['results.md'], new RegExp(`\\| \`${field}\` \\| [^|]+ \\| [^|\\s]`), `results.md: ${field} with a type and a meaning`);
 });
 
+test("results.md has a table of each method's own record fields, every field with a type and a meaning", () => {
+  const page = pages['results.md'];
+  for (const m of METHODS.values()) {
+    const start = page.indexOf(`\n### ${m.name}\n`);
+    assert.ok(start > page.indexOf('## Fields of each method'), `results.md: a section for ${m.name}`);
+    const section = page.slice(start + 1).split('\n### ')[0];
+    for (const field of Object.keys(m.recordFields)) assert.match(section, new RegExp(`\\| \`${field}\` \\| [^|]+ \\| [^|\\s]`), `results.md, ${m.name}: ${field} with a type and a meaning`);
+  }
+});
+
 test('every page in docs/ is linked from the README', () => {
   const readme = readFileSync(join(docs, '..', 'README.md'), 'utf8');
   const files = readdirSync(docs).filter((f) => f.endsWith('.md'));

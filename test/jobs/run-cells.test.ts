@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, test } from 'node:test';
+import { z } from 'zod';
 import sharp from 'sharp';
 import { getMethod } from '../../src/jobs/methods.ts';
 import type { ImageCell, Method } from '../../src/method/contract.ts';
@@ -42,6 +43,7 @@ function imagesMethod(seen: ImageCell[]): Method {
     options: {},
     flags: {},
     presentation: { column: 'first', order: 0, family: 'classification', shots: true },
+    recordFields: { guess: z.number().int().describe('the class it predicts') },
     async run(cell) {
       seen.push(cell);
       const guess = cell.dataset.samples[cell.train[0]].label;
