@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers.ts';
@@ -44,16 +44,17 @@ test('a run fails naming what a test leaves in its temp folder; tempDir() folder
   }
 });
 
-test('two processes making the same cached fixture at once both get it whole, and no temp copy stays', async () => {
+test('two processes asking for the same cached fixture at once: it is made once, both get it whole, no temp copy or lock stays', async () => {
   const cache = tempDir();
+  const made = tempDir();
   const fixtureCache = JSON.stringify(join(root, 'test', 'fixture-cache.ts'));
   // make() writes one file, waits, writes the other: a reader that got the folder early would miss the second.
   const code = `
-import { existsSync } from 'node:fs';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedFixture } from ${fixtureCache};
 const dir = await cachedFixture('pair', { n: 1 }, async (d) => {
+  appendFileSync(${JSON.stringify(join(made, 'count'))}, 'x');
   writeFileSync(join(d, 'a'), 'a');
   await new Promise((r) => setTimeout(r, 1500));
   writeFileSync(join(d, 'b'), 'b');
@@ -75,5 +76,6 @@ console.log(JSON.stringify({ dir, whole: existsSync(join(dir, 'a')) && existsSyn
   const got = await Promise.all([first, one()]);
   assert.deepEqual(got.map((g) => g.whole), [true, true]);
   assert.equal(got[0].dir, got[1].dir);
-  assert.deepEqual(readdirSync(cache), [relative(cache, got[0].dir)], 'one folder, no temp copy');
+  assert.deepEqual(readdirSync(cache), [relative(cache, got[0].dir)], 'one folder, no temp copy, no lock');
+  assert.equal(readFileSync(join(made, 'count'), 'utf8'), 'x', 'made once');
 });
