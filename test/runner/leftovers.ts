@@ -52,12 +52,13 @@ export function cpuReport(by: Map<string, { own: number; children: number; wall:
 
 /**
  * Not the tests' to remove: onnxruntime-node's telemetry library (1DS, "MATSDK" in libonnxruntime.so) leaves an empty
- * mat-debug-<pid>.log and a .ses file in the temp folder of every process that loads it, and tsx keeps its cache of
- * compiled files in tsx-<uid> (CLI runs with REPROBE_NO_BUNDLE=1).
+ * mat-debug-<pid>.log and a .ses file in the temp folder of every process that loads it; tsx keeps its cache of
+ * compiled files in tsx-<uid> (CLI runs with REPROBE_NO_BUNDLE=1) and torch its compile cache in torchinductor_<user>
+ * (the Python references and exports).
  */
-const NOT_THE_TESTS = /^(mat-debug-\d+\.log|\.ses|tsx-\d+)$/;
+const NOT_THE_TESTS = /^(mat-debug-\d+\.log|\.ses|tsx-\d+|torchinductor_\w+)$/;
 
-/** The entries the tests left in their temp folder, a folder with its number of entries; onnxruntime's and tsx's apart. */
+/** The entries the tests left in their temp folder, a folder with its number of entries; onnxruntime's, tsx's and torch's apart. */
 export function leftovers(tmp: string): { left: string[]; others: number } {
   if (!existsSync(tmp)) return { left: [], others: 0 };
   const all = readdirSync(tmp, { withFileTypes: true });

@@ -85,7 +85,7 @@ async function tests(files: string[], concurrency: number): Promise<number> {
     const { code, sources } = await runFiles(files, concurrency, env, run);
     process.stdout.write(cpuReport(cpuByFile(folders.cpu, sources, root)));
     const { left, others } = leftovers(folders.tmp);
-    if (others) process.stdout.write(`\n(onnxruntime's telemetry and tsx's cache left ${others} entries in the run's temp folder, removed with it)\n`);
+    if (others) process.stdout.write(`\n(onnxruntime's telemetry and tsx's and torch's caches left ${others} entries in the run's temp folder, removed with it)\n`);
     if (!left.length) return code;
     process.stdout.write(`\nThe tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in their temp folder (each test must remove what it makes; tempDir() in test/helpers.ts does):\n${left.slice(0, 40).map((l) => `  ${l}`).join('\n')}\n`);
     return 1;
