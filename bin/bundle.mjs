@@ -20,15 +20,28 @@ function writeAtomic(path, data) {
   renameSync(tmp, path);
 }
 
-/** Each file keeps its own import.meta (paths to configs/, tools/, package.json and workers are relative to it). */
+const META = ['url', 'dirname', 'filename'];
+/** Each import.meta.<key> becomes this name (esbuild's define replaces the expression, never text in strings). */
+const metaName = (k) => `__reprobe_import_meta_${k}`;
+
+/**
+ * Each file keeps its own import.meta (paths to configs/, tools/, package.json and workers are relative to it): the
+ * file gets constants holding its own values, which the define of `import.meta.<key>` names. esbuild renames each
+ * module's top-level names apart, so every module's expression binds to its own constants. They go on the first line
+ * (after a #! line), so line numbers and source maps stay right.
+ */
 const ownImportMeta = {
   name: 'own-import-meta',
   setup(b) {
-    // The text is replaced, string literals too: a source that writes the words into a string must split them.
     b.onLoad({ filter: /\.(ts|mjs)$/ }, (args) => {
+      let text = readFileSync(args.path, 'utf8');
+      const loader = args.path.endsWith('.ts') ? 'ts' : 'js';
+      if (!text.includes('import.meta')) return { contents: text, loader };
       const values = { url: pathToFileURL(args.path).href, dirname: dirname(args.path), filename: args.path };
-      const text = readFileSync(args.path, 'utf8').replace(/\bimport\.meta\.(url|dirname|filename)\b/g, (_, k) => JSON.stringify(values[k]));
-      return { contents: text, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+      const decl = `const ${META.map((k) => `${metaName(k)} = ${JSON.stringify(values[k])}`).join(', ')};`;
+      const at = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
+      text = text.slice(0, at) + decl + text.slice(at);
+      return { contents: text, loader };
     });
   },
 };
@@ -60,7 +73,8 @@ export async function bundle(entry, { sourcemap = false } = {}) {
   const ready = current(index);
   if (ready) return ready;
   // outdir: the source map's paths are relative to where the bundle lies.
-  const built = await esbuild.build({ ...options, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins: [ownImportMeta] });
+  const define = Object.fromEntries(META.map((k) => [`import.meta.${k}`, metaName(k)]));
+  const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins: [ownImportMeta] });
   const code = built.outputFiles[0].contents;
   const file = `${name}-${sha(code).slice(0, 16)}.mjs`;
   const inputs = Object.keys(built.metafile.inputs).map((f) => [relative(root, f), sha(readFileSync(f))]);

@@ -5,12 +5,17 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { seeded } from '../src/util/rng.ts';
 import { matrix, type Matrix } from '../src/util/matrix.ts';
+import { removeAll } from './runner/remove.ts';
 
-/** A fresh temp folder per call. */
+const made: string[] = [];
+
+/** A fresh temp folder per call, removed when the test file's process exits (npm test fails on what a run leaves). */
 export function tempDir(prefix = 'reprobe-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   // Readable by an unprivileged child (see unprivileged()); mkdtemp makes it 0700.
   chmodSync(dir, 0o755);
+  if (!made.length) process.on('exit', () => made.forEach(removeAll));
+  made.push(dir);
   return dir;
 }
 

@@ -1,6 +1,7 @@
 /**
  * bin/bundle.mjs, which the CLI and npm test's files run from: a bundle is rebuilt when any file it was built from
- * changes, each bundled file keeps its own import.meta, and the CLI prints the same from the bundle as through tsx.
+ * changes, each bundled file keeps its own import.meta while the same words in a string stay as written, and the CLI
+ * prints the same from the bundle as through tsx.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,20 +16,20 @@ const bin = join(root, 'bin', 'reprobe.mjs');
 /** stdout of a plain node run of the file. */
 const output = (file: string) => spawnSync(process.execPath, [file], { encoding: 'utf8' }).stdout;
 
-test('a bundle is rebuilt when a module it imports changes, and each module keeps its own folder in import.meta', async () => {
+test('a bundle is rebuilt when a module it imports changes, each module keeps its own folder in import.meta, and strings holding those words are untouched', async () => {
   // Entries must lie in the checkout (their bare imports resolve from it); node_modules/.cache is ignored by git.
   mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
   const dir = mkdtempSync(join(root, 'node_modules', '.cache', 'bundle-test-'));
   try {
     mkdirSync(join(dir, 'sub'));
     const entry = join(dir, 'entry.ts');
-    // Spelled in parts: this file runs bundled too, and the bundler rewrites the words wherever they stand.
-    const here = ['import', 'meta', 'dirname'].join('.');
-    writeFileSync(entry, `import { where, word } from './sub/dep.ts';\nconsole.log(JSON.stringify([word, where, ${here}]));\n`);
+    // This file runs bundled too: the words in these strings must reach the files as written.
+    const here = 'import.meta.dirname';
+    writeFileSync(entry, `import { where, word } from './sub/dep.ts';\nconsole.log(JSON.stringify([word, where, ${here}, 'import.meta.url', "import.meta.filename"]));\n`);
     const dep = (word: string) => `export const word: string = '${word}';\nexport const where = ${here};\n`;
     writeFileSync(join(dir, 'sub', 'dep.ts'), dep('first'));
     const first = await bundle(entry);
-    assert.deepEqual(JSON.parse(output(first)), ['first', join(dir, 'sub'), dir]);
+    assert.deepEqual(JSON.parse(output(first)), ['first', join(dir, 'sub'), dir, 'import.meta.url', 'import.meta.filename']);
     assert.equal(await bundle(entry), first, 'unchanged sources: the same bundle');
     writeFileSync(join(dir, 'sub', 'dep.ts'), dep('second'));
     const second = await bundle(entry);

@@ -8,10 +8,13 @@
  * REPROBE_TEST_CONCURRENCY sets how many files run at once (default: the CPU count, at least 2).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { bundle } from '../../bin/bundle.mjs';
+import { cpuByFile, cpuReport, leftovers, runFolders } from './leftovers.ts';
+import { removeAll } from './remove.ts';
 import { slowestFirst } from './order.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -25,7 +28,7 @@ function testFiles(dir = join(root, 'test')): string[] {
 }
 
 /** Run a command; resolves to its exit code, with its output collected (or passed through). */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, passThrough: boolean): Promise<{ code: number; out: string }> {
+function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, passThrough: boolean): Promise<{ code: number; out: string }> {
   return new Promise((done) => {
     const child = spawn(cmd, args, { cwd: root, env, stdio: passThrough ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -44,30 +47,51 @@ async function checks(): Promise<{ name: string; code: number; out: string } | u
     ['knip', []],
   ];
   for (const [name, args] of list) {
-    const r = await run(bin(name), args, process.env, false);
+    const r = await exec(bin(name), args, process.env, false);
     if (r.code !== 0) return { name, ...r };
   }
   return undefined;
 }
 
 /** The files under `node --test`, from bundles with source maps; through tsx when a bundle cannot be built. */
-async function tests(files: string[], concurrency: number): Promise<number> {
+async function runFiles(files: string[], concurrency: number, env: NodeJS.ProcessEnv, run: string): Promise<{ code: number; sources: Record<string, string> }> {
   const common = ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout'];
   let bundles: string[];
   let reporter: string;
+  let hook: string;
   try {
-    [reporter, ...bundles] = await Promise.all([join(import.meta.dirname, 'slowest-reporter.ts'), ...files].map((f) => bundle(resolve(root, f), { sourcemap: true })));
+    [reporter, hook, ...bundles] = await Promise.all([join(import.meta.dirname, 'slowest-reporter.ts'), join(import.meta.dirname, 'cpu-hook.ts'), ...files].map((f) => bundle(resolve(root, f), { sourcemap: true })));
   } catch (err) {
     process.stdout.write(`# the test files run through tsx (no bundles: ${(err as Error).message.split('\n')[0]}); no list of the slowest tests\n`);
-    return (await run(process.execPath, ['--import', 'tsx', ...common, ...files], process.env, true)).code;
+    return { code: (await exec(process.execPath, ['--import', 'tsx', ...common, ...files], env, true)).code, sources: {} };
   }
-  const tmp = mkdtempSync(join(tmpdir(), 'reprobe-test-run-'));
-  const sources = join(tmp, 'sources.json');
-  writeFileSync(sources, JSON.stringify(Object.fromEntries(bundles.map((b, i) => [b, resolve(root, files[i])]))));
-  const env = { ...process.env, REPROBE_TEST_SOURCES: sources, REPROBE_TEST_CONCURRENCY: String(concurrency) };
-  const r = await run(process.execPath, ['--enable-source-maps', ...common, `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', ...bundles], env, true);
-  rmSync(tmp, { recursive: true, force: true });
-  return r.code;
+  const sources = Object.fromEntries(bundles.map((b, i) => [b, resolve(root, files[i])]));
+  writeFileSync(join(run, 'sources.json'), JSON.stringify(sources));
+  const withSources = { ...env, REPROBE_TEST_SOURCES: join(run, 'sources.json') };
+  const args = ['--enable-source-maps', `--import=${pathToFileURL(hook).href}`, ...common, `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', ...bundles];
+  return { code: (await exec(process.execPath, args, withSources, true)).code, sources };
+}
+
+/**
+ * The files with a temp folder of their own (TMPDIR) and a fixture cache shared by the run (REPROBE_TEST_CACHE,
+ * test/fixture-cache.ts); then the files that cost the most CPU, and a failure when a test left anything in that
+ * temp folder.
+ */
+async function tests(files: string[], concurrency: number): Promise<number> {
+  const run = mkdtempSync(join(tmpdir(), 'reprobe-test-run-'));
+  try {
+    const folders = runFolders(run);
+    const env = { ...process.env, TMPDIR: folders.tmp, REPROBE_TEST_CACHE: folders.cache, REPROBE_TEST_CPU: folders.cpu, REPROBE_TEST_CONCURRENCY: String(concurrency) };
+    const { code, sources } = await runFiles(files, concurrency, env, run);
+    process.stdout.write(cpuReport(cpuByFile(folders.cpu, sources, root)));
+    const { left, others } = leftovers(folders.tmp);
+    if (others) process.stdout.write(`\n(onnxruntime's telemetry and tsx's and torch's caches left ${others} entries in the run's temp folder, removed with it)\n`);
+    if (!left.length) return code;
+    process.stdout.write(`\nThe tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in their temp folder (each test must remove what it makes; tempDir() in test/helpers.ts does):\n${left.slice(0, 40).map((l) => `  ${l}`).join('\n')}\n`);
+    return 1;
+  } finally {
+    removeAll(run);
+  }
 }
 
 const named = process.argv.slice(2);
