@@ -131,7 +131,7 @@ test('report --out "", extract -o inside the dataset, a value starting with "-" 
   const empty = spawnSync(process.execPath, [bin, 'report', results, '--out', ''], { encoding: 'utf8', cwd, env: { ...process.env, REPROBE_HOME: home } });
   oneLine({ code: empty.status, err: empty.stderr }, '--out is empty: name a path (or leave out --out for the default).');
   assert.deepEqual(readdirSync(cwd), [], 'nothing written in the working folder');
-  const file = join(cwd, '..', `${cwd.split('/').pop()}.jsonl`);
+  const file = join(tempDir(), 'merged.jsonl');
   writeFileSync(file, '');
   oneLine(reprobe(['report', file]), `${file} is a file: name the results folder (the one holding records/), e.g. \`reprobe report results\`.`);
   oneLine(reprobe(['extract', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '-o', join(data, 'cat', 'feats')]), `-o ${join(data, 'cat', 'feats')} is inside ${data}, a dataset's folder: what is written there would be read as its images. Pass a path outside it.`);
