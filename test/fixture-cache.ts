@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { tempDir } from './helpers.ts';
 import { removeAll } from './runner/remove.ts';
+import { processAlive } from '../src/util/process-alive.ts';
 
 let own: string | undefined;
 const root = () => process.env.REPROBE_TEST_CACHE ?? (own ??= tempDir('reprobe-fixtures-'));
@@ -43,7 +44,7 @@ function takeLock(lock: string): boolean {
   } catch {
     const pid = Number(readFileSafe(lock));
     // No pid yet: its maker has only just made the file.
-    if (!pid || alive(pid)) return false;
+    if (!pid || processAlive(pid)) return false;
     // Its maker died: remove its lock and race for a new one.
     rmSync(lock, { force: true });
     return false;
@@ -55,15 +56,6 @@ function readFileSafe(path: string): string {
     return readFileSync(path, 'utf8');
   } catch {
     return '';
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { processAlive } from '../util/process-alive.ts';
 
 /**
  * Who is running a job: generations `<results>/claims/<job id>.<n>`. Each generation is written whole to a temp file
@@ -31,15 +32,6 @@ interface Claim {
 /** This process's identity in its claims. */
 const TOKEN = randomBytes(8).toString('hex');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The generations of a job's claim, highest last. */
 async function generations(resultsDir: string, id: string): Promise<number[]> {
   const files = await readdir(join(resultsDir, CLAIMS_DIR)).catch(() => [] as string[]);
@@ -63,7 +55,7 @@ function stale(c: { claim: Claim; mtimeMs: number } | undefined): boolean {
   const { claim, mtimeMs } = c;
   if (claim.released) return true;
   if (claim.token === TOKEN) return false;
-  if (claim.host === hostname() && (!alive(claim.pid) || claim.pid === process.pid)) return true;
+  if (claim.host === hostname() && (!processAlive(claim.pid) || claim.pid === process.pid)) return true;
   return Date.now() - mtimeMs > LEASE_MS;
 }
 
