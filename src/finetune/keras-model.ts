@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadKerasLayers } from '../runtime/tfjs.ts';
 import { inboundNames, type KerasModelFiles } from '../runtime/keras/topology.ts';
+import { relu6 } from '../runtime/training-kernels.ts';
 import { TrainingError } from '../errors.ts';
 import { linearHead, type TrainModel } from '../train/head.ts';
 
@@ -72,6 +73,30 @@ const channelAffine = tf.customGrad((x, a, b, save) => {
   };
 }) as (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
+/** Keras's ReLU(max_value=6) as one op with a fused gradient (tfjs-layers applies relu, then clipByValue). */
+class Relu6 extends tf.layers.Layer {
+  static readonly className = 'ReprobeRelu6';
+
+  constructor(name: string) {
+    super({ name: `${name}__relu6` });
+  }
+
+  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return shape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return relu6(Array.isArray(inputs) ? inputs[0] : inputs);
+  }
+}
+
+/** The layer that replaces a Keras one for training: batch norms on running statistics, relu6 fused. */
+function trainingLayer(className: string, original: tf.layers.Layer): tf.layers.Layer {
+  if (className === 'BatchNormalization') return new RunningStatsNorm(original);
+  if (className === 'ReLU' && original.getConfig().maxValue === 6) return new Relu6(original.name);
+  return original;
+}
+
 /** A Keras backbone from `from` to its tap, global-average-pooled, under a new linear head. */
 export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSpec): Promise<TrainModel> {
   const full = await loadKerasLayers(files);
@@ -88,7 +113,7 @@ export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSp
     const ins = inboundNames(l).map((n) => sym.get(n));
     if (ins.some((t) => t === undefined)) continue; // not on the path from `from` to the tap
     const original = full.getLayer(l.name);
-    const layer = l.class_name === 'BatchNormalization' ? new RunningStatsNorm(original) : original;
+    const layer = trainingLayer(l.class_name, original);
     sym.set(l.name, layer.apply(ins.length === 1 ? ins[0]! : (ins as tf.SymbolicTensor[])) as tf.SymbolicTensor);
     if (i > after) {
       // nsfwjs ships its early layers with trainable: false; what --train names trains here.
