@@ -122,9 +122,12 @@ export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSp
     }
   }
   const out = sym.get(spec.tap)!;
+  // Every layer output is kept for the backward pass (some twice: an op's input and its gradient's saved tensor).
+  const activationBytes = 4 * [...sym.values()].reduce((a, t) => a + t.shape.slice(1).reduce((p: number, d) => p * (d ?? 1), 1), 0);
   const body = tf.model({ inputs: input, outputs: out.shape.length === 4 ? (tf.layers.globalAveragePooling2d({}).apply(out) as tf.SymbolicTensor) : out });
   return {
     inputShape: body.inputs[0].shape.slice(1) as number[],
+    activationBytes,
     variables: [...trained.map((w) => w.read() as tf.Variable), ...head.variables],
     logits: (x) => head.apply(body.apply(x, { training: false }) as tf.Tensor),
     dispose: () => {
