@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadKerasLayers } from '../runtime/tfjs.ts';
 import { inboundNames, type KerasModelFiles } from '../runtime/keras/topology.ts';
-import { relu6 } from '../runtime/training-kernels.ts';
+import { channelAffineGrad, relu6 } from '../runtime/training-kernels.ts';
 import { TrainingError } from '../errors.ts';
 import { linearHead, type TrainModel } from '../train/head.ts';
 
@@ -65,10 +65,8 @@ const channelAffine = tf.customGrad((x, a, b, save) => {
   return {
     value: tf.tidy(() => tf.add(tf.mul(xt, at), bt)),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const d = dy as tf.Tensor;
       const [xs, as] = saved;
-      const axes = xs.shape.map((_, i) => i).slice(0, -1);
-      return [tf.mul(d, as), tf.sum(tf.mul(d, xs), axes), tf.sum(d, axes)];
+      return channelAffineGrad(dy as tf.Tensor, xs, as);
     },
   };
 }) as (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor;

@@ -191,6 +191,33 @@ export const relu6 = tf.customGrad((x, save) => {
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
+const AFFINE_GRAD = 'ReprobeChannelAffineGrad';
+
+/** The three gradients of x·a + b (a, b per channel) in one pass: dx = dy·a, da = Σ dy·x, db = Σ dy. */
+function affineGrad({ inputs, backend }: KernelArgs): Info[] {
+  const { x, dy, a } = inputs;
+  const c = a.shape[0];
+  const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([c], 'float32'), backend.makeOutput([c], 'float32')];
+  const [da, db] = [view(backend, outs[1]), view(backend, outs[2])];
+  da.fill(0);
+  db.fill(0);
+  simdKernels(backend)!.affineGrad(view(backend, dy).byteOffset, view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, outs[0]).byteOffset, da.byteOffset, db.byteOffset, view(backend, x).length / c, c);
+  return outs;
+}
+
+/**
+ * The gradients of x·a + b with a and b per channel (the last axis): one SIMD pass on wasm, tfjs ops elsewhere (and
+ * for channel counts that are not a multiple of 4).
+ */
+export function channelAffineGrad(dy: tf.Tensor, x: tf.Tensor, a: tf.Tensor): tf.Tensor[] {
+  const c = a.shape[0];
+  if (tf.getBackend() === 'wasm' && registered && c % 4 === 0 && a.rank === 1 && x.shape[x.rank - 1] === c && simdKernels(tf.backend() as BackendWasm)) {
+    return tf.engine().runKernel(AFFINE_GRAD, { x, dy, a }) as tf.Tensor[];
+  }
+  const axes = x.shape.map((_, i) => i).slice(0, -1);
+  return [tf.mul(dy, a), tf.sum(tf.mul(dy, x), axes), tf.sum(dy, axes)];
+}
+
 type Kernel = (a: KernelArgs) => Info;
 /** wasm's own kernels, kept before any are replaced. */
 const original = new Map<string, Kernel>();
@@ -254,6 +281,7 @@ const KERNELS: [string, Kernel][] = [
   ['BatchMatMul', matMul],
   ['Conv2DBackpropInput', conv2DBackpropInput],
   [RELU6_GRAD, relu6Grad],
+  [AFFINE_GRAD, affineGrad as unknown as Kernel],
 ];
 
 let registered = false;

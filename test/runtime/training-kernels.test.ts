@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTraining, relu6 } from '../../src/runtime/training-kernels.ts';
+import { channelAffineGrad, registerWasmTraining, relu6 } from '../../src/runtime/training-kernels.ts';
 import { seeded } from '../../src/util/rng.ts';
 
 /** Gradients of f at the inputs on one backend, as plain arrays. */
@@ -67,4 +67,23 @@ test('relu6\'s fused gradient on wasm is exactly tfjs-layers\' relu then clipByV
   const cpu = await gradsOn('cpu', (x) => tf.clipByValue(tf.relu(x), 0, 6), input);
   const wasm = await gradsOn('wasm', (x) => relu6(x), input);
   assert.deepEqual(wasm[0], cpu[0]);
+});
+
+test('the fused gradient of x·a + b per channel on wasm gives tfjs\'s gradients of mul and add on the cpu backend', async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTraining();
+  const affine = tf.customGrad((x, a, b, save) => {
+    (save as tf.GradSaveFunc)([x as tf.Tensor, a as tf.Tensor]);
+    return { value: tf.add(tf.mul(x as tf.Tensor, a as tf.Tensor), b as tf.Tensor), gradFunc: (dy: tf.Tensor | tf.Tensor[], [xs, as]: tf.Tensor[]) => channelAffineGrad(dy as tf.Tensor, xs, as) };
+  }) as (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  const rng = seeded(5);
+  // 12 channels: the SIMD kernel; 5: tfjs ops.
+  for (const shape of [[2, 5, 6, 12], [3, 4, 3, 5], [7, 8]]) {
+    const c = shape[shape.length - 1];
+    const inputs = [random(shape, rng), random([c], rng), random([c], rng)];
+    const cpu = await gradsOn('cpu', (x, a, b) => tf.add(tf.mul(x, a), b), inputs);
+    const wasm = await gradsOn('wasm', affine, inputs);
+    cpu.forEach((g, i) => assertClose(wasm[i], g, `affine ${shape.join('x')}, gradient ${i}`));
+  }
 });

@@ -1,4 +1,4 @@
-import { add, bump, f32x4Add, f32x4Gt, f32x4Le, f32x4Mul, f32x4Splat, forRange, geU, get, i32, I32, ltU, mul, set, shl, sub, v128And, v128Load, v128Store, V128, wasmModule, when, type Code, type Func } from './wasm-encoder.ts';
+import { add, bump, f32x4Add, f32x4Gt, f32x4Le, f32x4Mul, f32x4Splat, forRange, get, i32, I32, ltU, mul, set, shl, sub, v128And, v128Load, v128Store, V128, wasmModule, when, whileBelow, type Code, type Func } from './wasm-encoder.ts';
 
 /**
  * The source of src/runtime/simd/kernels.wasm (scripts/build-kernels.ts writes it; a test rebuilds and compares):
@@ -11,6 +11,9 @@ import { add, bump, f32x4Add, f32x4Gt, f32x4Le, f32x4Mul, f32x4Splat, forRange, 
  * padLeft. depthwise_filter adds x·dy into w; depthwise_input adds dy·w into x.
  *
  * relu6_grad(x, dy, out, count): out = dy where 0 < x ≤ 6, else 0 (count a multiple of 4).
+ *
+ * affine_grad(dy, x, a, dx, da, db, rows, channels): the gradient of x·a + b per channel (channels a multiple of 4):
+ * dx = dy·a, and da += Σ dy·x, db += Σ dy over the rows (da and db zeroed by the caller).
  */
 const U = 'x dy w batch inH inW C outH outW fh fw sh sw dh dw pt pl'.split(' ');
 const P = Object.fromEntries(U.map((n, i) => [n, i])) as Record<string, number>;
@@ -20,13 +23,10 @@ const [bb, yr, wr, xr, yc, yOff, wc, xc, xOff, wOff, o, p, q, end] = Array.from(
 const g = (n: string): Code => get(P[n]);
 
 /** o += p·q, four floats at a time, for o from o to end (p and q advancing with it). */
-const axpy: Code = [
-  ...[0x02, 0x40, 0x03, 0x40],
-  ...get(o), ...get(end), ...geU, 0x0d, 1,
+const axpy: Code = whileBelow(o, end, [
   ...get(o), ...get(o), ...v128Load, ...get(p), ...v128Load, ...get(q), ...v128Load, ...f32x4Mul, ...f32x4Add, ...v128Store,
   ...bump(o, 16), ...bump(p, 16), ...bump(q, 16),
-  ...[0x0c, 0, 0x0b, 0x0b],
-];
+]);
 
 function depthwise(role: 'filter' | 'input'): Func {
   const zero = i32(0);
@@ -64,15 +64,35 @@ function relu6Grad(): Func {
     ...f32(0), ...f32x4Splat, ...set(lo),
     ...f32(6), ...f32x4Splat, ...set(hi),
     ...get(out), ...get(count), ...i32(2), ...shl, ...add, ...set(stop),
-    ...[0x02, 0x40, 0x03, 0x40],
-    ...get(out), ...get(stop), ...geU, 0x0d, 1,
     // out = dy & (x > 0) & (x <= 6): dy or +0, as where(mask, dy, 0) gives.
-    ...get(out), ...get(dy), ...v128Load, ...get(x), ...v128Load, ...get(lo), ...f32x4Gt, ...get(x), ...v128Load, ...get(hi), ...f32x4Le, ...v128And, ...v128And, ...v128Store,
-    ...bump(out, 16), ...bump(x, 16), ...bump(dy, 16),
-    ...[0x0c, 0, 0x0b, 0x0b],
+    ...whileBelow(out, stop, [
+      ...get(out), ...get(dy), ...v128Load, ...get(x), ...v128Load, ...get(lo), ...f32x4Gt, ...get(x), ...v128Load, ...get(hi), ...f32x4Le, ...v128And, ...v128And, ...v128Store,
+      ...bump(out, 16), ...bump(x, 16), ...bump(dy, 16),
+    ]),
   ];
   return { name: 'relu6_grad', params: [I32, I32, I32, I32], locals: [I32, V128, V128], body };
 }
 
+function affineGrad(): Func {
+  const [dy, x, a, dx, da, db, rows, channels] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [r, off, width, dv] = [8, 9, 10, 11];
+  const at = (base: number): Code => [...get(base), ...get(off), ...add];
+  const body: Code = [
+    ...get(channels), ...i32(2), ...shl, ...set(width),
+    ...forRange(r, i32(0), get(rows), 1, [
+      ...i32(0), ...set(off),
+      ...whileBelow(off, width, [
+        ...at(dy), ...v128Load, ...set(dv),
+        ...at(dx), ...get(dv), ...at(a), ...v128Load, ...f32x4Mul, ...v128Store,
+        ...at(da), ...at(da), ...v128Load, ...get(dv), ...at(x), ...v128Load, ...f32x4Mul, ...f32x4Add, ...v128Store,
+        ...at(db), ...at(db), ...v128Load, ...get(dv), ...f32x4Add, ...v128Store,
+        ...bump(off, 16),
+      ]),
+      ...[dy, x, dx].flatMap((base) => [...get(base), ...get(width), ...add, ...set(base)]),
+    ]),
+  ];
+  return { name: 'affine_grad', params: Array.from({ length: 8 }, () => I32), locals: [I32, I32, I32, V128], body };
+}
+
 /** The kernels module's bytes. */
-export const kernelsWasm = (): Uint8Array<ArrayBuffer> => wasmModule([depthwise('filter'), depthwise('input'), relu6Grad()]);
+export const kernelsWasm = (): Uint8Array<ArrayBuffer> => wasmModule([depthwise('filter'), depthwise('input'), relu6Grad(), affineGrad()]);

@@ -9,6 +9,7 @@ export interface SimdKernels {
   depthwiseFilter(...args: number[]): void;
   depthwiseInput(...args: number[]): void;
   relu6Grad(x: number, dy: number, out: number, count: number): void;
+  affineGrad(dy: number, x: number, a: number, dx: number, da: number, db: number, rows: number, channels: number): void;
 }
 
 const instances = new WeakMap<BackendWasm, SimdKernels | null>();
@@ -23,7 +24,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
     if (!memory || !WebAssembly.validate(bytes)) k = null;
     else {
       const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      k = { depthwiseFilter: e.depthwise_filter, depthwiseInput: e.depthwise_input, relu6Grad: e.relu6_grad };
+      k = { depthwiseFilter: e.depthwise_filter, depthwiseInput: e.depthwise_input, relu6Grad: e.relu6_grad, affineGrad: e.affine_grad };
     }
     instances.set(backend, k);
   }

@@ -45,7 +45,7 @@ export const sub = [0x6b];
 export const mul = [0x6c];
 export const shl = [0x74];
 export const ltU = [0x49];
-export const geU = [0x4f];
+const geU = [0x4f];
 const geS = [0x4e];
 const simd = (op: number): Code => [0xfd, ...uleb(op)];
 /** 16-byte load/store at the address on the stack, alignment hint 2^2 (float arrays are 4-byte aligned). */
@@ -64,6 +64,11 @@ export const bump = (i: number, step: number): Code => [...get(i), ...i32(step),
 /** for (i = from; i < end; i += step) body — `from` and `end` are code leaving one i32 each (end re-evaluated). */
 export function forRange(i: number, from: Code, end: Code, step: number, body: Code): Code {
   return [...from, ...set(i), 0x02, 0x40, 0x03, 0x40, ...get(i), ...end, ...geS, 0x0d, 1, ...body, ...bump(i, step), 0x0c, 0, 0x0b, 0x0b];
+}
+
+/** while (i < end, unsigned: i and end are byte pointers) body — body advances i. */
+export function whileBelow(i: number, end: number, body: Code): Code {
+  return [0x02, 0x40, 0x03, 0x40, ...get(i), ...get(end), ...geU, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
 }
 
 /** if (cond) body — cond leaves one i32. */
