@@ -87,3 +87,19 @@ test('the fused gradient of x·a + b per channel on wasm gives tfjs\'s gradients
     cpu.forEach((g, i) => assertClose(wasm[i], g, `affine ${shape.join('x')}, gradient ${i}`));
   }
 });
+
+test('tf.clone on wasm shares its data (no copy) and the clone outlives the original', async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTraining();
+  const backend = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
+  const a = tf.tensor([1, 2, 3]);
+  const b = a.clone();
+  assert.equal(backend.dataIdMap.get(b.dataId).memoryOffset, backend.dataIdMap.get(a.dataId).memoryOffset);
+  a.dispose();
+  assert.deepEqual(Array.from(await b.data()), [1, 2, 3]);
+  const c = tf.add(b, 1);
+  b.dispose();
+  assert.deepEqual(Array.from(await c.data()), [2, 3, 4]);
+  c.dispose();
+});
