@@ -88,10 +88,42 @@ class Relu6 extends tf.layers.Layer {
   }
 }
 
-/** The layer that replaces a Keras one for training: batch norms on running statistics, relu6 fused. */
+/**
+ * A Keras Conv2D without bias or activation as a plain tf.conv2d: tfjs-layers applies fused.conv2d, whose gradient
+ * (a customGrad) computes the input gradient even where nothing needs it. From the pixels that is the stem's gradient
+ * to the image (5 % of training MobileNetV2 in the profile); the plain op's gradients run only when asked.
+ */
+class PlainConv extends tf.layers.Layer {
+  static readonly className = 'ReprobePlainConv';
+  private readonly conv: tf.layers.Layer;
+
+  constructor(conv: tf.layers.Layer) {
+    super({ name: `${conv.name}__plain` });
+    this.conv = conv;
+  }
+
+  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return this.conv.computeOutputShape(shape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    const c = this.conv.getConfig() as { strides: [number, number]; padding: 'same' | 'valid'; dilationRate: [number, number] };
+    const kernel = (this.conv as unknown as { kernel: tf.LayerVariable }).kernel.read() as tf.Tensor4D;
+    return tf.conv2d(x, kernel, c.strides, c.padding, 'NHWC', c.dilationRate);
+  }
+}
+
+const plainConv = (l: tf.layers.Layer): boolean => {
+  const c = l.getConfig();
+  return c.useBias === false && c.activation === 'linear' && (c.dataFormat ?? 'channelsLast') === 'channelsLast';
+};
+
+/** The layer that replaces a Keras one for training: batch norms on running statistics, relu6 fused, convolutions plain. */
 function trainingLayer(className: string, original: tf.layers.Layer): tf.layers.Layer {
   if (className === 'BatchNormalization') return new RunningStatsNorm(original);
   if (className === 'ReLU' && original.getConfig().maxValue === 6) return new Relu6(original.name);
+  if (className === 'Conv2D' && plainConv(original)) return new PlainConv(original);
   return original;
 }
 
