@@ -251,15 +251,52 @@ function matMul(args: KernelArgs): Info {
   return out;
 }
 
-/** The input gradient of a 1x1, stride-1, unpadded convolution is dy · Wᵀ; others go to wasm's kernel. */
+/**
+ * The input gradient of any other convolution, one matrix product per filter tap (dy · W_tapᵀ) added into the input
+ * positions that tap read: wasm's own Conv2DBackpropInput is a naive loop (InceptionV3's 1x7, 7x1 and 3x3 layers
+ * spent most of a last:1 epoch in it).
+ */
+function tapwiseBackpropInput({ inputs, backend }: KernelArgs, c: Conv): Info {
+  const { dy, filter } = inputs;
+  const { inChannels: ci, outChannels: co, filterHeight: fh, filterWidth: fw } = c;
+  const P = c.batchSize * c.outHeight * c.outWidth;
+  const out = backend.makeOutput(c.inShape, 'float32');
+  view(backend, out).fill(0);
+  const tapW = backend.makeOutput([1, ci, co], 'float32');
+  const dyM = { dataId: dy.dataId, shape: [1, P, co], dtype: 'float32' as const };
+  for (let wr = 0; wr < fh; wr++) {
+    for (let wc = 0; wc < fw; wc++) {
+      const tap = wr * fw + wc;
+      view(backend, tapW).set(view(backend, filter).subarray(tap * ci * co, (tap + 1) * ci * co));
+      const part = matMul({ inputs: { a: dyM, b: tapW }, backend, attrs: { transposeA: false, transposeB: true } });
+      const [ps, dx] = [view(backend, part), view(backend, out)];
+      let p = 0;
+      for (let b = 0; b < c.batchSize; b++) {
+        for (let yr = 0; yr < c.outHeight; yr++) {
+          const xr = yr * c.strideHeight + wr * c.dilationHeight - c.padInfo.top;
+          for (let yc = 0; yc < c.outWidth; yc++, p++) {
+            const xc = yc * c.strideWidth + wc * c.dilationWidth - c.padInfo.left;
+            if (xr < 0 || xr >= c.inHeight || xc < 0 || xc >= c.inWidth) continue;
+            const xOff = ((b * c.inHeight + xr) * c.inWidth + xc) * ci;
+            const pOff = p * ci;
+            for (let d = 0; d < ci; d++) dx[xOff + d] += ps[pOff + d];
+          }
+        }
+      }
+      backend.disposeData(part.dataId);
+    }
+  }
+  backend.disposeData(tapW.dataId);
+  return out;
+}
+
+/** The input gradient of a 1x1, stride-1, unpadded convolution is dy · Wᵀ; others are summed over the filter taps. */
 function conv2DBackpropInput(args: KernelArgs): Info {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs;
   const inShape = attrs.inputShape as number[];
   const c = convInfo(inShape, filter.shape, attrs, false);
-  if (c.filterHeight !== 1 || c.filterWidth !== 1 || c.strideHeight !== 1 || c.strideWidth !== 1 || !unpadded(c)) {
-    return wasmKernel('Conv2DBackpropInput')(args);
-  }
+  if (c.filterHeight !== 1 || c.filterWidth !== 1 || c.strideHeight !== 1 || c.strideWidth !== 1 || !unpadded(c)) return tapwiseBackpropInput(args, c);
   const P = c.batchSize * c.outHeight * c.outWidth;
   const w = { dataId: filter.dataId, shape: [1, c.inChannels, c.outChannels], dtype: 'float32' as const };
   const out = matMul({ inputs: { a: { dataId: dy.dataId, shape: [1, P, c.outChannels], dtype: 'float32' }, b: w }, backend, attrs: { transposeA: false, transposeB: true } });
