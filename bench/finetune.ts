@@ -2,7 +2,7 @@
 // tfjs) against the seed study's PyTorch CPU loop (tools/torch_finetune_bench.py: the same cut, batch 16, Adam, the
 // frozen prefix recomputed every epoch), on 147 train + 42 val images: MobileNetV2 head, last:2 and all, and
 // InceptionV3 last:1 (INCEPTION=0 skips it). Each case runs in its own process on both sides, so that its peak memory
-// (RSS) is its own. Prints seconds per epoch, wall time to EPOCHS epochs (reprobe's includes computing the prefix
+// (RSS) is its own; ONLY=<model id or 'id mode'> picks cases. Prints seconds per epoch, wall time to EPOCHS epochs (reprobe's includes computing the prefix
 // once), the ratios and the peaks. Goals (issue 30): all >= 1x PyTorch per epoch, last:2 >= 4x, head >= 10x.
 // Needs Debian python3-torch and python3-torchvision (installed here with apt-get when missing and run as root).
 import { execFileSync } from 'node:child_process';
@@ -86,7 +86,9 @@ if (child) {
   await runOurs(id, mode);
 } else {
   ensureTorch();
-  const cases: [string, string][] = [['mobilenet-v2', 'head'], ['mobilenet-v2', 'last:2'], ['mobilenet-v2', 'all'], ...(process.env.INCEPTION === '0' ? [] : [['inception-v3', 'last:1'] as [string, string]])];
+  const all: [string, string][] = [['mobilenet-v2', 'head'], ['mobilenet-v2', 'last:2'], ['mobilenet-v2', 'all'], ...(process.env.INCEPTION === '0' ? [] : [['inception-v3', 'last:1'] as [string, string]])];
+  // ONLY="inception-v3 last:1" (or a model id) runs the matching cases alone.
+  const cases = all.filter(([id, mode]) => !process.env.ONLY || `${id} ${mode}`.startsWith(process.env.ONLY));
   console.log(`tfjs backend: ${await tfjsBackend()}; ${EPOCHS} epochs of 147 train + 42 val images, batch 16, Adam lr 1e-5 (all and InceptionV3: 2 epochs each, projected)`);
   console.log('model        mode    reprobe prefix_s  epoch_s  wall_s micro  peak_MiB | pytorch epoch_s  wall_s peak_MiB | wall ratio  epoch ratio');
   for (const [id, mode] of cases) {
