@@ -1,8 +1,9 @@
-// Fine-tuning speed (issue 14): reprobe's loop (frozen prefix once on onnxruntime, cached; the trained suffix in
-// tfjs) against the seed study's PyTorch CPU loop (tools/torch_finetune_bench.py: the same MobileNetV2 cut, batch 16,
-// Adam, the frozen prefix recomputed every epoch), for head, last:2 and all, on 147 train + 42 val images.
-// Prints seconds per epoch, wall time to the same epoch count (reprobe's includes computing the prefix once) and the
-// ratios. Goals: head >= 10x PyTorch in wall time to the same epochs, last:N >= 1x, all measured.
+// Fine-tuning speed (issues 14, 30): reprobe's loop (frozen prefix once on onnxruntime, cached; the trained suffix in
+// tfjs) against the seed study's PyTorch CPU loop (tools/torch_finetune_bench.py: the same cut, batch 16, Adam, the
+// frozen prefix recomputed every epoch), on 147 train + 42 val images: MobileNetV2 head, last:2 and all, and
+// InceptionV3 last:1 (INCEPTION=0 skips it). Each case runs in its own process on both sides, so that its peak memory
+// (RSS) is its own; ONLY=<model id or 'id mode'> picks cases. Prints seconds per epoch, wall time to EPOCHS epochs (reprobe's includes computing the prefix
+// once), the ratios and the peaks. Goals (issue 30): all >= 1x PyTorch per epoch, last:2 >= 4x, head >= 10x.
 // Needs Debian python3-torch and python3-torchvision (installed here with apt-get when missing and run as root).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { extractFeatures } from '../src/features/extract.ts';
 import { headModel } from '../src/train/head.ts';
 import { kerasTrainModel } from '../src/finetune/keras-model.ts';
 import { trainModel } from '../src/train/loop.ts';
+import { microBatchFor } from '../src/train/micro-batch.ts';
 import { registerWasmTraining } from '../src/runtime/training-kernels.ts';
 import { spread } from './common.ts';
 
@@ -36,42 +38,67 @@ function ensureTorch(): void {
 interface TorchRun {
   first_epoch_s: number;
   epoch_s: number;
-  torch: string;
+  peak_mib: number;
 }
-const torchRun = (mode: string, epochs: number): TorchRun => JSON.parse(execFileSync(python, [tool, 'run', mode, String(epochs), String(THREADS)], { encoding: 'utf8' })) as TorchRun;
+const torchRun = (model: string, mode: string, epochs: number): TorchRun => JSON.parse(execFileSync(python, [tool, 'run', mode, String(epochs), String(THREADS), model], { encoding: 'utf8' })) as TorchRun;
 
-ensureTorch();
-const backend = await tfjsBackend();
-if (backend === 'wasm') registerWasmTraining();
-const card = resolveCard('mobilenet-v2') as KerasCard;
-const files = loadNsfwjsModel(card.source.model);
-const blocks = kerasBlocks(files, card.blocks, card.tap);
-const samples = spread((await loadMnist()).samples, 189);
-const labels = Int32Array.from(samples, (s) => s.label);
-const split = (x: Float32Array, d: number) => ({ train: { x: x.subarray(0, 147 * d), y: labels.subarray(0, 147) }, val: { x: x.subarray(147 * d), y: labels.subarray(147) } });
+interface OursRun {
+  prefix_s: number;
+  epoch_s: number;
+  epochs: number;
+  micro_batch: number;
+  peak_mib: number;
+}
 
-console.log(`tfjs backend: ${backend}; ${EPOCHS} epochs of 147 train + 42 val images, batch 16, Adam lr 1e-5`);
-console.log('mode    reprobe prefix_s  epoch_s  wall_s | pytorch epoch_s  wall_s | wall ratio  epoch ratio');
-for (const mode of ['head', 'last:2', 'all']) {
+/** One case in this process (the child's side): prints one JSON line. */
+async function runOurs(id: string, mode: string): Promise<void> {
+  const backend = await tfjsBackend();
+  if (backend === 'wasm') registerWasmTraining();
+  const card = resolveCard(id) as KerasCard;
+  const files = loadNsfwjsModel(card.source.model);
+  const blocks = kerasBlocks(files, card.blocks, card.tap);
+  const samples = spread((await loadMnist()).samples, 189);
+  const labels = Int32Array.from(samples, (s) => s.label);
   const n = mode === 'head' ? 0 : mode === 'all' ? blocks.length : Number(mode.slice(5));
   const cut = n === 0 ? null : n === blocks.length ? files.layers[0].name : blocks[blocks.length - n - 1].end;
   const t0 = performance.now();
-  const bb = await openBackbone('mobilenet-v2', { runtime: 'onnx', threads: THREADS, ...(cut ? { layer: cut, unpooled: true } : {}) });
+  const bb = await openBackbone(id, { runtime: 'onnx', threads: THREADS, ...(cut ? { layer: cut, unpooled: true } : {}) });
   const acts = await extractFeatures(bb, samples, { batchSize: 16 });
   await bb.dispose();
   const prefix = (performance.now() - t0) / 1000;
   const model = cut ? await kerasTrainModel(files, { from: cut, trainAfter: cut, tap: card.tap, numClasses: 10, seed: 0 }) : headModel(acts.features.cols, 10, 0);
-  const { train, val } = split(acts.features.data as Float32Array, acts.features.cols);
-  const epochs = mode === 'all' ? Math.min(EPOCHS, 2) : EPOCHS;
-  // As `reprobe finetune` does: from the pixels, micro-batches of 4 (their gradients summed to the batch's).
-  const microBatch = mode === 'all' ? { microBatch: 4 } : {};
-  const out = await trainModel(model, train, val, { optimizer: { name: 'adam', lr: 1e-5, weightDecay: 0 }, batchSize: 16, patience: 1e9, maxEpochs: epochs, numClasses: 10, seed: 0, ...microBatch });
+  const d = acts.features.cols;
+  const x = acts.features.data as Float32Array;
+  const train = { x: x.subarray(0, 147 * d), y: labels.subarray(0, 147) };
+  const val = { x: x.subarray(147 * d), y: labels.subarray(147) };
+  const epochs = mode === 'all' || id !== 'mobilenet-v2' ? Math.min(EPOCHS, 2) : EPOCHS;
+  // As `reprobe finetune` chooses: micro-batches from the model's activation size (their gradients summed).
+  const microBatch = microBatchFor(model.activationBytes, 16);
+  const out = await trainModel(model, train, val, { optimizer: { name: 'adam', lr: 1e-5, weightDecay: 0 }, batchSize: 16, patience: 1e9, maxEpochs: epochs, numClasses: 10, seed: 0, microBatch });
   model.dispose();
-  const epochS = out.curve.reduce((a, l) => a + l.seconds, 0) / out.curve.length;
-  const ours = prefix + epochS * EPOCHS;
-  const torch = torchRun(mode, mode === 'all' ? 2 : Math.min(EPOCHS, 4));
-  const theirs = torch.first_epoch_s + torch.epoch_s * (EPOCHS - 1);
-  console.log(
-    `${mode.padEnd(7)} ${prefix.toFixed(2).padStart(16)} ${epochS.toFixed(3).padStart(8)} ${ours.toFixed(1).padStart(7)} | ${torch.epoch_s.toFixed(3).padStart(15)} ${theirs.toFixed(1).padStart(7)} | ${(theirs / ours).toFixed(2).padStart(9)}x ${(torch.epoch_s / epochS).toFixed(2).padStart(10)}x${mode === 'all' ? '  (2 epochs each, projected)' : ''}`,
-  );
+  const result: OursRun = { prefix_s: prefix, epoch_s: out.curve.reduce((a, l) => a + l.seconds, 0) / out.curve.length, epochs, micro_batch: microBatch, peak_mib: process.resourceUsage().maxRSS / 1024 };
+  console.log(JSON.stringify(result));
+}
+
+const child = process.env.BENCH_CASE;
+if (child) {
+  const [id, mode] = child.split(' ');
+  await runOurs(id, mode);
+} else {
+  ensureTorch();
+  const all: [string, string][] = [['mobilenet-v2', 'head'], ['mobilenet-v2', 'last:2'], ['mobilenet-v2', 'all'], ...(process.env.INCEPTION === '0' ? [] : [['inception-v3', 'last:1'] as [string, string]])];
+  // ONLY="inception-v3 last:1" (or a model id) runs the matching cases alone.
+  const cases = all.filter(([id, mode]) => !process.env.ONLY || `${id} ${mode}`.startsWith(process.env.ONLY));
+  console.log(`tfjs backend: ${await tfjsBackend()}; ${EPOCHS} epochs of 147 train + 42 val images, batch 16, Adam lr 1e-5 (all and InceptionV3: 2 epochs each, projected)`);
+  console.log('model        mode    reprobe prefix_s  epoch_s  wall_s micro  peak_MiB | pytorch epoch_s  wall_s peak_MiB | wall ratio  epoch ratio');
+  for (const [id, mode] of cases) {
+    const line = execFileSync(process.execPath, [...process.execArgv, import.meta.filename], { encoding: 'utf8', env: { ...process.env, BENCH_CASE: `${id} ${mode}` } }).trim().split('\n').pop()!;
+    const ours = JSON.parse(line) as OursRun;
+    const torch = torchRun(id, mode, ours.epochs === EPOCHS ? Math.min(EPOCHS, 4) : ours.epochs);
+    const oursWall = ours.prefix_s + ours.epoch_s * EPOCHS;
+    const theirs = torch.first_epoch_s + torch.epoch_s * (EPOCHS - 1);
+    console.log(
+      `${id.padEnd(12)} ${mode.padEnd(7)} ${ours.prefix_s.toFixed(2).padStart(16)} ${ours.epoch_s.toFixed(3).padStart(8)} ${oursWall.toFixed(1).padStart(7)} ${String(ours.micro_batch).padStart(5)} ${ours.peak_mib.toFixed(0).padStart(9)} | ${torch.epoch_s.toFixed(3).padStart(15)} ${theirs.toFixed(1).padStart(7)} ${torch.peak_mib.toFixed(0).padStart(8)} | ${(theirs / oursWall).toFixed(2).padStart(9)}x ${(torch.epoch_s / ours.epoch_s).toFixed(2).padStart(10)}x`,
+    );
+  }
 }

@@ -25,12 +25,13 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { openOnnx } from '../runtime/ort.ts';
 import { withOldNames, type Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
+import { microBatchFor } from '../train/micro-batch.ts';
 import { extractRows } from '../features/cell-features.ts';
 import type { ImagesMethod, MethodResult } from '../method/contract.ts';
 import { bootstrapField, confusedPairsField, OUTPUT_FIELDS, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
 import { CLASSIFICATION_FIELDS, measured, TRAINING_FIELDS, VAL_ACCURACY_FIELD } from '../method/record-fields.ts';
 
-/** Images per forward/backward pass when training from the pixels (MobileNetV2 at batch 16 outgrows wasm's 4 GB). */
+/** Images per forward/backward pass from the pixels for a model that does not report its activation size (ONNX). */
 const PIXEL_MICRO_BATCH = 4;
 
 /** `head`, `last:N` or `all`. */
@@ -168,8 +169,9 @@ export const finetuneMethod: ImagesMethod = {
     // Under the options' old names (learningRate as lr): a checkpoint written before the rename still resumes.
     const config = JSON.stringify({ options: withOldNames(training, FINETUNE_FLAGS), batchSize: cell.batchSize, seed: cell.seed, cut, tap, activations: acts.key });
     const curvePath = join(cell.runDir, 'epochs.jsonl');
-    // A network trained from the pixels keeps every activation for the backward pass: in micro-batches it fits in wasm's 4 GB.
-    const fromPixels = plan.fromPixels;
+    // The backward pass keeps every activation: a network trained from the pixels fits wasm's 4 GB in micro-batches,
+    // sized from the model's activations where it reports them (Keras models), else of PIXEL_MICRO_BATCH images.
+    const microBatch = model.activationBytes !== undefined ? microBatchFor(model.activationBytes, cell.batchSize) : plan.fromPixels ? Math.min(PIXEL_MICRO_BATCH, cell.batchSize) : cell.batchSize;
     const saved = cell.resume ? await ckpt.load(config) : undefined;
     if (cell.resume) cell.onNote?.(saved ? `resuming ${cell.runDir} after epoch ${saved.epoch}${saved.done ? ' (training had finished)' : ''}` : `nothing to resume in ${cell.runDir} for these settings and images; training from epoch 1`);
     const writeCurve = (curve: readonly EpochLog[]) => inRunDir(() => writeFileAtomic(curvePath, curve.map((l) => JSON.stringify(l)).join('\n') + '\n'));
@@ -186,7 +188,7 @@ export const finetuneMethod: ImagesMethod = {
           maxEpochs: o.maxEpochs,
           numClasses: K,
           seed: cell.seed,
-          ...(fromPixels ? { microBatch: PIXEL_MICRO_BATCH } : {}),
+          microBatch,
           ...(o.augment ? { augment: augmenter(card.input.layout) } : {}),
         },
         {
@@ -240,7 +242,7 @@ export const finetuneMethod: ImagesMethod = {
               optimizer: o.optimizer,
               weight_decay: o.weightDecay,
               augment: o.augment,
-              micro_batch: fromPixels ? Math.min(PIXEL_MICRO_BATCH, cell.batchSize) : cell.batchSize,
+              micro_batch: microBatch,
               tf_backend: backend,
               activations_key: acts.key,
               activations_from_cache: acts.fromCache,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { TrainingError } from '../errors.ts';
+import { simdKernels } from './simd/kernels.ts';
 
 /**
  * Training kernels for tfjs. The wasm backend (4.22) lacks the convolution filter gradient and both depthwise
@@ -96,12 +97,24 @@ function eachTap(c: Conv, visit: (xOff: number, yOff: number, tap: number) => vo
   }
 }
 
+/** The SIMD kernel's arguments after its three pointers (channel multiplier 1, channels a multiple of 4), or null. */
+function simdShape(c: Conv): number[] | null {
+  if (c.outChannels !== c.inChannels || c.inChannels % 4 !== 0) return null;
+  return [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left];
+}
+
 function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
   const { x, dy } = inputs;
   const c = convInfo(x.shape, attrs.filterShape as number[], attrs, true);
   const out = backend.makeOutput(c.filterShape, 'float32');
   const [xs, ds, dw] = [view(backend, x), view(backend, dy), view(backend, out)];
   dw.fill(0);
+  const simd = simdKernels(backend);
+  const shape = simdShape(c);
+  if (simd && shape) {
+    simd.depthwiseFilter(xs.byteOffset, ds.byteOffset, dw.byteOffset, ...shape);
+    return out;
+  }
   const ci = c.inChannels;
   const m = c.outChannels / ci;
   eachTap(c, (xOff, yOff, tap) => {
@@ -124,6 +137,12 @@ function depthwiseBackpropInput({ inputs, backend, attrs }: KernelArgs): Info {
   const out = backend.makeOutput(c.inShape, 'float32');
   const [ds, ws, dx] = [view(backend, dy), view(backend, filter), view(backend, out)];
   dx.fill(0);
+  const simd = simdKernels(backend);
+  const shape = simdShape(c);
+  if (simd && shape) {
+    simd.depthwiseInput(dx.byteOffset, ds.byteOffset, ws.byteOffset, ...shape);
+    return out;
+  }
   const ci = c.inChannels;
   const m = c.outChannels / ci;
   eachTap(c, (xOff, yOff, tap) => {
@@ -139,6 +158,75 @@ function depthwiseBackpropInput({ inputs, backend, attrs }: KernelArgs): Info {
     }
   });
   return out;
+}
+
+const RELU6_GRAD = 'ReprobeRelu6Grad';
+
+/** dy where 0 < x ≤ 6, else 0: the gradient of relu6, one pass (SIMD where it can) instead of tfjs's five kernels. */
+function relu6Grad({ inputs, backend }: KernelArgs): Info {
+  const { x, dy } = inputs;
+  const out = backend.makeOutput(x.shape, 'float32');
+  const [xs, ds, os] = [view(backend, x), view(backend, dy), view(backend, out)];
+  const simd = simdKernels(backend);
+  const done = simd ? xs.length & ~3 : 0;
+  if (simd) simd.relu6Grad(xs.byteOffset, ds.byteOffset, os.byteOffset, done);
+  for (let i = done; i < xs.length; i++) os[i] = xs[i] > 0 && xs[i] <= 6 ? ds[i] : 0;
+  return out;
+}
+
+/**
+ * min(max(x, 0), 6) with a fused gradient on wasm (elsewhere the same mask from tfjs ops). Keras's ReLU(max_value=6)
+ * is relu then clipByValue in tfjs-layers, whose gradients take seven passes over the activation.
+ */
+export const relu6 = tf.customGrad((x, save) => {
+  const xt = x as tf.Tensor;
+  (save as tf.GradSaveFunc)([xt]);
+  return {
+    value: tf.relu6(xt),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const [d, xs] = [dy as tf.Tensor, saved[0]];
+      if (tf.getBackend() === 'wasm' && registered) return tf.engine().runKernel(RELU6_GRAD, { x: xs, dy: d }) as tf.Tensor;
+      return tf.where(tf.logicalAnd(tf.greater(xs, 0), tf.lessEqual(xs, 6)), d, tf.zerosLike(d));
+    },
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
+
+const AFFINE_GRAD = 'ReprobeChannelAffineGrad';
+
+/** The three gradients of x·a + b (a, b per channel) in one pass: dx = dy·a, da = Σ dy·x, db = Σ dy. */
+function affineGrad({ inputs, backend }: KernelArgs): Info[] {
+  const { x, dy, a } = inputs;
+  const c = a.shape[0];
+  const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([c], 'float32'), backend.makeOutput([c], 'float32')];
+  const [da, db] = [view(backend, outs[1]), view(backend, outs[2])];
+  da.fill(0);
+  db.fill(0);
+  simdKernels(backend)!.affineGrad(view(backend, dy).byteOffset, view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, outs[0]).byteOffset, da.byteOffset, db.byteOffset, view(backend, x).length / c, c);
+  return outs;
+}
+
+/**
+ * The gradients of x·a + b with a and b per channel (the last axis): one SIMD pass on wasm, tfjs ops elsewhere (and
+ * for channel counts that are not a multiple of 4).
+ */
+export function channelAffineGrad(dy: tf.Tensor, x: tf.Tensor, a: tf.Tensor): tf.Tensor[] {
+  const c = a.shape[0];
+  if (tf.getBackend() === 'wasm' && registered && c % 4 === 0 && a.rank === 1 && x.shape[x.rank - 1] === c && simdKernels(tf.backend() as BackendWasm)) {
+    return tf.engine().runKernel(AFFINE_GRAD, { x, dy, a }) as tf.Tensor[];
+  }
+  const axes = x.shape.map((_, i) => i).slice(0, -1);
+  return [tf.mul(dy, a), tf.sum(tf.mul(dy, x), axes), tf.sum(dy, axes)];
+}
+
+/**
+ * Identity (tf.clone) shares the data, as the cpu backend's does, instead of copying it: the tape clones every tensor
+ * a gradient saves, which on wasm copied each saved activation (5.7 % of training MobileNetV2, and the memory twice).
+ * Tensors are immutable and variables take new data on assign, so sharing is safe.
+ */
+function shareData({ inputs, backend }: KernelArgs): Info {
+  const { x } = inputs;
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
 type Kernel = (a: KernelArgs) => Info;
@@ -163,15 +251,52 @@ function matMul(args: KernelArgs): Info {
   return out;
 }
 
-/** The input gradient of a 1x1, stride-1, unpadded convolution is dy · Wᵀ; others go to wasm's kernel. */
+/**
+ * The input gradient of any other convolution, one matrix product per filter tap (dy · W_tapᵀ) added into the input
+ * positions that tap read: wasm's own Conv2DBackpropInput is a naive loop (InceptionV3's 1x7, 7x1 and 3x3 layers
+ * spent most of a last:1 epoch in it).
+ */
+function tapwiseBackpropInput({ inputs, backend }: KernelArgs, c: Conv): Info {
+  const { dy, filter } = inputs;
+  const { inChannels: ci, outChannels: co, filterHeight: fh, filterWidth: fw } = c;
+  const P = c.batchSize * c.outHeight * c.outWidth;
+  const out = backend.makeOutput(c.inShape, 'float32');
+  view(backend, out).fill(0);
+  const tapW = backend.makeOutput([1, ci, co], 'float32');
+  const dyM = { dataId: dy.dataId, shape: [1, P, co], dtype: 'float32' as const };
+  for (let wr = 0; wr < fh; wr++) {
+    for (let wc = 0; wc < fw; wc++) {
+      const tap = wr * fw + wc;
+      view(backend, tapW).set(view(backend, filter).subarray(tap * ci * co, (tap + 1) * ci * co));
+      const part = matMul({ inputs: { a: dyM, b: tapW }, backend, attrs: { transposeA: false, transposeB: true } });
+      const [ps, dx] = [view(backend, part), view(backend, out)];
+      let p = 0;
+      for (let b = 0; b < c.batchSize; b++) {
+        for (let yr = 0; yr < c.outHeight; yr++) {
+          const xr = yr * c.strideHeight + wr * c.dilationHeight - c.padInfo.top;
+          for (let yc = 0; yc < c.outWidth; yc++, p++) {
+            const xc = yc * c.strideWidth + wc * c.dilationWidth - c.padInfo.left;
+            if (xr < 0 || xr >= c.inHeight || xc < 0 || xc >= c.inWidth) continue;
+            const xOff = ((b * c.inHeight + xr) * c.inWidth + xc) * ci;
+            const pOff = p * ci;
+            for (let d = 0; d < ci; d++) dx[xOff + d] += ps[pOff + d];
+          }
+        }
+      }
+      backend.disposeData(part.dataId);
+    }
+  }
+  backend.disposeData(tapW.dataId);
+  return out;
+}
+
+/** The input gradient of a 1x1, stride-1, unpadded convolution is dy · Wᵀ; others are summed over the filter taps. */
 function conv2DBackpropInput(args: KernelArgs): Info {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs;
   const inShape = attrs.inputShape as number[];
   const c = convInfo(inShape, filter.shape, attrs, false);
-  if (c.filterHeight !== 1 || c.filterWidth !== 1 || c.strideHeight !== 1 || c.strideWidth !== 1 || !unpadded(c)) {
-    return wasmKernel('Conv2DBackpropInput')(args);
-  }
+  if (c.filterHeight !== 1 || c.filterWidth !== 1 || c.strideHeight !== 1 || c.strideWidth !== 1 || !unpadded(c)) return tapwiseBackpropInput(args, c);
   const P = c.batchSize * c.outHeight * c.outWidth;
   const w = { dataId: filter.dataId, shape: [1, c.inChannels, c.outChannels], dtype: 'float32' as const };
   const out = matMul({ inputs: { a: { dataId: dy.dataId, shape: [1, P, c.outChannels], dtype: 'float32' }, b: w }, backend, attrs: { transposeA: false, transposeB: true } });
@@ -203,6 +328,9 @@ const KERNELS: [string, Kernel][] = [
   ['DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput],
   ['BatchMatMul', matMul],
   ['Conv2DBackpropInput', conv2DBackpropInput],
+  [RELU6_GRAD, relu6Grad],
+  [AFFINE_GRAD, affineGrad as unknown as Kernel],
+  ['Identity', shareData],
 ];
 
 let registered = false;

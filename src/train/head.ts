@@ -8,6 +8,8 @@ export interface TrainModel {
   /** Batch → [n, classes] logits; batch norm on its running statistics, dropout off (what frozen features assume). */
   logits(x: tf.Tensor): tf.Tensor2D;
   dispose(): void;
+  /** Bytes of the layer outputs one example's forward pass makes (what a backward pass keeps), where known. */
+  activationBytes?: number;
 }
 
 /** A new linear classifier: glorot-uniform weights from the seed and a zero bias, as Keras' Dense starts (PyTorch's Linear draws kaiming-uniform). */

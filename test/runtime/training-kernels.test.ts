@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTraining } from '../../src/runtime/training-kernels.ts';
+import { channelAffineGrad, registerWasmTraining, relu6 } from '../../src/runtime/training-kernels.ts';
 import { seeded } from '../../src/util/rng.ts';
 
 /** Gradients of f at the inputs on one backend, as plain arrays. */
@@ -34,6 +34,10 @@ const CASES: { name: string; shapes: number[][]; f: (...xs: tf.Tensor[]) => tf.T
   { name: 'conv2d 1x1 stride 2', shapes: [[2, 6, 6, 4], [1, 1, 4, 3]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid') },
   { name: 'depthwise 3x3 same', shapes: [[2, 7, 7, 5], [3, 3, 5, 1]], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') },
   { name: 'depthwise 3x3 stride 2 valid', shapes: [[2, 9, 8, 4], [3, 3, 4, 1]], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid') },
+  // Channels a multiple of 4: reprobe's SIMD kernel (src/runtime/simd/); the others take the JavaScript loops.
+  { name: 'depthwise 3x3 same, 8 channels (SIMD)', shapes: [[2, 7, 6, 8], [3, 3, 8, 1]], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') },
+  { name: 'depthwise 3x3 stride 2 same, 12 channels (SIMD)', shapes: [[3, 9, 8, 12], [3, 3, 12, 1]], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same') },
+  { name: 'depthwise 5x3 valid, 4 channels (SIMD)', shapes: [[1, 11, 9, 4], [5, 3, 4, 1]], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid') },
   { name: 'depthwise multiplier 2', shapes: [[1, 6, 5, 3], [3, 3, 3, 2]], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') },
   { name: 'matmul transposed', shapes: [[7, 5], [6, 7]], f: (a, b) => tf.matMul(a, b, true, true) },
   { name: 'batched matmul transposed A', shapes: [[3, 4, 5], [3, 4, 2]], f: (a, b) => tf.matMul(a, b, true, false) },
@@ -50,4 +54,52 @@ test('the wasm training kernels give the cpu backend\'s gradients (conv filter a
     const wasm = await gradsOn('wasm', c.f, inputs);
     cpu.forEach((g, i) => assertClose(wasm[i], g, `${c.name}, gradient ${i}`));
   }
+});
+
+test('relu6\'s fused gradient on wasm is exactly tfjs-layers\' relu then clipByValue on the cpu backend, at 0, 6 and between', async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTraining();
+  const rng = seeded(3);
+  // 4k + 3 elements: the SIMD loop and the scalar tail; the boundaries and values past them on purpose.
+  const data = Float32Array.from({ length: 4 * 301 + 3 }, (_, i) => [0, 6, -0, 6.000001, -1e-7][i % 9] ?? (rng() * 2 - 1) * 9);
+  const input = [{ data, shape: [data.length] }];
+  const cpu = await gradsOn('cpu', (x) => tf.clipByValue(tf.relu(x), 0, 6), input);
+  const wasm = await gradsOn('wasm', (x) => relu6(x), input);
+  assert.deepEqual(wasm[0], cpu[0]);
+});
+
+test('the fused gradient of x·a + b per channel on wasm gives tfjs\'s gradients of mul and add on the cpu backend', async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTraining();
+  const affine = tf.customGrad((x, a, b, save) => {
+    (save as tf.GradSaveFunc)([x as tf.Tensor, a as tf.Tensor]);
+    return { value: tf.add(tf.mul(x as tf.Tensor, a as tf.Tensor), b as tf.Tensor), gradFunc: (dy: tf.Tensor | tf.Tensor[], [xs, as]: tf.Tensor[]) => channelAffineGrad(dy as tf.Tensor, xs, as) };
+  }) as (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  const rng = seeded(5);
+  // 12 channels: the SIMD kernel; 5: tfjs ops.
+  for (const shape of [[2, 5, 6, 12], [3, 4, 3, 5], [7, 8]]) {
+    const c = shape[shape.length - 1];
+    const inputs = [random(shape, rng), random([c], rng), random([c], rng)];
+    const cpu = await gradsOn('cpu', (x, a, b) => tf.add(tf.mul(x, a), b), inputs);
+    const wasm = await gradsOn('wasm', affine, inputs);
+    cpu.forEach((g, i) => assertClose(wasm[i], g, `affine ${shape.join('x')}, gradient ${i}`));
+  }
+});
+
+test('tf.clone on wasm shares its data (no copy) and the clone outlives the original', async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTraining();
+  const backend = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
+  const a = tf.tensor([1, 2, 3]);
+  const b = a.clone();
+  assert.equal(backend.dataIdMap.get(b.dataId).memoryOffset, backend.dataIdMap.get(a.dataId).memoryOffset);
+  a.dispose();
+  assert.deepEqual(Array.from(await b.data()), [1, 2, 3]);
+  const c = tf.add(b, 1);
+  b.dispose();
+  assert.deepEqual(Array.from(await c.data()), [2, 3, 4]);
+  c.dispose();
 });
