@@ -9,6 +9,8 @@ import { writeReport } from '../../src/report/write-report.ts';
 import { ensureResultsDir, latestPerCell, readStore, writeJobRecords, writeView } from '../../src/results/job-store.ts';
 import type { CellRecord } from '../../src/results/record.ts';
 import { tempDir } from '../helpers.ts';
+import { classificationScores } from '../../src/metrics/scores.ts';
+import { parseRecordLine } from '../../src/results/record-schema.ts';
 
 const V0 = join(import.meta.dirname, '..', 'fixtures', 'store-v0');
 
@@ -120,4 +122,14 @@ test('a report of a store whose every record is refused names the refused files,
   mkdirSync(join(dir, 'records'));
   writeFileSync(join(dir, 'records', 'torn.jsonl'), '{"method":"knn","val');
   await assert.rejects(writeReport(dir, ['md'], join(dir, 'report')), (e: unknown) => e instanceof ReprobeError && /No valid records .*1 file refused \(.*torn\.jsonl:1: not a valid record/.test(e.message));
+});
+
+test("an iWildCam record reads back: its value is WILDS' macro-F1 over the true classes, its macro_f1 field scikit-learn's over truth and predictions", () => {
+  // A prediction of a class absent from the truth (class 2): by hand, F1 over classes {0, 1} = (2/3 + 1) / 2 = 0.8333…;
+  // over {0, 1, 2} = (2/3 + 1 + 0) / 3 = 0.5555….
+  const scores = classificationScores([0, 0, 1, 1], [0, 2, 1, 1], 3, 'macro_f1');
+  assert.ok(Math.abs(scores.value - 5 / 6) < 1e-12 && Math.abs(scores.macro_f1 - 5 / 9) < 1e-12);
+  const line = { ...v0Lines()[0], ...scores, schema_version: 1, versions: { ...(v0Lines()[0].versions as object), dirty: false, diff_sha256: null } };
+  const out = parseRecordLine(JSON.stringify(line));
+  assert.ok('record' in out, 'error' in out ? out.error : '');
 });
