@@ -14,7 +14,8 @@ import type { Dataset, Sample } from './types.ts';
  * $REPROBE_HOME/digests/, keyed by the file's size, mtime, ctime and inode. A file replaced in place with its size and
  * mtime restored still gets a new ctime (no user call sets it), so it is hashed again, never served stale.
  *
- * Beside the bytes, the decoded pixels get a digest too (pixelDigest): the same picture saved again (another PNG
+ * Beside the bytes, the decoded pixels get a digest too (pixelDigest), computed only when a copy check asks (a dataset's
+ * identity needs the bytes alone, and decoding costs about ten times hashing): the same picture saved again (another PNG
  * compression, metadata stripped, PNG to lossless WebP or TIFF) has other bytes but the same pixels, and is the same
  * image under two labels or on both sides of a split.
  */
@@ -22,7 +23,8 @@ import type { Dataset, Sample } from './types.ts';
 /** Files read at once while hashing: enough to hide latency, few enough not to exhaust file handles. */
 const CONCURRENCY = 32;
 
-type Entry = [size: number, mtimeMs: number, ctimeMs: number, ino: number, sha256: string, pixels: string];
+/** The pixels' digest is computed only when a copy check asks for it (decoding costs 10x hashing): absent until then. */
+type Entry = [size: number, mtimeMs: number, ctimeMs: number, ino: number, sha256: string, pixels?: string];
 interface FolderDigests {
   dir: string;
   files: Record<string, Entry>;
@@ -62,8 +64,11 @@ async function pixelDigest(bytes: Buffer): Promise<string> {
   }
 }
 
-/** Each file's digests, in order: sha256 of its bytes and of its pixels; an unreadable file's are `error:<code>`. */
-async function fileEntries(paths: readonly string[]): Promise<{ bytes: string; pixels: string }[]> {
+/**
+ * Each file's digests, in order: sha256 of its bytes and, when `withPixels`, of its pixels (else ''); an unreadable
+ * file's are `error:<code>`.
+ */
+async function fileEntries(paths: readonly string[], withPixels: boolean): Promise<{ bytes: string; pixels: string }[]> {
   const abs = paths.map((p) => resolve(p));
   const folders = new Map<string, FolderDigests>();
   for (const dir of new Set(abs.map(dirname))) folders.set(dir, await readFolder(dir));
@@ -77,14 +82,14 @@ async function fileEntries(paths: readonly string[]): Promise<{ bytes: string; p
         try {
           const st = await stat(path);
           const known = folder.files[name];
-          // An entry written before pixel digests (five fields) is computed again.
-          if (known && known[0] === st.size && known[1] === st.mtimeMs && known[2] === st.ctimeMs && known[3] === st.ino && typeof known[5] === 'string') {
-            out[start + j] = { bytes: known[4], pixels: known[5] };
+          const same = known && known[0] === st.size && known[1] === st.mtimeMs && known[2] === st.ctimeMs && known[3] === st.ino;
+          if (same && (!withPixels || typeof known[5] === 'string')) {
+            out[start + j] = { bytes: known[4], pixels: known[5] ?? '' };
             return;
           }
           const bytes = await readImageFile(path);
-          const entry = { bytes: createHash('sha256').update(bytes).digest('hex'), pixels: await pixelDigest(bytes) };
-          folder.files[name] = [st.size, st.mtimeMs, st.ctimeMs, st.ino, entry.bytes, entry.pixels];
+          const entry = { bytes: createHash('sha256').update(bytes).digest('hex'), pixels: withPixels ? await pixelDigest(bytes) : '' };
+          folder.files[name] = withPixels ? [st.size, st.mtimeMs, st.ctimeMs, st.ino, entry.bytes, entry.pixels] : [st.size, st.mtimeMs, st.ctimeMs, st.ino, entry.bytes];
           changed.add(folder.dir);
           out[start + j] = entry;
         } catch (err) {
@@ -101,7 +106,7 @@ async function fileEntries(paths: readonly string[]): Promise<{ bytes: string; p
 
 /** sha256 (hex) of each file's bytes, in order; an unreadable file's entry is `error:<code>` (it is skipped later). */
 export async function fileDigests(paths: readonly string[]): Promise<string[]> {
-  return (await fileEntries(paths)).map((e) => e.bytes);
+  return (await fileEntries(paths, false)).map((e) => e.bytes);
 }
 
 /** A sample's content two ways: `content` (a file's bytes, or raw pixels with their shape) and `pixels` (what it shows). */
@@ -111,17 +116,17 @@ interface SampleDigest {
   pixels?: string;
 }
 
-/** Each sample's digests: `file:<sha256>` of a file's bytes, `raw:<shape>:<sha256>` of raw pixels, and its pixels'. */
-async function sampleEntries(samples: readonly Sample[]): Promise<SampleDigest[]> {
+/** Each sample's digests: `file:<sha256>` of a file's bytes, `raw:<shape>:<sha256>` of raw pixels, and (`withPixels`) its pixels'. */
+async function sampleEntries(samples: readonly Sample[], withPixels: boolean): Promise<SampleDigest[]> {
   const files = samples.flatMap((s) => (s.source.kind === 'file' ? [s.source.path] : []));
-  const entries = await fileEntries(files);
+  const entries = await fileEntries(files, withPixels);
   let f = 0;
   return samples.map((s) => {
     const src = s.source;
     if (src.kind === 'file') {
       const e = entries[f++];
       const content = `file:${e.bytes}`;
-      return { content, ...(e.pixels.startsWith('none:') || e.pixels.startsWith('error:') ? {} : { pixels: `pixels:${e.pixels}` }) };
+      return { content, ...(!e.pixels || e.pixels.startsWith('none:') || e.pixels.startsWith('error:') ? {} : { pixels: `pixels:${e.pixels}` }) };
     }
     const content = `raw:${src.width}x${src.height}x${src.channels}:${createHash('sha256').update(src.data).digest('hex')}`;
     return { content, pixels: content };
@@ -130,20 +135,22 @@ async function sampleEntries(samples: readonly Sample[]): Promise<SampleDigest[]
 
 /** Each sample's content: `file:<sha256>` of a file's bytes, `raw:<shape>:<sha256>` of raw pixels. */
 export async function sampleDigests(samples: readonly Sample[]): Promise<string[]> {
-  return (await sampleEntries(samples)).map((d) => d.content);
+  return (await sampleEntries(samples, false)).map((d) => d.content);
 }
 
-const sampleMemo = new WeakMap<Dataset, Promise<SampleDigest[]>>();
+const contentMemo = new WeakMap<Dataset, Promise<SampleDigest[]>>();
+const pixelsMemo = new WeakMap<Dataset, Promise<SampleDigest[]>>();
 
-/** sampleEntries of a loaded dataset, once. */
-function digestsOf(ds: Dataset): Promise<SampleDigest[]> {
-  if (!sampleMemo.has(ds)) sampleMemo.set(ds, sampleEntries(ds.samples));
-  return sampleMemo.get(ds)!;
+/** sampleEntries of a loaded dataset, once each way: the content alone (identity) or with the pixels (copy checks). */
+function digestsOf(ds: Dataset, withPixels: boolean): Promise<SampleDigest[]> {
+  const memo = withPixels ? pixelsMemo : contentMemo;
+  if (!memo.has(ds)) memo.set(ds, withPixels ? sampleEntries(ds.samples, true) : (pixelsMemo.get(ds) ?? sampleEntries(ds.samples, false)));
+  return memo.get(ds)!;
 }
 
 /** Groups of sample indices (two or more) that show the same pixels, in sample order; files that cannot be decoded (skipped by every run: two empty files are no copies) are in none. */
 async function samePixels(ds: Dataset): Promise<number[][]> {
-  const digests = await digestsOf(ds);
+  const digests = await digestsOf(ds, true);
   const groups = new Map<string, number[]>();
   digests.forEach((d, i) => {
     if (d.pixels === undefined) return;
@@ -212,7 +219,7 @@ const memo = new WeakMap<Dataset, Promise<string>>();
 export function datasetDigest(ds: Dataset): Promise<string> {
   let d = memo.get(ds);
   if (!d) {
-    d = digestsOf(ds).then((digests) => {
+    d = digestsOf(ds, false).then((digests) => {
       const h = createHash('sha256').update(JSON.stringify(ds.classes));
       ds.samples.forEach((s, i) => h.update(`${s.id}\0${s.label}\0${digests[i].content}\n`));
       return h.digest('hex').slice(0, 16);

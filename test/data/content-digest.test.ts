@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
@@ -108,4 +108,21 @@ test('the same pixels saved again (another PNG compression, lossless WebP, strip
   // b/0 in train, its copy b/zz in test: a leak; with both in test (or the copy not drawn), none.
   assert.deepEqual(await splitLeaks(ds, { train: [at('b/0.png'), at('a/0.png')], val: [], tests: { test: [at('b/zz.png'), at('a/2.png')] } }), [['b/0.png', 'b/zz.png']]);
   assert.deepEqual(await splitLeaks(ds, { train: [at('a/0.png')], val: [], tests: { test: [at('b/zz.png'), at('b/0.png')] } }), []);
+});
+
+test("a dataset's digest reads bytes only; the pixels are decoded when a copy check asks, kept beside them, and the digest stays", async () => {
+  const root = await folder();
+  const stored = () =>
+    readdirSync(join(process.env.REPROBE_HOME!, 'digests'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(process.env.REPROBE_HOME!, 'digests', f), 'utf8')) as { dir: string; files: Record<string, unknown[]> })
+      .filter((d) => d.dir.startsWith(root))
+      .flatMap((d) => Object.values(d.files));
+  const ds = await loadDataset(`folder:${root}`);
+  const digest = await datasetDigest(ds);
+  assert.equal(stored().length, 6);
+  assert.ok(stored().every((e) => e.length === 5), 'no pixel digest computed for the identity');
+  assert.deepEqual(await crossLabelCopies(ds), []);
+  assert.ok(stored().every((e) => e.length === 6 && typeof e[5] === 'string'), 'pixel digests kept after a copy check');
+  assert.equal(await datasetDigest(await loadDataset(`folder:${root}`)), digest);
 });
