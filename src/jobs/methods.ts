@@ -18,16 +18,17 @@ export function getMethod(name: string): Method {
 }
 
 /**
- * A record's presentation: its own, else (written before records carried it) its method's; a method no longer
- * registered is shown under its name, in the family of the registered methods of its task.
+ * A record's presentation: a registered method's as it is declared now (a column renamed or reordered later does not
+ * split the records of one method between two columns), else the record's own; a method neither registered nor
+ * written with one is shown under its name, in the family of the registered methods of its task.
  */
 export function presentationOf(r: Pick<CellRecord, 'method' | 'task' | 'presentation'>): Presentation {
-  if (r.presentation) return r.presentation;
   const m = METHODS.get(r.method);
   if (m) return m.presentation;
+  if (r.presentation) return r.presentation;
   const clustering = [...METHODS.values()].some((x) => x.task === r.task && x.presentation.family === 'clustering');
   return { ...presentationByDefault(r.method), ...(clustering ? { family: 'clustering' as const } : {}) };
 }
 
-/** Records as read from a store, each with its presentation (older records get their method's). */
-export const withPresentation = <R extends CellRecord>(records: readonly R[]): R[] => records.map((r) => (r.presentation ? r : { ...r, presentation: presentationOf(r) }));
+/** Records as read from a store, each with its presentation (presentationOf: a registered method's as declared now). */
+export const withPresentation = <R extends CellRecord>(records: readonly R[]): R[] => records.map((r) => ({ ...r, presentation: presentationOf(r) }));

@@ -8,7 +8,7 @@ export const OOD_SET = 'ood_test';
 export const shownAs = (r: CellRecord): Presentation => r.presentation ?? presentationByDefault(r.method);
 
 /** A record's variant (the value of the field its method names, fine-tuning's train mode), or '' for a method without one. */
-const variantOf = (r: CellRecord) => {
+export const variantOf = (r: CellRecord) => {
   const field = shownAs(r).variant;
   return field ? String((r as Record<string, unknown>)[field]) : '';
 };

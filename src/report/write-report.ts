@@ -79,7 +79,7 @@ export interface ReportOptions {
   galleryImages?: number;
   /** The card id of a backbone name (records written under an alias group with their model's). */
   backboneId?: (name: string) => string;
-  /** How a record written before records carried their presentation is shown (its method's, from the registry). */
+  /** A record's presentation (presentationOf in jobs/methods.ts: a registered method's as declared now, else the record's own). */
   presentationOf?: (r: CellRecord) => Presentation;
 }
 
@@ -91,7 +91,7 @@ export async function writeReport(resultsDir: string, formats: readonly ReportFo
   if ((await stat(resultsDir).catch(() => undefined))?.isFile()) throw new ConfigError(`${resultsDir} is a file: name the results folder (the one holding records/), e.g. \`reprobe report results\`.`);
   const store = await readStore(resultsDir);
   // Records written before aliases were resolved (`dino` beside `dino-vits16`) are grouped under the card's id.
-  const named = store.records.map((r) => ({ ...r, ...(opt.backboneId ? { backbone: opt.backboneId(r.backbone) } : {}), ...(!r.presentation && opt.presentationOf ? { presentation: opt.presentationOf(r) } : {}) }));
+  const named = store.records.map((r) => ({ ...r, ...(opt.backboneId ? { backbone: opt.backboneId(r.backbone) } : {}), ...(opt.presentationOf ? { presentation: opt.presentationOf(r) } : {}) }));
   // One configuration per table cell, the newest; what is left out is named in the report, never dropped silently.
   const { records, notes: leftOut } = newestConfigs(latestPerCell(named));
   if (!records.length && store.problems.length) {

@@ -263,7 +263,7 @@ test('report names a cell run in two configurations (--knn-k 1, then --knn-k 3):
   const report = reprobe(['report', results, '--format', 'md'], env);
   assert.equal(report.code, 0, report.err);
   const md = readFileSync(join(results, 'report', 'report.md'), 'utf8');
-  assert.match(md, /mobilenet-v2 knn_2 on folder:.* \(test\): shows its newest configuration; 1 record\(s\) of 1 other configuration\(s\), differing in chosen .*"k":1.*\(shown: .*"k":3/, md);
+  assert.match(md, /mobilenet-v2 knn_2 on folder:.* \(test\): shows its newest configuration; 1 record\(s\) of 1 other configuration\(s\) \(config_id \w+; shown: \w+\), differing in chosen .*"k":1.*\(shown: .*"k":3/, md);
   assert.match(report.err + report.out, /left out/);
 });
 
