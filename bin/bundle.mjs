@@ -33,9 +33,10 @@ const metaName = (k) => `__reprobe_import_meta_${k}`;
 const ownImportMeta = {
   name: 'own-import-meta',
   setup(b) {
-    b.onLoad({ filter: /\.(ts|mjs)$/ }, (args) => {
+    // Every module esbuild reads (the define rewrites import.meta in each): .ts, .mts, .cts, .tsx, .js, .mjs, .cjs, .jsx.
+    b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (args) => {
       let text = readFileSync(args.path, 'utf8');
-      const loader = args.path.endsWith('.ts') ? 'ts' : 'js';
+      const loader = /\.[cm]?ts$/.test(args.path) ? 'ts' : args.path.endsWith('.tsx') ? 'tsx' : args.path.endsWith('.jsx') ? 'jsx' : 'js';
       if (!text.includes('import.meta')) return { contents: text, loader };
       const values = { url: pathToFileURL(args.path).href, dirname: dirname(args.path), filename: args.path };
       const decl = `const ${META.map((k) => `${metaName(k)} = ${JSON.stringify(values[k])}`).join(', ')};`;

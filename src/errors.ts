@@ -85,5 +85,7 @@ export function fsError(err: unknown, what: string, otherwise: string): unknown 
   const code = (err as { code?: string }).code;
   if (!code || err instanceof ReprobeError) return err;
   const known = FS_CODES[code];
-  return new ReprobeError(`${what} (${code}${known ? `: ${known.why}` : ''}). ${known ? `${known.fix} ` : ''}${otherwise}`);
+  // `otherwise` reads alone when the code has no fix of its own, and as an alternative after one.
+  const alt = known ? ` Or ${otherwise.charAt(0).toLowerCase()}${otherwise.slice(1)}` : ` ${otherwise}`;
+  return new ReprobeError(`${what} (${code}${known ? `: ${known.why}` : ''}).${known ? ` ${known.fix}` : ''}${alt}`);
 }

@@ -21,9 +21,9 @@ test('fsError says what to do per error code (no "free space" for a missing path
   writeFileSync(join(dir, 'full', 'x'), '');
   await symlink('loop', join(dir, 'loop'));
   const enoent = await worded(() => readFile(join(dir, 'missing', 'x')));
-  assert.equal(enoent, 'Cannot write results in X (ENOENT: no such file or folder). Check the path. Pass --results-dir with a writable folder.');
+  assert.equal(enoent, 'Cannot write results in X (ENOENT: no such file or folder). Check the path. Or pass --results-dir with a writable folder.');
   const eexist = await worded(() => mkdir(join(dir, 'file')));
-  assert.match(eexist, /^Cannot write results in X \(EEXIST: it already exists\)\. Remove or rename what is there, or pass another path\. Pass --results-dir/);
+  assert.match(eexist, /^Cannot write results in X \(EEXIST: it already exists\)\. Remove or rename what is there, or pass another path\. Or pass --results-dir/);
   assert.match(await worded(() => readFile(join(dir, 'loop'))), /\(ELOOP: too many symbolic links\)\. Check the links in the path/);
   for (const m of [enoent, eexist]) assert.doesNotMatch(m, /free/i);
   // A code without a hint of its own: the caller's way out alone.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { rasterMetadata } from '../util/raster.ts';
+import { MAX_INPUT_PIXELS, rasterMetadata } from '../util/raster.ts';
 import { readImageFile } from '../util/read-image-file.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -44,8 +44,6 @@ async function readFolder(dir: string): Promise<FolderDigests> {
   return { dir, files: {} };
 }
 
-/** No image past this is decoded for its pixel digest (as the decode path's budget): its bytes' digest stands in. */
-const MAX_PIXELS = 100_000_000;
 
 /**
  * sha256 of an image's decoded pixels: EXIF-oriented, 8-bit sRGB without alpha, with its size. Exact pixels, not a
@@ -56,8 +54,8 @@ const MAX_PIXELS = 100_000_000;
  */
 async function pixelDigest(bytes: Buffer): Promise<string> {
   try {
-    await rasterMetadata(bytes, MAX_PIXELS);
-    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_PIXELS }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    await rasterMetadata(bytes, MAX_INPUT_PIXELS);
+    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     return createHash('sha256').update(`${info.width}x${info.height}x${info.channels}\0`).update(data).digest('hex');
   } catch (err) {
     return `none:${(err as { code?: string }).code ?? 'undecodable'}`;

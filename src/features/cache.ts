@@ -298,7 +298,7 @@ async function guard<T>(f: () => Promise<T>, dir: string): Promise<T> {
   try {
     return await f();
   } catch (err) {
-    throw fsError(err, `Cannot write the feature cache in ${dir}`, 'Or set REPROBE_HOME to a writable folder, or pass --no-cache.');
+    throw fsError(err, `Cannot write the feature cache in ${dir}`, 'Set REPROBE_HOME to a writable folder, or pass --no-cache.');
   }
 }
 

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { rasterMetadata } from '../util/raster.ts';
+import { MAX_INPUT_PIXELS, rasterMetadata } from '../util/raster.ts';
 import type { ImageSource } from '../data/types.ts';
 import { jpegHeader } from './jpeg-header.ts';
 import { readImageFile } from '../util/read-image-file.ts';
@@ -52,7 +52,6 @@ export function geometry(width: number, height: number, pre: Preprocess, out: { 
  * skip and list it. The input budget (about 10000x10000) is above any photo or satellite tile of the study's sets;
  * the resized one (2^24, 4096x4096) passes aspect ratios up to 256:1 at a 256-pixel shorter side.
  */
-const MAX_INPUT_PIXELS = 100_000_000;
 const MAX_RESIZED_PIXELS = 2 ** 24;
 
 /** Throws when an image of `size` would pass a budget, before its pixels are decoded or resized. */

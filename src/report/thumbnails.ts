@@ -5,14 +5,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ImageSource } from '../data/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { rasterMetadata } from '../util/raster.ts';
+import { MAX_INPUT_PIXELS, rasterMetadata } from '../util/raster.ts';
 
-/** A thumbnail's source is at most this many pixels (as the decode path's budget). */
-const MAX_PIXELS = 100_000_000;
 
 async function rasterBytes(path: string): Promise<Buffer> {
   const bytes = await readImageFile(path);
-  await rasterMetadata(bytes, MAX_PIXELS);
+  await rasterMetadata(bytes, MAX_INPUT_PIXELS);
   return bytes;
 }
 

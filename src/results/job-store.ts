@@ -22,7 +22,7 @@ export async function ensureResultsDir(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);
   } catch (err) {
-    throw fsError(err, `Cannot write results in ${dir}`, 'Or pass --results-dir with a writable folder.');
+    throw fsError(err, `Cannot write results in ${dir}`, 'Pass --results-dir with a writable folder.');
   }
 }
 
@@ -43,7 +43,7 @@ export async function writeJobRecords(resultsDir: string, name: string, records:
   try {
     await writeFileAtomic(path, jsonl(checked));
   } catch (err) {
-    throw fsError(err, `Cannot write results in ${resultsDir}`, 'Or pass --results-dir with a writable folder.');
+    throw fsError(err, `Cannot write results in ${resultsDir}`, 'Pass --results-dir with a writable folder.');
   }
   return path;
 }

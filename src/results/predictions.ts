@@ -29,7 +29,7 @@ export async function writePredictions(resultsDir: string, name: string, classes
   try {
     await writeFileAtomic(path, JSON.stringify(doc));
   } catch (err) {
-    throw fsError(err, `Cannot write predictions in ${resultsDir}`, 'Or pass --results-dir with a writable folder.');
+    throw fsError(err, `Cannot write predictions in ${resultsDir}`, 'Pass --results-dir with a writable folder.');
   }
   return path;
 }

@@ -7,6 +7,12 @@ import sharp, { type Metadata } from 'sharp';
  */
 const RASTER_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'jp2', 'ppm']);
 
+/**
+ * The most pixels an image file may declare before anything decodes it (about 10000x10000, above any photo or satellite
+ * tile of the study's sets): a file of a few hundred bytes can declare billions. One budget for every reader.
+ */
+export const MAX_INPUT_PIXELS = 100_000_000;
+
 /** An image file's header (sharp's metadata), refused with the format's name when it is not a raster format. */
 export async function rasterMetadata(bytes: Buffer, limitInputPixels: number): Promise<Metadata> {
   const meta = await sharp(bytes, { failOn: 'error', limitInputPixels }).metadata();

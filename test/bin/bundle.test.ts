@@ -25,11 +25,13 @@ test('a bundle is rebuilt when a module it imports changes, each module keeps it
     const entry = join(dir, 'entry.ts');
     // This file runs bundled too: the words in these strings must reach the files as written.
     const here = 'import.meta.dirname';
-    writeFileSync(entry, `import { where, word } from './sub/dep.ts';\nconsole.log(JSON.stringify([word, where, ${here}, 'import.meta.url', "import.meta.filename"]));\n`);
+    // A plain .js module beside the .ts ones gets its own import.meta too.
+    writeFileSync(entry, `import { where, word } from './sub/dep.ts';\nimport { plain } from './sub/plain.js';\nconsole.log(JSON.stringify([word, where, ${here}, 'import.meta.url', "import.meta.filename", plain]));\n`);
+    writeFileSync(join(dir, 'sub', 'plain.js'), `export const plain = ${here};\n`);
     const dep = (word: string) => `export const word: string = '${word}';\nexport const where = ${here};\n`;
     writeFileSync(join(dir, 'sub', 'dep.ts'), dep('first'));
     const first = await bundle(entry);
-    assert.deepEqual(JSON.parse(output(first)), ['first', join(dir, 'sub'), dir, 'import.meta.url', 'import.meta.filename']);
+    assert.deepEqual(JSON.parse(output(first)), ['first', join(dir, 'sub'), dir, 'import.meta.url', 'import.meta.filename', join(dir, 'sub')]);
     assert.equal(await bundle(entry), first, 'unchanged sources: the same bundle');
     writeFileSync(join(dir, 'sub', 'dep.ts'), dep('second'));
     const second = await bundle(entry);

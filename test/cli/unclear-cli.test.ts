@@ -147,7 +147,7 @@ test('report --out "", extract -o inside the dataset, a value starting with "-" 
   writeFileSync(misspelt, 'backbones: [mobilenet-v2]\ndatasets: [mnist]\nmethods: {knn: {}}\n');
   oneLine(reprobe(['sweep', misspelt]), `${misspelt}: shots: give the shot levels, whole numbers >= 1 (shots: [1, 10]), or a list per dataset (shots: {mnist: [1, 10]})`);
   oneLine(reprobe(['explain', '-b', 'mobilenet-v2', '--text', '-1 cat']), '--text -1 cat: a value starting with "-" is read as a flag; write --text="-1 cat".');
-  oneLine(reprobe(['sweep', join(cwd, 'none.yaml')]), `Cannot read config file "${join(cwd, 'none.yaml')}" (ENOENT: no such file or folder). Check the path. Name a YAML file (configs/ holds examples).`);
+  oneLine(reprobe(['sweep', join(cwd, 'none.yaml')]), `Cannot read config file "${join(cwd, 'none.yaml')}" (ENOENT: no such file or folder). Check the path. Or name a YAML file (configs/ holds examples).`);
 });
 
 test('explain takes --card for a model file (it asked for --card but had no such flag), and relevance --class out of range is one line naming --class', async () => {
