@@ -4,7 +4,7 @@ import type { CellRecord } from '../results/record.ts';
 import { curveSpec, idOodSpec, shotsSpec, type EpochPoint } from './charts.ts';
 import { clusterRanking } from './cluster-ranking.ts';
 import { confusedPairsTable } from './confused-pairs.ts';
-import { columnBase, isClassification, isClustering, shownAs, variantCounts, type Variants } from './columns.ts';
+import { columnBase, isClassification, isClustering, shownAs, variantCounts, variantOf, type Variants } from './columns.ts';
 import { drifts, driftTables } from './drift.ts';
 import { stem, type ReportTable } from './report-table.ts';
 import { significanceTables } from './significance.ts';
@@ -98,17 +98,18 @@ function clusterSection(rs: CellRecord[], assets: Assets): Section {
   return { id: 'clustering', title: 'Clustering', tables: [clusterRanking(rs)], figures, notes };
 }
 
-/** The training curves section (fine-tuning): per run (one curve serves its ID and OOD records) val loss and accuracy per epoch. */
+/** The training curves section (methods whose presentation declares curves): per run (one curve serves its ID and OOD records) val loss and accuracy per epoch. */
 function curveSection(rs: CellRecord[], assets: Assets): Section {
   const figures: Figure[] = [];
   const notes: string[] = [];
   for (const [path, [r]] of groupBy(rs.filter((x) => typeof x.curve === 'string'), (x) => String(x.curve))) {
-    const title = `${r.backbone} on ${r.dataset}, train ${String(r.train)}, ${r.shots} shots, seed ${r.seed}`;
+    const variant = shownAs(r).variant;
+    const title = `${r.backbone} ${r.method} on ${r.dataset}${variant ? `, ${variant} ${variantOf(r)}` : ''}, ${r.shots} shots, seed ${r.seed}`;
     const curve = assets.curves.get(path);
     if (curve && 'value' in curve && curve.value.length) figures.push({ title, spec: curveSpec(curve.value, typeof r.best_epoch === 'number' ? r.best_epoch : null, title) });
     else notes.push(`${title}: no curve, ${curve && 'error' in curve ? curve.error : `${path} holds no epochs`}.`);
   }
-  return { id: 'finetuning', title: 'Fine-tuning curves', tables: [], figures, notes };
+  return { id: 'finetuning', title: 'Training curves', tables: [], figures, notes };
 }
 
 /** The whole report from the store's records (newest per cell) and the files they name. */

@@ -1,6 +1,6 @@
 import { printable } from '../errors.ts';
 import type { CellRecord, ConfusedPair } from '../results/record.ts';
-import { shownAs } from './columns.ts';
+import { shownAs, variantOf } from './columns.ts';
 import { studyValues } from './study.ts';
 import { meanStd } from './stats.ts';
 import { maxOf } from '../util/arrays.ts';
@@ -89,7 +89,8 @@ export function confusedPairsTables(records: readonly CellRecord[]): string {
     .filter((r) => Array.isArray(r.confused_pairs))
     .map((r) => {
       const pairs = (r.confused_pairs as unknown[]).filter(isPair);
-      const title = `most confused pairs: ${r.backbone} ${r.method}${typeof r.train === 'string' ? ` (train ${r.train})` : ''} on ${r.eval_split}`;
+      const variant = shownAs(r).variant;
+      const title = `most confused pairs: ${r.backbone} ${r.method}${variant && r[variant] !== undefined ? ` (${variant} ${variantOf(r)})` : ''} on ${r.eval_split}`;
       if (pairs.length === 0) return `${title}: none (no test image was mistaken for another class)`;
       return `${title}\n${formatTable(['class_a', 'class_b', 'iou', 'm_ab', 'm_ba', 'n_a', 'n_b'], pairs.map((p) => [p.a, p.b, p.iou, p.m_ab, p.m_ba, p.n_a, p.n_b]))}`;
     })
@@ -140,14 +141,14 @@ export function kshotTable(records: readonly CellRecord[]): string {
 export function seedSummaryTable(records: readonly CellRecord[]): string {
   const groups = new Map<string, CellRecord[]>();
   for (const r of records) {
-    const key = JSON.stringify([r.backbone, r.method, r.train ?? null, r.shots, r.eval_split, r.metric]);
+    const key = JSON.stringify([r.backbone, r.method, variantOf(r), r.shots, r.eval_split, r.metric]);
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   if (![...groups.values()].some((g) => new Set(g.map((r) => r.seed)).size > 1)) return '';
   const rows = [...groups.values()].map((g) => {
     const s = meanStd(g.map((r) => r.value));
     const r = g[0];
-    return [r.backbone, `${r.method}${r.train ? ` ${String(r.train)}` : ''}`, r.shots, r.eval_split, r.metric, `${s.mean.toFixed(4)} ± ${s.std === null ? '-' : s.std.toFixed(4)}`, s.n, g.map((x) => x.seed).join(',')];
+    return [r.backbone, `${r.method}${variantOf(r) ? ` ${variantOf(r)}` : ''}`, r.shots, r.eval_split, r.metric, `${s.mean.toFixed(4)} ± ${s.std === null ? '-' : s.std.toFixed(4)}`, s.n, g.map((x) => x.seed).join(',')];
   });
   return formatTable(['backbone', 'method', 'shots', 'test_set', 'metric', 'mean ± std', 'n', 'seeds'], rows);
 }

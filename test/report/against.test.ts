@@ -188,5 +188,5 @@ test('reprobe report --against study: markdown, csv and the html page; without -
   assert.match(other.stdout, /Coverage: 2 of 2 published cells reproduced/);
   assert.match(other.stdout, /\| DINO \| dino-vitb16 \| knn_10 \| 0\.91 \|/);
   const missing = spawnSync(process.execPath, [bin, 'report', results, '--against', join(tempDir(), 'none.csv')], { encoding: 'utf8' });
-  assert.match(missing.stderr, /Cannot read --against .*none\.csv.*Pass `study` or a CSV/);
+  assert.match(missing.stderr, /Cannot read --against .*none\.csv.*[Pp]ass `study` or a CSV/);
 });

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CellRecord } from '../../src/results/record.ts';
 import { confusedPairsTables } from '../../src/report/table.ts';
+import { withPresentation } from '../../src/jobs/methods.ts';
 
-const rec = (fields: Record<string, unknown>) => ({ backbone: 'clip-vit-b32', method: 'lr', eval_split: 'test', ...fields }) as unknown as CellRecord;
+// As the report reads them: each with its method's presentation (fine-tuning's names its `train` variant).
+const rec = (fields: Record<string, unknown>) => withPresentation([{ backbone: 'clip-vit-b32', method: 'lr', eval_split: 'test', ...fields } as unknown as CellRecord])[0];
 
 test('confused pairs tables: one per record that lists them, titled by backbone, method and set; none without the field', () => {
   const pairs = [

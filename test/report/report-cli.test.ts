@@ -46,7 +46,7 @@ test('report end to end: markdown on stdout, report.md, one csv per table and on
   assert.match(html, /id="clustering-0-clip1".*url\(#clustering-0-clip1\)/);
   assert.doesNotMatch(html, /(src|href)\s*=\s*["']?(https?:)?\/\/|@import|url\(["']?https?:/i, 'nothing loaded from elsewhere');
   assert.match(r.stderr, /note: dino-vits16 on ucmerced \(all, seed 0\): UMAP, ARI 0\.640: not shown, .*dinoumap\/all-umap\.svg is missing/);
-  assert.match(r.stderr, /note: dino-vits16 on ucmerced, train all, 10 shots, seed 0: no curve, .*dinoft\/epochs\.jsonl is missing/);
+  assert.match(r.stderr, /note: dino-vits16 finetune on ucmerced, train all, 10 shots, seed 0: no curve, .*dinoft\/epochs\.jsonl is missing/);
 
   // --out defaults to RESULTS/report; --format picks the files.
   const md = reprobe('report', results, '--format', 'md');
