@@ -20,15 +20,17 @@ export type GradientRequest =
 export type GradientReply = { id: number; loss: number; grads: (Float32Array | undefined)[] } | { id: number; error: string };
 
 /**
- * Training threads: REPROBE_TRAIN_THREADS (1 turns the second thread off), else 2 where the machine has two cores or
- * more. A second thread computes half of each batch's gradients (see GradientWorker).
+ * Training threads: 2 with REPROBE_TRAIN_THREADS=2 on a machine of two cores or more, else 1. Off by default: on the
+ * shared 2-core host where it was measured (load 10, Linux autogroup giving each session an equal share of the CPU),
+ * the second thread took its time from the first and a batch of MobileNetV2 `all` took as long as on one thread, with
+ * 0.9 GB more memory (docs/benchmarks.md, bench:finetune). Where cores are idle it halves the compute per batch.
  */
 export function trainThreads(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
   const v = env.REPROBE_TRAIN_THREADS;
-  if (v === undefined || v === '') return cores >= 2 ? 2 : 1;
+  if (v === undefined || v === '') return 1;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new TrainingError(`REPROBE_TRAIN_THREADS is "${v}"; it takes a whole number of threads, 1 or more (1: train on the main thread only).`);
-  return Math.min(n, 2);
+  if (!Number.isInteger(n) || n < 1) throw new TrainingError(`REPROBE_TRAIN_THREADS is "${v}"; it takes a whole number of threads, 1 or more (2: half of each batch in a second thread).`);
+  return Math.min(n, 2, Math.max(cores, 1));
 }
 
 /**

@@ -29,8 +29,10 @@ test('the rows a worker leaves to the main thread: half the passes (the worker t
   // By hand: 16 rows in passes of 4 are 4 passes, 2 each; 14 in passes of 4 are 4 passes (4,4,4,2): rows 0-7 here;
   // 3 passes: 1 here, 2 there; one pass of 16 splits 8/8; one row stays here.
   assert.deepEqual([splitAt(16, 4), splitAt(14, 4), splitAt(12, 4), splitAt(16, 16), splitAt(5, 8), splitAt(1, 4)], [8, 8, 4, 8, 2, 0]);
-  assert.equal(trainThreads({}, 2), 2);
-  assert.equal(trainThreads({}, 1), 1);
+  assert.equal(trainThreads({}, 16), 1, 'off unless asked');
+  assert.equal(trainThreads({ REPROBE_TRAIN_THREADS: '2' }, 2), 2);
+  assert.equal(trainThreads({ REPROBE_TRAIN_THREADS: '4' }, 16), 2, 'two halves at most');
+  assert.equal(trainThreads({ REPROBE_TRAIN_THREADS: '2' }, 1), 1, 'not on one core');
   assert.equal(trainThreads({ REPROBE_TRAIN_THREADS: '1' }, 16), 1);
   assert.throws(() => trainThreads({ REPROBE_TRAIN_THREADS: 'two' }, 2), /whole number/);
 });
