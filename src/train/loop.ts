@@ -79,6 +79,7 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
   }
   const resumedAt = epoch;
   const worker = s.secondThread ? await GradientWorker.start(s.secondThread.recipe, s.secondThread.backend) : undefined;
+  // (A thread that fails to start or dies leaves its rows to this one, with one warning: the same training, slower.)
   try {
     while (!done && epoch < s.maxEpochs) {
       epoch += 1;
@@ -169,7 +170,7 @@ export async function predict(model: TrainModel, x: Float32Array, batchSize: num
  */
 async function batchGradients(model: TrainModel, x: tf.Tensor, labels: Int32Array, step: number, numClasses: number, worker?: GradientWorker): Promise<{ loss: number; grads: (tf.Tensor | undefined)[] }> {
   const n = labels.length;
-  const split = worker ? splitAt(n, step) : n;
+  const split = worker?.working ? splitAt(n, step) : n;
   if (split === 0 || split === n) return partGradients(model, x, labels, step, n, numClasses);
   const weights = await snapshot(model.variables);
   const rest = x.slice(split, n - split);
@@ -184,15 +185,23 @@ async function batchGradients(model: TrainModel, x: tf.Tensor, labels: Int32Arra
   } finally {
     first.dispose();
   }
-  const other = await remote.catch((err: unknown) => {
-    tf.dispose(local.grads.filter((g): g is tf.Tensor => g !== undefined));
-    throw err;
-  });
+  const other = await remote.then(
+    (r) => ({ loss: r.loss, grads: r.grads.map((g, i) => (g ? tf.tensor(g, model.variables[i].shape) : undefined)) }),
+    // The thread failed (its warning is out): its rows here, at the same weights (the optimizer has not stepped).
+    async () => {
+      const later = x.slice(split, n - split);
+      try {
+        return await partGradients(model, later, labels.subarray(split), step, n, numClasses);
+      } finally {
+        later.dispose();
+      }
+    },
+  );
   const grads = local.grads.map((g, i) => {
     const o = other.grads[i];
-    if (!g || !o) return g;
-    const sum = tf.tidy(() => tf.add(g, tf.tensor(o, g.shape)));
-    g.dispose();
+    if (!g || !o) return g ?? o;
+    const sum = tf.add(g, o);
+    tf.dispose([g, o]);
     return sum;
   });
   return { loss: local.loss + other.loss, grads };

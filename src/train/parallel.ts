@@ -44,31 +44,41 @@ export class GradientWorker {
   private next = 0;
   private readonly pending = new Map<number, { resolve: (r: { loss: number; grads: (Float32Array | undefined)[] }) => void; reject: (e: Error) => void }>();
   private failure?: Error;
+  private stopped = false;
+
+  /** False once the thread has failed or been stopped: its rows are then this thread's. */
+  get working(): boolean {
+    return this.failure === undefined;
+  }
 
   private constructor(private readonly worker: Worker) {
-    worker.on('message', (reply: GradientReply) => {
-      const p = this.pending.get(reply.id);
-      if (!p) return;
-      this.pending.delete(reply.id);
-      if ('error' in reply) p.reject(new TrainingError(`The second training thread failed: ${reply.error}`));
-      else p.resolve(reply);
-    });
     const fail = (why: string) => {
-      this.failure ??= new TrainingError(`The second training thread ${why}; REPROBE_TRAIN_THREADS=1 trains on the main thread only.`);
+      if (!this.failure) {
+        this.failure = new TrainingError(`The second training thread ${why}.`);
+        if (!this.stopped) process.emitWarning(`training thread ${why}; training on the main thread only (slower, same result)`);
+        void worker.terminate();
+      }
       for (const p of this.pending.values()) p.reject(this.failure);
       this.pending.clear();
     };
+    worker.on('message', (reply: GradientReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      if ('error' in reply) return fail(`failed: ${reply.error.split('\n')[0]}`);
+      this.pending.delete(reply.id);
+      p.resolve(reply);
+    });
     worker.on('error', (err) => fail(`failed: ${err.message}`));
     worker.on('exit', (code) => fail(`exited (code ${code})`));
   }
 
-  /** Starts the thread and builds its model (its first request). */
+  /** Starts the thread and builds its model (its first request); one that fails to is not working (and has warned). */
   static async start(recipe: ModelRecipe, backend: TfBackendChoice): Promise<GradientWorker> {
     // The worker loads TypeScript through tsx, as bin/reprobe.mjs does for the main thread.
     const tsx = import.meta.resolve('tsx/esm/api');
     const body = new URL('./gradient-worker.ts', import.meta.url).href;
     const w = new GradientWorker(new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(body)}); });`, { eval: true }));
-    await w.request({ kind: 'init', id: 0, recipe, backend });
+    await w.request({ kind: 'init', id: 0, recipe, backend }).catch(() => undefined);
     return w;
   }
 
@@ -87,6 +97,7 @@ export class GradientWorker {
   }
 
   async dispose(): Promise<void> {
+    this.stopped = true;
     this.failure ??= new TrainingError('The second training thread was stopped.');
     await this.worker.terminate();
   }

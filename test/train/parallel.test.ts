@@ -63,34 +63,26 @@ test("a worker's gradients of some rows equal this thread's at the weights it is
   }
 });
 
-test('training with a second thread gives the losses and updated weights of one thread within 1e-4 (SGD, passes of 2 in batches of 8)', async () => {
-  await wasm();
-  const train = examples(22, 11); // batches of 8, 8, 6: 4, 4 and 3 passes
-  const val = examples(6, 12);
-  const run = async (two: boolean) => {
-    const model = await tinyConvModel(CLASSES, 7);
-    try {
-      const out = await trainModel(model, train, val, {
-        optimizer: { name: 'sgd', lr: 0.5, weightDecay: 0 },
-        batchSize: 8,
-        microBatch: 2,
-        patience: 5,
-        maxEpochs: 2,
-        numClasses: CLASSES,
-        seed: 4,
-        ...(two ? { secondThread: { recipe, backend: 'wasm' as const } } : {}),
-      });
-      return { curve: out.curve, weights: await Promise.all(model.variables.map(async (v) => Array.from(await v.data()))) };
-    } finally {
-      model.dispose();
-    }
-  };
-  const one = await run(false);
-  const two = await run(true);
-  const start = (await tinyConvModel(CLASSES, 7)).variables;
-  const moved = Math.max(...(await Promise.all(start.map(async (v, i) => Math.max(...Array.from(await v.data(), (a, j) => Math.abs(a - one.weights[i][j])))))));
-  tf.dispose(start);
-  assert.ok(moved > 1e-2, `training moved the weights (by ${moved})`);
+async function trainTiny(secondThread?: ModelRecipe): Promise<{ curve: { train_loss: number; val_loss: number }[]; weights: number[][] }> {
+  const model = await tinyConvModel(CLASSES, 7);
+  try {
+    const out = await trainModel(model, examples(22, 11), examples(6, 12), {
+      optimizer: { name: 'sgd', lr: 0.5, weightDecay: 0 },
+      batchSize: 8, // batches of 8, 8, 6: 4, 4 and 3 passes
+      microBatch: 2,
+      patience: 5,
+      maxEpochs: 2,
+      numClasses: CLASSES,
+      seed: 4,
+      ...(secondThread ? { secondThread: { recipe: secondThread, backend: 'wasm' as const } } : {}),
+    });
+    return { curve: out.curve, weights: await Promise.all(model.variables.map(async (v) => Array.from(await v.data()))) };
+  } finally {
+    model.dispose();
+  }
+}
+
+function assertSameTraining(one: Awaited<ReturnType<typeof trainTiny>>, two: Awaited<ReturnType<typeof trainTiny>>): void {
   one.curve.forEach((l, e) => {
     assert.ok(Math.abs(l.train_loss - two.curve[e].train_loss) < 1e-4, `epoch ${e + 1} train loss ${l.train_loss} vs ${two.curve[e].train_loss}`);
     assert.ok(Math.abs(l.val_loss - two.curve[e].val_loss) < 1e-4, `epoch ${e + 1} val loss`);
@@ -99,4 +91,30 @@ test('training with a second thread gives the losses and updated weights of one 
     const diff = Math.max(...w.map((v, j) => Math.abs(v - two.weights[i][j])));
     assert.ok(diff < 1e-4, `variable ${i}: max difference ${diff}`);
   });
+}
+
+test('a training thread that breaks mid-run leaves its rows to the main thread: one warning, the same training', async () => {
+  await wasm();
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    // The worker's 5th pass throws: the third batch's (2 of each batch's passes are the worker's).
+    const flaky: ModelRecipe = { ...recipe, export: 'flakyTinyConvModel', args: [CLASSES, 7, 4] };
+    assertSameTraining(await trainTiny(), await trainTiny(flaky));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(warnings.filter((w) => /training thread failed: .*broke on purpose.*main thread only/.test(w)).length, 1, warnings.join('\n'));
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test('training with a second thread gives the losses and updated weights of one thread within 1e-4 (SGD, passes of 2 in batches of 8)', async () => {
+  await wasm();
+  const one = await trainTiny();
+  const start = (await tinyConvModel(CLASSES, 7)).variables;
+  const moved = Math.max(...(await Promise.all(start.map(async (v, i) => Math.max(...Array.from(await v.data(), (a, j) => Math.abs(a - one.weights[i][j])))))));
+  tf.dispose(start);
+  assert.ok(moved > 1e-2, `training moved the weights (by ${moved})`);
+  assertSameTraining(one, await trainTiny(recipe));
 });
