@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadKerasLayers } from '../runtime/tfjs.ts';
 import { inboundNames, type KerasModelFiles } from '../runtime/keras/topology.ts';
+import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
 import { channelAffineGrad, relu6 } from '../runtime/training-kernels.ts';
 import { TrainingError } from '../errors.ts';
 import { linearHead, type TrainModel } from '../train/head.ts';
+import type { ModelRecipe } from '../train/parallel.ts';
 
 export interface KerasTrainSpec {
   /** The layer whose output the model reads: a cut point, or the model's input layer to start from the pixels. */
@@ -165,4 +167,14 @@ export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSp
       head.dispose();
     },
   };
+}
+
+/** kerasTrainModel of an nsfwjs model by name: what a second training thread builds (train/parallel.ts's recipe). */
+export function nsfwjsTrainModel(model: string, spec: KerasTrainSpec): Promise<TrainModel> {
+  return kerasTrainModel(loadNsfwjsModel(model), spec);
+}
+
+/** The recipe for nsfwjsTrainModel(model, spec) in another thread. */
+export function nsfwjsTrainRecipe(model: string, spec: KerasTrainSpec): ModelRecipe {
+  return { module: import.meta.url, export: 'nsfwjsTrainModel', args: [model, spec] };
 }

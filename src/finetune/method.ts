@@ -14,7 +14,7 @@ import { ConfigError, fsError, ProbeError } from '../errors.ts';
 import { CheckpointFile, type EpochLog } from '../train/checkpoint.ts';
 import { augmenter } from './augment.ts';
 import { headModel, type TrainModel } from '../train/head.ts';
-import { kerasTrainModel } from './keras-model.ts';
+import { kerasTrainModel, nsfwjsTrainRecipe } from './keras-model.ts';
 import { predict, predictLogits, trainModel, type Examples } from '../train/loop.ts';
 import { onnxTrainModel } from './onnx-model.ts';
 import { OPTIMIZERS } from '../train/optimizer.ts';
@@ -26,6 +26,7 @@ import { openOnnx } from '../runtime/ort.ts';
 import { withOldNames, type Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import { microBatchFor } from '../train/micro-batch.ts';
+import { trainThreads, type ModelRecipe } from '../train/parallel.ts';
 import { extractRows } from '../features/cell-features.ts';
 import type { ImagesMethod, MethodResult } from '../method/contract.ts';
 import { bootstrapField, confusedPairsField, OUTPUT_FIELDS, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
@@ -189,6 +190,8 @@ export const finetuneMethod: ImagesMethod = {
           numClasses: K,
           seed: cell.seed,
           microBatch,
+          // Half of each batch's gradients in a second thread on wasm (tfjs-node's kernels use every core already).
+          ...(plan.recipe && backend === 'wasm' && trainThreads() >= 2 ? { secondThread: { recipe: plan.recipe, backend: 'wasm' as const } } : {}),
           ...(o.augment ? { augment: augmenter(card.input.layout) } : {}),
         },
         {
@@ -269,6 +272,8 @@ interface Plan {
   /** The trained model reads the preprocessed images (everything trains, or --augment). */
   fromPixels: boolean;
   build(inputSize: number): Promise<TrainModel>;
+  /** How a second training thread builds the same model (where one is worth its cost: not for a head alone). */
+  recipe?: ModelRecipe;
 }
 
 /** With augmentation the frozen part cannot be cached: the model starts from the (cached) preprocessed images. */
@@ -277,9 +282,13 @@ function kerasPlan(card: KerasCard, tap: string, mode: string, seed: number, num
   const blocks = kerasBlocks(files, card.blocks, tap);
   const input = files.layers[0].name;
   const { cut, count } = trainedBlocks(mode, blocks, input);
-  if (augment) return { cut, count, tap, prefix: pixelsBackbone(card), fromPixels: true, build: () => kerasTrainModel(files, { from: input, trainAfter: cut ?? tap, tap, numClasses, seed }) };
+  if (augment) {
+    const spec = { from: input, trainAfter: cut ?? tap, tap, numClasses, seed };
+    return { cut, count, tap, prefix: pixelsBackbone(card), fromPixels: true, build: () => kerasTrainModel(files, spec), recipe: nsfwjsTrainRecipe(card.source.model, spec) };
+  }
   if (!cut) return { cut, count, tap, fromPixels: false, build: async (d) => headModel(d, numClasses, seed) };
-  return { cut, count, tap, fromPixels: cut === input, build: () => kerasTrainModel(files, { from: cut, trainAfter: cut, tap, numClasses, seed }) };
+  const spec = { from: cut, trainAfter: cut, tap, numClasses, seed };
+  return { cut, count, tap, fromPixels: cut === input, build: () => kerasTrainModel(files, spec), recipe: nsfwjsTrainRecipe(card.source.model, spec) };
 }
 
 /** ONNX backbones: a head on the card's features, or the whole graph translated to tfjs from the preprocessed images. */

@@ -5,6 +5,9 @@ import type { Checkpoint, EpochLog } from './checkpoint.ts';
 import { observe, START, type StopState } from './early-stopping.ts';
 import type { TrainModel } from './head.ts';
 import { Optimizer, type OptimizerSettings } from './optimizer.ts';
+import { crossEntropy, partGradients } from './gradients.ts';
+import { GradientWorker, type ModelRecipe } from './parallel.ts';
+import type { TfBackendChoice } from '../runtime/tfjs.ts';
 
 /** Examples as rows of one flat array: row i is x[i*d .. (i+1)*d) with d = the model's input size. */
 export interface Examples {
@@ -22,6 +25,11 @@ export interface TrainSettings {
   seed: number;
   /** Images per forward/backward pass, their gradients summed into the batch's (memory, not results: default the batch). */
   microBatch?: number;
+  /**
+   * Where set, a worker thread builds the same model from this recipe and computes half of each batch's gradients
+   * (see GradientWorker): the batch is split at a pass boundary, or in two when it is one pass.
+   */
+  secondThread?: { recipe: ModelRecipe; backend: TfBackendChoice };
   /** Transforms each training batch (augmentation), drawing from a generator seeded by (seed, epoch). */
   augment?: (x: tf.Tensor, rng: Rng) => tf.Tensor;
 }
@@ -70,6 +78,8 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
     ({ epoch, stop, curve, best, done } = { ...saved, curve: saved.curve.slice() });
   }
   const resumedAt = epoch;
+  const worker = s.secondThread ? await GradientWorker.start(s.secondThread.recipe, s.secondThread.backend) : undefined;
+  // (A thread that fails to start or dies leaves its rows to this one, with one warning: the same training, slower.)
   try {
     while (!done && epoch < s.maxEpochs) {
       epoch += 1;
@@ -83,29 +93,19 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
       for (let start = 0; start < n; start += s.batchSize) {
         const rows = order.slice(start, start + s.batchSize);
         const x = tf.tidy(() => (s.augment ? s.augment(batch(train, rows, d, model.inputShape), rng) : batch(train, rows, d, model.inputShape)));
-        // The batch's mean loss, its gradient summed over micro-batches (exact: batch norm uses no batch statistics).
-        const step = s.microBatch ?? rows.length;
-        let total: Record<string, tf.Tensor> = {};
-        for (let m = 0; m < rows.length; m += step) {
-          const part = rows.slice(m, m + step);
-          const xm = step >= rows.length ? x : x.slice(m, part.length);
-          const loss = (ce: tf.Tensor1D) => (part.length === rows.length ? ce.mean() : ce.sum().div(rows.length)) as tf.Scalar;
-          const { value, grads } = tf.variableGrads(() => tf.tidy(() => loss(crossEntropy(model.logits(xm), train.y, part, s.numClasses))), model.variables);
-          if (xm !== x) xm.dispose();
-          const batchLoss = (await value.data())[0];
-          // Before any update a non-finite loss is the inputs' or the model's, not the learning rate's.
-          if (epoch === 1 && start === 0 && m === 0 && !Number.isFinite(batchLoss)) {
-            tf.dispose([value, x, ...Object.values(grads), ...Object.values(total)]);
-            throw new TrainingError(`The loss is ${batchLoss} on the first batch, before any update: the model's outputs on the training images are not finite (NaN or Inf in the images or in the model), which no --learning-rate fixes.`);
-          }
-          lossSum += batchLoss * rows.length;
-          const sum = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, total[k] ? tf.add(total[k], g) : g]));
-          tf.dispose([value, ...Object.entries(grads).filter(([k]) => total[k]).map(([, g]) => g), ...Object.values(total)]);
-          total = sum;
-        }
+        const { loss: batchLoss, grads } = await batchGradients(model, x, Int32Array.from(rows, (r) => train.y[r]), s.microBatch ?? rows.length, s.numClasses, worker);
         x.dispose();
-        opt.apply(model.variables.map((v) => total[v.name]));
-        tf.dispose(Object.values(total));
+        // Before any update a non-finite loss is the inputs' or the model's, not the learning rate's.
+        if (epoch === 1 && start === 0 && !Number.isFinite(batchLoss)) {
+          tf.dispose(grads.filter((g): g is tf.Tensor => g !== undefined));
+          throw new TrainingError(`The loss is ${batchLoss} on the first batch, before any update: the model's outputs on the training images are not finite (NaN or Inf in the images or in the model), which no --learning-rate fixes.`);
+        }
+        lossSum += batchLoss * rows.length;
+        try {
+          opt.apply(grads);
+        } finally {
+          tf.dispose(grads.filter((g): g is tf.Tensor => g !== undefined));
+        }
       }
       const v = await evaluate(model, val, s.batchSize * 4, s.numClasses);
       if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new TrainingError(`The loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --learning-rate (or --weight-decay).`);
@@ -123,6 +123,7 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
     }
   } finally {
     opt.dispose();
+    await worker?.dispose();
   }
   restore(model.variables, best);
   return { epochs: epoch, bestEpoch: stop.bestEpoch, bestValLoss: stop.bestLoss, stoppedEarly: epoch - stop.bestEpoch >= s.patience, curve, resumedAt };
@@ -139,7 +140,7 @@ async function evaluate(model: TrainModel, set: Examples, batchSize: number, num
     const rows = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
     const [l, p] = tf.tidy(() => {
       const logits = model.logits(batch(set, rows, d, model.inputShape));
-      return [crossEntropy(logits, set.y, rows, numClasses).sum(), logits.argMax(1)];
+      return [crossEntropy(logits, set.y.subarray(start, start + rows.length), numClasses).sum(), logits.argMax(1)];
     });
     loss += (await l.data())[0];
     const pred = await p.data();
@@ -163,16 +164,59 @@ export async function predict(model: TrainModel, x: Float32Array, batchSize: num
   return out;
 }
 
+/**
+ * The batch's mean loss and its gradient (model.variables' order), summed over passes of `step` rows. With a worker,
+ * the later passes run there at the same weights while this thread runs the first ones.
+ */
+async function batchGradients(model: TrainModel, x: tf.Tensor, labels: Int32Array, step: number, numClasses: number, worker?: GradientWorker): Promise<{ loss: number; grads: (tf.Tensor | undefined)[] }> {
+  const n = labels.length;
+  const split = worker?.working ? splitAt(n, step) : n;
+  if (split === 0 || split === n) return partGradients(model, x, labels, step, n, numClasses);
+  const weights = await snapshot(model.variables);
+  const rest = x.slice(split, n - split);
+  const data = ((await rest.data()) as Float32Array).slice();
+  const shape = rest.shape;
+  rest.dispose();
+  const remote = worker!.gradients({ weights, x: data, shape, labels: labels.slice(split), step, batchRows: n, numClasses });
+  const first = x.slice(0, split);
+  let local: { loss: number; grads: (tf.Tensor | undefined)[] };
+  try {
+    local = await partGradients(model, first, labels.subarray(0, split), step, n, numClasses);
+  } finally {
+    first.dispose();
+  }
+  const other = await remote.then(
+    (r) => ({ loss: r.loss, grads: r.grads.map((g, i) => (g ? tf.tensor(g, model.variables[i].shape) : undefined)) }),
+    // The thread failed (its warning is out): its rows here, at the same weights (the optimizer has not stepped).
+    async () => {
+      const later = x.slice(split, n - split);
+      try {
+        return await partGradients(model, later, labels.subarray(split), step, n, numClasses);
+      } finally {
+        later.dispose();
+      }
+    },
+  );
+  const grads = local.grads.map((g, i) => {
+    const o = other.grads[i];
+    if (!g || !o) return g ?? o;
+    const sum = tf.add(g, o);
+    tf.dispose([g, o]);
+    return sum;
+  });
+  return { loss: local.loss + other.loss, grads };
+}
+
+/** Rows this thread takes when a worker takes the rest: half the passes (the worker the larger half), or half a single pass. */
+export function splitAt(n: number, step: number): number {
+  const passes = Math.ceil(n / step);
+  return passes >= 2 ? step * Math.floor(passes / 2) : Math.floor(n / 2);
+}
+
 function batch(set: Examples, rows: readonly number[], d: number, shape: number[]): tf.Tensor {
   const buf = new Float32Array(rows.length * d);
   rows.forEach((r, i) => buf.set(set.x.subarray(r * d, (r + 1) * d), i * d));
   return tf.tensor(buf, [rows.length, ...shape]);
-}
-
-/** Per-example softmax cross-entropy. */
-function crossEntropy(logits: tf.Tensor, y: Int32Array, rows: readonly number[], numClasses: number): tf.Tensor1D {
-  const labels = tf.oneHot(tf.tensor1d(rows.map((r) => y[r]), 'int32'), numClasses);
-  return tf.losses.softmaxCrossEntropy(labels, logits, undefined, 0, tf.Reduction.NONE) as tf.Tensor1D;
 }
 
 async function snapshot(vars: readonly tf.Variable[]): Promise<Float32Array[]> {

@@ -1,0 +1,104 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { TrainingError } from '../errors.ts';
+import type { TfBackendChoice } from '../runtime/tfjs.ts';
+
+/**
+ * How to build a TrainModel in another thread: a module (URL), its export and JSON-able arguments. The export
+ * returns the same model as the main thread's, variables in the same order (their values are sent each step).
+ */
+export interface ModelRecipe {
+  module: string;
+  export: string;
+  args: unknown[];
+}
+
+export type GradientRequest =
+  | { kind: 'init'; id: number; recipe: ModelRecipe; backend: TfBackendChoice }
+  | { kind: 'step'; id: number; weights: Float32Array[]; x: Float32Array; shape: number[]; labels: Int32Array; step: number; batchRows: number; numClasses: number };
+
+export type GradientReply = { id: number; loss: number; grads: (Float32Array | undefined)[] } | { id: number; error: string };
+
+/**
+ * Training threads: 2 with REPROBE_TRAIN_THREADS=2 on a machine of two cores or more, else 1. Off by default: on the
+ * shared 2-core host where it was measured (load 10, Linux autogroup giving each session an equal share of the CPU),
+ * the second thread took its time from the first and a batch of MobileNetV2 `all` took as long as on one thread, with
+ * 0.9 GB more memory (docs/benchmarks.md, bench:finetune). Where cores are idle it halves the compute per batch.
+ */
+export function trainThreads(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
+  const v = env.REPROBE_TRAIN_THREADS;
+  if (v === undefined || v === '') return 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new TrainingError(`REPROBE_TRAIN_THREADS is "${v}"; it takes a whole number of threads, 1 or more (2: half of each batch in a second thread).`);
+  return Math.min(n, 2, Math.max(cores, 1));
+}
+
+/**
+ * A worker thread with its own tfjs backend and copy of the model: given the current weights and some rows of a batch,
+ * it returns their gradients, which the main thread adds to its own half's before the optimizer step. Data-parallel
+ * training on two cores, as exact as summing the passes in one thread (the sum's order differs, nothing else):
+ * everything random (shuffle, augmentation) is drawn on the main thread before the batch is split, and batch norm
+ * runs on its running statistics, which training never changes.
+ */
+export class GradientWorker {
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: (r: { loss: number; grads: (Float32Array | undefined)[] }) => void; reject: (e: Error) => void }>();
+  private failure?: Error;
+  private stopped = false;
+
+  /** False once the thread has failed or been stopped: its rows are then this thread's. */
+  get working(): boolean {
+    return this.failure === undefined;
+  }
+
+  private constructor(private readonly worker: Worker) {
+    const fail = (why: string) => {
+      if (!this.failure) {
+        this.failure = new TrainingError(`The second training thread ${why}.`);
+        if (!this.stopped) process.emitWarning(`training thread ${why}; training on the main thread only (slower, same result)`);
+        void worker.terminate();
+      }
+      for (const p of this.pending.values()) p.reject(this.failure);
+      this.pending.clear();
+    };
+    worker.on('message', (reply: GradientReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      if ('error' in reply) return fail(`failed: ${reply.error.split('\n')[0]}`);
+      this.pending.delete(reply.id);
+      p.resolve(reply);
+    });
+    worker.on('error', (err) => fail(`failed: ${err.message}`));
+    worker.on('exit', (code) => fail(`exited (code ${code})`));
+  }
+
+  /** Starts the thread and builds its model (its first request); one that fails to is not working (and has warned). */
+  static async start(recipe: ModelRecipe, backend: TfBackendChoice): Promise<GradientWorker> {
+    // The worker loads TypeScript through tsx, as bin/reprobe.mjs does for the main thread.
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const body = new URL('./gradient-worker.ts', import.meta.url).href;
+    const w = new GradientWorker(new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(body)}); });`, { eval: true }));
+    await w.request({ kind: 'init', id: 0, recipe, backend }).catch(() => undefined);
+    return w;
+  }
+
+  /** Gradients (in the model's variable order) and loss share of the rows in x at these weights; x and the weights move to the thread (their buffers are transferred). */
+  gradients(r: Omit<Extract<GradientRequest, { kind: 'step' }>, 'kind' | 'id'>): Promise<{ loss: number; grads: (Float32Array | undefined)[] }> {
+    return this.request({ kind: 'step', id: 0, ...r }, [r.x, ...r.weights].map((a) => a.buffer as ArrayBuffer));
+  }
+
+  private request(req: GradientRequest, transfer: ArrayBuffer[] = []): Promise<{ loss: number; grads: (Float32Array | undefined)[] }> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...req, id }, transfer);
+    });
+  }
+
+  async dispose(): Promise<void> {
+    this.stopped = true;
+    this.failure ??= new TrainingError('The second training thread was stopped.');
+    await this.worker.terminate();
+  }
+}
