@@ -309,3 +309,30 @@ test('explain --out is refused inside every folder it reads images from: the dat
   assert.equal(beside.code, 0, beside.err);
   assert.ok(existsSync(join(data, 'dog', 'results', 'explain', 'index.html')));
 });
+
+test('a sweep job whose records were made with other weights or another card preprocessing is stale: --status names why, the next run reruns it', async () => {
+  const parent = tempDir();
+  await dataIn(parent, 0);
+  const env = { REPROBE_HOME: tempDir() };
+  const results = join(tempDir(), 'results');
+  const sweep = join(tempDir(), 'sweep.yaml');
+  writeFileSync(sweep, stringify({ backbones: ['mobilenet-v2'], datasets: [`folder:${join(parent, 'data')}`], shots: [1], valPerClass: 1, methods: { knn: {} }, extract: 'split', resultsDir: results }));
+  assert.match(reprobe(['sweep', sweep], env).out, /1 jobs: 1 run/);
+  assert.match(reprobe(['sweep', sweep, '--status'], env).out, /1 jobs: 1 done/, 'the weights and card as they are: done, not stale');
+  const [file] = readdirSync(join(results, 'records')).map((f) => join(results, 'records', f));
+  const made = readFileSync(file, 'utf8');
+  // The records as another model file (another sha256) or another card (another mean) would have made them.
+  const edit = (change: (r: Record<string, unknown>) => void) =>
+    writeFileSync(file, made.trim().split('\n').map((l) => { const r = JSON.parse(l) as Record<string, unknown>; change(r); return JSON.stringify(r); }).join('\n') + '\n');
+  const weights = (JSON.parse(made.split('\n')[0]) as { weights_sha256: string }).weights_sha256;
+  assert.match(weights, /^[0-9a-f]{64}$/);
+  edit((r) => (r.weights_sha256 = 'f'.repeat(64)));
+  const status = reprobe(['sweep', sweep, '--status'], env);
+  assert.match(status.out, /1 jobs: 0 done, 1 stale/, status.out);
+  assert.match(status.out, new RegExp(`stale \\S+ .*: mobilenet-v2's weights changed since its records \\(sha256 ffffffffffffffff, now ${weights.slice(0, 16)}\\); the next run runs it again`));
+  edit((r) => ((r.preprocess as { mean: number[] }).mean = [0.5, 0.5, 0.5]));
+  const card = reprobe(['sweep', sweep, '--status'], env);
+  assert.match(card.out, /mobilenet-v2's card changed its preprocessing since its records/, card.out);
+  assert.match(reprobe(['sweep', sweep], env).out, /1 jobs: 1 run, 0 already in the store/);
+  assert.match(reprobe(['sweep', sweep, '--status'], env).out, /1 jobs: 1 done/);
+});
