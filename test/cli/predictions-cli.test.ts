@@ -53,7 +53,7 @@ test("results predictions prints a probe cell's per-image predictions as CSV tha
   assert.match(none.stderr, /No record of cell "ffffffffffff"/);
 });
 
-test('store content printed to a terminal has its control characters escaped: results predictions (to a pipe: the data as is) and compare', { skip: spawnSync('script', ['--version']).status === 0 ? false : 'script (util-linux) is not on PATH' }, async () => {
+test('store content printed to a terminal has its control characters escaped: results predictions (to a pipe: the data as is), compare, explain\'s listing; cluster plots such names', { skip: spawnSync('script', ['--version']).status === 0 ? false : 'script (util-linux) is not on PATH' }, async () => {
   const [results, home, dir] = [tempDir(), tempDir(), tempDir()];
   attentionBackbone(dir, { size: 16, patch: 4, width: 8, heads: 2, layers: 3, seed: 9 });
   // Class folders whose names set the terminal title, clear the screen and reverse the text (bidi override).
@@ -85,4 +85,12 @@ test('store content printed to a terminal has its control characters escaped: re
   assert.equal(compare.status, 0, compare.stdout);
   assert.doesNotMatch(compare.stdout, raw);
   assert.match(compare.stdout, /ds\\u001b\[31m/);
+  // explain lists its files under --out as typed; cluster's UMAP plot carries the class names into SVG (a BEL is no XML).
+  const out = join(tempDir(), 'o\x1b[2Jut');
+  const explain = reprobe(['explain', ...b, '--method', 'rollout', '--image', join(data, classes[0], '0.png'), '--out', out], home);
+  assert.equal(explain.status, 0, explain.stderr);
+  assert.doesNotMatch(explain.stdout, raw);
+  assert.ok(explain.stdout.includes('o\\u001b[2Jut'), explain.stdout);
+  const cluster = reprobe(['cluster', ...b, '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--results-dir', tempDir()], home);
+  assert.equal(cluster.status, 0, cluster.stderr);
 });
