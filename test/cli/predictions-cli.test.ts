@@ -93,4 +93,6 @@ test('store content printed to a terminal has its control characters escaped: re
   assert.ok(explain.stdout.includes('o\\u001b[2Jut'), explain.stdout);
   const cluster = reprobe(['cluster', ...b, '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--results-dir', tempDir()], home);
   assert.equal(cluster.status, 0, cluster.stderr);
+  assert.doesNotMatch(cluster.stdout, raw, 'its ranking table has the dataset as a column header');
+  assert.match(cluster.stdout, /ds\\u001b\[31m/);
 });
