@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { readCsv } from '../data/csv.ts';
-import { ConfigError, DataError } from '../errors.ts';
+import { ConfigError, DataError, printable } from '../errors.ts';
 import { cellPredictions, recordOfCell } from '../results/cell-lookup.ts';
 import { problemLine, readStore } from '../results/job-store.ts';
 import type { CellRecord } from '../results/record.ts';
@@ -55,7 +55,8 @@ async function compare(argv: Record<string, unknown>): Promise<void> {
   const [a, b] = [await side(String(argv.a)), await side(String(argv.b))];
   // Two cells of two datasets can share image ids (0.png in both): the same ids are not the same images.
   if ('dataset' in a && 'dataset' in b && a.dataset !== b.dataset) throw new DataError(`A and B are cells of two datasets (${a.dataset.trim()} and ${b.dataset.trim()}): compare needs the same test images.`);
-  const names: [string, string] = [a.name, b.name];
+  // Names hold dataset paths and backbones as typed: control characters are shown escaped, not sent to the terminal.
+  const names: [string, string] = [printable(a.name), printable(b.name)];
   const aligned = alignPredictions(a.rows, b.rows, names);
   process.stdout.write(`${compareText(comparePair(aligned, resamples, Number(argv.seed)), names)}\n`);
 }

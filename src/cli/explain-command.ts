@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, printable } from '../errors.ts';
 import { EXPLAINER_NAMES } from '../explain/explainers.ts';
 import { RELEVANCE_DEFAULTS } from '../explain/relevance.ts';
 import { HEAD_FUSIONS, ROLLOUT_DEFAULTS, type RolloutOptions } from '../explain/rollout.ts';
@@ -73,7 +73,9 @@ async function explain(argv: Record<string, unknown>): Promise<void> {
     { onProgress: (done, total) => bar.update(done, total) },
   );
   bar.stop();
-  process.stdout.write(`${overlays.length} overlay${overlays.length === 1 ? '' : 's'} in ${argv.out}\n${overlays.map((o) => `  ${o}\n`).join('')}page: ${page}\n`);
+  // Paths echo --out as typed: an escape sequence in it is shown, not sent to the terminal.
+  const lines = [`${overlays.length} overlay${overlays.length === 1 ? '' : 's'} in ${String(argv.out)}`, ...overlays.map((o) => `  ${o}`), `page: ${page}`];
+  process.stdout.write(lines.map(printable).join('\n') + '\n');
 }
 
 export const explainCommand: Command = {

@@ -43,7 +43,8 @@ async function predictions(dir: string, cell: string | undefined): Promise<void>
   if (!cell) throw new ConfigError('results predictions: name a cell (a record\'s cell_id, or its first characters).');
   const { records, problems } = await readStore(dir);
   for (const p of problems) process.stderr.write(`warning: ${problemLine(p)}\n`);
-  process.stdout.write(predictionsCsv(await cellPredictions(recordOfCell(records, cell, dir), dir)));
+  // To a terminal, names with their control characters escaped; to a pipe or file, the data as it is.
+  process.stdout.write(predictionsCsv(await cellPredictions(recordOfCell(records, cell, dir), dir), process.stdout.isTTY === true));
 }
 
 async function results(argv: Record<string, unknown>): Promise<void> {

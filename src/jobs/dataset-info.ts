@@ -1,4 +1,4 @@
-import { copiesNote, crossLabelCopies, withinLabelCopies, withinNote } from '../data/content-digest.ts';
+import { copiesNote, crossLabelCopies, crossLabelNearCopies, nearCopiesNote, withinLabelCopies, withinNote } from '../data/content-digest.ts';
 import { datasetEntry, loadDataset } from '../data/registry.ts';
 import { dataRoot } from '../data/paths.ts';
 import { drawSplit } from '../data/split.ts';
@@ -34,6 +34,8 @@ export async function datasetInfo(spec: string, root?: string): Promise<{ lines:
     // The warnings probe and sweep give, before any run: copies across classes, and within a class (a split may leak them).
     const copies = await crossLabelCopies(ds);
     if (copies.length) out.push(`warning: ${copiesNote(copies)}`);
+    const near = await crossLabelNearCopies(ds);
+    if (near.length) out.push(`warning: ${nearCopiesNote(near)}`);
     const within = await withinLabelCopies(ds);
     if (within.length) out.push(`warning: ${withinNote(within)}`);
   }

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import sharp from 'sharp';
 import { resolveBackbone, type ResolvedBackbone } from '../backbones/registry.ts';
 import { loadDataset } from '../data/registry.ts';
@@ -15,7 +15,8 @@ import { decodeForCard, packBatch } from '../features/preprocess.ts';
 import type { CellRecord } from '../results/record.ts';
 import { problemLine, readStore, RECORDS_DIR } from '../results/job-store.ts';
 import { seeded, shuffled } from '../util/rng.ts';
-import { outsideDataset } from '../data/outside-dataset.ts';
+import { imagesFolder, outsideDataset } from '../data/outside-dataset.ts';
+import { checkOutputPath } from '../util/output-path.ts';
 
 /** Where `reprobe explain` writes its overlays and page by default, and how many dataset images it picks. */
 export const EXPLAIN_DEFAULTS = { out: join('results', 'explain'), n: 16, seed: 0 } as const;
@@ -104,12 +105,12 @@ async function confusedImages(from: string, job: ExplainJob): Promise<{ dataset:
 }
 
 /** The images: files as given, then `n` seeded picks of a dataset (a run's test images when the run is of it) or of the most confused pairs. */
-async function pickImages(job: ExplainJob, run?: Awaited<ReturnType<typeof readRun>>): Promise<Picked[]> {
+async function pickImages(job: ExplainJob, run?: Awaited<ReturnType<typeof readRun>>): Promise<{ picked: Picked[]; read: { dataset?: string; folder?: string } }> {
   const out: Picked[] = job.images.map((path) => {
     if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new ConfigError(`--image ${path} is not a file.`);
     return { title: basename(path), source: { kind: 'file', path } };
   });
-  if (!job.dataset && !job.from) return out;
+  if (!job.dataset && !job.from) return { picked: out, read: {} };
   const confused = job.from ? await confusedImages(job.from, job) : undefined;
   const name = confused?.dataset ?? job.dataset!;
   const ds = await loadDataset(name, job.dataRoot);
@@ -119,7 +120,17 @@ async function pickImages(job: ExplainJob, run?: Awaited<ReturnType<typeof readR
     const s = byId.get(id);
     if (s) out.push({ title: `${name}/${id} (${ds.classes[s.label]})`, source: s.source });
   }
-  return out;
+  return { picked: out, read: { dataset: name, folder: imagesFolder(ds) } };
+}
+
+/**
+ * The folders of `--image` files, as folders an output may not go into (it could be a dataset's class folder, read
+ * again as images), but for the working folder and those above it: a picture beside the work is not a dataset's, and
+ * the default --out (results/explain) lies below it.
+ */
+function imageFolders(images: readonly string[]): string[] {
+  const cwd = process.cwd();
+  return [...new Set(images.map((p) => dirname(resolve(p))))].filter((d) => relative(d, cwd).split(sep)[0] === '..');
 }
 
 /** A grid column: its label, and the prompt or class it explains. */
@@ -167,9 +178,11 @@ export async function runExplain(job: ExplainJob, events: ExplainEvents = {}): P
   for (const n of names) backbones.push(await resolveBackbone(n, { card: job.card, onDownload: events.onDownload }));
   const methods = backbones.map((b) => pickExplainer(job.method, b, job.texts.length > 0));
   const targets = methods.map((m) => targetsOf(m, job, run?.classes));
-  const images = await pickImages(job, run);
+  const { picked: images, read } = await pickImages(job, run);
   if (!images.length) throw new ConfigError('Give the images to explain: --image PATH…, or --dataset D --n 16.');
-  outsideDataset(job.out, '--out', [run?.dataset, job.dataset]);
+  // Every folder images are read from: the datasets named (-d, the run's, the one --from's records name) and the --image files'.
+  outsideDataset(job.out, '--out', [run?.dataset, job.dataset, read.dataset], read.folder ? [read.folder] : []);
+  checkOutputPath(job.out, '--out', { folders: imageFolders(job.images).map((path) => ({ path, what: 'the folder of an --image (a dataset\'s class folder, maybe): what is written there could be read as its images' })) });
   await mkdir(job.out, { recursive: true }).catch((err) => Promise.reject(fsError(err, `Cannot create ${job.out}`, 'Pass --out with a writable folder.')));
   const pages: PageImage[] = images.map((im) => ({ title: im.title, rows: [] }));
   // File names from the image names (extension dropped); two images of one name are told apart by their position.

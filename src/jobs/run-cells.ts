@@ -5,7 +5,7 @@ import { openResolved, type OpenOptions, type ResolvedBackbone } from '../backbo
 import { featureName, type Card } from '../backbones/types.ts';
 import { drawSplit, hashSplit, splitIndices, splitSource, type Split, type SplitSpec } from '../data/split.ts';
 import { studyTable } from '../data/study-table.ts';
-import { copiesNote, crossLabelCopies, datasetDigest, leaksNote, splitLeaks } from '../data/content-digest.ts';
+import { copiesNote, crossLabelCopies, crossLabelNearCopies, datasetDigest, leaksNote, nearCopiesNote, splitLeaks } from '../data/content-digest.ts';
 import { canonicalDataset } from '../data/registry.ts';
 import { outsideDataset } from '../data/outside-dataset.ts';
 import type { Dataset } from '../data/types.ts';
@@ -95,6 +95,8 @@ export async function runCells(given: CellJob, events: CellEvents = {}): Promise
   const digest = await datasetDigest(ds);
   const copies = await crossLabelCopies(ds);
   if (copies.length) events.onDatasetNote?.(copiesNote(copies));
+  const near = await crossLabelNearCopies(ds);
+  if (near.length) events.onDatasetNote?.(nearCopiesNote(near));
   const src = splitSource(ds);
   const table = job.split.protocol === 'study' ? studyTable() : undefined;
   const unreadable = new Map<number, string>();

@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { firstLine, fsError, systemError } from '../errors.ts';
+import { isCached, resolveBackbone, resolveCard } from '../backbones/registry.ts';
+import { weightsDigest } from '../backbones/weights-digest.ts';
 import { datasetDigest } from '../data/content-digest.ts';
 import { loadDataset } from '../data/registry.ts';
 import { isPending } from '../features/cache.ts';
@@ -16,8 +18,9 @@ import { claimHeld, claimJob } from './sweep-claims.ts';
 import type { Sweep, SweepJob } from './sweep-schema.ts';
 
 /**
- * invalid: a records file that is empty, truncated or damaged; stale: valid records of the dataset as it was (its
- * content digest has changed since). Neither is finished: the next run runs the job again.
+ * invalid: a records file that is empty, truncated or damaged; stale: valid records of the dataset or the backbone as
+ * it was (its content digest, weights or card's preprocessing have changed since). Neither is finished: the next run
+ * runs the job again.
  */
 export type JobState = 'done' | 'invalid' | 'stale' | 'failed' | 'running' | 'pending';
 
@@ -54,19 +57,66 @@ function digestsNow(sweep: Sweep): (dataset: string) => Promise<string | undefin
   };
 }
 
+/** What a backbone runs now: its weights' sha256 and its card's preprocessing (as records hold them, keys sorted). */
+interface BackboneNow {
+  weights: string;
+  preprocess: string;
+}
+
+/** JSON with every object's keys sorted: two spellings of one preprocessing compare equal. */
+const sortedJson = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+
 /**
- * Whether a job's records are still its result: a job id names the configuration, not the data, so a dataset whose
- * content changed since (an image added, replaced or relabelled) makes its finished job stale (the cell id of a run
- * now would differ); undefined when it is finished and current. Records without a digest (older stores) are kept.
+ * Each backbone as it is now, once per backbone; undefined when its model files are not here (a status never
+ * downloads; the job's run fetches them and records what it ran). The weights' sha256 is cached by path, size and
+ * mtime (weights-digest.ts), so a model is hashed once, not per status.
  */
-async function staleness(job: SweepJob, records: readonly { dataset_digest?: string }[], now: (dataset: string) => Promise<string | undefined>): Promise<string | undefined> {
-  const digest = await now(job.dataset);
+function backbonesNow(): (backbone: string) => Promise<BackboneNow | undefined> {
+  const memo = new Map<string, Promise<BackboneNow | undefined>>();
+  const look = async (name: string): Promise<BackboneNow | undefined> => {
+    const card = resolveCard(name);
+    if (!isCached(card)) return undefined;
+    const weights = await weightsDigest(await resolveBackbone(name));
+    return { weights, preprocess: sortedJson({ ...card.preprocess, input: card.input }) };
+  };
+  return (backbone) => {
+    if (!memo.has(backbone)) memo.set(backbone, look(backbone).catch(() => undefined));
+    return memo.get(backbone)!;
+  };
+}
+
+/** The dataset's content digest and each backbone's weights and preprocessing now, each looked up once. */
+interface Now {
+  dataset: (dataset: string) => Promise<string | undefined>;
+  backbone: (backbone: string) => Promise<BackboneNow | undefined>;
+}
+
+const nowOf = (sweep: Sweep): Now => ({ dataset: digestsNow(sweep), backbone: backbonesNow() });
+
+type Provenance = { dataset_digest?: string; weights_sha256?: unknown; preprocess?: unknown };
+
+/**
+ * Whether a job's records are still its result: a job id names the configuration, not the data nor the model, so a
+ * dataset whose content changed since (an image added, replaced or relabelled), a model file whose weights changed
+ * (a hub file replaced, a new revision) or a card whose preprocessing changed makes its finished job stale (the cell
+ * a run makes now would differ); undefined when it is finished and current. Records without a digest (older
+ * stores) or a backbone whose files are not here are kept.
+ */
+async function staleness(job: SweepJob, records: readonly Provenance[], now: Now): Promise<string | undefined> {
+  const digest = await now.dataset(job.dataset);
   const old = records.find((r) => r.dataset_digest !== undefined && r.dataset_digest !== digest)?.dataset_digest;
-  return digest === undefined || old === undefined ? undefined : `${job.dataset} changed since its records (content digest ${old}, now ${digest})`;
+  if (digest !== undefined && old !== undefined) return `${job.dataset} changed since its records (content digest ${old}, now ${digest})`;
+  const bb = await now.backbone(job.backbone);
+  if (!bb) return undefined;
+  const weights = records.find((r) => typeof r.weights_sha256 === 'string' && r.weights_sha256 !== bb.weights)?.weights_sha256;
+  if (typeof weights === 'string') return `${job.backbone}'s weights changed since its records (sha256 ${weights.slice(0, 16)}, now ${bb.weights.slice(0, 16)})`;
+  if (records.some((r) => r.preprocess !== undefined && sortedJson(r.preprocess) !== bb.preprocess)) return `${job.backbone}'s card changed its preprocessing since its records (now ${bb.preprocess})`;
+  return undefined;
 }
 
 /** A job's records file, and whether it holds the job's current result (finished, and of the dataset as it is now). */
-async function finishedNow(dir: string, job: SweepJob, now: (dataset: string) => Promise<string | undefined>): Promise<{ done: boolean; file: Awaited<ReturnType<typeof readJobFile>>; stale?: string }> {
+async function finishedNow(dir: string, job: SweepJob, now: Now): Promise<{ done: boolean; file: Awaited<ReturnType<typeof readJobFile>>; stale?: string }> {
   const file = await readJobFile(dir, job.id);
   if (!isFinished(file)) return { done: false, file };
   const stale = await staleness(job, file!.records, now);
@@ -74,13 +124,13 @@ async function finishedNow(dir: string, job: SweepJob, now: (dataset: string) =>
 }
 
 /**
- * Each job's state from the store: a valid records file of the dataset as it is now (done), one of an older content
- * of the dataset (stale), a live claim (running), a failure file (failed), a records file that is not valid (invalid,
+ * Each job's state from the store: a valid records file of the dataset and backbone as they are now (done), one of
+ * an older content of the dataset or of other weights or preprocessing (stale), a live claim (running), a failure file (failed), a records file that is not valid (invalid,
  * with its first problem), else pending.
  */
 export async function sweepStatus(sweep: Sweep, jobs: readonly SweepJob[]): Promise<{ job: SweepJob; state: JobState; error?: string }[]> {
   const resultsDir = sweep.resultsDir;
-  const now = digestsNow(sweep);
+  const now = nowOf(sweep);
   return Promise.all(
     jobs.map(async (job) => {
       const { done, file, stale } = await finishedNow(resultsDir, job, now);
@@ -152,7 +202,7 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
   const started = Date.now();
   /** Failed after this run began (by another process of the same sweep): not run again now; a later sweep retries it. */
   const failedSince = async (id: string) => ((await stat(failedPath(dir, id)).catch(() => undefined))?.mtimeMs ?? 0) >= started;
-  const now = digestsNow(sweep);
+  const now = nowOf(sweep);
   for (const [i, job] of mine.entries()) {
     if ((await finishedNow(dir, job, now)).done) {
       tally.skipped++;

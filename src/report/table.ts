@@ -8,11 +8,13 @@ import { maxOf } from '../util/arrays.ts';
 /** Plain aligned text table for the terminal; numbers right-aligned. */
 export function formatTable(headers: string[], rows: (string | number)[][]): string {
   // Names come from users' files and folders: a control character (a NUL, a newline) is shown escaped, as in errors.
+  // Headers too: a table's columns can be datasets (cluster's ranking), named by their folders.
   const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : printable(c))));
-  const width = headers.map((h, i) => maxOf(cells.map((r) => r[i].length), h.length));
+  const head = headers.map(printable);
+  const width = head.map((h, i) => maxOf(cells.map((r) => r[i].length), h.length));
   const line = (r: string[], raw?: (string | number)[]) =>
     r.map((c, i) => (typeof raw?.[i] === 'number' ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ').trimEnd();
-  return [line(headers), width.map((w) => '-'.repeat(w)).join('  '), ...cells.map((r, i) => line(r, rows[i]))].join('\n');
+  return [line(head), width.map((w) => '-'.repeat(w)).join('  '), ...cells.map((r, i) => line(r, rows[i]))].join('\n');
 }
 
 function fmt(x: number): string {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { fsError } from '../errors.ts';
+import { fsError, printable } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { Assignments, Predictions } from '../method/predictions.ts';
 
@@ -46,14 +46,19 @@ export async function readPredictions(path: string): Promise<PredictionsDoc> {
 }
 
 
-/** A predictions file as CSV: `id,true,pred,top1,top1_score,…` with class names (clusters: `id,true,cluster`). */
-export function predictionsCsv(doc: PredictionsDoc): string {
-  const name = (c: number) => csvField(doc.classes[c] ?? String(c));
-  if (doc.kind === 'clusters') return ['id,true,cluster', ...doc.ids.map((id, i) => `${csvField(id)},${name(doc.truth[i])},${doc.cluster[i]}`)].join('\n') + '\n';
+/**
+ * A predictions file as CSV: `id,true,pred,top1,top1_score,…` with class names (clusters: `id,true,cluster`). For a
+ * terminal (`shown`), ids and names have their control characters escaped (an escape sequence in a class name would
+ * drive the terminal); as a file they stay the data.
+ */
+export function predictionsCsv(doc: PredictionsDoc, shown = false): string {
+  const text = (s: string) => csvField(shown ? printable(s) : s);
+  const name = (c: number) => text(doc.classes[c] ?? String(c));
+  if (doc.kind === 'clusters') return ['id,true,cluster', ...doc.ids.map((id, i) => `${text(id)},${name(doc.truth[i])},${doc.cluster[i]}`)].join('\n') + '\n';
   const top = Array.from({ length: doc.k }, (_, j) => `top${j + 1},top${j + 1}_score`).join(',');
   const rows = doc.ids.map((id, i) => {
     const tops = Array.from({ length: doc.k }, (_, j) => `${name(doc.top_classes[i * doc.k + j])},${doc.top_scores[i * doc.k + j] ?? ''}`).join(',');
-    return `${csvField(id)},${name(doc.truth[i])},${name(doc.pred[i])},${tops}`;
+    return `${text(id)},${name(doc.truth[i])},${name(doc.pred[i])},${tops}`;
   });
   return [`id,true,pred,${top}`, ...rows].join('\n') + '\n';
 }

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { stringify } from 'yaml';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
+import { attentionBackbone } from '../fixtures/onnx-vit-attention.ts';
 import { tinySweep } from '../fixtures/sweep-evidence.ts';
 import { catsAndDogs, tempDir } from '../helpers.ts';
 
@@ -283,4 +284,55 @@ test('datasets info shows copies across classes and within one; probe warns when
   const leaked = ['0', '1', '2', '3'].map((seed) => reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${root}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn', '--seed', seed, '--results-dir', tempDir()], env));
   for (const r of leaked) assert.equal(r.code, 0, r.err);
   assert.ok(leaked.some((r) => /test image\(s\) show the same pixels as a train or val image, e\.g\. dog\/0(-again)?\.png = dog\/0(-again)?\.png/.test(r.err)), leaked.map((r) => r.err).join('\n'));
+});
+
+test('explain --out is refused inside every folder it reads images from: the dataset --from names (no -d), the --image files\' folders', async () => {
+  const dir = tempDir();
+  attentionBackbone(dir, { size: 16, patch: 4, width: 8, heads: 2, layers: 3, seed: 9 });
+  const data = await catsAndDogs(join(tempDir(), 'ds'), 4);
+  const results = tempDir();
+  const env = { REPROBE_HOME: tempDir(), HF_HUB_OFFLINE: '1' };
+  const b = ['-b', join(dir, 'model.onnx'), '--card', join(dir, 'card.json')];
+  const probe = reprobe(['probe', ...b, '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn', '--top-pairs', '1', '--results-dir', results], env);
+  assert.equal(probe.code, 0, probe.err);
+  assert.match(probe.out, /most confused pairs/, 'the record lists a pair, so --from picks images');
+  const explain = (args: string[], cwd?: string) => reprobe(['explain', ...b, '--method', 'rollout', ...args], env, cwd);
+  const fromRecords = explain(['--from', results, '--n', '2', '--out', join(data, 'cat', 'x')]);
+  assert.equal(fromRecords.code, 2, fromRecords.err);
+  assert.match(fromRecords.err, /^reprobe: --out .*ds\/cat\/x is inside .*ds, a dataset's folder: what is written there would be read as its images\. Pass a path outside it\.\n$/);
+  const fromImage = explain(['--image', join(data, 'dog', '1.png'), join(data, 'cat', '0.png'), '--out', join(data, 'cat', 'x')]);
+  assert.equal(fromImage.code, 2, fromImage.err);
+  assert.match(fromImage.err, /^reprobe: --out .*ds\/cat\/x is inside .*ds\/cat, the folder of an --image/);
+  assert.deepEqual([readdirSync(data).sort(), readdirSync(join(data, 'cat')).sort()], [['cat', 'dog'], ['0.png', '1.png', '2.png', '3.png']]);
+  // An image in the working folder is no dataset's: the default-like results/explain below it is written.
+  const beside = explain(['--image', '0.png', '--out', join('results', 'explain')], join(data, 'dog'));
+  assert.equal(beside.code, 0, beside.err);
+  assert.ok(existsSync(join(data, 'dog', 'results', 'explain', 'index.html')));
+});
+
+test('a sweep job whose records were made with other weights or another card preprocessing is stale: --status names why, the next run reruns it', async () => {
+  const parent = tempDir();
+  await dataIn(parent, 0);
+  const env = { REPROBE_HOME: tempDir() };
+  const results = join(tempDir(), 'results');
+  const sweep = join(tempDir(), 'sweep.yaml');
+  writeFileSync(sweep, stringify({ backbones: ['mobilenet-v2'], datasets: [`folder:${join(parent, 'data')}`], shots: [1], valPerClass: 1, methods: { knn: {} }, extract: 'split', resultsDir: results }));
+  assert.match(reprobe(['sweep', sweep], env).out, /1 jobs: 1 run/);
+  assert.match(reprobe(['sweep', sweep, '--status'], env).out, /1 jobs: 1 done/, 'the weights and card as they are: done, not stale');
+  const [file] = readdirSync(join(results, 'records')).map((f) => join(results, 'records', f));
+  const made = readFileSync(file, 'utf8');
+  // The records as another model file (another sha256) or another card (another mean) would have made them.
+  const edit = (change: (r: Record<string, unknown>) => void) =>
+    writeFileSync(file, made.trim().split('\n').map((l) => { const r = JSON.parse(l) as Record<string, unknown>; change(r); return JSON.stringify(r); }).join('\n') + '\n');
+  const weights = (JSON.parse(made.split('\n')[0]) as { weights_sha256: string }).weights_sha256;
+  assert.match(weights, /^[0-9a-f]{64}$/);
+  edit((r) => (r.weights_sha256 = 'f'.repeat(64)));
+  const status = reprobe(['sweep', sweep, '--status'], env);
+  assert.match(status.out, /1 jobs: 0 done, 1 stale/, status.out);
+  assert.match(status.out, new RegExp(`stale \\S+ .*: mobilenet-v2's weights changed since its records \\(sha256 ffffffffffffffff, now ${weights.slice(0, 16)}\\); the next run runs it again`));
+  edit((r) => ((r.preprocess as { mean: number[] }).mean = [0.5, 0.5, 0.5]));
+  const card = reprobe(['sweep', sweep, '--status'], env);
+  assert.match(card.out, /mobilenet-v2's card changed its preprocessing since its records/, card.out);
+  assert.match(reprobe(['sweep', sweep], env).out, /1 jobs: 1 run, 0 already in the store/);
+  assert.match(reprobe(['sweep', sweep, '--status'], env).out, /1 jobs: 1 done/);
 });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
+import { attentionBackbone } from '../fixtures/onnx-vit-attention.ts';
 import { tempDir } from '../helpers.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
@@ -49,4 +51,48 @@ test("results predictions prints a probe cell's per-image predictions as CSV tha
   const none = reprobe(['results', 'predictions', 'ffffffffffff', '--results-dir', results], home);
   assert.equal(none.status, 2);
   assert.match(none.stderr, /No record of cell "ffffffffffff"/);
+});
+
+test('store content printed to a terminal has its control characters escaped: results predictions (to a pipe: the data as is), compare, explain\'s listing; cluster plots such names', { skip: spawnSync('script', ['--version']).status === 0 ? false : 'script (util-linux) is not on PATH' }, async () => {
+  const [results, home, dir] = [tempDir(), tempDir(), tempDir()];
+  attentionBackbone(dir, { size: 16, patch: 4, width: 8, heads: 2, layers: 3, seed: 9 });
+  // Class folders whose names set the terminal title, clear the screen and reverse the text (bidi override).
+  const data = join(tempDir(), 'ds\x1b[31m');
+  const classes = ['a\x1b]0;pwn\x07', 'b\u202eevil', 'c\x1b[2J'];
+  for (const [k, c] of classes.entries())
+    for (let i = 0; i < 3; i++) {
+      mkdirSync(join(data, c), { recursive: true });
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 60 * k + 20 * i, g: 90 * i, b: 90 } } }).png().toFile(join(data, c, `${i}.png`));
+    }
+  const b = ['-b', join(dir, 'model.onnx'), '--card', join(dir, 'card.json')];
+  const probe = reprobe(['probe', ...b, '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn', '--results-dir', results], home);
+  assert.equal(probe.status, 0, probe.stderr);
+  const cell = String(stored(results)[0].cell_id);
+  const raw = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202e]/;
+  // Through a pseudo-terminal (script): stdout is a TTY there.
+  const tty = (args: string[]) => {
+    const line = [process.execPath, bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    return spawnSync('script', ['-qefc', line, '/dev/null'], { encoding: 'utf8', env: { ...process.env, REPROBE_HOME: home } });
+  };
+  const shown = tty(['results', 'predictions', cell, '--results-dir', results]);
+  assert.equal(shown.status, 0, shown.stdout);
+  assert.doesNotMatch(shown.stdout, raw);
+  for (const c of ['a\\u001b]0;pwn\\u0007', 'b\\u202eevil', 'c\\u001b[2J']) assert.ok(shown.stdout.includes(`${c}/`), `${c} shown escaped in an id`);
+  const piped = reprobe(['results', 'predictions', cell, '--results-dir', results], home);
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.deepEqual(new Set(piped.stdout.trim().split('\n').slice(1).map((l) => l.split(',')[1])), new Set(classes), 'to a pipe, the class names as data');
+  const compare = tty(['compare', cell, cell, '--results-dir', results]);
+  assert.equal(compare.status, 0, compare.stdout);
+  assert.doesNotMatch(compare.stdout, raw);
+  assert.match(compare.stdout, /ds\\u001b\[31m/);
+  // explain lists its files under --out as typed; cluster's UMAP plot carries the class names into SVG (a BEL is no XML).
+  const out = join(tempDir(), 'o\x1b[2Jut');
+  const explain = reprobe(['explain', ...b, '--method', 'rollout', '--image', join(data, classes[0], '0.png'), '--out', out], home);
+  assert.equal(explain.status, 0, explain.stderr);
+  assert.doesNotMatch(explain.stdout, raw);
+  assert.ok(explain.stdout.includes('o\\u001b[2Jut'), explain.stdout);
+  const cluster = reprobe(['cluster', ...b, '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--results-dir', tempDir()], home);
+  assert.equal(cluster.status, 0, cluster.stderr);
+  assert.doesNotMatch(cluster.stdout, raw, 'its ranking table has the dataset as a column header');
+  assert.match(cluster.stdout, /ds\\u001b\[31m/);
 });

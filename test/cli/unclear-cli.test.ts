@@ -32,7 +32,8 @@ test('explain on a file that is not an image, an empty file, or --class out of r
   writeFileSync(text, 'not an image');
   writeFileSync(empty, '');
   await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 20, g: 90, b: 200 } } }).png().toFile(image);
-  const explain = (img: string, cls: string) => reprobe(['explain', '-b', 'mobilenet-v2', '--image', img, '--class', cls, '--out', join(dir, 'out')]);
+  // --out outside the images' folder: inside it is refused (it may be a dataset's class folder).
+  const explain = (img: string, cls: string) => reprobe(['explain', '-b', 'mobilenet-v2', '--image', img, '--class', cls, '--out', join(tempDir(), 'out')]);
   oneLine(explain(text, '1'), `${text}: cannot be read as an image (Input buffer contains unsupported image format); give PNG, JPEG or WebP files.`);
   oneLine(explain(empty, '1'), /^reprobe: .*empty\.png: cannot be read as an image \(.*\); give PNG, JPEG or WebP files\.$/);
   oneLine(explain(image, '999'), /^reprobe: --class: class 999 is not one of the model's \d+ classes; give 0 to \d+\.$/);
@@ -155,9 +156,10 @@ test('explain takes --card for a model file (it asked for --card but had no such
   attentionBackbone(dir, { size: 16, patch: 4, width: 8, heads: 2, layers: 3, seed: 9 });
   const image = join(dir, 'x.png');
   await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 20, g: 90, b: 200 } } }).png().toFile(image);
-  const explain = (cls: string) => reprobe(['explain', '-b', join(dir, 'model.onnx'), '--card', join(dir, 'card.json'), '--method', 'relevance', '--class', cls, '--image', image, '--out', join(dir, 'out')]);
+  const out = join(tempDir(), 'out');
+  const explain = (cls: string) => reprobe(['explain', '-b', join(dir, 'model.onnx'), '--card', join(dir, 'card.json'), '--method', 'relevance', '--class', cls, '--image', image, '--out', out]);
   oneLine(explain('99'), "--class: class 99 is not one of the output's 8 features; give 0 to 7.");
   const ok = explain('3');
   assert.equal(ok.code, 0, ok.err);
-  assert.ok(existsSync(join(dir, 'out', 'index.html')));
+  assert.ok(existsSync(join(out, 'index.html')));
 });

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import type { Backbone } from '../../src/backbones/types.ts';
 import { fileDigest } from '../../src/backbones/weights-digest.ts';
-import { crossLabelCopies, datasetDigest, fileDigests, splitLeaks } from '../../src/data/content-digest.ts';
+import { crossLabelCopies, crossLabelNearCopies, datasetDigest, fileDigests, splitLeaks } from '../../src/data/content-digest.ts';
 import { loadDataset } from '../../src/data/registry.ts';
 import { featureKey } from '../../src/features/cache-key.ts';
+import { seeded } from '../../src/util/rng.ts';
 import { tempDir } from '../helpers.ts';
 
 process.env.REPROBE_HOME = tempDir();
@@ -123,6 +124,39 @@ test("a dataset's digest reads bytes only; the pixels are decoded when a copy ch
   assert.equal(stored().length, 6);
   assert.ok(stored().every((e) => e.length === 5), 'no pixel digest computed for the identity');
   assert.deepEqual(await crossLabelCopies(ds), []);
-  assert.ok(stored().every((e) => e.length === 6 && typeof e[5] === 'string'), 'pixel digests kept after a copy check');
+  assert.ok(stored().every((e) => e.length === 7 && typeof e[5] === 'string' && typeof e[6] === 'string'), 'pixel digests and thumbnails kept after a copy check');
   assert.equal(await datasetDigest(await loadDataset(`folder:${root}`)), digest);
+});
+
+/** A 64x64 picture with structure at several scales, from a seed (our own generator: sharp's noise has no seed). */
+async function picture(seed: number): Promise<ReturnType<typeof sharp>> {
+  const rng = seeded(seed);
+  const coarse = Array.from({ length: 8 * 8 * 3 }, () => rng() * 255);
+  const data = Buffer.alloc(64 * 64 * 3);
+  for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) for (let c = 0; c < 3; c++) data[(y * 64 + x) * 3 + c] = Math.max(0, Math.min(255, coarse[((y >> 3) * 8 + (x >> 3)) * 3 + c] + (rng() - 0.5) * 60));
+  return sharp(data, { raw: { width: 64, height: 64, channels: 3 } });
+}
+
+test('a picture saved again with loss (PNG to JPEG q90, lossy WebP) under another class is a near copy; distinct pictures and one class are not', async () => {
+  const root = tempDir();
+  for (const c of ['a', 'b']) mkdirSync(join(root, c));
+  await (await picture(1)).png().toFile(join(root, 'a', 'pic.png'));
+  const png1 = readFileSync(join(root, 'a', 'pic.png'));
+  await sharp(png1).jpeg({ quality: 90 }).toFile(join(root, 'b', 'pic.jpg'));
+  await sharp(png1).webp({ quality: 80 }).toFile(join(root, 'b', 'pic.webp'));
+  await sharp(png1).jpeg({ quality: 85 }).toFile(join(root, 'a', 'same-class.jpg'));
+  for (const [c, seed] of [['a', 2], ['b', 3], ['b', 4]] as const) await (await picture(seed)).png().toFile(join(root, c, `other${seed}.png`));
+  const raw = async (p: string) => sharp(p).removeAlpha().raw().toBuffer();
+  assert.notDeepEqual(await raw(join(root, 'b', 'pic.jpg')), await raw(join(root, 'a', 'pic.png')), 'lossy: other pixels, no exact copy');
+  const ds = await loadDataset(`folder:${root}`);
+  assert.deepEqual(await crossLabelCopies(ds), []);
+  assert.deepEqual(await crossLabelNearCopies(ds), [['a/pic.png', 'b/pic.jpg'], ['a/pic.png', 'b/pic.webp'], ['a/same-class.jpg', 'b/pic.jpg'], ['a/same-class.jpg', 'b/pic.webp']]);
+});
+
+const ucmerced = join(import.meta.dirname, '..', '..', '..', 'shared', 'data');
+test('no near copy across the classes of UC Merced (2100 real images; its one exact copy, airplane01 = airplane02, is within a class)', { skip: existsSync(join(ucmerced, 'ucmerced', 'Images')) ? false : '../shared/data/ucmerced is not here' }, async () => {
+  const ds = await loadDataset('ucmerced', ucmerced);
+  assert.equal(ds.samples.length, 2100);
+  assert.deepEqual(await crossLabelNearCopies(ds), []);
+  assert.deepEqual(await crossLabelCopies(ds), []);
 });
