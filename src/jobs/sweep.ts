@@ -245,7 +245,7 @@ export async function runSweep(sweep: Sweep, jobs: readonly SweepJob[], opt: { s
       const error = firstLine(systemError(err) ?? err);
       // A full disk fails the job; the sweep goes on while the failure can be recorded, and stops in one line when not.
       await writeFileAtomic(failedPath(dir, job.id), JSON.stringify({ job, error, host: hostname(), pid: process.pid, time: new Date().toISOString() })).catch((e: unknown) => {
-        throw fsError(e, `Job ${job.id} failed (${error}) and its failure cannot be written in ${dir}`, `The sweep stops after ${tally.done} job(s) run; rerun once ${dir} can be written.`);
+        throw fsError(e, `Job ${job.id} failed (${error}) and its failure cannot be written in ${dir}`, `Rerun once ${dir} can be written; the sweep stops after ${tally.done} job(s) run.`);
       });
       await ledger.ended('failed');
       tally.failed++;

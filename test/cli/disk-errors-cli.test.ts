@@ -39,7 +39,7 @@ test('a disk on which nothing can be written stops the sweep in one line naming 
   const results = join(dir, 'results');
   oneLine(sweep(file, { FAKE_FULL_DIR: results }), new RegExp(`^reprobe: ${results}/.*: cannot open it \\(ENOSPC: disk full\\)\\. Free disk space`));
   // Claims can be written, the record and the failure cannot: the sweep stops, naming the job and the folder.
-  oneLine(sweep(file, { FAKE_FULL_DIR: results, FAKE_FULL_MATCH: '/(records|failed)/' }), /^reprobe: Job \w+ failed \(Cannot write results in .*\) and its failure cannot be written in .*results \(ENOSPC: disk full\)\. Free disk space or pass another folder\. The sweep stops after 0 job\(s\) run/);
+  oneLine(sweep(file, { FAKE_FULL_DIR: results, FAKE_FULL_MATCH: '/(records|failed)/' }), /^reprobe: Job \w+ failed \(Cannot write results in .*\) and its failure cannot be written in .*results \(ENOSPC: disk full\)\. Free disk space or pass another folder\. Or rerun once .*results can be written; the sweep stops after 0 job\(s\) run/);
 });
 
 test('a read-only results folder is one line naming it', (t) => {
