@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { bundle } from './bundle.mjs';
 
 const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
-const built = process.env.REPROBE_NO_BUNDLE ? undefined : await bundle(main).catch(() => undefined);
+const built = process.env.REPROBE_NO_BUNDLE ? undefined : await bundle(main, { packages: 'bundle' }).catch(() => undefined);
 let cli;
 if (built) cli = await import(pathToFileURL(built).href);
 else {
