@@ -100,11 +100,10 @@ export async function bundle(entry, { sourcemap = false, packages = 'external' }
   const esbuild = await import('esbuild');
   const options = { entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: sourcemap ? 'inline' : false };
   if (packages === 'external') options.packages = 'external';
-  else {
-    options.external = EXTERNAL;
-    // Bundled CommonJS packages call require (of node: modules and of the external packages): an ES module has none.
-    options.banner = { js: "import { createRequire as __reprobeCreateRequire } from 'node:module'; const require = __reprobeCreateRequire(import.meta.url);" };
-  }
+  else options.external = EXTERNAL;
+  // Bundled CommonJS packages and requireExternal's shims call require (of node: modules and of the external
+  // packages): an ES module has none.
+  options.banner = { js: "import { createRequire as __reprobeCreateRequire } from 'node:module'; const require = __reprobeCreateRequire(import.meta.url);" };
   // What decides the output besides the inputs: esbuild, this file (the plugin), tsconfig.json (esbuild reads it).
   const key = sha(JSON.stringify([esbuild.version, sha(readFileSync(import.meta.filename)), sha(readFileSync(join(root, 'tsconfig.json'))), options])).slice(0, 12);
   const name = relative(root, entry).replace(/\.ts$/, '').replace(/[^\w.-]+/g, '-');
@@ -113,8 +112,7 @@ export async function bundle(entry, { sourcemap = false, packages = 'external' }
   if (ready) return ready;
   // outdir: the source map's paths are relative to where the bundle lies.
   const define = Object.fromEntries(META.map((k) => [`import.meta.${k}`, metaName(k)]));
-  const plugins = packages === 'external' ? [ownImportMeta] : [requireExternal, ownImportMeta];
-  const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins });
+  const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins: [requireExternal, ownImportMeta] });
   const code = built.outputFiles[0].contents;
   const file = `${name}-${sha(code).slice(0, 16)}.mjs`;
   // The shims of requireExternal are no files (their package is external).
