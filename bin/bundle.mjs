@@ -47,6 +47,39 @@ const ownImportMeta = {
   },
 };
 
+/**
+ * Packages a bundle with `packages: 'bundle'` still loads from node_modules: native addons and what finds files
+ * beside its own code (sharp, onnxruntime-node, tfjs' wasm backend and its .wasm files), tfjs itself (the wasm backend
+ * and the optional tfjs-node must register with the same tfjs instance), yargs (loaded by createRequire, for its
+ * CommonJS build) and the tools (esbuild, tsx).
+ */
+const EXTERNAL = ['sharp', 'onnxruntime-node', '@tensorflow/*', 'nsfwjs', 'mnist', 'yargs', 'yargs/*', 'esbuild', 'tsx', 'tsx/*'];
+
+/**
+ * External CommonJS packages the bundle loads by require rather than by import: node's import of a CommonJS module
+ * first scans its source for export names (cjs-module-lexer), about 0.3 s of each CLI start for tfjs' 2 MB file.
+ */
+const requireExternal = {
+  name: 'require-external',
+  setup(b) {
+    b.onResolve({ filter: /^(@tensorflow\/tfjs|@tensorflow\/tfjs-backend-wasm|sharp|onnxruntime-node)$/ }, (args) =>
+      // The shim's own require stays a require of the package (the banner's).
+      args.kind === 'require-call' ? { path: args.path, external: true } : { path: args.path, namespace: 'require-external' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'require-external' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/**
+ * What an input is checked by: a source by its own content; a file of a package by the package's package.json (its
+ * name and version: npm replaces a package whole), so a start hashes one file per package, not each of its ~500 files.
+ */
+function inputKey(file) {
+  const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(file);
+  // Not node_modules/.cache (entries of the tests lie there) nor a file outside any package.
+  return m && existsSync(join(m[1], 'package.json')) ? join(m[1], 'package.json') : file;
+}
+
 /** The index's bundle when every input it lists still has the content it was built from. */
 function current(index) {
   try {
@@ -64,9 +97,14 @@ function current(index) {
  * by their content and never rewritten, so a process loading one while another rebuilds is safe. Throws when esbuild
  * is missing or the cache cannot be written: callers run the sources through tsx then.
  */
-export async function bundle(entry, { sourcemap = false } = {}) {
+export async function bundle(entry, { sourcemap = false, packages = 'external' } = {}) {
   const esbuild = await import('esbuild');
-  const options = { entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: sourcemap ? 'inline' : false };
+  const options = { entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: sourcemap ? 'inline' : false };
+  if (packages === 'external') options.packages = 'external';
+  else options.external = EXTERNAL;
+  // Bundled CommonJS packages and requireExternal's shims call require (of node: modules and of the external
+  // packages): an ES module has none.
+  options.banner = { js: "import { createRequire as __reprobeCreateRequire } from 'node:module'; const require = __reprobeCreateRequire(import.meta.url);" };
   // What decides the output besides the inputs: esbuild, this file (the plugin), tsconfig.json (esbuild reads it).
   const key = sha(JSON.stringify([esbuild.version, sha(readFileSync(import.meta.filename)), sha(readFileSync(join(root, 'tsconfig.json'))), options])).slice(0, 12);
   const name = relative(root, entry).replace(/\.ts$/, '').replace(/[^\w.-]+/g, '-');
@@ -75,10 +113,12 @@ export async function bundle(entry, { sourcemap = false } = {}) {
   if (ready) return ready;
   // outdir: the source map's paths are relative to where the bundle lies.
   const define = Object.fromEntries(META.map((k) => [`import.meta.${k}`, metaName(k)]));
-  const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins: [ownImportMeta] });
+  const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins: [requireExternal, ownImportMeta] });
   const code = built.outputFiles[0].contents;
   const file = `${name}-${sha(code).slice(0, 16)}.mjs`;
-  const inputs = Object.keys(built.metafile.inputs).map((f) => [relative(root, f), sha(readFileSync(f))]);
+  // The shims of requireExternal are no files (their package is external).
+  const files = Object.keys(built.metafile.inputs).filter((f) => !f.startsWith('require-external:'));
+  const inputs = [...new Set(files.map(inputKey))].map((f) => [relative(root, f), sha(readFileSync(f))]);
   mkdirSync(dir, { recursive: true });
   // Bundles of older sources go after a day (not at once: a process started just before may still be loading one).
   for (const old of readdirSync(dir)) if (old.startsWith(`${name}-`) && old.endsWith('.mjs') && Date.now() - statSync(join(dir, old)).mtimeMs > DAY) rmSync(join(dir, old), { force: true });

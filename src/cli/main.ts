@@ -53,6 +53,12 @@ export async function main(args: string[]): Promise<void> {
 }
 
 export async function run(): Promise<void> {
+  // A reader that stops early (`reprobe models list | head -1`) closes the pipe; the rest of the output has nowhere to
+  // go, which is no error (as for ls or cat): end quietly instead of dying on an unhandled 'error' event.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
   try {
     await main(hideBin(process.argv));
   } catch (thrown) {

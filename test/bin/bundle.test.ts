@@ -4,7 +4,8 @@
  * prints the same from the bundle as through tsx.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -50,5 +51,18 @@ test('the CLI prints the same from its bundle as through tsx (REPROBE_NO_BUNDLE=
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, plain[i].stdout);
     assert.ok(r.stdout.length > 100);
+  }
+});
+
+test('the CLI ends quietly with status 0 when its reader closes the pipe early (reprobe models list | head -1), bundled and through tsx', async () => {
+  for (const env of [{}, { REPROBE_NO_BUNDLE: '1' }]) {
+    const child = spawn(process.execPath, [bin, 'models', 'list'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the CLI has started: every write it makes meets a closed pipe (EPIPE).
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(stderr, '', JSON.stringify(env));
+    assert.equal(code, 0, JSON.stringify(env));
   }
 });
