@@ -181,6 +181,18 @@ async function dataIn(parent: string, tint: number): Promise<void> {
   }
 }
 
+/** A one-job knn sweep over a fresh two-class folder (in `parent`/data), run once: what the staleness tests change. */
+async function knnSweepRun(): Promise<{ parent: string; env: Record<string, string>; results: string; sweep: string }> {
+  const parent = tempDir();
+  await dataIn(parent, 0);
+  const env = { REPROBE_HOME: tempDir() };
+  const results = join(tempDir(), 'results');
+  const sweep = join(tempDir(), 'sweep.yaml');
+  writeFileSync(sweep, stringify({ backbones: ['mobilenet-v2'], datasets: [`folder:${join(parent, 'data')}`], shots: [1], valPerClass: 1, methods: { knn: {} }, extract: 'split', resultsDir: results }));
+  assert.match(reprobe(['sweep', sweep], env).out, /1 jobs: 1 run/);
+  return { parent, env, results, sweep };
+}
+
 test('folder:data typed in two working folders is two datasets: two cell ids, two report columns, and a sweep runs both', async () => {
   const [a, b] = [tempDir(), tempDir()];
   await dataIn(a, 0);
@@ -226,13 +238,7 @@ test('report groups records written under an alias (dino) with those under the i
 });
 
 test('a dataset whose content changed reruns its sweep job, and the report names records of the older content it leaves out', async () => {
-  const parent = tempDir();
-  await dataIn(parent, 0);
-  const env = { REPROBE_HOME: tempDir() };
-  const results = join(tempDir(), 'results');
-  const sweep = join(tempDir(), 'sweep.yaml');
-  writeFileSync(sweep, stringify({ backbones: ['mobilenet-v2'], datasets: [`folder:${join(parent, 'data')}`], shots: [1], valPerClass: 1, methods: { knn: {} }, extract: 'split', resultsDir: results }));
-  assert.match(reprobe(['sweep', sweep], env).out, /1 jobs: 1 run/);
+  const { parent, env, results, sweep } = await knnSweepRun();
   // One image replaced by another: the job's id (its configuration) is the same, its records are of the old content.
   await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 3, g: 200, b: 90 } } }).png().toFile(join(parent, 'data', 'c0', 'img0.png'));
   const status = reprobe(['sweep', sweep, '--status'], env);
@@ -311,13 +317,7 @@ test('explain --out is refused inside every folder it reads images from: the dat
 });
 
 test('a sweep job whose records were made with other weights or another card preprocessing is stale: --status names why, the next run reruns it', async () => {
-  const parent = tempDir();
-  await dataIn(parent, 0);
-  const env = { REPROBE_HOME: tempDir() };
-  const results = join(tempDir(), 'results');
-  const sweep = join(tempDir(), 'sweep.yaml');
-  writeFileSync(sweep, stringify({ backbones: ['mobilenet-v2'], datasets: [`folder:${join(parent, 'data')}`], shots: [1], valPerClass: 1, methods: { knn: {} }, extract: 'split', resultsDir: results }));
-  assert.match(reprobe(['sweep', sweep], env).out, /1 jobs: 1 run/);
+  const { parent, env, results, sweep } = await knnSweepRun();
   assert.match(reprobe(['sweep', sweep, '--status'], env).out, /1 jobs: 1 done/, 'the weights and card as they are: done, not stale');
   const [file] = readdirSync(join(results, 'records')).map((f) => join(results, 'records', f));
   const made = readFileSync(file, 'utf8');
