@@ -5,6 +5,7 @@ import { studyTable } from '../data/study-table.ts';
 import { canonicalDataset, datasetEntry } from '../data/registry.ts';
 import { ConfigError } from '../errors.ts';
 import { takeOldNames, withOldNames } from '../util/options.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 import { MAX_SEED } from '../util/rng.ts';
 import { JOB_SHAPE } from './job-schema.ts';
 import { METHODS } from './methods.ts';
@@ -171,7 +172,7 @@ function expand(sweep: Sweep, variants: { method: string; options: Record<string
               device: sweep.device,
               batchSize: sweep.batchSize,
             };
-            const id = createHash('sha256').update(canonical(what)).digest('hex').slice(0, 16);
+            const id = createHash('sha256').update(canonicalJson(what)).digest('hex').slice(0, 16);
             if (seen.has(id)) continue;
             seen.add(id);
             jobs.push({ id, backbone, dataset: canonicalDataset(dataset), ...split, seed: seedValue, method, options });
@@ -179,9 +180,3 @@ function expand(sweep: Sweep, variants: { method: string; options: Record<string
   return jobs;
 }
 
-/** JSON with keys sorted at every level: the same configuration hashes the same whatever order the file gave. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  return JSON.stringify(v);
-}

@@ -9,6 +9,7 @@ import { loadDataset } from '../data/registry.ts';
 import { isPending } from '../features/cache.ts';
 import { isFinished, readJobFile } from '../results/job-store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 import { openAttempt } from './attempt-ledger.ts';
 import { runExtractJob } from './extract-job.ts';
 import { getMethod } from './methods.ts';
@@ -63,9 +64,8 @@ interface BackboneNow {
   preprocess: string;
 }
 
-/** JSON with every object's keys sorted: two spellings of one preprocessing compare equal. */
-const sortedJson = (v: unknown): string =>
-  JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+/** A preprocessing as a record holds it (through JSON: no undefined fields), keys sorted: two spellings compare equal. */
+const recordedJson = (v: unknown): string => canonicalJson(JSON.parse(JSON.stringify(v ?? null)));
 
 /**
  * Each backbone as it is now, once per backbone; undefined when its model files are not here (a status never
@@ -78,7 +78,7 @@ function backbonesNow(): (backbone: string) => Promise<BackboneNow | undefined> 
     const card = resolveCard(name);
     if (!isCached(card)) return undefined;
     const weights = await weightsDigest(await resolveBackbone(name));
-    return { weights, preprocess: sortedJson({ ...card.preprocess, input: card.input }) };
+    return { weights, preprocess: recordedJson({ ...card.preprocess, input: card.input }) };
   };
   return (backbone) => {
     if (!memo.has(backbone)) memo.set(backbone, look(backbone).catch(() => undefined));
@@ -111,7 +111,7 @@ async function staleness(job: SweepJob, records: readonly Provenance[], now: Now
   if (!bb) return undefined;
   const weights = records.find((r) => typeof r.weights_sha256 === 'string' && r.weights_sha256 !== bb.weights)?.weights_sha256;
   if (typeof weights === 'string') return `${job.backbone}'s weights changed since its records (sha256 ${weights.slice(0, 16)}, now ${bb.weights.slice(0, 16)})`;
-  if (records.some((r) => r.preprocess !== undefined && sortedJson(r.preprocess) !== bb.preprocess)) return `${job.backbone}'s card changed its preprocessing since its records (now ${bb.preprocess})`;
+  if (records.some((r) => r.preprocess !== undefined && recordedJson(r.preprocess) !== bb.preprocess)) return `${job.backbone}'s card changed its preprocessing since its records (now ${bb.preprocess})`;
   return undefined;
 }
 
