@@ -45,7 +45,6 @@ export async function readPredictions(path: string): Promise<PredictionsDoc> {
   return PredictionsFile.parse(JSON.parse(text));
 }
 
-
 /**
  * A predictions file as CSV: `id,true,pred,top1,top1_score,…` with class names (clusters: `id,true,cluster`). For a
  * terminal (`shown`), ids and names have their control characters escaped (an escape sequence in a class name would
