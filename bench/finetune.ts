@@ -17,9 +17,9 @@ import { extractFeatures } from '../src/features/extract.ts';
 import { headModel } from '../src/train/head.ts';
 import { kerasTrainModel, nsfwjsTrainRecipe } from '../src/finetune/keras-model.ts';
 import { trainModel } from '../src/train/loop.ts';
-import { trainThreads } from '../src/train/parallel.ts';
+import { gemmThreadsPer, trainThreads } from '../src/train/parallel.ts';
 import { microBatchFor } from '../src/train/micro-batch.ts';
-import { registerWasmTraining } from '../src/runtime/training-kernels.ts';
+import { registerWasmTraining, trainingGemm } from '../src/runtime/training-kernels.ts';
 import { spread } from './common.ts';
 
 const EPOCHS = Number(process.env.EPOCHS ?? 10);
@@ -49,13 +49,13 @@ interface OursRun {
   epochs: number;
   micro_batch: number;
   threads: number;
+  matmul: string;
   peak_mib: number;
 }
 
 /** One case in this process (the child's side): prints one JSON line. */
 async function runOurs(id: string, mode: string): Promise<void> {
   const backend = await tfjsBackend();
-  if (backend === 'wasm') registerWasmTraining();
   const card = resolveCard(id) as KerasCard;
   const files = loadNsfwjsModel(card.source.model);
   const blocks = kerasBlocks(files, card.blocks, card.tap);
@@ -72,6 +72,7 @@ async function runOurs(id: string, mode: string): Promise<void> {
   const model = spec ? await kerasTrainModel(files, spec) : headModel(acts.features.cols, 10, 0);
   // As `reprobe finetune`: REPROBE_TRAIN_THREADS=2 computes half of each batch in a second thread (not for a head alone).
   const threads = spec && backend === 'wasm' ? trainThreads() : 1;
+  if (backend === 'wasm') registerWasmTraining({ gemmThreads: gemmThreadsPer(threads) });
   const d = acts.features.cols;
   const x = acts.features.data as Float32Array;
   const train = { x: x.subarray(0, 147 * d), y: labels.subarray(0, 147) };
@@ -81,7 +82,7 @@ async function runOurs(id: string, mode: string): Promise<void> {
   const microBatch = microBatchFor(model.activationBytes, 16);
   const out = await trainModel(model, train, val, { optimizer: { name: 'adam', lr: 1e-5, weightDecay: 0 }, batchSize: 16, patience: 1e9, maxEpochs: epochs, numClasses: 10, seed: 0, microBatch, ...(spec && threads === 2 ? { secondThread: { recipe: nsfwjsTrainRecipe(card.source.model, spec), backend: 'wasm' as const } } : {}) });
   model.dispose();
-  const result: OursRun = { prefix_s: prefix, epoch_s: out.curve.reduce((a, l) => a + l.seconds, 0) / out.curve.length, epochs, micro_batch: microBatch, threads, peak_mib: process.resourceUsage().maxRSS / 1024 };
+  const result: OursRun = { prefix_s: prefix, epoch_s: out.curve.reduce((a, l) => a + l.seconds, 0) / out.curve.length, epochs, micro_batch: microBatch, threads, matmul: trainingGemm(), peak_mib: process.resourceUsage().maxRSS / 1024 };
   console.log(JSON.stringify(result));
 }
 
@@ -95,7 +96,7 @@ if (child) {
   // ONLY="inception-v3 last:1" (or a model id) runs the matching cases alone.
   const cases = all.filter(([id, mode]) => !process.env.ONLY || `${id} ${mode}`.startsWith(process.env.ONLY));
   console.log(`tfjs backend: ${await tfjsBackend()}; ${EPOCHS} epochs of 147 train + 42 val images, batch 16, Adam lr 1e-5 (all and InceptionV3: 2 epochs each, projected)`);
-  console.log('model        mode    reprobe prefix_s  epoch_s  wall_s micro thr  peak_MiB | pytorch epoch_s  wall_s peak_MiB | wall ratio  epoch ratio');
+  console.log('model        mode    reprobe prefix_s  epoch_s  wall_s micro thr matmul               peak_MiB | pytorch epoch_s  wall_s peak_MiB | wall ratio  epoch ratio');
   for (const [id, mode] of cases) {
     const line = execFileSync(process.execPath, [...process.execArgv, import.meta.filename], { encoding: 'utf8', env: { ...process.env, BENCH_CASE: `${id} ${mode}` } }).trim().split('\n').pop()!;
     const ours = JSON.parse(line) as OursRun;
@@ -103,7 +104,7 @@ if (child) {
     const oursWall = ours.prefix_s + ours.epoch_s * EPOCHS;
     const theirs = torch.first_epoch_s + torch.epoch_s * (EPOCHS - 1);
     console.log(
-      `${id.padEnd(12)} ${mode.padEnd(7)} ${ours.prefix_s.toFixed(2).padStart(16)} ${ours.epoch_s.toFixed(3).padStart(8)} ${oursWall.toFixed(1).padStart(7)} ${String(ours.micro_batch).padStart(5)} ${String(ours.threads).padStart(3)} ${ours.peak_mib.toFixed(0).padStart(9)} | ${torch.epoch_s.toFixed(3).padStart(15)} ${theirs.toFixed(1).padStart(7)} ${torch.peak_mib.toFixed(0).padStart(8)} | ${(theirs / oursWall).toFixed(2).padStart(9)}x ${(torch.epoch_s / ours.epoch_s).toFixed(2).padStart(10)}x`,
+      `${id.padEnd(12)} ${mode.padEnd(7)} ${ours.prefix_s.toFixed(2).padStart(16)} ${ours.epoch_s.toFixed(3).padStart(8)} ${oursWall.toFixed(1).padStart(7)} ${String(ours.micro_batch).padStart(5)} ${String(ours.threads).padStart(3)} ${ours.matmul.padEnd(20)} ${ours.peak_mib.toFixed(0).padStart(9)} | ${torch.epoch_s.toFixed(3).padStart(15)} ${theirs.toFixed(1).padStart(7)} ${torch.peak_mib.toFixed(0).padStart(8)} | ${(theirs / oursWall).toFixed(2).padStart(9)}x ${(torch.epoch_s / ours.epoch_s).toFixed(2).padStart(10)}x`,
     );
   }
 }

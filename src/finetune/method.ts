@@ -18,7 +18,7 @@ import { kerasTrainModel, nsfwjsTrainRecipe } from './keras-model.ts';
 import { predict, predictLogits, trainModel, type Examples } from '../train/loop.ts';
 import { onnxTrainModel } from './onnx-model.ts';
 import { OPTIMIZERS } from '../train/optimizer.ts';
-import { registerWasmTraining } from '../runtime/training-kernels.ts';
+import { registerWasmTraining, trainingGemm } from '../runtime/training-kernels.ts';
 import { classificationScores } from '../metrics/scores.ts';
 import { topOf } from '../method/predictions.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -26,7 +26,7 @@ import { openOnnx } from '../runtime/ort.ts';
 import { withOldNames, type Flags } from '../util/options.ts';
 import { round3 } from '../util/round.ts';
 import { microBatchFor } from '../train/micro-batch.ts';
-import { trainThreads, type ModelRecipe } from '../train/parallel.ts';
+import { gemmThreadsPer, trainThreads, type ModelRecipe } from '../train/parallel.ts';
 import { extractRows } from '../features/cell-features.ts';
 import type { ImagesMethod, MethodResult } from '../method/contract.ts';
 import { bootstrapField, confusedPairsField, OUTPUT_FIELDS, OUTPUT_FLAGS, OUTPUT_OPTIONS } from '../method/output-options.ts';
@@ -73,6 +73,8 @@ const FINETUNE_FIELDS = {
   weight_decay: z.number().nonnegative().describe('L2 on the gradient (adam, sgd) or decoupled decay (adamw)'),
   augment: z.boolean().describe('random resized crops and flips of the training images'),
   micro_batch: z.number().int().min(1).describe('images per forward/backward pass (smaller than the batch when training from the pixels)'),
+  train_threads: z.number().int().min(1).optional().describe('training threads, each with half of every batch (`REPROBE_TRAIN_THREADS`; 1 by default)'),
+  matmul: z.string().optional().describe('what ran the matrix products of training: `onnxruntime (N threads)` under the wasm backend (`REPROBE_TRAIN_GEMM=wasm`: `wasm`), else the backend itself'),
   activations_key: z.string().nullable().describe("key of the frozen prefix's cached activations; null with `--no-cache`"),
   activations_from_cache: z.boolean().describe('those activations were read from the cache'),
   curve: z.string().describe('`<run folder>/epochs.jsonl`: the loss and accuracy of every epoch'),
@@ -150,7 +152,9 @@ export const finetuneMethod: ImagesMethod = {
     };
 
     const backend = await tfjsBackend(o.tfBackend);
-    if (backend === 'wasm') registerWasmTraining();
+    // Half of each batch's gradients in a second thread on wasm (tfjs-node's kernels use every core already).
+    const threads = plan.recipe && backend === 'wasm' ? trainThreads() : 1;
+    if (backend === 'wasm') registerWasmTraining({ gemmThreads: gemmThreadsPer(threads) });
     const model = await plan.build(acts.features.cols);
     const ckpt = new CheckpointFile(cell.runDir);
     // The run folder: a fresh one unless resuming; a failure to write it is one line, before training starts.
@@ -190,8 +194,7 @@ export const finetuneMethod: ImagesMethod = {
           numClasses: K,
           seed: cell.seed,
           microBatch,
-          // Half of each batch's gradients in a second thread on wasm (tfjs-node's kernels use every core already).
-          ...(plan.recipe && backend === 'wasm' && trainThreads() >= 2 ? { secondThread: { recipe: plan.recipe, backend: 'wasm' as const } } : {}),
+          ...(plan.recipe && threads >= 2 ? { secondThread: { recipe: plan.recipe, backend: 'wasm' as const } } : {}),
           ...(o.augment ? { augment: augmenter(card.input.layout) } : {}),
         },
         {
@@ -247,6 +250,8 @@ export const finetuneMethod: ImagesMethod = {
               augment: o.augment,
               micro_batch: microBatch,
               tf_backend: backend,
+              train_threads: threads,
+              matmul: backend === 'wasm' ? trainingGemm() : backend,
               activations_key: acts.key,
               activations_from_cache: acts.fromCache,
               curve: curvePath,

@@ -196,3 +196,61 @@ export async function openOnnx(model: string | Uint8Array, opt: SessionOptions =
     dispose: () => session.release(),
   };
 }
+
+/** A product `A·B` (either operand transposed) that returns at once, for tfjs kernels (which are synchronous). */
+export interface SyncGemm {
+  /** a [m,k] or [k,m] with transA, b [k,n] or [n,k] with transB → [m,n] written into `out`. */
+  run(a: Float32Array, aDims: [number, number], b: Float32Array, bDims: [number, number], out: Float32Array, transA: boolean, transB: boolean): void;
+  threads: number;
+}
+
+interface BindingSession {
+  loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
+  run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor | null>, options: object): Record<string, ort.Tensor>;
+}
+
+const syncGemms = new Map<number, SyncGemm | null>();
+
+/**
+ * onnxruntime's MLAS GEMM on `threads` cores, called synchronously. onnxruntime-node's public run() is async only
+ * because it defers to setImmediate; its native binding (dist/binding, pinned by the lockfile) runs in the call. Null
+ * when that binding is not there or does not run (another onnxruntime-node version): callers keep their own kernels.
+ */
+export function openSyncGemm(threads = availableParallelism()): SyncGemm | null {
+  if (syncGemms.has(threads)) return syncGemms.get(threads)!;
+  let opened: SyncGemm | null = null;
+  try {
+    const { binding, initOrt } = createRequire(import.meta.url)('onnxruntime-node/dist/binding') as { binding: { InferenceSession: new () => BindingSession }; initOrt: () => void };
+    initOrt();
+    const sessions = new Map<number, BindingSession>();
+    const session = (transA: boolean, transB: boolean): BindingSession => {
+      const key = (transA ? 1 : 0) + (transB ? 2 : 0);
+      let s = sessions.get(key);
+      if (!s) {
+        const g = new OnnxGraph();
+        g.node('Gemm', ['A', 'B'], { transA: transA ? 1 : 0, transB: transB ? 1 : 0 }, 'Y');
+        const bytes = g.encodeModel({ name: 'gemm', inputs: [{ name: 'A', dims: ['a0', 'a1'] }, { name: 'B', dims: ['b0', 'b1'] }], outputs: [{ name: 'Y', dims: ['m', 'n'] }] });
+        s = new binding.InferenceSession();
+        s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } });
+        sessions.set(key, s);
+      }
+      return s;
+    };
+    const gemm: SyncGemm = {
+      threads,
+      run(a, aDims, b, bDims, out, transA, transB) {
+        // The product is written into `out` (a preallocated output): no new buffer per call, no copy.
+        const m = transA ? aDims[1] : aDims[0];
+        session(transA, transB).run({ A: new ort.Tensor('float32', a, aDims), B: new ort.Tensor('float32', b, bDims) }, { Y: new ort.Tensor('float32', out, [m, out.length / m]) }, {});
+      },
+    };
+    // One small product checks the binding before anyone relies on it.
+    const y = new Float32Array(1);
+    gemm.run(Float32Array.of(1, 2), [1, 2], Float32Array.of(3, 4), [2, 1], y, false, false);
+    if (y[0] === 11) opened = gemm;
+  } catch {
+    // Not this onnxruntime-node's binding: null, and the caller's own kernels.
+  }
+  syncGemms.set(threads, opened);
+  return opened;
+}

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { TrainingError } from '../errors.ts';
+import { openSyncGemm, type SyncGemm } from './ort.ts';
 import { simdKernels } from './simd/kernels.ts';
 
 /**
@@ -54,26 +55,42 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
   const patch = backend.makeOutput([1, P, ci], 'float32');
   for (let wr = 0; wr < fh; wr++) {
     for (let wc = 0; wc < fw; wc++) {
-      const xs = view(backend, x);
-      const ps = view(backend, patch);
-      let p = 0;
-      for (let b = 0; b < c.batchSize; b++) {
-        for (let yr = 0; yr < c.outHeight; yr++) {
-          const xr = yr * c.strideHeight + wr - pads.top;
-          for (let yc = 0; yc < c.outWidth; yc++, p++) {
-            const xc = yc * c.strideWidth + wc - pads.left;
-            if (xr < 0 || xr >= c.inHeight || xc < 0 || xc >= c.inWidth) ps.fill(0, p * ci, (p + 1) * ci);
-            else ps.set(xs.subarray(((b * c.inHeight + xr) * c.inWidth + xc) * ci, ((b * c.inHeight + xr) * c.inWidth + xc + 1) * ci), p * ci);
-          }
-        }
+      fillPatch(c, view(backend, x), view(backend, patch), wr, wc);
+      const tap = (wr * fw + wc) * ci * co;
+      if (gemm) {
+        // Written straight into this tap's slice of the filter gradient.
+        gemm.run(view(backend, patch), [P, ci], view(backend, dy), [P, co], view(backend, out).subarray(tap, tap + ci * co), true, false);
+        continue;
       }
       const part = product(patch);
-      view(backend, out).set(view(backend, part), (wr * fw + wc) * ci * co);
+      view(backend, out).set(view(backend, part), tap);
       backend.disposeData(part.dataId);
     }
   }
   backend.disposeData(patch.dataId);
   return out;
+}
+
+/** The input values filter tap (wr, wc) meets at each output position, [P, ci], zeros where it falls in the padding. */
+function fillPatch(c: Conv, xs: Float32Array, ps: Float32Array, wr: number, wc: number): void {
+  const ci = c.inChannels;
+  const pads = c.padInfo;
+  let p = 0;
+  for (let b = 0; b < c.batchSize; b++) {
+    for (let yr = 0; yr < c.outHeight; yr++) {
+      const xr = yr * c.strideHeight + wr - pads.top;
+      for (let yc = 0; yc < c.outWidth; yc++, p++) {
+        const xc = yc * c.strideWidth + wc - pads.left;
+        if (xr < 0 || xr >= c.inHeight || xc < 0 || xc >= c.inWidth) ps.fill(0, p * ci, (p + 1) * ci);
+        else {
+          const from = ((b * c.inHeight + xr) * c.inWidth + xc) * ci;
+          // A few channels (an RGB stem) copy faster one by one than through a subarray per position.
+          if (ci < 16) for (let d = 0; d < ci; d++) ps[p * ci + d] = xs[from + d];
+          else ps.set(xs.subarray(from, from + ci), p * ci);
+        }
+      }
+    }
+  }
 }
 
 /** Visits every (output position, filter tap) pair that touches the input, with both flat offsets (channel 0). */
@@ -240,9 +257,33 @@ function transposed(backend: BackendWasm, t: Info): Info {
   return wasmKernel('Transpose')({ inputs: { x: t }, backend, attrs: { perm } });
 }
 
-/** BatchMatMul with any transposed operand made contiguous first. */
+/** Products smaller than this many multiply-adds stay on XNNPACK: an onnxruntime call costs some microseconds. */
+const GEMM_MIN_MACS = 1 << 18;
+let gemm: SyncGemm | null = null;
+
+/** One product (any leading batch axes of size 1) on onnxruntime's GEMM, transposes read in place; null when it stays on wasm. */
+function ortMatMul({ inputs, backend, attrs }: KernelArgs): Info | null {
+  const { a, b } = inputs;
+  const single = (t: Info) => t.shape.length >= 2 && t.shape.slice(0, -2).every((d) => d === 1) && t.dtype === 'float32';
+  if (!gemm || !single(a) || !single(b)) return null;
+  const dims = (t: Info): [number, number] => [t.shape[t.shape.length - 2], t.shape[t.shape.length - 1]];
+  const [aDims, bDims] = [dims(a), dims(b)];
+  const [tA, tB] = [Boolean(attrs.transposeA), Boolean(attrs.transposeB)];
+  const [m, k] = tA ? [aDims[1], aDims[0]] : aDims;
+  const n = tB ? bDims[0] : bDims[1];
+  if (m * n * k < GEMM_MIN_MACS) return null;
+  // As wasm's BatchMatMul: the longer operand's leading axes (all 1), then [m, n].
+  const lead = (a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2);
+  const out = backend.makeOutput([...lead, m, n], 'float32');
+  gemm.run(view(backend, a), aDims, view(backend, b), bDims, view(backend, out), tA, tB);
+  return out;
+}
+
+/** BatchMatMul on onnxruntime's GEMM where it is large enough; else with any transposed operand made contiguous first. */
 function matMul(args: KernelArgs): Info {
   const { inputs, backend, attrs } = args;
+  const fast = ortMatMul(args);
+  if (fast) return fast;
   if (!attrs.transposeA && !attrs.transposeB) return wasmKernel('BatchMatMul')(args);
   const a = attrs.transposeA ? transposed(backend, inputs.a) : inputs.a;
   const b = attrs.transposeB ? transposed(backend, inputs.b) : inputs.b;
@@ -303,6 +344,21 @@ function conv2DBackpropInput(args: KernelArgs): Info {
   return { ...out, shape: inShape };
 }
 
+/** A 1x1, stride-1, unpadded convolution is one product [P, ci]·[ci, co]: onnxruntime's GEMM where it can, else wasm's. */
+function conv2D(args: KernelArgs): Info {
+  const { inputs, backend, attrs } = args;
+  const { x, filter } = inputs;
+  if (gemm && x.dtype === 'float32' && filter.shape[0] === 1 && filter.shape[1] === 1) {
+    const c = convInfo(x.shape, filter.shape, attrs, false);
+    if (c.strideHeight === 1 && c.strideWidth === 1 && c.dilationHeight === 1 && c.dilationWidth === 1 && unpadded(c)) {
+      const P = c.batchSize * c.outHeight * c.outWidth;
+      const out = ortMatMul({ inputs: { a: { ...x, shape: [1, P, c.inChannels] }, b: { ...filter, shape: [1, c.inChannels, c.outChannels] } }, backend, attrs: {} });
+      if (out) return { ...out, shape: c.outShape };
+    }
+  }
+  return wasmKernel('Conv2D')(args);
+}
+
 /**
  * wasm has no UnsortedSegmentSum, which the gradient of Gather needs (Hugging Face exports gather the CLS token and
  * index position tables): a loop over the heap, rows of x summed into their segments.
@@ -328,6 +384,7 @@ const KERNELS: [string, Kernel][] = [
   ['DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput],
   ['BatchMatMul', matMul],
   ['Conv2DBackpropInput', conv2DBackpropInput],
+  ['Conv2D', conv2D],
   [RELU6_GRAD, relu6Grad],
   [AFFINE_GRAD, affineGrad as unknown as Kernel],
   ['Identity', shareData],
@@ -335,10 +392,15 @@ const KERNELS: [string, Kernel][] = [
 
 let registered = false;
 
-/** Register the training kernels on the wasm backend, once (wasm's own BatchMatMul and Conv2DBackpropInput stay reachable underneath). */
-export function registerWasmTraining(): void {
+/**
+ * Register the training kernels on the wasm backend, once (wasm's own BatchMatMul and Conv2DBackpropInput stay
+ * reachable underneath), with the matrix products on onnxruntime unless REPROBE_TRAIN_GEMM=wasm says otherwise.
+ * `gemmThreads`: onnxruntime's threads (default: every core; a training thread of two takes half).
+ */
+export function registerWasmTraining(opt: { gemmThreads?: number } = {}): void {
   if (registered) return;
   registered = true;
+  useTrainingGemm(process.env.REPROBE_TRAIN_GEMM === 'wasm' ? 'wasm' : 'onnxruntime', opt.gemmThreads);
   for (const [kernelName, fn] of KERNELS) {
     const own = tf.getKernel(kernelName, 'wasm');
     if (own) {
@@ -347,4 +409,18 @@ export function registerWasmTraining(): void {
     }
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc, ...(own?.setupFunc ? { setupFunc: own.setupFunc } : {}) });
   }
+}
+
+/**
+ * Where the wasm training kernels send their matrix products: onnxruntime's MLAS GEMM (native, on `threads` cores,
+ * 5-7x wasm's XNNPACK on one thread for the shapes of MobileNetV2's 1x1 convolutions) or wasm's own. Falls back to
+ * wasm's when onnxruntime-node's binding cannot run synchronously here.
+ */
+export function useTrainingGemm(which: 'onnxruntime' | 'wasm', threads?: number): void {
+  gemm = which === 'onnxruntime' ? openSyncGemm(threads) : null;
+}
+
+/** What runs the matrix products of training on wasm now, for records: "onnxruntime (2 threads)" or "wasm". */
+export function trainingGemm(): string {
+  return gemm ? `onnxruntime (${gemm.threads} thread${gemm.threads === 1 ? '' : 's'})` : 'wasm';
 }

@@ -6,12 +6,13 @@ import { registerWasmTraining } from '../runtime/training-kernels.ts';
 import { tfjsBackend, type TfBackendChoice } from '../runtime/tfjs.ts';
 import { partGradients } from './gradients.ts';
 import type { TrainModel } from './head.ts';
-import type { GradientRequest, GradientReply, ModelRecipe } from './parallel.ts';
+import { gemmThreadsPer, type GradientRequest, type GradientReply, type ModelRecipe } from './parallel.ts';
 
 let model: TrainModel | undefined;
 
 async function build(recipe: ModelRecipe, backend: TfBackendChoice): Promise<TrainModel> {
-  if ((await tfjsBackend(backend)) === 'wasm') registerWasmTraining();
+  // This thread is the second of two: half the cores for its matrix products.
+  if ((await tfjsBackend(backend)) === 'wasm') registerWasmTraining({ gemmThreads: gemmThreadsPer(2) });
   const mod = (await import(recipe.module)) as Record<string, (...args: unknown[]) => Promise<TrainModel>>;
   return mod[recipe.export](...recipe.args);
 }

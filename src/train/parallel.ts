@@ -33,6 +33,11 @@ export function trainThreads(env: NodeJS.ProcessEnv = process.env, cores = avail
   return Math.min(n, 2, Math.max(cores, 1));
 }
 
+/** onnxruntime threads per training thread for the matrix products (src/runtime/training-kernels.ts): the cores shared out. */
+export function gemmThreadsPer(threads: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(Math.max(cores, 1) / threads));
+}
+
 /**
  * A worker thread with its own tfjs backend and copy of the model: given the current weights and some rows of a batch,
  * it returns their gradients, which the main thread adds to its own half's before the optimizer step. Data-parallel

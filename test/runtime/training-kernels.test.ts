@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { channelAffineGrad, registerWasmTraining, relu6 } from '../../src/runtime/training-kernels.ts';
+import { channelAffineGrad, registerWasmTraining, relu6, trainingGemm, useTrainingGemm } from '../../src/runtime/training-kernels.ts';
+import { openSyncGemm } from '../../src/runtime/ort.ts';
 import { seeded } from '../../src/util/rng.ts';
 
 /** Gradients of f at the inputs on one backend, as plain arrays. */
@@ -43,18 +44,54 @@ const CASES: { name: string; shapes: number[][]; f: (...xs: tf.Tensor[]) => tf.T
   { name: 'batched matmul transposed A', shapes: [[3, 4, 5], [3, 4, 2]], f: (a, b) => tf.matMul(a, b, true, false) },
 ];
 
-test('the wasm training kernels give the cpu backend\'s gradients (conv filter and input, depthwise, transposed matmul)', async () => {
-  await tf.setBackend('wasm');
-  await tf.ready();
-  registerWasmTraining();
-  const rng = seeded(7);
-  for (const c of CASES) {
-    const inputs = c.shapes.map((s) => random(s, rng));
-    const cpu = await gradsOn('cpu', c.f, inputs);
-    const wasm = await gradsOn('wasm', c.f, inputs);
-    cpu.forEach((g, i) => assertClose(wasm[i], g, `${c.name}, gradient ${i}`));
-  }
-});
+/** Products of at least 2^18 multiply-adds, which go to onnxruntime's GEMM (smaller ones stay on wasm's XNNPACK). */
+const LARGE: typeof CASES = [
+  { name: 'conv2d 1x1 (forward, both gradients on onnxruntime)', shapes: [[2, 24, 20, 32], [1, 1, 32, 48]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid') },
+  { name: 'conv2d 3x3 stride 2, 3 channels (the stem: filter gradient per tap)', shapes: [[2, 40, 38, 3], [3, 3, 3, 32]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same') },
+  { name: 'conv2d 3x3 same, 24 channels', shapes: [[1, 20, 20, 24], [3, 3, 24, 40]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') },
+  { name: 'matmul, A transposed', shapes: [[300, 70], [300, 90]], f: (a, b) => tf.matMul(a, b, true, false) },
+  { name: 'matmul, B transposed', shapes: [[120, 300], [80, 300]], f: (a, b) => tf.matMul(a, b, false, true) },
+  { name: 'matmul, both transposed', shapes: [[300, 70], [90, 300]], f: (a, b) => tf.matMul(a, b, true, true) },
+  { name: 'dense layer', shapes: [[64, 512], [512, 100]], f: (a, b) => tf.matMul(a, b) },
+];
+
+for (const gemm of ['onnxruntime', 'wasm'] as const) {
+  test(`the wasm training kernels give the cpu backend's gradients (conv filter and input, depthwise, transposed matmul), matrix products on ${gemm}`, async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    registerWasmTraining();
+    useTrainingGemm(gemm, 2);
+    // onnxruntime-node's binding runs synchronously here (the lockfile's version): the products do go there.
+    assert.equal(trainingGemm(), gemm === 'wasm' ? 'wasm' : 'onnxruntime (2 threads)');
+    // Count the products onnxruntime runs (the instance the kernels hold: one per thread count).
+    const ort = openSyncGemm(2)!;
+    const run = ort.run;
+    let calls = 0;
+    ort.run = (...args) => (calls++, run.apply(ort, args));
+    const rng = seeded(7);
+    try {
+      for (const c of [...CASES, ...LARGE]) {
+        const before = calls;
+        const inputs = c.shapes.map((s) => random(s, rng));
+        const cpu = await gradsOn('cpu', c.f, inputs);
+        const wasm = await gradsOn('wasm', c.f, inputs);
+        cpu.forEach((g, i) => assertClose(wasm[i], g, `${c.name}, gradient ${i}`));
+        // The forward values too: the 1x1 convolution and the products run there.
+        const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
+        await tf.setBackend('cpu');
+        const cpuY = (await c.f(...inputs.map((i) => tf.tensor(i.data, i.shape))).data()) as Float32Array;
+        await tf.setBackend('wasm');
+        assertClose((await c.f(...xs).data()) as Float32Array, cpuY, `${c.name}, forward`);
+        tf.dispose(xs);
+        if (gemm === 'wasm') assert.equal(calls, 0, c.name);
+        else if (LARGE.includes(c)) assert.ok(calls > before, `${c.name}: no product ran on onnxruntime`);
+      }
+    } finally {
+      ort.run = run;
+      useTrainingGemm('onnxruntime');
+    }
+  });
+}
 
 test('relu6\'s fused gradient on wasm is exactly tfjs-layers\' relu then clipByValue on the cpu backend, at 0, 6 and between', async () => {
   await tf.setBackend('wasm');
