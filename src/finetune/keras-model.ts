@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadKerasLayers } from '../runtime/tfjs.ts';
 import { inboundNames, type KerasModelFiles } from '../runtime/keras/topology.ts';
 import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
-import { channelAffineGrad, relu6 } from '../runtime/training-kernels.ts';
+import { channelAffineGrad, channelAffineValue, relu6 } from '../runtime/training-kernels.ts';
 import { TrainingError } from '../errors.ts';
 import { linearHead, type TrainModel } from '../train/head.ts';
 import type { ModelRecipe } from '../train/parallel.ts';
@@ -65,7 +65,7 @@ const channelAffine = tf.customGrad((x, a, b, save) => {
   const [xt, at, bt] = [x, a, b] as tf.Tensor[];
   (save as tf.GradSaveFunc)([xt, at]);
   return {
-    value: tf.tidy(() => tf.add(tf.mul(xt, at), bt)),
+    value: channelAffineValue(xt, at, bt),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const [xs, as] = saved;
       return channelAffineGrad(dy as tf.Tensor, xs, as);

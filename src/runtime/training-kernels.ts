@@ -208,6 +208,27 @@ export const relu6 = tf.customGrad((x, save) => {
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
+const AFFINE = 'ReprobeChannelAffine';
+
+/** x·a + b with a and b per channel, one SIMD pass. */
+function affineKernel({ inputs, backend }: KernelArgs): Info {
+  const { x, a, b } = inputs;
+  const out = backend.makeOutput(x.shape, 'float32');
+  const c = a.shape[0];
+  simdKernels(backend)!.affine(view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, b).byteOffset, view(backend, out).byteOffset, view(backend, x).length / c, c);
+  return out;
+}
+
+/** Whether x·a + b (a, b per channel, the last axis) can run in reprobe's SIMD kernels here. */
+const simdAffine = (x: tf.Tensor, a: tf.Tensor, b?: tf.Tensor): boolean =>
+  tf.getBackend() === 'wasm' && registered && a.rank === 1 && a.shape[0] % 4 === 0 && x.shape[x.rank - 1] === a.shape[0] && (!b || (b.rank === 1 && b.shape[0] === a.shape[0])) && x.dtype === 'float32' && simdKernels(tf.backend() as BackendWasm) !== null;
+
+/** x·a + b with a and b per channel (the last axis): one SIMD pass on wasm, tfjs's multiply and add elsewhere. */
+export function channelAffineValue(x: tf.Tensor, a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (simdAffine(x, a, b)) return tf.engine().runKernel(AFFINE, { x, a, b }) as tf.Tensor;
+  return tf.tidy(() => tf.add(tf.mul(x, a), b));
+}
+
 const AFFINE_GRAD = 'ReprobeChannelAffineGrad';
 
 /** The three gradients of x·a + b (a, b per channel) in one pass: dx = dy·a, da = Σ dy·x, db = Σ dy. */
@@ -227,8 +248,7 @@ function affineGrad({ inputs, backend }: KernelArgs): Info[] {
  * for channel counts that are not a multiple of 4).
  */
 export function channelAffineGrad(dy: tf.Tensor, x: tf.Tensor, a: tf.Tensor): tf.Tensor[] {
-  const c = a.shape[0];
-  if (tf.getBackend() === 'wasm' && registered && c % 4 === 0 && a.rank === 1 && x.shape[x.rank - 1] === c && simdKernels(tf.backend() as BackendWasm)) {
+  if (simdAffine(x, a)) {
     return tf.engine().runKernel(AFFINE_GRAD, { x, dy, a }) as tf.Tensor[];
   }
   const axes = x.shape.map((_, i) => i).slice(0, -1);
@@ -387,6 +407,7 @@ const KERNELS: [string, Kernel][] = [
   ['Conv2D', conv2D],
   [RELU6_GRAD, relu6Grad],
   [AFFINE_GRAD, affineGrad as unknown as Kernel],
+  [AFFINE, affineKernel],
   ['Identity', shareData],
 ];
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { channelAffineGrad, registerWasmTraining, relu6, trainingGemm, useTrainingGemm } from '../../src/runtime/training-kernels.ts';
+import { channelAffineGrad, channelAffineValue, registerWasmTraining, relu6, trainingGemm, useTrainingGemm } from '../../src/runtime/training-kernels.ts';
 import { openSyncGemm } from '../../src/runtime/ort.ts';
 import { seeded } from '../../src/util/rng.ts';
 
@@ -106,13 +106,13 @@ test('relu6\'s fused gradient on wasm is exactly tfjs-layers\' relu then clipByV
   assert.deepEqual(wasm[0], cpu[0]);
 });
 
-test('the fused gradient of x·a + b per channel on wasm gives tfjs\'s gradients of mul and add on the cpu backend', async () => {
+test('the fused x·a + b per channel and its gradient on wasm give tfjs\'s mul and add and their gradients on the cpu backend', async () => {
   await tf.setBackend('wasm');
   await tf.ready();
   registerWasmTraining();
   const affine = tf.customGrad((x, a, b, save) => {
     (save as tf.GradSaveFunc)([x as tf.Tensor, a as tf.Tensor]);
-    return { value: tf.add(tf.mul(x as tf.Tensor, a as tf.Tensor), b as tf.Tensor), gradFunc: (dy: tf.Tensor | tf.Tensor[], [xs, as]: tf.Tensor[]) => channelAffineGrad(dy as tf.Tensor, xs, as) };
+    return { value: channelAffineValue(x as tf.Tensor, a as tf.Tensor, b as tf.Tensor), gradFunc: (dy: tf.Tensor | tf.Tensor[], [xs, as]: tf.Tensor[]) => channelAffineGrad(dy as tf.Tensor, xs, as) };
   }) as (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
   const rng = seeded(5);
   // 12 channels: the SIMD kernel; 5: tfjs ops.
@@ -122,6 +122,16 @@ test('the fused gradient of x·a + b per channel on wasm gives tfjs\'s gradients
     const cpu = await gradsOn('cpu', (x, a, b) => tf.add(tf.mul(x, a), b), inputs);
     const wasm = await gradsOn('wasm', affine, inputs);
     cpu.forEach((g, i) => assertClose(wasm[i], g, `affine ${shape.join('x')}, gradient ${i}`));
+    // The forward value: one multiply and one add per element, so equal to the float32 bit (no fused multiply-add in wasm SIMD).
+    const [x, a, b] = inputs.map((i) => tf.tensor(i.data, i.shape));
+    const y = (await affine(x, a, b).data()) as Float32Array;
+    tf.dispose([x, a, b]);
+    await tf.setBackend('cpu');
+    const [xc, ac, bc] = inputs.map((i) => tf.tensor(i.data, i.shape));
+    const yc = (await tf.add(tf.mul(xc, ac), bc).data()) as Float32Array;
+    tf.dispose([xc, ac, bc]);
+    await tf.setBackend('wasm');
+    assert.deepEqual(y, yc, `affine ${shape.join('x')}, forward`);
   }
 });
 

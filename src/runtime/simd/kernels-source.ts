@@ -14,6 +14,9 @@ import { add, bump, f32x4Add, f32x4Gt, f32x4Le, f32x4Mul, f32x4Splat, forRange, 
  *
  * affine_grad(dy, x, a, dx, da, db, rows, channels): the gradient of x·a + b per channel (channels a multiple of 4):
  * dx = dy·a, and da += Σ dy·x, db += Σ dy over the rows (da and db zeroed by the caller).
+ *
+ * affine(x, a, b, out, rows, channels): out = x·a + b per channel (channels a multiple of 4), one pass instead of
+ * tfjs's multiply then add (batch norm on its running statistics, forward).
  */
 const U = 'x dy w batch inH inW C outH outW fh fw sh sw dh dw pt pl'.split(' ');
 const P = Object.fromEntries(U.map((n, i) => [n, i])) as Record<string, number>;
@@ -94,5 +97,23 @@ function affineGrad(): Func {
   return { name: 'affine_grad', params: Array.from({ length: 8 }, () => I32), locals: [I32, I32, I32, V128], body };
 }
 
+function affine(): Func {
+  const [x, a, b, out, rows, channels] = [0, 1, 2, 3, 4, 5];
+  const [r, off, width] = [6, 7, 8];
+  const at = (base: number): Code => [...get(base), ...get(off), ...add];
+  const body: Code = [
+    ...get(channels), ...i32(2), ...shl, ...set(width),
+    ...forRange(r, i32(0), get(rows), 1, [
+      ...i32(0), ...set(off),
+      ...whileBelow(off, width, [
+        ...at(out), ...at(x), ...v128Load, ...at(a), ...v128Load, ...f32x4Mul, ...at(b), ...v128Load, ...f32x4Add, ...v128Store,
+        ...bump(off, 16),
+      ]),
+      ...[x, out].flatMap((base) => [...get(base), ...get(width), ...add, ...set(base)]),
+    ]),
+  ];
+  return { name: 'affine', params: Array.from({ length: 6 }, () => I32), locals: [I32, I32, I32], body };
+}
+
 /** The kernels module's bytes. */
-export const kernelsWasm = (): Uint8Array<ArrayBuffer> => wasmModule([depthwise('filter'), depthwise('input'), relu6Grad(), affineGrad()]);
+export const kernelsWasm = (): Uint8Array<ArrayBuffer> => wasmModule([depthwise('filter'), depthwise('input'), relu6Grad(), affineGrad(), affine()]);

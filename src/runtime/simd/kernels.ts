@@ -10,6 +10,7 @@ export interface SimdKernels {
   depthwiseInput(...args: number[]): void;
   relu6Grad(x: number, dy: number, out: number, count: number): void;
   affineGrad(dy: number, x: number, a: number, dx: number, da: number, db: number, rows: number, channels: number): void;
+  affine(x: number, a: number, b: number, out: number, rows: number, channels: number): void;
 }
 
 const instances = new WeakMap<BackendWasm, SimdKernels | null>();
@@ -24,7 +25,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
     if (!memory || !WebAssembly.validate(bytes)) k = null;
     else {
       const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      k = { depthwiseFilter: e.depthwise_filter, depthwiseInput: e.depthwise_input, relu6Grad: e.relu6_grad, affineGrad: e.affine_grad };
+      k = { depthwiseFilter: e.depthwise_filter, depthwiseInput: e.depthwise_input, relu6Grad: e.relu6_grad, affineGrad: e.affine_grad, affine: e.affine };
     }
     instances.set(backend, k);
   }
