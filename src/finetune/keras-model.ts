@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadKerasLayers } from '../runtime/tfjs.ts';
 import { inboundNames, type KerasModelFiles } from '../runtime/keras/topology.ts';
 import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
-import { channelAffineGrad, channelAffineValue, relu6 } from '../runtime/training-kernels.ts';
+import { channelAffineGrad, channelAffineRelu6, channelAffineValue, relu6 } from '../runtime/training-kernels.ts';
 import { TrainingError } from '../errors.ts';
 import { linearHead, type TrainModel } from '../train/head.ts';
 import type { ModelRecipe } from '../train/parallel.ts';
@@ -24,7 +24,7 @@ export interface KerasTrainSpec {
  * fails on a layer without γ (InceptionV3's) and whose wasm forward is slow.
  */
 class RunningStatsNorm extends tf.layers.Layer {
-  static readonly className = 'ReprobeRunningStatsNorm';
+  static readonly className: string = 'ReprobeRunningStatsNorm';
   private readonly bn: tf.layers.Layer;
 
   constructor(bn: tf.layers.Layer) {
@@ -47,13 +47,30 @@ class RunningStatsNorm extends tf.layers.Layer {
     return shape;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+  /** The per-channel scale and shift the running statistics make of γ and β: y = x·a + b. */
+  protected scaleShift(): [tf.Tensor, tf.Tensor] {
     const eps = (this.bn.getConfig().epsilon as number | undefined) ?? 1e-3;
     const [gamma, beta, mean, variance] = ['gamma', 'beta', 'moving_mean', 'moving_variance'].map((s) => this.weight(s)?.read());
     const a = gamma ? tf.mul(gamma, tf.rsqrt(tf.add(variance!, eps))) : tf.rsqrt(tf.add(variance!, eps));
     const b = beta ? tf.sub(beta, tf.mul(mean!, a)) : tf.neg(tf.mul(mean!, a));
-    return channelAffine(x, a, b);
+    return [a, b];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return channelAffine(Array.isArray(inputs) ? inputs[0] : inputs, ...this.scaleShift());
+  }
+}
+
+/**
+ * A batch norm whose only consumer is a ReLU(max_value=6), both in one step: relu6(x·a + b) keeps no batch-norm output
+ * for the backward pass (its mask is taken again from x), a third less memory for MobileNetV2's blocks and one pass
+ * each way instead of two.
+ */
+class RunningStatsNormRelu6 extends RunningStatsNorm {
+  static override readonly className = 'ReprobeRunningStatsNormRelu6';
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return channelAffineRelu6(Array.isArray(inputs) ? inputs[0] : inputs, ...this.scaleShift());
   }
 }
 
@@ -121,6 +138,8 @@ const plainConv = (l: tf.layers.Layer): boolean => {
   return c.useBias === false && c.activation === 'linear' && (c.dataFormat ?? 'channelsLast') === 'channelsLast';
 };
 
+const isRelu6 = (l: KerasModelFiles['layers'][number]): boolean => l.class_name === 'ReLU' && (l.config as { max_value?: number }).max_value === 6;
+
 /** The layer that replaces a Keras one for training: batch norms on running statistics, relu6 fused, convolutions plain. */
 function trainingLayer(className: string, original: tf.layers.Layer): tf.layers.Layer {
   if (className === 'BatchNormalization') return new RunningStatsNorm(original);
@@ -140,12 +159,23 @@ export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSp
   const input = tf.input({ shape: (full.getLayer(spec.from).output as tf.SymbolicTensor).shape.slice(1) as number[] });
   const sym = new Map<string, tf.SymbolicTensor>([[spec.from, input]]);
   const trained: tf.LayerVariable[] = [];
+  const consumers = new Map<string, KerasModelFiles['layers']>();
+  for (const l of files.layers) for (const n of inboundNames(l)) consumers.set(n, [...(consumers.get(n) ?? []), l]);
+  // relu6 layers applied inside the batch norm before them (RunningStatsNormRelu6): the batch norm's name for each.
+  const fusedInto = new Map<string, string>();
   for (let i = from + 1; i <= tap; i++) {
     const l = files.layers[i];
     const ins = inboundNames(l).map((n) => sym.get(n));
     if (ins.some((t) => t === undefined)) continue; // not on the path from `from` to the tap
+    if (fusedInto.has(l.name)) {
+      sym.set(l.name, sym.get(fusedInto.get(l.name)!)!);
+      continue;
+    }
     const original = full.getLayer(l.name);
-    const layer = trainingLayer(l.class_name, original);
+    const next = consumers.get(l.name) ?? [];
+    const fuse = l.class_name === 'BatchNormalization' && l.name !== spec.tap && next.length === 1 && isRelu6(next[0]) && names.indexOf(next[0].name) <= tap;
+    if (fuse) fusedInto.set(next[0].name, l.name);
+    const layer = fuse ? new RunningStatsNormRelu6(original) : trainingLayer(l.class_name, original);
     sym.set(l.name, layer.apply(ins.length === 1 ? ins[0]! : (ins as tf.SymbolicTensor[])) as tf.SymbolicTensor);
     if (i > after) {
       // nsfwjs ships its early layers with trainable: false; what --train names trains here.
@@ -155,7 +185,7 @@ export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSp
   }
   const out = sym.get(spec.tap)!;
   // Every layer output is kept for the backward pass (some twice: an op's input and its gradient's saved tensor).
-  const activationBytes = 4 * [...sym.values()].reduce((a, t) => a + t.shape.slice(1).reduce((p: number, d) => p * (d ?? 1), 1), 0);
+  const activationBytes = 4 * [...new Set(sym.values())].reduce((a, t) => a + t.shape.slice(1).reduce((p: number, d) => p * (d ?? 1), 1), 0);
   const body = tf.model({ inputs: input, outputs: out.shape.length === 4 ? (tf.layers.globalAveragePooling2d({}).apply(out) as tf.SymbolicTensor) : out });
   return {
     inputShape: body.inputs[0].shape.slice(1) as number[],

@@ -229,6 +229,52 @@ export function channelAffineValue(x: tf.Tensor, a: tf.Tensor, b: tf.Tensor): tf
   return tf.tidy(() => tf.add(tf.mul(x, a), b));
 }
 
+const AFFINE_RELU6 = 'ReprobeChannelAffineRelu6';
+const AFFINE_RELU6_GRAD = 'ReprobeChannelAffineRelu6Grad';
+
+function affineRelu6Kernel({ inputs, backend }: KernelArgs): Info {
+  const { x, a, b } = inputs;
+  const out = backend.makeOutput(x.shape, 'float32');
+  const c = a.shape[0];
+  simdKernels(backend)!.affineRelu6(view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, b).byteOffset, view(backend, out).byteOffset, view(backend, x).length / c, c);
+  return out;
+}
+
+function affineRelu6GradKernel({ inputs, backend }: KernelArgs): Info[] {
+  const { dy, x, a, b } = inputs;
+  const c = a.shape[0];
+  const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([c], 'float32'), backend.makeOutput([c], 'float32')];
+  const [da, db] = [view(backend, outs[1]), view(backend, outs[2])];
+  da.fill(0);
+  db.fill(0);
+  simdKernels(backend)!.affineRelu6Grad(view(backend, dy).byteOffset, view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, b).byteOffset, view(backend, outs[0]).byteOffset, da.byteOffset, db.byteOffset, view(backend, x).length / c, c);
+  return outs;
+}
+
+/**
+ * relu6(x·a + b) with a and b per channel (the last axis): batch norm and relu6 as one step for the gradient tape. It
+ * keeps x, a and b (x is kept anyway) and takes relu6's mask again from them in the backward pass, so the batch norm's
+ * output is never stored: one pass each way on wasm's SIMD kernels, tfjs ops elsewhere.
+ */
+export const channelAffineRelu6 = tf.customGrad((x, a, b, save) => {
+  const [xt, at, bt] = [x, a, b] as tf.Tensor[];
+  (save as tf.GradSaveFunc)([xt, at, bt]);
+  const fused = simdAffine(xt, at, bt);
+  return {
+    value: fused ? (tf.engine().runKernel(AFFINE_RELU6, { x: xt, a: at, b: bt }) as tf.Tensor) : tf.tidy(() => tf.relu6(tf.add(tf.mul(xt, at), bt))),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const [d, xs, as, bs] = [dy as tf.Tensor, ...saved];
+      if (fused) return tf.engine().runKernel(AFFINE_RELU6_GRAD, { dy: d, x: xs, a: as, b: bs }) as tf.Tensor[];
+      return tf.tidy(() => {
+        const y = tf.add(tf.mul(xs, as), bs);
+        const g = tf.where(tf.logicalAnd(tf.greater(y, 0), tf.lessEqual(y, 6)), d, tf.zerosLike(d));
+        const axes = xs.shape.map((_, i) => i).slice(0, -1);
+        return [tf.mul(g, as), tf.sum(tf.mul(g, xs), axes), tf.sum(g, axes)];
+      });
+    },
+  };
+}) as (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
 const AFFINE_GRAD = 'ReprobeChannelAffineGrad';
 
 /** The three gradients of x·a + b (a, b per channel) in one pass: dx = dy·a, da = Σ dy·x, db = Σ dy. */
@@ -408,6 +454,8 @@ const KERNELS: [string, Kernel][] = [
   [RELU6_GRAD, relu6Grad],
   [AFFINE_GRAD, affineGrad as unknown as Kernel],
   [AFFINE, affineKernel],
+  [AFFINE_RELU6, affineRelu6Kernel],
+  [AFFINE_RELU6_GRAD, affineRelu6GradKernel as unknown as Kernel],
   ['Identity', shareData],
 ];
 

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { channelAffineGrad, channelAffineValue, registerWasmTraining, relu6, trainingGemm, useTrainingGemm } from '../../src/runtime/training-kernels.ts';
+import { channelAffineGrad, channelAffineRelu6, channelAffineValue, registerWasmTraining, relu6, trainingGemm, useTrainingGemm } from '../../src/runtime/training-kernels.ts';
 import { openSyncGemm } from '../../src/runtime/ort.ts';
 import { seeded } from '../../src/util/rng.ts';
 
-/** Gradients of f at the inputs on one backend, as plain arrays. */
-async function gradsOn(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: { data: Float32Array; shape: number[] }[]): Promise<Float32Array[]> {
+/** Gradients of Σ f² (or of Σ f·w: an upstream gradient w, not zero where f is) at the inputs on one backend, as plain arrays. */
+async function gradsOn(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: { data: Float32Array; shape: number[] }[], w?: Float32Array): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   await tf.ready();
   const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
-  const gs = tf.grads((...a: tf.Tensor[]) => f(...a).square().sum())(xs);
+  const gs = tf.grads((...a: tf.Tensor[]) => (w ? f(...a).mul(tf.tensor(w, a[0].shape)) : f(...a).square()).sum())(xs);
   const out = await Promise.all(gs.map(async (g) => (await g.data()) as Float32Array));
   tf.dispose([...xs, ...gs]);
   return out;
@@ -149,4 +149,36 @@ test('tf.clone on wasm shares its data (no copy) and the clone outlives the orig
   b.dispose();
   assert.deepEqual(Array.from(await c.data()), [2, 3, 4]);
   c.dispose();
+});
+
+test('batch norm and relu6 fused, relu6(x·a + b) per channel: values and gradients of tfjs\'s mul, add, relu and clipByValue on the cpu backend, on wasm (SIMD) and on cpu', async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTraining();
+  const rng = seeded(9);
+  const plain = (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.clipByValue(tf.relu(tf.add(tf.mul(x, a), b)), 0, 6);
+  // 12 channels: the SIMD kernels on wasm; 5: tfjs ops. Scales spread x·a + b over (-9, 9), with exact 0s and 6s.
+  for (const shape of [[2, 5, 6, 12], [3, 4, 3, 5]]) {
+    const c = shape[shape.length - 1];
+    const x = random(shape, rng);
+    x.data.forEach((v, i) => (x.data[i] = [0, 6, 3][i % 17] ?? v * 3));
+    const inputs = [x, { data: Float32Array.from({ length: c }, (_, i) => (i % 3 === 0 ? 1 : 1 + rng() * 2)), shape: [c] }, { data: Float32Array.from({ length: c }, (_, i) => (i % 3 === 0 ? 0 : rng() * 4 - 1)), shape: [c] }];
+    const w = Float32Array.from(x.data, () => rng() + 0.5);
+    const reference = await gradsOn('cpu', plain, inputs, w);
+    const refY = await (async () => {
+      const ts = inputs.map((i) => tf.tensor(i.data, i.shape));
+      const y = (await plain(ts[0], ts[1], ts[2]).data()) as Float32Array;
+      tf.dispose(ts);
+      return y;
+    })();
+    for (const backend of ['wasm', 'cpu']) {
+      const grads = await gradsOn(backend, channelAffineRelu6, inputs, w);
+      reference.forEach((g, i) => assertClose(grads[i], g, `${backend} ${shape.join('x')}, gradient ${i}`));
+      const ts = inputs.map((i) => tf.tensor(i.data, i.shape));
+      const y = (await channelAffineRelu6(ts[0], ts[1], ts[2]).data()) as Float32Array;
+      tf.dispose(ts);
+      assert.deepEqual(Array.from(y, (v) => v + 0), Array.from(refY, (v) => v + 0), `${backend} ${shape.join('x')}, forward`);
+    }
+    await tf.setBackend('wasm');
+  }
 });

@@ -18,7 +18,7 @@ test('micro-batches: as many examples as fit 1 GiB at 3 bytes of heap per activa
   assert.equal(microBatchFor(78.7 * MiB, 16, 4 * 2 ** 30), 16); // 4096 / 236.1 = 17.3, capped at the batch
 });
 
-test('MobileNetV2 reports its activations: from the pixels it trains in micro-batches of 4, its last two blocks in whole batches of 16', async () => {
+test('MobileNetV2 reports its activations: from the pixels it trains in micro-batches of 6, its last two blocks in whole batches of 16', async () => {
   await tfjsBackend();
   const card = resolveCard('mobilenet-v2') as KerasCard;
   const files = loadNsfwjsModel(card.source.model);
@@ -27,7 +27,8 @@ test('MobileNetV2 reports its activations: from the pixels it trains in micro-ba
   try {
     // The stem's first output alone is 112·112·32 floats = 1.53 MiB per image.
     assert.ok(all.activationBytes! > 112 * 112 * 32 * 4);
-    assert.equal(microBatchFor(all.activationBytes, 16), 4);
+    // 56.8 MiB per image once batch norm and relu6 are one step (their batch-norm outputs are not kept): 1 GiB / (3 · 56.8 MiB).
+    assert.equal(microBatchFor(all.activationBytes, 16), 6);
     assert.equal(microBatchFor(last2.activationBytes, 16), 16);
   } finally {
     all.dispose();

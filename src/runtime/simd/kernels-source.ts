@@ -1,4 +1,4 @@
-import { add, bump, f32x4Add, f32x4Gt, f32x4Le, f32x4Mul, f32x4Splat, forRange, get, i32, I32, ltU, mul, set, shl, sub, v128And, v128Load, v128Store, V128, wasmModule, when, whileBelow, type Code, type Func } from './wasm-encoder.ts';
+import { add, bump, f32x4Add, f32x4Gt, f32x4Le, f32x4Max, f32x4Min, f32x4Mul, f32x4Splat, forRange, get, i32, I32, ltU, mul, set, shl, sub, v128And, v128Load, v128Store, V128, wasmModule, when, whileBelow, type Code, type Func } from './wasm-encoder.ts';
 
 /**
  * The source of src/runtime/simd/kernels.wasm (scripts/build-kernels.ts writes it; a test rebuilds and compares):
@@ -17,6 +17,11 @@ import { add, bump, f32x4Add, f32x4Gt, f32x4Le, f32x4Mul, f32x4Splat, forRange, 
  *
  * affine(x, a, b, out, rows, channels): out = x·a + b per channel (channels a multiple of 4), one pass instead of
  * tfjs's multiply then add (batch norm on its running statistics, forward).
+ *
+ * affine_relu6(x, a, b, out, rows, channels): out = min(max(x·a + b, 0), 6), batch norm and relu6 in one pass; and
+ * affine_relu6_grad(dy, x, a, b, dx, da, db, rows, channels): its gradients, relu6's mask (0 < x·a + b ≤ 6) taken
+ * again from x, so the batch norm's output is never kept: g = dy where the mask holds, else 0; dx = g·a, da += Σ g·x,
+ * db += Σ g (da and db zeroed by the caller).
  */
 const U = 'x dy w batch inH inW C outH outW fh fw sh sw dh dw pt pl'.split(' ');
 const P = Object.fromEntries(U.map((n, i) => [n, i])) as Record<string, number>;
@@ -62,7 +67,6 @@ function depthwise(role: 'filter' | 'input'): Func {
 
 function relu6Grad(): Func {
   const [x, dy, out, count, stop, lo, hi] = [0, 1, 2, 3, 4, 5, 6];
-  const f32 = (v: number): Code => [0x43, ...Buffer.from(Float32Array.of(v).buffer)];
   const body: Code = [
     ...f32(0), ...f32x4Splat, ...set(lo),
     ...f32(6), ...f32x4Splat, ...set(hi),
@@ -97,23 +101,54 @@ function affineGrad(): Func {
   return { name: 'affine_grad', params: Array.from({ length: 8 }, () => I32), locals: [I32, I32, I32, V128], body };
 }
 
-function affine(): Func {
+const f32 = (v: number): Code => [0x43, ...Buffer.from(Float32Array.of(v).buffer)];
+
+function affine(withRelu6: boolean): Func {
   const [x, a, b, out, rows, channels] = [0, 1, 2, 3, 4, 5];
-  const [r, off, width] = [6, 7, 8];
+  const [r, off, width, lo, hi] = [6, 7, 8, 9, 10];
   const at = (base: number): Code => [...get(base), ...get(off), ...add];
   const body: Code = [
+    ...f32(0), ...f32x4Splat, ...set(lo),
+    ...f32(6), ...f32x4Splat, ...set(hi),
     ...get(channels), ...i32(2), ...shl, ...set(width),
     ...forRange(r, i32(0), get(rows), 1, [
       ...i32(0), ...set(off),
       ...whileBelow(off, width, [
-        ...at(out), ...at(x), ...v128Load, ...at(a), ...v128Load, ...f32x4Mul, ...at(b), ...v128Load, ...f32x4Add, ...v128Store,
+        ...at(out), ...at(x), ...v128Load, ...at(a), ...v128Load, ...f32x4Mul, ...at(b), ...v128Load, ...f32x4Add,
+        ...(withRelu6 ? [...get(lo), ...f32x4Max, ...get(hi), ...f32x4Min] : []),
+        ...v128Store,
         ...bump(off, 16),
       ]),
       ...[x, out].flatMap((base) => [...get(base), ...get(width), ...add, ...set(base)]),
     ]),
   ];
-  return { name: 'affine', params: Array.from({ length: 6 }, () => I32), locals: [I32, I32, I32], body };
+  return { name: withRelu6 ? 'affine_relu6' : 'affine', params: Array.from({ length: 6 }, () => I32), locals: [I32, I32, I32, V128, V128], body };
+}
+
+function affineRelu6Grad(): Func {
+  const [dy, x, a, b, dx, da, db, rows, channels] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [r, off, width, gv, yv, lo, hi] = [9, 10, 11, 12, 13, 14, 15];
+  const at = (base: number): Code => [...get(base), ...get(off), ...add];
+  const body: Code = [
+    ...f32(0), ...f32x4Splat, ...set(lo),
+    ...f32(6), ...f32x4Splat, ...set(hi),
+    ...get(channels), ...i32(2), ...shl, ...set(width),
+    ...forRange(r, i32(0), get(rows), 1, [
+      ...i32(0), ...set(off),
+      ...whileBelow(off, width, [
+        ...at(x), ...v128Load, ...at(a), ...v128Load, ...f32x4Mul, ...at(b), ...v128Load, ...f32x4Add, ...set(yv),
+        // g = dy & (y > 0) & (y <= 6): dy or +0, as relu6's own gradient.
+        ...at(dy), ...v128Load, ...get(yv), ...get(lo), ...f32x4Gt, ...get(yv), ...get(hi), ...f32x4Le, ...v128And, ...v128And, ...set(gv),
+        ...at(dx), ...get(gv), ...at(a), ...v128Load, ...f32x4Mul, ...v128Store,
+        ...at(da), ...at(da), ...v128Load, ...get(gv), ...at(x), ...v128Load, ...f32x4Mul, ...f32x4Add, ...v128Store,
+        ...at(db), ...at(db), ...v128Load, ...get(gv), ...f32x4Add, ...v128Store,
+        ...bump(off, 16),
+      ]),
+      ...[dy, x, dx].flatMap((base) => [...get(base), ...get(width), ...add, ...set(base)]),
+    ]),
+  ];
+  return { name: 'affine_relu6_grad', params: Array.from({ length: 9 }, () => I32), locals: [I32, I32, I32, V128, V128, V128, V128], body };
 }
 
 /** The kernels module's bytes. */
-export const kernelsWasm = (): Uint8Array<ArrayBuffer> => wasmModule([depthwise('filter'), depthwise('input'), relu6Grad(), affineGrad(), affine()]);
+export const kernelsWasm = (): Uint8Array<ArrayBuffer> => wasmModule([depthwise('filter'), depthwise('input'), relu6Grad(), affineGrad(), affine(false), affine(true), affineRelu6Grad()]);

@@ -11,6 +11,8 @@ export interface SimdKernels {
   relu6Grad(x: number, dy: number, out: number, count: number): void;
   affineGrad(dy: number, x: number, a: number, dx: number, da: number, db: number, rows: number, channels: number): void;
   affine(x: number, a: number, b: number, out: number, rows: number, channels: number): void;
+  affineRelu6(x: number, a: number, b: number, out: number, rows: number, channels: number): void;
+  affineRelu6Grad(dy: number, x: number, a: number, b: number, dx: number, da: number, db: number, rows: number, channels: number): void;
 }
 
 const instances = new WeakMap<BackendWasm, SimdKernels | null>();
@@ -25,7 +27,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
     if (!memory || !WebAssembly.validate(bytes)) k = null;
     else {
       const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      k = { depthwiseFilter: e.depthwise_filter, depthwiseInput: e.depthwise_input, relu6Grad: e.relu6_grad, affineGrad: e.affine_grad, affine: e.affine };
+      k = { depthwiseFilter: e.depthwise_filter, depthwiseInput: e.depthwise_input, relu6Grad: e.relu6_grad, affineGrad: e.affine_grad, affine: e.affine, affineRelu6: e.affine_relu6, affineRelu6Grad: e.affine_relu6_grad };
     }
     instances.set(backend, k);
   }

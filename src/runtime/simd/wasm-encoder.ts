@@ -57,6 +57,8 @@ export const f32x4Le = simd(69);
 export const f32x4Gt = simd(68);
 export const f32x4Add = simd(228);
 export const f32x4Mul = simd(230);
+export const f32x4Min = simd(232);
+export const f32x4Max = simd(233);
 
 /** `i += step` for local i. */
 export const bump = (i: number, step: number): Code => [...get(i), ...i32(step), ...add, ...set(i)];
