@@ -4,6 +4,7 @@
 // files from them (test/runner/run.ts).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -71,6 +72,22 @@ const requireExternal = {
 };
 
 /**
+ * vega-canvas' top-level `await import('canvas')` (an optional package, absent here: the import fails and is caught)
+ * as a require, which a CommonJS bundle can hold: the same outcome whether canvas is installed or not.
+ */
+const noTopLevelAwait = {
+  name: 'no-top-level-await',
+  setup(b) {
+    b.onLoad({ filter: /vega-canvas[\\/]build[\\/]vega-canvas\.node\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const out = text.replace("NodeCanvas = await import('canvas');", "NodeCanvas = require('canvas');");
+      if (out === text) throw new Error(`${args.path}: its top-level await of canvas is no longer where bin/bundle.mjs expects it`);
+      return { contents: out, loader: 'js' };
+    });
+  },
+};
+
+/**
  * What an input is checked by: a source by its own content; a file of a package by the package's package.json (its
  * name and version: npm replaces a package whole), so a start hashes one file per package, not each of its ~500 files.
  */
@@ -97,31 +114,34 @@ function current(index) {
  * by their content and never rewritten, so a process loading one while another rebuilds is safe. Throws when esbuild
  * is missing or the cache cannot be written: callers run the sources through tsx then.
  */
-export async function bundle(entry, { sourcemap = false, packages = 'external' } = {}) {
-  const esbuild = await import('esbuild');
-  const options = { entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: sourcemap ? 'inline' : false };
+export async function bundle(entry, { sourcemap = false, packages = 'external', format = 'esm' } = {}) {
+  const options = { entryPoints: [entry], bundle: true, platform: 'node', format, target: 'node20', sourcemap: sourcemap ? 'inline' : false };
   if (packages === 'external') options.packages = 'external';
   else options.external = EXTERNAL;
   // Bundled CommonJS packages and requireExternal's shims call require (of node: modules and of the external
-  // packages): an ES module has none.
-  options.banner = { js: "import { createRequire as __reprobeCreateRequire } from 'node:module'; const require = __reprobeCreateRequire(import.meta.url);" };
+  // packages): an ES module has none. A CommonJS bundle gets its require from its wrapper (bin/code-cache.mjs).
+  if (format === 'esm') options.banner = { js: "import { createRequire as __reprobeCreateRequire } from 'node:module'; const require = __reprobeCreateRequire(import.meta.url);" };
   // What decides the output besides the inputs: esbuild, this file (the plugin), tsconfig.json (esbuild reads it).
-  const key = sha(JSON.stringify([esbuild.version, sha(readFileSync(import.meta.filename)), sha(readFileSync(join(root, 'tsconfig.json'))), options])).slice(0, 12);
+  // esbuild's version from its package.json: importing esbuild costs a start 0.01 CPU s, needed only to build.
+  const esbuildVersion = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8')).version;
+  const key = sha(JSON.stringify([esbuildVersion, sha(readFileSync(import.meta.filename)), sha(readFileSync(join(root, 'tsconfig.json'))), options])).slice(0, 12);
   const name = relative(root, entry).replace(/\.ts$/, '').replace(/[^\w.-]+/g, '-');
   const index = join(dir, `${name}-${key}.json`);
   const ready = current(index);
   if (ready) return ready;
   // outdir: the source map's paths are relative to where the bundle lies.
   const define = Object.fromEntries(META.map((k) => [`import.meta.${k}`, metaName(k)]));
-  const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins: [requireExternal, ownImportMeta] });
+  const esbuild = await import('esbuild');
+  const plugins = format === 'cjs' ? [requireExternal, noTopLevelAwait, ownImportMeta] : [requireExternal, ownImportMeta];
+  const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins });
   const code = built.outputFiles[0].contents;
-  const file = `${name}-${sha(code).slice(0, 16)}.mjs`;
+  const file = `${name}-${sha(code).slice(0, 16)}.${format === 'cjs' ? 'cjs' : 'mjs'}`;
   // The shims of requireExternal are no files (their package is external).
   const files = Object.keys(built.metafile.inputs).filter((f) => !f.startsWith('require-external:'));
   const inputs = [...new Set(files.map(inputKey))].map((f) => [relative(root, f), sha(readFileSync(f))]);
   mkdirSync(dir, { recursive: true });
   // Bundles of older sources go after a day (not at once: a process started just before may still be loading one).
-  for (const old of readdirSync(dir)) if (old.startsWith(`${name}-`) && old.endsWith('.mjs') && Date.now() - statSync(join(dir, old)).mtimeMs > DAY) rmSync(join(dir, old), { force: true });
+  for (const old of readdirSync(dir)) if (old.startsWith(`${name}-`) && /\.(mjs|cjs|v8cache)$/.test(old) && Date.now() - statSync(join(dir, old)).mtimeMs > DAY) rmSync(join(dir, old), { force: true });
   if (!existsSync(join(dir, file))) writeAtomic(join(dir, file), code);
   writeAtomic(index, JSON.stringify({ bundle: file, inputs }));
   return join(dir, file);

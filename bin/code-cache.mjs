@@ -1,0 +1,131 @@
+// Runs a CommonJS file (the CLI's bundle) with V8's code cache: node 20 compiles the 4 MB bundle at every start
+// (0.12-0.16 CPU s) and has no module.enableCompileCache (node 22.1), but vm.Script takes and makes the cache.
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { dirname, sep } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/**
+ * The cache file of `file` for this node: what V8 checks a cache against (its version, its flags) is in the name, so
+ * runs under other flags (--cpu-prof, a NODE_OPTIONS) keep their own cache instead of rejecting each other's. The
+ * bundle's name holds its content's hash (bin/bundle.mjs), so a new bundle gets a new cache.
+ */
+export function cachePath(file) {
+  return `${file.replace(/\.c?js$/, '')}-${nodeKey()}.v8cache`;
+}
+
+function nodeKey() {
+  const key = [process.version, process.arch, process.execArgv.join(' '), process.env.NODE_OPTIONS ?? ''];
+  return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 8);
+}
+
+/** Write a file whole or not at all; a cache that cannot be written only costs the next start its compile. */
+function writeAtomic(path, data) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, typeof data === 'function' ? data() : data);
+    renameSync(tmp, path);
+  } catch {
+    rmSync(tmp, { force: true });
+  }
+}
+
+// The bundle's own import() (vega-canvas' optional canvas) resolves as in a file node loads (node >= 20.12).
+const importModuleDynamically = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ?? ((specifier) => import(specifier));
+
+/** Read a file, or undefined where it is missing or unreadable (a cache is optional). */
+function readOptional(path) {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Run the CommonJS `file` as node's require would (the same wrapper, so line numbers match the file) and return its
+ * module.exports. With a cache V8 accepts, compiling it costs next to nothing. Without one, or with one V8 rejects (a
+ * corrupt or foreign file: V8 checks its checksum, version, flags and the source's hash), the cache is made when the
+ * process exits, so that it holds the functions this run compiled lazily too, and written whole or not at all
+ * (temp + rename). `onCache(state)` is told 'accepted', 'rejected' or 'missing' (tests).
+ */
+export function runWithCodeCache(file, onCache) {
+  const source = readFileSync(file, 'utf8');
+  const path = cachePath(file);
+  const cachedData = readOptional(path);
+  const wrapper = `(function (exports, require, module, __filename, __dirname) { ${source}\n})`;
+  const script = new vm.Script(wrapper, {
+    filename: file,
+    cachedData,
+    importModuleDynamically,
+  });
+  const state = cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted';
+  onCache?.(state);
+  if (state !== 'accepted') {
+    process.once('exit', () => writeAtomic(path, () => script.createCachedData()));
+  }
+  const module = { exports: {}, filename: file, id: file, loaded: false };
+  const fn = script.runInThisContext();
+  fn.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  module.loaded = true;
+  return module.exports;
+}
+
+/**
+ * From now on, compile the CommonJS files of packages (node_modules, outside its .cache) with V8's code cache, all of
+ * them in one file in `dir`: the CLI's start requires 8 MB of them (tfjs' six files, sharp, yargs...), 0.12-0.2 CPU s
+ * of compiling. An entry is keyed by the file's path, size and mtime (V8 checks only a source's length: npm writes a
+ * new version's files anew); the file is rewritten at exit when this run compiled a file it lacked or V8 rejected.
+ * A file V8 cannot compile as a script (ES module syntax in a .js file) goes to node's own compile, as before.
+ */
+export function cachePackages(dir) {
+  const path = `${dir}${sep}packages-${nodeKey()}.v8cache`;
+  let stored = new Map();
+  try {
+    const read = v8.deserialize(readFileSync(path));
+    if (read instanceof Map) stored = read;
+  } catch {
+    // Missing or unreadable: every file compiles as without a cache, and the cache is made at exit.
+  }
+  const made = new Map();
+  const compile = Module.prototype._compile;
+  Module.prototype._compile = function (content, filename, ...rest) {
+    if (!filename.includes(`${sep}node_modules${sep}`) || filename.includes(`${sep}node_modules${sep}.cache${sep}`)) return compile.call(this, content, filename, ...rest);
+    let script;
+    let key;
+    try {
+      const st = statSync(filename);
+      key = `${filename}\0${st.size}\0${st.mtimeMs}`;
+      script = new vm.Script(Module.wrap(content), { filename, cachedData: stored.get(key), importModuleDynamically });
+    } catch {
+      return compile.call(this, content, filename, ...rest);
+    }
+    if (!stored.has(key) || script.cachedDataRejected) made.set(key, script);
+    const fn = script.runInThisContext({ displayErrors: true });
+    return fn.call(this.exports, this.exports, requireOf(this), this, filename, dirname(filename));
+  };
+  process.once('exit', () => {
+    if (made.size === 0) return;
+    const names = new Set([...made.keys()].map((k) => k.slice(0, k.indexOf('\0'))));
+    writeAtomic(path, () => {
+      // Entries of other files stay (a command that loads fewer packages keeps the others' cache); a file's older
+      // versions go.
+      const out = new Map([...stored].filter(([k]) => !names.has(k.slice(0, k.indexOf('\0')))));
+      for (const [k, script] of made) out.set(k, script.createCachedData());
+      return v8.serialize(out);
+    });
+  });
+}
+
+/** The require a CommonJS module gets (node's makeRequireFunction, from its public parts). */
+function requireOf(mod) {
+  const require = (id) => mod.require(id);
+  require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+  require.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
+  require.main = process.mainModule;
+  require.extensions = Module._extensions;
+  require.cache = Module._cache;
+  return require;
+}
