@@ -40,7 +40,9 @@ const ownImportMeta = {
       const loader = /\.[cm]?ts$/.test(args.path) ? 'ts' : args.path.endsWith('.tsx') ? 'tsx' : args.path.endsWith('.jsx') ? 'jsx' : 'js';
       if (!text.includes('import.meta')) return { contents: text, loader };
       const values = { url: pathToFileURL(args.path).href, dirname: dirname(args.path), filename: args.path };
-      const decl = `const ${META.map((k) => `${metaName(k)} = ${JSON.stringify(values[k])}`).join(', ')};`;
+      // A CommonJS bundle has no import.meta.resolve: its wrapper (bin/code-cache.mjs) passes __reprobeResolve.
+      const resolve = b.initialOptions.format === 'cjs' ? `, ${metaName('resolve')} = (s) => __reprobeResolve(s, ${JSON.stringify(values.url)})` : '';
+      const decl = `const ${META.map((k) => `${metaName(k)} = ${JSON.stringify(values[k])}`).join(', ')}${resolve};`;
       const at = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
       text = text.slice(0, at) + decl + text.slice(at);
       return { contents: text, loader };
@@ -130,7 +132,7 @@ export async function bundle(entry, { sourcemap = false, packages = 'external', 
   const ready = current(index);
   if (ready) return ready;
   // outdir: the source map's paths are relative to where the bundle lies.
-  const define = Object.fromEntries(META.map((k) => [`import.meta.${k}`, metaName(k)]));
+  const define = Object.fromEntries([...META, ...(format === 'cjs' ? ['resolve'] : [])].map((k) => [`import.meta.${k}`, metaName(k)]));
   const esbuild = await import('esbuild');
   const plugins = format === 'cjs' ? [requireExternal, noTopLevelAwait, ownImportMeta] : [requireExternal, ownImportMeta];
   const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins });

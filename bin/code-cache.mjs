@@ -21,11 +21,12 @@ function nodeKey() {
   return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 8);
 }
 
-/** Write a file whole or not at all; a cache that cannot be written only costs the next start its compile. */
-function writeAtomic(path, data) {
+/** Write a cache file (see readCache) whole or not at all; one that cannot be written costs the next start its compile. */
+function writeCache(path, make) {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, typeof data === 'function' ? data() : data);
+    const data = make();
+    writeFileSync(tmp, Buffer.concat([digest(data), data]));
     renameSync(tmp, path);
   } catch {
     rmSync(tmp, { force: true });
@@ -35,27 +36,41 @@ function writeAtomic(path, data) {
 // The bundle's own import() (vega-canvas' optional canvas) resolves as in a file node loads (node >= 20.12).
 const importModuleDynamically = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ?? ((specifier) => import(specifier));
 
-/** Read a file, or undefined where it is missing or unreadable (a cache is optional). */
-function readOptional(path) {
+const digest = (data) => createHash('sha256').update(data).digest();
+
+/**
+ * A cache file's content as written by writeCache, or undefined where it is missing, unreadable or not whole. V8 does
+ * not check a code cache's checksum in release builds: a corrupt one crashes node in its deserializer (a V8 fatal
+ * error, SIGTRAP), so each file starts with the sha256 of the rest (0.005 CPU s for the CLI's 3.4 MB).
+ */
+function readCache(path) {
   try {
-    return readFileSync(path);
+    const buf = readFileSync(path);
+    const data = buf.subarray(32);
+    return buf.length > 32 && digest(data).equals(buf.subarray(0, 32)) ? data : undefined;
   } catch {
     return undefined;
   }
 }
 
 /**
+ * import.meta.resolve(specifier) of the bundled module at `parent` (bin/bundle.mjs' ownImportMeta): a relative one
+ * against its URL, a bare one from here (the same node_modules: bin/ and src/ lie side by side in the checkout).
+ */
+const resolveFrom = (specifier, parent) => (/^\.{0,2}\//.test(specifier) ? new URL(specifier, parent).href : import.meta.resolve(specifier));
+
+/**
  * Run the CommonJS `file` as node's require would (the same wrapper, so line numbers match the file) and return its
  * module.exports. With a cache V8 accepts, compiling it costs next to nothing. Without one, or with one V8 rejects (a
- * corrupt or foreign file: V8 checks its checksum, version, flags and the source's hash), the cache is made when the
+ * foreign file: V8 checks its version, its flags and the source's length; see readCache for a corrupt one), the cache is made when the
  * process exits, so that it holds the functions this run compiled lazily too, and written whole or not at all
  * (temp + rename). `onCache(state)` is told 'accepted', 'rejected' or 'missing' (tests).
  */
 export function runWithCodeCache(file, onCache) {
   const source = readFileSync(file, 'utf8');
   const path = cachePath(file);
-  const cachedData = readOptional(path);
-  const wrapper = `(function (exports, require, module, __filename, __dirname) { ${source}\n})`;
+  const cachedData = readCache(path);
+  const wrapper = `(function (exports, require, module, __filename, __dirname, __reprobeResolve) { ${source}\n})`;
   const script = new vm.Script(wrapper, {
     filename: file,
     cachedData,
@@ -64,11 +79,11 @@ export function runWithCodeCache(file, onCache) {
   const state = cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted';
   onCache?.(state);
   if (state !== 'accepted') {
-    process.once('exit', () => writeAtomic(path, () => script.createCachedData()));
+    process.once('exit', () => writeCache(path, () => script.createCachedData()));
   }
   const module = { exports: {}, filename: file, id: file, loaded: false };
   const fn = script.runInThisContext();
-  fn.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  fn.call(module.exports, module.exports, createRequire(file), module, file, dirname(file), resolveFrom);
   module.loaded = true;
   return module.exports;
 }
@@ -84,7 +99,8 @@ export function cachePackages(dir) {
   const path = `${dir}${sep}packages-${nodeKey()}.v8cache`;
   let stored = new Map();
   try {
-    const read = v8.deserialize(readFileSync(path));
+    const data = readCache(path);
+    const read = data && v8.deserialize(data);
     if (read instanceof Map) stored = read;
   } catch {
     // Missing or unreadable: every file compiles as without a cache, and the cache is made at exit.
@@ -109,7 +125,7 @@ export function cachePackages(dir) {
   process.once('exit', () => {
     if (made.size === 0) return;
     const names = new Set([...made.keys()].map((k) => k.slice(0, k.indexOf('\0'))));
-    writeAtomic(path, () => {
+    writeCache(path, () => {
       // Entries of other files stay (a command that loads fewer packages keeps the others' cache); a file's older
       // versions go.
       const out = new Map([...stored].filter(([k]) => !names.has(k.slice(0, k.indexOf('\0')))));
