@@ -62,14 +62,65 @@ const EXTERNAL = ['sharp', 'onnxruntime-node', '@tensorflow/*', 'nsfwjs', 'mnist
  * External CommonJS packages the bundle loads by require rather than by import: node's import of a CommonJS module
  * first scans its source for export names (cjs-module-lexer), about 0.3 s of each CLI start for tfjs' 2 MB file.
  */
+const EXTERNAL_BY_REQUIRE = /^(@tensorflow\/tfjs|@tensorflow\/tfjs-backend-wasm|sharp|onnxruntime-node)$/;
 const requireExternal = {
   name: 'require-external',
   setup(b) {
-    b.onResolve({ filter: /^(@tensorflow\/tfjs|@tensorflow\/tfjs-backend-wasm|sharp|onnxruntime-node)$/ }, (args) =>
+    b.onResolve({ filter: EXTERNAL_BY_REQUIRE }, (args) =>
       // The shim's own require stays a require of the package (the banner's).
       args.kind === 'require-call' ? { path: args.path, external: true } : { path: args.path, namespace: 'require-external' },
     );
     b.onLoad({ filter: /.*/, namespace: 'require-external' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/**
+ * requireExternal for a CommonJS bundle, whose start then loads none of these packages until a command uses one
+ * (with the code cache: tfjs 0.07 CPU s, sharp 0.04, onnxruntime-node 0.016): each shim exports a stand-in that
+ * requires the package on its first use. An import of a CommonJS module copies its export names at the start
+ * (esbuild's __toESM: ownKeys, getOwnPropertyDescriptor), so the stand-in answers those from the names the package had
+ * when the bundle was built (required here, once per build; a package's new version rebuilds the bundle, see
+ * inputKey), and everything else from the package itself. Where the package exports a function (sharp), the stand-in
+ * is one, so calls reach it. An `await import()` of one is for its side effects (tfjs-backend-wasm registers its
+ * backend): that shim requires at once, as requireExternal's.
+ */
+const lazyRequireExternal = {
+  name: 'lazy-require-external',
+  setup(b) {
+    const req = createRequire(join(root, 'package.json'));
+    b.onResolve({ filter: EXTERNAL_BY_REQUIRE }, (args) =>
+      args.kind === 'require-call'
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: args.kind === 'dynamic-import' ? 'require-external' : 'require-external-lazy' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'require-external' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'require-external-lazy' }, (args) => {
+      const real = req(args.path);
+      const fn = typeof real === 'function';
+      // A function's own prototype, length, name are the stand-in's own too.
+      const keys = Object.keys(Object.getOwnPropertyDescriptors(real)).filter((k) => !(fn && ['prototype', 'length', 'name', 'arguments', 'caller'].includes(k)));
+      const contents = `let real;
+const load = () => (real ??= (process.env.LAZY_TRACE && console.trace("load " + ${JSON.stringify(args.path)}), require(${JSON.stringify(args.path)})));
+const keys = new Set(${JSON.stringify(keys)});
+const own = (t, k) => Reflect.getOwnPropertyDescriptor(t, k);
+module.exports = new Proxy(${fn ? 'function () {}' : '{}'}, {
+  get: (_, k) => Reflect.get(load(), k),
+  set: (_, k, v) => Reflect.set(load(), k, v),
+  has: (_, k) => (real === undefined && keys.has(k)) || Reflect.has(load(), k),
+  ownKeys: (t) => [...new Set([...(real === undefined ? keys : Reflect.ownKeys(real)), ...Reflect.ownKeys(t).filter((k) => !own(t, k).configurable)])],
+  getOwnPropertyDescriptor: (t, k) => {
+    if (own(t, k)?.configurable === false) return own(t, k);
+    if (real === undefined && keys.has(k)) return { configurable: true, enumerable: true, writable: true, value: undefined };
+    const d = Reflect.getOwnPropertyDescriptor(load(), k);
+    return d && { ...d, configurable: true };
+  },
+  getPrototypeOf: () => Reflect.getPrototypeOf(real ?? ${fn ? 'Function.prototype' : '{}'}),
+  apply: (_, self, a) => Reflect.apply(load(), self, a),
+  construct: (_, a) => Reflect.construct(load(), a),
+});
+`;
+      return { contents, loader: 'js' };
+    });
   },
 };
 
@@ -134,12 +185,12 @@ export async function bundle(entry, { sourcemap = false, packages = 'external', 
   // outdir: the source map's paths are relative to where the bundle lies.
   const define = Object.fromEntries([...META, ...(format === 'cjs' ? ['resolve'] : [])].map((k) => [`import.meta.${k}`, metaName(k)]));
   const esbuild = await import('esbuild');
-  const plugins = format === 'cjs' ? [requireExternal, noTopLevelAwait, ownImportMeta] : [requireExternal, ownImportMeta];
+  const plugins = format === 'cjs' ? [lazyRequireExternal, noTopLevelAwait, ownImportMeta] : [requireExternal, ownImportMeta];
   const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins });
   const code = built.outputFiles[0].contents;
   const file = `${name}-${sha(code).slice(0, 16)}.${format === 'cjs' ? 'cjs' : 'mjs'}`;
   // The shims of requireExternal are no files (their package is external).
-  const files = Object.keys(built.metafile.inputs).filter((f) => !f.startsWith('require-external:'));
+  const files = Object.keys(built.metafile.inputs).filter((f) => !/^require-external(-lazy)?:/.test(f));
   const inputs = [...new Set(files.map(inputKey))].map((f) => [relative(root, f), sha(readFileSync(f))]);
   mkdirSync(dir, { recursive: true });
   // Bundles of older sources go after a day (not at once: a process started just before may still be loading one).

@@ -174,22 +174,28 @@ function relu6Grad({ inputs, backend }: KernelArgs): Info {
   return out;
 }
 
+let relu6Op: ((x: tf.Tensor) => tf.Tensor) | undefined;
+
 /**
  * min(max(x, 0), 6) with a fused gradient on wasm (elsewhere the same mask from tfjs ops). Keras's ReLU(max_value=6)
- * is relu then clipByValue in tfjs-layers, whose gradients take seven passes over the activation.
+ * is relu then clipByValue in tfjs-layers, whose gradients take seven passes over the activation. Made on first use:
+ * the CLI's bundle loads tfjs only once a command uses it (bin/bundle.mjs, lazyRequireExternal).
  */
-export const relu6 = tf.customGrad((x, save) => {
-  const xt = x as tf.Tensor;
-  (save as tf.GradSaveFunc)([xt]);
-  return {
-    value: tf.relu6(xt),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const [d, xs] = [dy as tf.Tensor, saved[0]];
-      if (tf.getBackend() === 'wasm' && registered) return tf.engine().runKernel(RELU6_GRAD, { x: xs, dy: d }) as tf.Tensor;
-      return tf.where(tf.logicalAnd(tf.greater(xs, 0), tf.lessEqual(xs, 6)), d, tf.zerosLike(d));
-    },
-  };
-}) as (x: tf.Tensor) => tf.Tensor;
+export const relu6 = (x: tf.Tensor): tf.Tensor => (relu6Op ??= relu6WithGrad())(x);
+
+const relu6WithGrad = () =>
+  tf.customGrad((x, save) => {
+    const xt = x as tf.Tensor;
+    (save as tf.GradSaveFunc)([xt]);
+    return {
+      value: tf.relu6(xt),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [d, xs] = [dy as tf.Tensor, saved[0]];
+        if (tf.getBackend() === 'wasm' && registered) return tf.engine().runKernel(RELU6_GRAD, { x: xs, dy: d }) as tf.Tensor;
+        return tf.where(tf.logicalAnd(tf.greater(xs, 0), tf.lessEqual(xs, 6)), d, tf.zerosLike(d));
+      },
+    };
+  }) as (x: tf.Tensor) => tf.Tensor;
 
 const AFFINE_GRAD = 'ReprobeChannelAffineGrad';
 

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { sharp } from './sharp.ts';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
