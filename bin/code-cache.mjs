@@ -12,12 +12,13 @@ import vm from 'node:vm';
  * runs under other flags (--cpu-prof, a NODE_OPTIONS) keep their own cache instead of rejecting each other's. The
  * bundle's name holds its content's hash (bin/bundle.mjs), so a new bundle gets a new cache.
  */
-export function cachePath(file) {
+function cachePath(file) {
   return `${file.replace(/\.c?js$/, '')}-${nodeKey()}.v8cache`;
 }
 
-function nodeKey() {
-  const key = [process.version, process.arch, process.execArgv.join(' '), process.env.NODE_OPTIONS ?? ''];
+/** What V8 checks a code cache against, as part of a cache file's name: node's version, its flags. */
+export function nodeKey(execArgv = process.execArgv, nodeOptions = process.env.NODE_OPTIONS) {
+  const key = [process.version, process.arch, execArgv.join(' '), nodeOptions ?? ''];
   return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 8);
 }
 
