@@ -109,7 +109,8 @@ export function cachePackages(dir) {
   const made = new Map();
   const compile = Module.prototype._compile;
   Module.prototype._compile = function (content, filename, ...rest) {
-    if (!filename.includes(`${sep}node_modules${sep}`) || filename.includes(`${sep}node_modules${sep}.cache${sep}`)) return compile.call(this, content, filename, ...rest);
+    // An ES module (node 20.19+ requires those: format 'module') and files outside the packages go to node's own.
+    if (rest[0] === 'module' || !filename.includes(`${sep}node_modules${sep}`) || filename.includes(`${sep}node_modules${sep}.cache${sep}`)) return compile.call(this, content, filename, ...rest);
     let script;
     let key;
     try {
