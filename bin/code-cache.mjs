@@ -1,5 +1,6 @@
-// Runs a CommonJS file (the CLI's bundle) with V8's code cache: node 20 compiles the 4 MB bundle at every start
-// (0.12-0.16 CPU s) and has no module.enableCompileCache (node 22.1), but vm.Script takes and makes the cache.
+// Runs a CommonJS file (the CLI's bundle) and the packages' CommonJS files with V8's code cache: node 20 compiles the
+// 4 MB bundle at every start (0.12-0.16 CPU s) and has no module.enableCompileCache (node 22.1), but vm.Script takes
+// and makes a code cache.
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
@@ -22,7 +23,7 @@ export function nodeKey(execArgv = process.execArgv, nodeOptions = process.env.N
   return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 8);
 }
 
-/** Write a cache file (see readCache) whole or not at all; one that cannot be written costs the next start its compile. */
+/** Write a cache file (see readCache) whole or not at all; one not written costs the next start its compile. */
 function writeCache(path, make) {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
@@ -64,9 +65,9 @@ const resolveFrom = (specifier, parent) => (/^\.{0,2}\//.test(specifier) ? new U
 
 /**
  * Run the CommonJS `file` as node's require would (the same wrapper, so line numbers match the file) and return its
- * module.exports. With a cache V8 accepts, compiling it costs next to nothing. Without one, or with one V8 rejects (a
- * foreign file: V8 checks its version, its flags and the source's length; see readCache for a corrupt one), the cache is made when the
- * process exits, so that it holds the functions this run compiled lazily too, and written whole or not at all
+ * module.exports. With a cache V8 accepts, compiling it costs next to nothing. Without one, or with one V8 rejects
+ * (V8 checks its version, its flags and the source's length; see readCache for a corrupt one), the cache is made when
+ * the process exits, so that it holds the functions this run compiled lazily too, and written whole or not at all
  * (temp + rename). `onCache(state)` is told 'accepted', 'rejected' or 'missing' (tests).
  */
 export function runWithCodeCache(file, onCache) {
@@ -93,9 +94,10 @@ export function runWithCodeCache(file, onCache) {
 
 /**
  * From now on, compile the CommonJS files of packages (node_modules, outside its .cache) with V8's code cache, all of
- * them in one file in `dir`: the CLI's start requires 8 MB of them (tfjs' six files, sharp, yargs...), 0.12-0.2 CPU s
- * of compiling. An entry is keyed by the file's path, size and mtime (V8 checks only a source's length: npm writes a
- * new version's files anew); the file is rewritten at exit when this run compiled a file it lacked or V8 rejected.
+ * them in one file in `dir`: a command using tfjs requires 8 MB of them (tfjs' six files, sharp, yargs...), 0.12-0.2
+ * CPU s of compiling. An entry is keyed by the file's path, size and mtime (V8 checks only a source's length: npm
+ * writes a new version's files anew); the file is rewritten at exit when this run compiled a file it lacked or V8
+ * rejected.
  * A file V8 cannot compile as a script (ES module syntax in a .js file) goes to node's own compile, as before.
  */
 export function cachePackages(dir) {

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 const root = join(import.meta.dirname, '..', '..');
 const codeCache = join(root, 'bin', 'code-cache.mjs');
 
-/** A scratch folder in the checkout (node_modules/.cache: ignored by git, and inside node_modules for cachePackages). */
+/** A scratch folder in the checkout (node_modules/.cache: ignored by git, inside node_modules for cachePackages). */
 function scratch(): string {
   mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
   return mkdtempSync(join(root, 'node_modules', '.cache', 'code-cache-test-'));
@@ -122,7 +122,7 @@ test('a corrupt or stale cache of the packages is remade, and the packages run a
 
 const bin = join(root, 'bin', 'reprobe.mjs');
 
-/** A --require hook that lists, at exit, every CommonJS file the process loaded (a fixed path: it is in the caches' key). */
+/** A --require hook listing, at exit, each CommonJS file the process loaded (a fixed path: it is in the caches' key). */
 const hook = join(root, 'node_modules', '.cache', 'code-cache-test-hook.cjs');
 
 /** The CLI's run of `args`, with what it printed and the CommonJS files it required. */
