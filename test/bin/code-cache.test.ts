@@ -142,7 +142,7 @@ const HEAVY = /node_modules\/(@tensorflow\/tfjs|sharp|onnxruntime-node)\//;
 
 test('the CLI starts without tfjs, sharp or onnxruntime-node, and prints the same as through tsx with its caches fresh, made or corrupt', async () => {
   mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
-  if (!existsSync(hook)) replace(hook, Buffer.from(`process.on('exit', () => require('node:fs').writeFileSync(process.env.CODE_CACHE_TEST_REPORT, JSON.stringify(Object.keys(require.cache))));\n`));
+  replace(hook, Buffer.from(`process.on('exit', () => require('node:fs').writeFileSync(process.env.CODE_CACHE_TEST_REPORT, JSON.stringify(Object.keys(require.cache))));\n`));
   const plain = cli(['--help'], { REPROBE_NO_BUNDLE: '1' });
   assert.equal(plain.status, 0, plain.stderr);
   const bundled = cli(['--help']);
