@@ -4,6 +4,7 @@
 // files from them (test/runner/run.ts).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -39,7 +40,9 @@ const ownImportMeta = {
       const loader = /\.[cm]?ts$/.test(args.path) ? 'ts' : args.path.endsWith('.tsx') ? 'tsx' : args.path.endsWith('.jsx') ? 'jsx' : 'js';
       if (!text.includes('import.meta')) return { contents: text, loader };
       const values = { url: pathToFileURL(args.path).href, dirname: dirname(args.path), filename: args.path };
-      const decl = `const ${META.map((k) => `${metaName(k)} = ${JSON.stringify(values[k])}`).join(', ')};`;
+      // A CommonJS bundle has no import.meta.resolve: its wrapper (bin/code-cache.mjs) passes __reprobeResolve.
+      const resolve = b.initialOptions.format === 'cjs' ? `, ${metaName('resolve')} = (s) => __reprobeResolve(s, ${JSON.stringify(values.url)})` : '';
+      const decl = `const ${META.map((k) => `${metaName(k)} = ${JSON.stringify(values[k])}`).join(', ')}${resolve};`;
       const at = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
       text = text.slice(0, at) + decl + text.slice(at);
       return { contents: text, loader };
@@ -59,14 +62,75 @@ const EXTERNAL = ['sharp', 'onnxruntime-node', '@tensorflow/*', 'nsfwjs', 'mnist
  * External CommonJS packages the bundle loads by require rather than by import: node's import of a CommonJS module
  * first scans its source for export names (cjs-module-lexer), about 0.3 s of each CLI start for tfjs' 2 MB file.
  */
+const EXTERNAL_BY_REQUIRE = /^(@tensorflow\/tfjs|@tensorflow\/tfjs-backend-wasm|sharp|onnxruntime-node)$/;
 const requireExternal = {
   name: 'require-external',
   setup(b) {
-    b.onResolve({ filter: /^(@tensorflow\/tfjs|@tensorflow\/tfjs-backend-wasm|sharp|onnxruntime-node)$/ }, (args) =>
+    b.onResolve({ filter: EXTERNAL_BY_REQUIRE }, (args) =>
       // The shim's own require stays a require of the package (the banner's).
       args.kind === 'require-call' ? { path: args.path, external: true } : { path: args.path, namespace: 'require-external' },
     );
     b.onLoad({ filter: /.*/, namespace: 'require-external' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/**
+ * requireExternal for a CommonJS bundle, whose start then loads none of these packages until a command uses one
+ * (with the code cache: tfjs 0.07 CPU s, sharp 0.04, onnxruntime-node 0.016): each shim exports a stand-in that
+ * requires the package on its first use. An import of a CommonJS module (esbuild's __toESM) makes an object whose
+ * prototype is the module's and copies the module's own keys onto it: the stand-in has none, and its prototype reads
+ * each name from the package, so `tf.add` finds it there (copying tfjs' 1,500 names for each of the 20 modules that
+ * import it cost a start 0.015 CPU s). Where the package exports a function (sharp), the stand-in is one, so calls
+ * reach it. An `await import()` of one is for its side effects (tfjs-backend-wasm registers its backend): that shim
+ * requires at once, as requireExternal's.
+ */
+const lazyRequireExternal = {
+  name: 'lazy-require-external',
+  setup(b) {
+    const req = createRequire(join(root, 'package.json'));
+    b.onResolve({ filter: EXTERNAL_BY_REQUIRE }, (args) =>
+      args.kind === 'require-call'
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: args.kind === 'dynamic-import' ? 'require-external' : 'require-external-lazy' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'require-external' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'require-external-lazy' }, (args) => {
+      // Whether the package exports a function (loaded here once per build).
+      const fn = typeof req(args.path) === 'function';
+      const contents = `let real;
+const load = () => (real ??= require(${JSON.stringify(args.path)}));
+const names = new Proxy({}, {
+  get: (_, k) => Reflect.get(load(), k),
+  set: (_, k, v) => Reflect.set(load(), k, v),
+  has: (_, k) => Reflect.has(load(), k),
+});
+module.exports = new Proxy(${fn ? 'function () {}' : '{}'}, {
+  get: (_, k) => Reflect.get(load(), k),
+  set: (_, k, v) => Reflect.set(load(), k, v),
+  has: (_, k) => Reflect.has(load(), k),
+  getPrototypeOf: () => names,
+  apply: (_, self, a) => Reflect.apply(load(), self, a),
+  construct: (_, a) => Reflect.construct(load(), a),
+});
+`;
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * vega-canvas' top-level `await import('canvas')` (an optional package, absent here: the import fails and is caught)
+ * as a require, which a CommonJS bundle can hold: the same outcome whether canvas is installed or not.
+ */
+const noTopLevelAwait = {
+  name: 'no-top-level-await',
+  setup(b) {
+    b.onLoad({ filter: /vega-canvas[\\/]build[\\/]vega-canvas\.node\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const out = text.replace("NodeCanvas = await import('canvas');", "NodeCanvas = require('canvas');");
+      if (out === text) throw new Error(`${args.path}: its top-level await of canvas is no longer where bin/bundle.mjs expects it`);
+      return { contents: out, loader: 'js' };
+    });
   },
 };
 
@@ -80,12 +144,35 @@ function inputKey(file) {
   return m && existsSync(join(m[1], 'package.json')) ? join(m[1], 'package.json') : file;
 }
 
-/** The index's bundle when every input it lists still has the content it was built from. */
+/**
+ * A file's size and mtime, as an input's index entry keeps them to skip hashing it (0.02 CPU s of each CLI start for
+ * its ~250 inputs): null for a file changed in the last 2 s, which a change of the same size within the file system's
+ * mtime granularity could hide (git's "racy" entries); such a file is hashed.
+ */
+function stamp(file, now = Date.now()) {
+  const st = statSync(file);
+  return now - st.mtimeMs > 2000 ? [st.size, st.mtimeMs] : null;
+}
+
+/**
+ * The index's bundle when every input it lists still has the content it was built from: the same size and mtime as
+ * recorded, or else the same sha256. An index whose racy entries have since settled is written again with them.
+ */
 function current(index) {
   try {
     const { bundle, inputs } = JSON.parse(readFileSync(index, 'utf8'));
     const path = join(dir, bundle);
-    return existsSync(path) && inputs.every(([f, h]) => sha(readFileSync(join(root, f))) === h) ? path : undefined;
+    if (!existsSync(path)) return undefined;
+    let restamped = false;
+    for (const entry of inputs) {
+      const [f, h, recorded] = entry;
+      const now = stamp(join(root, f));
+      if (recorded && now && now[0] === recorded[0] && now[1] === recorded[1]) continue;
+      if (sha(readFileSync(join(root, f))) !== h) return undefined;
+      if (now) [entry[2], restamped] = [now, true];
+    }
+    if (restamped) writeAtomic(index, JSON.stringify({ bundle, inputs }));
+    return path;
   } catch {
     return undefined;
   }
@@ -97,31 +184,34 @@ function current(index) {
  * by their content and never rewritten, so a process loading one while another rebuilds is safe. Throws when esbuild
  * is missing or the cache cannot be written: callers run the sources through tsx then.
  */
-export async function bundle(entry, { sourcemap = false, packages = 'external' } = {}) {
-  const esbuild = await import('esbuild');
-  const options = { entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: sourcemap ? 'inline' : false };
+export async function bundle(entry, { sourcemap = false, packages = 'external', format = 'esm' } = {}) {
+  const options = { entryPoints: [entry], bundle: true, platform: 'node', format, target: 'node20', sourcemap: sourcemap ? 'inline' : false };
   if (packages === 'external') options.packages = 'external';
   else options.external = EXTERNAL;
   // Bundled CommonJS packages and requireExternal's shims call require (of node: modules and of the external
-  // packages): an ES module has none.
-  options.banner = { js: "import { createRequire as __reprobeCreateRequire } from 'node:module'; const require = __reprobeCreateRequire(import.meta.url);" };
+  // packages): an ES module has none. A CommonJS bundle gets its require from its wrapper (bin/code-cache.mjs).
+  if (format === 'esm') options.banner = { js: "import { createRequire as __reprobeCreateRequire } from 'node:module'; const require = __reprobeCreateRequire(import.meta.url);" };
   // What decides the output besides the inputs: esbuild, this file (the plugin), tsconfig.json (esbuild reads it).
-  const key = sha(JSON.stringify([esbuild.version, sha(readFileSync(import.meta.filename)), sha(readFileSync(join(root, 'tsconfig.json'))), options])).slice(0, 12);
+  // esbuild's version from its package.json: importing esbuild costs a start 0.01 CPU s, needed only to build.
+  const esbuildVersion = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8')).version;
+  const key = sha(JSON.stringify([esbuildVersion, sha(readFileSync(import.meta.filename)), sha(readFileSync(join(root, 'tsconfig.json'))), options])).slice(0, 12);
   const name = relative(root, entry).replace(/\.ts$/, '').replace(/[^\w.-]+/g, '-');
   const index = join(dir, `${name}-${key}.json`);
   const ready = current(index);
   if (ready) return ready;
   // outdir: the source map's paths are relative to where the bundle lies.
-  const define = Object.fromEntries(META.map((k) => [`import.meta.${k}`, metaName(k)]));
-  const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins: [requireExternal, ownImportMeta] });
+  const define = Object.fromEntries([...META, ...(format === 'cjs' ? ['resolve'] : [])].map((k) => [`import.meta.${k}`, metaName(k)]));
+  const esbuild = await import('esbuild');
+  const plugins = format === 'cjs' ? [lazyRequireExternal, noTopLevelAwait, ownImportMeta] : [requireExternal, ownImportMeta];
+  const built = await esbuild.build({ ...options, define, outdir: dir, write: false, metafile: true, logLevel: 'silent', plugins });
   const code = built.outputFiles[0].contents;
-  const file = `${name}-${sha(code).slice(0, 16)}.mjs`;
+  const file = `${name}-${sha(code).slice(0, 16)}.${format === 'cjs' ? 'cjs' : 'mjs'}`;
   // The shims of requireExternal are no files (their package is external).
-  const files = Object.keys(built.metafile.inputs).filter((f) => !f.startsWith('require-external:'));
-  const inputs = [...new Set(files.map(inputKey))].map((f) => [relative(root, f), sha(readFileSync(f))]);
+  const files = Object.keys(built.metafile.inputs).filter((f) => !/^require-external(-lazy)?:/.test(f));
+  const inputs = [...new Set(files.map(inputKey))].map((f) => [relative(root, f), sha(readFileSync(f)), stamp(f)]);
   mkdirSync(dir, { recursive: true });
   // Bundles of older sources go after a day (not at once: a process started just before may still be loading one).
-  for (const old of readdirSync(dir)) if (old.startsWith(`${name}-`) && old.endsWith('.mjs') && Date.now() - statSync(join(dir, old)).mtimeMs > DAY) rmSync(join(dir, old), { force: true });
+  for (const old of readdirSync(dir)) if (old.startsWith(`${name}-`) && /\.(mjs|cjs|v8cache)$/.test(old) && Date.now() - statSync(join(dir, old)).mtimeMs > DAY) rmSync(join(dir, old), { force: true });
   if (!existsSync(join(dir, file))) writeAtomic(join(dir, file), code);
   writeAtomic(index, JSON.stringify({ bundle: file, inputs }));
   return join(dir, file);

@@ -8,8 +8,8 @@ import { kerasBlocks } from './keras/blocks.ts';
 import { loadNsfwjsModel, nsfwjsVersion } from './keras/nsfwjs-files.ts';
 import type { KerasModelFiles } from '../runtime/keras/topology.ts';
 import { CONVERTER_VERSION, kerasToOnnx, layerHint } from '../runtime/keras/to-onnx.ts';
-import { openOnnx, ORT_VERSION, type Device } from '../runtime/ort.ts';
-import { loadTfjsModel, tfjsBackend, TFJS_VERSION } from '../runtime/tfjs.ts';
+import { openOnnx, ortVersion, type Device } from '../runtime/ort.ts';
+import { loadTfjsModel, tfjsBackend, tfjsVersion } from '../runtime/tfjs.ts';
 import type { Backbone, KerasCard } from './types.ts';
 
 export interface KerasOpenOptions {
@@ -42,7 +42,7 @@ export async function openKerasBackbone(card: KerasCard, opt: KerasOpenOptions):
         card,
         tap,
         weights: kerasWeights(card),
-        runtime: `onnxruntime-node ${ORT_VERSION} (${session.device}, graph converted from tfjs layers)`,
+        runtime: `onnxruntime-node ${ortVersion()} (${session.device}, graph converted from tfjs layers)`,
         ...(session.fallback ? { warnings: [session.fallback] } : {}),
         embed: async (batch, n) => (await session.run(batch, [n, ...shape]))[0],
         dispose: () => session.dispose(),
@@ -57,7 +57,7 @@ export async function openKerasBackbone(card: KerasCard, opt: KerasOpenOptions):
     card,
     tap,
     weights: kerasWeights(card),
-    runtime: `tfjs ${TFJS_VERSION} (${backend})`,
+    runtime: `tfjs ${tfjsVersion()} (${backend})`,
     embed: async (batch, n) => (await model.run(batch, [n, ...shape]))[0],
     dispose: async () => model.dispose(),
   };

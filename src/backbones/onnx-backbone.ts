@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { BackboneError } from '../errors.ts';
 import { matrix, vstack, type Matrix } from '../util/matrix.ts';
-import { openOnnx, ORT_VERSION, type Device, type OnnxSession, type ValueInfo } from '../runtime/ort.ts';
+import { openOnnx, ortVersion, type Device, type OnnxSession, type ValueInfo } from '../runtime/ort.ts';
 import { cutAt } from '../runtime/onnx-blocks.ts';
 import { pool, POOLING_RANK } from './pooling.ts';
 import { featureName, type Backbone, type OnnxCard } from './types.ts';
@@ -34,7 +34,7 @@ export async function openOnnxBackbone(card: OnnxCard, modelPath: string, opt: O
     card,
     tap: featureName(card),
     weights: weightsIdentity(modelPath),
-    runtime: `onnxruntime-node ${ORT_VERSION} (${session.device})`,
+    runtime: `onnxruntime-node ${ortVersion()} (${session.device})`,
     ...(session.fallback ? { warnings: [session.fallback] } : {}),
     async embed(batch, n) {
       const parts: Matrix[] = [];
@@ -101,7 +101,7 @@ export async function openOnnxCut(card: OnnxCard, modelPath: string, tensor: str
     card,
     tap: `${tensor}[map]`,
     weights: weightsIdentity(modelPath),
-    runtime: `onnxruntime-node ${ORT_VERSION} (${session.device})`,
+    runtime: `onnxruntime-node ${ortVersion()} (${session.device})`,
     ...(session.fallback ? { warnings: [session.fallback] } : {}),
     async embed(batch, n) {
       const out = await run(batch, n);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
+import { sharp } from '../util/sharp.ts';
 import { MAX_INPUT_PIXELS, rasterMetadata } from '../util/raster.ts';
 import { readImageFile } from '../util/read-image-file.ts';
 import { readFile, stat } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { sharp } from '../util/sharp.ts';
 import { jet, upsample } from './maps.ts';
 import type { ExplainMap } from './types.ts';
 

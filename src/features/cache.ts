@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
 import { access, link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import { sharp, sharpVersion } from '../util/sharp.ts';
 import type { Backbone } from '../backbones/types.ts';
 import type { Sample } from '../data/types.ts';
 import { ConfigError, fsError } from '../errors.ts';
@@ -218,7 +218,7 @@ async function joinEntry(bb: Backbone, samples: readonly Sample[], req: CacheReq
     // Extraction time of every chunk, whichever run or task embedded it.
     seconds: round3(seconds),
     imagesPerSecond: round3(seconds > 0 ? timed / seconds : 0),
-    versions: { node: process.versions.node, sharp: sharp.versions.sharp ?? 'unknown' },
+    versions: { node: process.versions.node, sharp: sharpVersion() },
     created: new Date().toISOString(),
   };
   await guard(() => renameInto(tmp, npyPath), dir);

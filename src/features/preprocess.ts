@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { sharp } from '../util/sharp.ts';
 import { MAX_INPUT_PIXELS, rasterMetadata } from '../util/raster.ts';
 import type { ImageSource } from '../data/types.ts';
 import { jpegHeader } from './jpeg-header.ts';
@@ -6,12 +6,6 @@ import { readImageFile } from '../util/read-image-file.ts';
 import type { Card, Interpolation, Preprocess } from '../backbones/types.ts';
 
 type Sharp = ReturnType<typeof sharp>;
-
-// Batches decode many images at once on libuv's pool; one libvips thread per image avoids oversubscribing the cores
-// that inference needs (measured: 124 → 132 images/s end to end, MobileNetV2 on 2 cores).
-sharp.concurrency(1);
-// Every image is seen once: libvips' operation cache only costs hashing (about 0.1 ms per call).
-sharp.cache(false);
 
 const KERNELS = { bilinear: 'linear', bicubic: 'cubic', nearest: 'nearest' } as const;
 

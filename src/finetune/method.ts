@@ -8,7 +8,7 @@ import { openOnnxCut, type OnnxOpenOptions } from '../backbones/onnx-backbone.ts
 import { pixelsBackbone } from '../backbones/pixels.ts';
 import { pool } from '../backbones/pooling.ts';
 import { openResolved, type ResolvedBackbone } from '../backbones/registry.ts';
-import { TF_BACKENDS, tfjsBackend, TFJS_VERSION } from '../runtime/tfjs.ts';
+import { TF_BACKENDS, tfjsBackend, tfjsVersion } from '../runtime/tfjs.ts';
 import { featureName, isKerasCard, type Backbone, type KerasCard, type OnnxCard } from '../backbones/types.ts';
 import { ConfigError, fsError, ProbeError } from '../errors.ts';
 import { CheckpointFile, type EpochLog } from '../train/checkpoint.ts';
@@ -226,7 +226,7 @@ export const finetuneMethod: ImagesMethod = {
             metric,
             value,
             fit_seconds: fitSeconds,
-            runtime: `${bb.runtime} → tfjs ${TFJS_VERSION} (${backend})`,
+            runtime: `${bb.runtime} → tfjs ${tfjsVersion()} (${backend})`,
             layer: tap,
             predictions,
             fields: {

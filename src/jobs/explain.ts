@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import sharp from 'sharp';
+import { sharp } from '../util/sharp.ts';
 import { resolveBackbone, type ResolvedBackbone } from '../backbones/registry.ts';
 import { loadDataset } from '../data/registry.ts';
 import type { ImageSource } from '../data/types.ts';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import sharp from 'sharp';
+import { sharp } from '../util/sharp.ts';
 import { processorPreprocess, type ProcessorConfig } from '../backbones/hf-processor.ts';
 import { reprobeCachePath } from '../backbones/hub.ts';
 import { resolveCard } from '../backbones/registry.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readImageFile } from '../util/read-image-file.ts';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import { sharp } from '../util/sharp.ts';
 import type { ImageSource } from '../data/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { MAX_INPUT_PIXELS, rasterMetadata } from '../util/raster.ts';

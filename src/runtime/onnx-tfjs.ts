@@ -182,7 +182,13 @@ function reduce(f: (x: tf.Tensor, axes: number[], keep: boolean) => tf.Tensor): 
 const unary = (f: (x: tf.Tensor) => tf.Tensor): Op => ([x]) => f(x!);
 const binary = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): Op => ([a, b]) => f(a!, b!);
 
-const OPS: Record<string, Op> = {
+let opsTable: Record<string, Op> | undefined;
+
+/**
+ * Each ONNX op as tfjs ops. Made on first use: the table reads tfjs' functions, and the CLI's bundle loads tfjs only
+ * once a command uses it (bin/bundle.mjs, lazyRequireExternal).
+ */
+const ops = (): Record<string, Op> => (opsTable ??= {
   Conv: conv,
   MatMul: binary((a, b) => {
     const [a2, b2] = [a.rank === 1 ? a.expandDims(0) : a, b.rank === 1 ? b.expandDims(1) : b];
@@ -396,7 +402,7 @@ const OPS: Record<string, Op> = {
     const target = xs.map((d, i) => Math.max(d, want[i - (rank - want.length)] ?? 1));
     return tf.broadcastTo(x!.reshape(xs), target);
   },
-};
+});
 
 /**
  * matMul with ONNX's batch broadcasting. tfjs's BatchMatMul gradient does not sum over broadcast batch dimensions,
@@ -414,7 +420,7 @@ function batchedMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 }
 
 /** The ops that translate, for messages. */
-const TRANSLATED_OPS: readonly string[] = Object.keys(OPS).sort();
+const translatedOps = (): readonly string[] => Object.keys(ops()).sort();
 
 function lastPerm(rank: number, ax: number): number[] {
   return [...Array(rank).keys()].filter((i) => i !== ax).concat(ax);
@@ -470,7 +476,7 @@ export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsG
   const order = (graph.node ?? []).filter((n) => needed.has(n));
   for (const n of order) {
     if (n.domain && n.domain !== 'ai.onnx') throw new BackboneError(`ONNX op ${n.domain}.${n.opType} (node "${n.name}") has no tfjs translation.`);
-    if (!OPS[n.opType ?? '']) throw new BackboneError(`ONNX op ${n.opType} (node "${n.name}") has no tfjs translation; translated: ${TRANSLATED_OPS.join(', ')}.`);
+    if (!ops()[n.opType ?? '']) throw new BackboneError(`ONNX op ${n.opType} (node "${n.name}") has no tfjs translation; translated: ${translatedOps().join(', ')}.`);
   }
   const consts = new Map<string, tf.Tensor>();
   const variables = new Map<string, tf.Variable>();
@@ -511,7 +517,7 @@ export function onnxToTfjs(bytes: Uint8Array, opt: TranslateOptions = {}): TfjsG
       }
       for (const n of steps) {
         const ins = (n.input ?? []).map((i) => (i === '' ? undefined : env.get(i)));
-        const out = OPS[n.opType!](ins, { node: n, a: new Attrs(n.attribute), opset });
+        const out = ops()[n.opType!](ins, { node: n, a: new Attrs(n.attribute), opset });
         const list = Array.isArray(out) ? out : [out];
         (n.output ?? []).forEach((o, i) => list[i] && env.set(o, hooks[o] ? hooks[o](list[i]) : list[i]));
       }

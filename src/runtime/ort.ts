@@ -11,7 +11,8 @@ import { OnnxGraph } from './onnx-graph.ts';
  * The only module that imports onnxruntime-node: model sessions for backbones, and small compute graphs (GEMM, the LR
  * loss) for the probes. Everything else sees Matrix and plain typed arrays.
  */
-export const ORT_VERSION: string = ort.env.versions?.node ?? 'unknown';
+// A function, not a constant: the CLI's bundle loads onnxruntime-node on first use (bin/bundle.mjs, lazyRequireExternal).
+export const ortVersion = (): string => ort.env.versions?.node ?? 'unknown';
 
 export type Device = 'cpu' | 'cuda';
 

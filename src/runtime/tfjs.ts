@@ -5,7 +5,8 @@ import { matrix, type Matrix } from '../util/matrix.ts';
 import type { KerasModelFiles } from './keras/topology.ts';
 
 /** The only module that picks tfjs backends. Order: tfjs-node-gpu → tfjs-node → wasm → cpu. */
-export const TFJS_VERSION: string = tf.version.tfjs;
+// A function, not a constant: the CLI's bundle loads tfjs on first use (bin/bundle.mjs, lazyRequireExternal).
+export const tfjsVersion = (): string => tf.version.tfjs;
 const require = createRequire(import.meta.url);
 
 let chosen: Promise<string> | undefined;

@@ -191,22 +191,28 @@ function relu6Grad({ inputs, backend }: KernelArgs): Info {
   return out;
 }
 
+let relu6Op: ((x: tf.Tensor) => tf.Tensor) | undefined;
+
 /**
  * min(max(x, 0), 6) with a fused gradient on wasm (elsewhere the same mask from tfjs ops). Keras's ReLU(max_value=6)
- * is relu then clipByValue in tfjs-layers, whose gradients take seven passes over the activation.
+ * is relu then clipByValue in tfjs-layers, whose gradients take seven passes over the activation. Made on first use:
+ * the CLI's bundle loads tfjs only once a command uses it (bin/bundle.mjs, lazyRequireExternal).
  */
-export const relu6 = tf.customGrad((x, save) => {
-  const xt = x as tf.Tensor;
-  (save as tf.GradSaveFunc)([xt]);
-  return {
-    value: tf.relu6(xt),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const [d, xs] = [dy as tf.Tensor, saved[0]];
-      if (tf.getBackend() === 'wasm' && registered) return tf.engine().runKernel(RELU6_GRAD, { x: xs, dy: d }) as tf.Tensor;
-      return tf.where(tf.logicalAnd(tf.greater(xs, 0), tf.lessEqual(xs, 6)), d, tf.zerosLike(d));
-    },
-  };
-}) as (x: tf.Tensor) => tf.Tensor;
+export const relu6 = (x: tf.Tensor): tf.Tensor => (relu6Op ??= relu6WithGrad())(x);
+
+const relu6WithGrad = () =>
+  tf.customGrad((x, save) => {
+    const xt = x as tf.Tensor;
+    (save as tf.GradSaveFunc)([xt]);
+    return {
+      value: tf.relu6(xt),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [d, xs] = [dy as tf.Tensor, saved[0]];
+        if (tf.getBackend() === 'wasm' && registered) return tf.engine().runKernel(RELU6_GRAD, { x: xs, dy: d }) as tf.Tensor;
+        return tf.where(tf.logicalAnd(tf.greater(xs, 0), tf.lessEqual(xs, 6)), d, tf.zerosLike(d));
+      },
+    };
+  }) as (x: tf.Tensor) => tf.Tensor;
 
 const AFFINE = 'ReprobeChannelAffine';
 
@@ -256,7 +262,12 @@ function affineRelu6GradKernel({ inputs, backend }: KernelArgs): Info[] {
  * keeps x, a and b (x is kept anyway) and takes relu6's mask again from them in the backward pass, so the batch norm's
  * output is never stored: one pass each way on wasm's SIMD kernels, tfjs ops elsewhere.
  */
-export const channelAffineRelu6 = tf.customGrad((x, a, b, save) => {
+export const channelAffineRelu6 = (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor): tf.Tensor => (affineRelu6Op ??= affineRelu6WithGrad())(x, a, b);
+
+/** Made on first use, as relu6: tfjs loads only once a command uses it. */
+let affineRelu6Op: ((x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor) | undefined;
+
+const affineRelu6WithGrad = () => tf.customGrad((x, a, b, save) => {
   const [xt, at, bt] = [x, a, b] as tf.Tensor[];
   (save as tf.GradSaveFunc)([xt, at, bt]);
   const fused = simdAffine(xt, at, bt);

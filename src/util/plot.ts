@@ -1,9 +1,10 @@
-import sharp from 'sharp';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import { sharp } from './sharp.ts';
+import type { TopLevelSpec } from 'vega-lite';
 
 /** A Vega-Lite spec rendered on the server: SVG by vega (no browser, no canvas), PNG rasterised from it by sharp. */
 export async function renderVegaLite(spec: TopLevelSpec): Promise<{ svg: string; png: Buffer }> {
+  // Imported here: their modules' top levels (d3's scales and colours) would run at every start of the CLI's bundle.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     // Names from users' folders reach labels and legends: vega escapes < and &, not the control characters XML 1.0

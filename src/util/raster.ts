@@ -1,4 +1,5 @@
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
+import { sharp } from './sharp.ts';
 
 /**
  * The image formats reprobe decodes: rasters. libvips picks its loader by content, not by the file's name, so an SVG

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { bundle } from '../../bin/bundle.mjs';
@@ -38,6 +38,33 @@ test('a bundle is rebuilt when a module it imports changes, each module keeps it
     const second = await bundle(entry);
     assert.notEqual(second, first);
     assert.equal(JSON.parse(output(second))[0], 'second');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bundle whose inputs keep their size and mtime is not rebuilt; a change of the same size with a new mtime is seen', async () => {
+  mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
+  const dir = mkdtempSync(join(root, 'node_modules', '.cache', 'bundle-test-'));
+  try {
+    const entry = join(dir, 'entry.ts');
+    const dep = join(dir, 'dep.ts');
+    writeFileSync(entry, `import { word } from './dep.ts';\nconsole.log(word);\n`);
+    // Older than bundle.mjs's 2 s, so that their size and mtime are recorded (a fresher file is always hashed).
+    const past = (file: string, ago: number) => utimesSync(file, new Date(Date.now() - ago), new Date(Date.now() - ago));
+    writeFileSync(dep, `export const word = 'aaaa';\n`);
+    for (const f of [entry, dep]) past(f, 60_000);
+    const first = await bundle(entry);
+    assert.equal(output(first).trim(), 'aaaa');
+    // Touched, same content: the same bundle.
+    past(dep, 50_000);
+    assert.equal(await bundle(entry), first);
+    // The same size, other content, a new (old) mtime: rebuilt.
+    writeFileSync(dep, `export const word = 'bbbb';\n`);
+    past(dep, 40_000);
+    const second = await bundle(entry);
+    assert.notEqual(second, first);
+    assert.equal(output(second).trim(), 'bbbb');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
