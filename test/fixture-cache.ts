@@ -23,6 +23,8 @@ const root = () => process.env.REPROBE_TEST_CACHE ?? (own ??= tempDir('reprobe-f
  */
 export async function cachedFixture(name: string, inputs: unknown, make: (dir: string) => void | Promise<void>): Promise<string> {
   const key = createHash('sha256').update(JSON.stringify([name, inputs])).digest('hex').slice(0, 24);
+  // A REPROBE_TEST_CACHE set by hand may not exist yet: its lock file could never be made, and the wait never ended.
+  mkdirSync(root(), { recursive: true });
   const dir = join(root(), `${name.replace(/[^\w.-]+/g, '-')}-${key}`);
   for (;;) {
     if (existsSync(dir)) return dir;

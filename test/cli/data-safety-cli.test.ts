@@ -11,6 +11,11 @@ import { tinySweep } from '../fixtures/sweep-evidence.ts';
 import { catsAndDogs, tempDir } from '../helpers.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
+/**
+ * The REPROBE_HOME of the tests that run mobilenet-v2 on folders of their own: its converted ONNX file and its weights'
+ * digest are made once for the file rather than once per test (features are keyed by the images, which differ).
+ */
+const home = tempDir();
 
 function reprobe(args: string[], env: Record<string, string> = {}, cwd?: string) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd, env: { ...process.env, HOME: tempDir(), ...env } });
@@ -36,14 +41,29 @@ test('cache clear removes only the named keys; a form whose keys do not arrive (
   assert.deepEqual(left(), []);
 });
 
-/** A tiny sweep of two jobs, run: its folder, environment, sweep file, records folder and the two job files. */
+const sweepExtra = { shots: [2], methods: { knn: {}, lr: { lrC: [1] } } };
+let swept: { dir: string; home: string } | undefined;
+
+/**
+ * A tiny sweep of two jobs, run: its folder, environment, sweep file, records folder and the two job files. The sweep
+ * runs once per file (about 3 CPU s); each caller gets its own copy of its folder and of its REPROBE_HOME (the
+ * feature cache with it), its sweep file written again to name the copy's results folder.
+ */
 function sweptStore() {
+  if (!swept) {
+    const first = { dir: tempDir(), home: tempDir() };
+    assert.equal(reprobe(['sweep', tinySweep(first.dir, sweepExtra)], { REPROBE_HOME: first.home }).code, 0);
+    swept = first;
+  }
   const dir = tempDir();
   const env = { REPROBE_HOME: tempDir() };
-  const file = tinySweep(dir, { shots: [2], methods: { knn: {}, lr: { lrC: [1] } } });
-  assert.equal(reprobe(['sweep', file], env).code, 0);
+  cpSync(swept.dir, dir, { recursive: true });
+  cpSync(swept.home, env.REPROBE_HOME, { recursive: true });
+  const file = tinySweep(dir, sweepExtra);
   const records = join(dir, 'results', 'records');
   const [a, b] = readdirSync(records).sort();
+  // The records name their split and predictions files by absolute path: the copy's, as a sweep run there writes them.
+  for (const f of [a, b]) writeFileSync(join(records, f), readFileSync(join(records, f), 'utf8').replaceAll(swept.dir, dir));
   return { dir, env, file, records, a, b };
 }
 
@@ -93,7 +113,7 @@ test('a record file copied over another job\'s is not that job done, and a recor
 
 test('no output goes into a dataset\'s folder: --results-dir or report --out there is refused before anything is written', async () => {
   const data = await catsAndDogs(join(tempDir(), 'ds'), 3);
-  const env = { REPROBE_HOME: tempDir() };
+  const env = { REPROBE_HOME: home };
   const args = ['probe', '-d', `folder:${data}`, '--shots', '1', '--val-per-class', '0', '--probe', 'knn'];
   const inside = reprobe([...args, '--results-dir', join(data, 'cat', 'results')], env);
   assert.equal(inside.code, 2, inside.err);
@@ -111,7 +131,7 @@ test('a link to /dev/zero or a FIFO among the images is skipped as not a regular
   const data = await catsAndDogs(join(tempDir(), 'ds'), 2);
   symlinkSync('/dev/zero', join(data, 'cat', 'zero.png'));
   if (spawnSync('mkfifo', [join(data, 'dog', 'fifo.png')]).status !== 0) t.diagnostic('mkfifo not available: the FIFO case is not tried');
-  const r = spawnSync(process.execPath, [bin, 'extract', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '--no-cache', '-o', join(tempDir(), 'f')], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, REPROBE_HOME: tempDir() } });
+  const r = spawnSync(process.execPath, [bin, 'extract', '-b', 'mobilenet-v2', '-d', `folder:${data}`, '--no-cache', '-o', join(tempDir(), 'f')], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, REPROBE_HOME: home } });
   assert.equal(r.status, 0, `${r.signal ?? ''} ${r.stderr}`);
   const out = r.stdout + r.stderr;
   assert.match(out, /cat\/zero\.png \(not a regular file/);
@@ -185,7 +205,7 @@ async function dataIn(parent: string, tint: number): Promise<void> {
 async function knnSweepRun(): Promise<{ parent: string; env: Record<string, string>; results: string; sweep: string }> {
   const parent = tempDir();
   await dataIn(parent, 0);
-  const env = { REPROBE_HOME: tempDir() };
+  const env = { REPROBE_HOME: home };
   const results = join(tempDir(), 'results');
   const sweep = join(tempDir(), 'sweep.yaml');
   writeFileSync(sweep, stringify({ backbones: ['mobilenet-v2'], datasets: [`folder:${join(parent, 'data')}`], shots: [1], valPerClass: 1, methods: { knn: {} }, extract: 'split', resultsDir: results }));
@@ -198,7 +218,7 @@ test('folder:data typed in two working folders is two datasets: two cell ids, tw
   await dataIn(a, 0);
   await dataIn(b, 40);
   const results = tempDir();
-  const env = { REPROBE_HOME: tempDir() };
+  const env = { REPROBE_HOME: home };
   for (const cwd of [a, b]) {
     const r = reprobe(['probe', '-b', 'mobilenet-v2', '-d', 'folder:data', '--shots', '1', '--val-per-class', '1', '--probe', 'knn', '--results-dir', results], env, cwd);
     assert.equal(r.code, 0, r.err);
@@ -261,7 +281,7 @@ test('a dataset whose content changed reruns its sweep job, and the report names
 test('report names a cell run in two configurations (--knn-k 1, then --knn-k 3): the newest shown, the other left out in a note', async () => {
   const parent = tempDir();
   await dataIn(parent, 0);
-  const env = { REPROBE_HOME: tempDir() };
+  const env = { REPROBE_HOME: home };
   const results = tempDir();
   for (const k of ['1', '3']) {
     const r = reprobe(['probe', '-b', 'mobilenet-v2', '-d', `folder:${join(parent, 'data')}`, '--shots', '2', '--val-per-class', '0', '--probe', 'knn', '--knn-k', k, '--results-dir', results], env);
@@ -281,7 +301,7 @@ test('datasets info shows copies across classes and within one; probe warns when
   // dog/0 saved again in dog (other bytes, same pixels), and cat/1 saved again under dog.
   await sharp(dog0).png({ compressionLevel: 0 }).toFile(join(root, 'dog', '0-again.png'));
   await sharp(readFileSync(join(root, 'cat', '1.png'))).png({ compressionLevel: 2 }).toFile(join(root, 'dog', 'cat-again.png'));
-  const env = { REPROBE_HOME: tempDir() };
+  const env = { REPROBE_HOME: home };
   const info = reprobe(['datasets', 'info', `folder:${root}`], env);
   assert.equal(info.code, 0, info.err);
   assert.match(info.out, /warning: 1 image\(s\) show the same pixels as an image of another class, e\.g\. cat\/1\.png = dog\/cat-again\.png/);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers.ts';
 
@@ -78,4 +78,13 @@ console.log(JSON.stringify({ dir, whole: existsSync(join(dir, 'a')) && existsSyn
   assert.equal(got[0].dir, got[1].dir);
   assert.deepEqual(readdirSync(cache), [relative(cache, got[0].dir)], 'one folder, no temp copy, no lock');
   assert.equal(readFileSync(join(made, 'count'), 'utf8'), 'x', 'made once');
+});
+
+test('a REPROBE_TEST_CACHE that does not exist yet is made: the fixture is made in it, not waited for forever', () => {
+  const cache = join(tempDir(), 'not', 'yet');
+  const code = `import { cachedFixture } from ${JSON.stringify(join(root, 'test', 'fixture-cache.ts'))};
+console.log(await cachedFixture('new', { n: 2 }, () => undefined));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', timeout: 30_000, env: { ...process.env, REPROBE_TEST_CACHE: cache } });
+  assert.equal(r.status, 0, `${r.signal ?? ''} ${r.stderr}`);
+  assert.equal(dirname(r.stdout.trim()), cache);
 });
