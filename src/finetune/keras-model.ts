@@ -4,6 +4,7 @@ import { inboundNames, type KerasModelFiles } from '../runtime/keras/topology.ts
 import { loadNsfwjsModel } from '../backbones/keras/nsfwjs-files.ts';
 import { linearHead, type TrainModel } from '../train/head.ts';
 import type { ModelRecipe } from '../train/parallel.ts';
+import type { ZeroPadding } from './training-layers.ts';
 
 export interface KerasTrainSpec {
   /** The layer whose output the model reads: a cut point, or the model's input layer to start from the pixels. */
@@ -16,12 +17,21 @@ export interface KerasTrainSpec {
   seed: number;
 }
 
+/** Keras ZeroPadding2D's `padding` (n, (h, w) or ((top, bottom), (left, right))) as ((top, bottom), (left, right)). */
+function zeroPadding(p: unknown): ZeroPadding | undefined {
+  const pair = (v: unknown): [number, number] | undefined => (typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n)) ? [v[0], v[1]] : undefined);
+  if (typeof p === 'number') return [[p, p], [p, p]];
+  if (!Array.isArray(p) || p.length !== 2) return undefined;
+  const [h, w] = [pair(p[0]), pair(p[1])];
+  return h && w ? [h, w] : undefined;
+}
+
 const isRelu6 = (l: KerasModelFiles['layers'][number]): boolean => l.class_name === 'ReLU' && (l.config as { max_value?: number }).max_value === 6;
 
 /** A Keras backbone from `from` to its tap, global-average-pooled, under a new linear head. */
 export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSpec): Promise<TrainModel> {
   // Imported here: its classes extend tfjs' Layer when defined, which would load tfjs at every CLI start.
-  const { RunningStatsNorm, RunningStatsNormRelu6, trainingLayer } = await import('./training-layers.ts');
+  const { foldsPadding, PlainConv, RunningStatsNorm, RunningStatsNormRelu6, trainingLayer } = await import('./training-layers.ts');
   const full = await loadKerasLayers(files);
   const tapOut = full.getLayer(spec.tap).output as tf.SymbolicTensor;
   const channels = tapOut.shape[tapOut.shape.length - 1] as number;
@@ -35,6 +45,8 @@ export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSp
   for (const l of files.layers) for (const n of inboundNames(l)) consumers.set(n, [...(consumers.get(n) ?? []), l]);
   // relu6 layers applied inside the batch norm before them (RunningStatsNormRelu6): the batch norm's name for each.
   const fusedInto = new Map<string, string>();
+  // Convolutions that take the ZeroPadding2D before them as explicit padding: the padding for each.
+  const paddedBy = new Map<string, ZeroPadding>();
   for (let i = from + 1; i <= tap; i++) {
     const l = files.layers[i];
     const ins = inboundNames(l).map((n) => sym.get(n));
@@ -45,9 +57,15 @@ export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSp
     }
     const original = full.getLayer(l.name);
     const next = consumers.get(l.name) ?? [];
+    const pad = l.class_name === 'ZeroPadding2D' ? zeroPadding(l.config.padding) : undefined;
+    if (pad && l.name !== spec.tap && (l.config.data_format ?? 'channels_last') === 'channels_last' && next.length === 1 && names.indexOf(next[0].name) <= tap && foldsPadding(next[0].class_name, full.getLayer(next[0].name))) {
+      paddedBy.set(next[0].name, pad);
+      sym.set(l.name, ins[0]!);
+      continue;
+    }
     const fuse = l.class_name === 'BatchNormalization' && l.name !== spec.tap && next.length === 1 && isRelu6(next[0]) && names.indexOf(next[0].name) <= tap;
     if (fuse) fusedInto.set(next[0].name, l.name);
-    const layer = fuse ? new RunningStatsNormRelu6(original) : trainingLayer(l.class_name, original);
+    const layer = fuse ? new RunningStatsNormRelu6(original) : paddedBy.has(l.name) ? new PlainConv(original, paddedBy.get(l.name)) : trainingLayer(l.class_name, original);
     sym.set(l.name, layer.apply(ins.length === 1 ? ins[0]! : (ins as tf.SymbolicTensor[])) as tf.SymbolicTensor);
     if (i > after) {
       // nsfwjs ships its early layers with trainable: false; what --train names trains here.

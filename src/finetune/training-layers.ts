@@ -98,31 +98,45 @@ class Relu6 extends tf.layers.Layer {
  * (a customGrad) computes the input gradient even where nothing needs it. From the pixels that is the stem's gradient
  * to the image (5 % of training MobileNetV2 in the profile); the plain op's gradients run only when asked.
  */
-class PlainConv extends tf.layers.Layer {
+export class PlainConv extends tf.layers.Layer {
   static readonly className = 'ReprobePlainConv';
   private readonly conv: tf.layers.Layer;
+  private readonly pad?: ZeroPadding;
 
-  constructor(conv: tf.layers.Layer) {
+  /** `pad`: a ZeroPadding2D before the convolution, folded into it as explicit padding (no padded copy, no slice back). */
+  constructor(conv: tf.layers.Layer, pad?: ZeroPadding) {
     super({ name: `${conv.name}__plain` });
     this.conv = conv;
+    this.pad = pad;
   }
 
   override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    return this.conv.computeOutputShape(shape);
+    const s = shape as tf.Shape;
+    const p = this.pad;
+    return this.conv.computeOutputShape(p ? [s[0], s[1] === null ? null : s[1] + p[0][0] + p[0][1], s[2] === null ? null : s[2] + p[1][0] + p[1][1], s[3]] : s);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
     const c = this.conv.getConfig() as { strides: [number, number]; padding: 'same' | 'valid'; dilationRate: [number, number] };
+    const pad = this.pad ? ([[0, 0], this.pad[0], this.pad[1], [0, 0]] as tf.backend_util.ExplicitPadding) : c.padding;
+    const depthwise = (this.conv as unknown as { depthwiseKernel?: tf.LayerVariable }).depthwiseKernel;
+    if (depthwise) return tf.depthwiseConv2d(x, depthwise.read() as tf.Tensor4D, c.strides, pad, 'NHWC', c.dilationRate);
     const kernel = (this.conv as unknown as { kernel: tf.LayerVariable }).kernel.read() as tf.Tensor4D;
-    return tf.conv2d(x, kernel, c.strides, c.padding, 'NHWC', c.dilationRate);
+    return tf.conv2d(x, kernel, c.strides, pad, 'NHWC', c.dilationRate);
   }
 }
+
+/** Keras ZeroPadding2D's ((top, bottom), (left, right)). */
+export type ZeroPadding = [[number, number], [number, number]];
 
 const plainConv = (l: tf.layers.Layer): boolean => {
   const c = l.getConfig();
   return c.useBias === false && c.activation === 'linear' && (c.dataFormat ?? 'channelsLast') === 'channelsLast';
 };
+
+/** A Conv2D or DepthwiseConv2D a ZeroPadding2D before it can fold into (no bias, no activation, unpadded itself). */
+export const foldsPadding = (className: string, l: tf.layers.Layer): boolean => (className === 'Conv2D' || className === 'DepthwiseConv2D') && plainConv(l) && l.getConfig().padding === 'valid' && (className === 'Conv2D' || l.getConfig().depthMultiplier === 1);
 
 /** The layer that replaces a Keras one for training: batch norms on running statistics, relu6 fused, convolutions plain. */
 export function trainingLayer(className: string, original: tf.layers.Layer): tf.layers.Layer {

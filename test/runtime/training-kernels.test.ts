@@ -182,3 +182,32 @@ test('batch norm and relu6 fused, relu6(x·a + b) per channel: values and gradie
     await tf.setBackend('wasm');
   }
 });
+
+test('a ZeroPadding2D folded into the convolution after it (explicit padding): the values and gradients of tf.pad then a valid convolution on the cpu backend', async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTraining();
+  const rng = seeded(13);
+  const padding: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [0, 1], [0, 1], [0, 0]];
+  // MobileNetV2's stride-2 blocks (depthwise, 8 channels: the SIMD kernels) and its stem (conv2d from 3 channels), odd sizes too.
+  const cases: { name: string; shapes: number[][]; folded: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor; padded: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor }[] = [
+    { name: 'depthwise 3x3 stride 2', shapes: [[2, 10, 10, 8], [3, 3, 8, 1]], folded: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, padding), padded: (x, w) => tf.depthwiseConv2d(tf.pad(x as tf.Tensor4D, padding), w as tf.Tensor4D, 2, 'valid') },
+    { name: 'depthwise 3x3 stride 2, odd size, 5 channels', shapes: [[1, 9, 11, 5], [3, 3, 5, 1]], folded: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, padding), padded: (x, w) => tf.depthwiseConv2d(tf.pad(x as tf.Tensor4D, padding), w as tf.Tensor4D, 2, 'valid') },
+    { name: 'conv2d 3x3 stride 2 from 3 channels', shapes: [[2, 12, 12, 3], [3, 3, 3, 8]], folded: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, padding), padded: (x, w) => tf.conv2d(tf.pad(x as tf.Tensor4D, padding), w as tf.Tensor4D, 2, 'valid') },
+  ];
+  for (const c of cases) {
+    const inputs = c.shapes.map((s) => random(s, rng));
+    const reference = await gradsOn('cpu', c.padded, inputs);
+    const folded = await gradsOn('wasm', c.folded, inputs);
+    reference.forEach((g, i) => assertClose(folded[i], g, `${c.name}, gradient ${i}`));
+    const [x, w] = inputs.map((i) => tf.tensor(i.data, i.shape));
+    const y = (await c.folded(x, w).data()) as Float32Array;
+    tf.dispose([x, w]);
+    await tf.setBackend('cpu');
+    const [xc, wc] = inputs.map((i) => tf.tensor(i.data, i.shape));
+    const yc = (await c.padded(xc, wc).data()) as Float32Array;
+    tf.dispose([xc, wc]);
+    await tf.setBackend('wasm');
+    assertClose(y, yc, `${c.name}, forward`);
+  }
+});
