@@ -421,19 +421,61 @@ function conv2DBackpropInput(args: KernelArgs): Info {
   return { ...out, shape: inShape };
 }
 
-/** A 1x1, stride-1, unpadded convolution is one product [P, ci]·[ci, co]: onnxruntime's GEMM where it can, else wasm's. */
+/** The patch matrix of a convolution above this many floats stays on wasm's own kernel (its heap ends at 4 GiB). */
+const IM2COL_MAX_FLOATS = 1 << 24;
+
+/**
+ * A convolution on onnxruntime's GEMM where it can, else wasm's: 1x1, stride 1, unpadded is one product [P, ci]·[ci, co];
+ * any other (dilation 1) is the product of its patch matrix [P, fh·fw·ci] (im2col) with the filter as [fh·fw·ci, co],
+ * whose rows are tfjs' filter layout already. MobileNetV2's stem (3 channels) and InceptionV3's 3x3, 1x7 and 7x1 layers
+ * ran on XNNPACK's one thread.
+ */
 function conv2D(args: KernelArgs): Info {
   const { inputs, backend, attrs } = args;
   const { x, filter } = inputs;
-  if (gemm && x.dtype === 'float32' && filter.shape[0] === 1 && filter.shape[1] === 1) {
+  if (gemm && x.dtype === 'float32') {
     const c = convInfo(x.shape, filter.shape, attrs, false);
-    if (c.strideHeight === 1 && c.strideWidth === 1 && c.dilationHeight === 1 && c.dilationWidth === 1 && unpadded(c)) {
-      const P = c.batchSize * c.outHeight * c.outWidth;
-      const out = ortMatMul({ inputs: { a: { ...x, shape: [1, P, c.inChannels] }, b: { ...filter, shape: [1, c.inChannels, c.outChannels] } }, backend, attrs: {} });
+    const P = c.batchSize * c.outHeight * c.outWidth;
+    const K = c.filterHeight * c.filterWidth * c.inChannels;
+    const lean = c.filterHeight === 1 && c.filterWidth === 1 && c.strideHeight === 1 && c.strideWidth === 1 && unpadded(c);
+    if (c.dilationHeight === 1 && c.dilationWidth === 1 && P * K * c.outChannels >= GEMM_MIN_MACS && (lean || P * K <= IM2COL_MAX_FLOATS)) {
+      const patches = lean ? x : im2col(c, backend, x);
+      const out = ortMatMul({ inputs: { a: { ...patches, shape: [1, P, K] }, b: { ...filter, shape: [1, K, c.outChannels] } }, backend, attrs: {} });
+      if (!lean) backend.disposeData(patches.dataId);
       if (out) return { ...out, shape: c.outShape };
     }
   }
   return wasmKernel('Conv2D')(args);
+}
+
+/** The patch matrix [P, fh·fw·ci] of a convolution (dilation 1): each output position's taps in filter order, zeros in the padding. */
+function im2col(c: Conv, backend: BackendWasm, x: Info): Info {
+  const { inChannels: ci, filterHeight: fh, filterWidth: fw } = c;
+  const K = fh * fw * ci;
+  const out = backend.makeOutput([c.batchSize * c.outHeight * c.outWidth, K], 'float32');
+  const [xs, ps] = [view(backend, x), view(backend, out)];
+  let row = 0;
+  for (let b = 0; b < c.batchSize; b++) {
+    for (let yr = 0; yr < c.outHeight; yr++) {
+      for (let yc = 0; yc < c.outWidth; yc++, row += K) {
+        for (let wr = 0; wr < fh; wr++) {
+          const xr = yr * c.strideHeight + wr - c.padInfo.top;
+          for (let wc = 0; wc < fw; wc++) {
+            const xc = yc * c.strideWidth + wc - c.padInfo.left;
+            const to = row + (wr * fw + wc) * ci;
+            if (xr < 0 || xr >= c.inHeight || xc < 0 || xc >= c.inWidth) ps.fill(0, to, to + ci);
+            else {
+              const from = ((b * c.inHeight + xr) * c.inWidth + xc) * ci;
+              // A few channels (an RGB stem) copy faster one by one than through a subarray per tap.
+              if (ci < 16) for (let d = 0; d < ci; d++) ps[to + d] = xs[from + d];
+              else ps.set(xs.subarray(from, from + ci), to);
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /**
