@@ -73,7 +73,7 @@ const FINETUNE_FIELDS = {
   weight_decay: z.number().nonnegative().describe('L2 on the gradient (adam, sgd) or decoupled decay (adamw)'),
   augment: z.boolean().describe('random resized crops and flips of the training images'),
   micro_batch: z.number().int().min(1).describe('images per forward/backward pass (smaller than the batch when training from the pixels)'),
-  train_threads: z.number().int().min(1).optional().describe('training threads, each with half of every batch (`REPROBE_TRAIN_THREADS`; 1 by default)'),
+  train_threads: z.number().int().min(1).optional().describe('training threads, each with half of every batch (`REPROBE_TRAIN_THREADS`; 2 by default on two cores or more)'),
   matmul: z.string().optional().describe('what ran the matrix products of training: `onnxruntime (N threads)` under the wasm backend (`REPROBE_TRAIN_GEMM=wasm`: `wasm`), else the backend itself'),
   activations_key: z.string().nullable().describe("key of the frozen prefix's cached activations; null with `--no-cache`"),
   activations_from_cache: z.boolean().describe('those activations were read from the cache'),

@@ -170,18 +170,18 @@ export async function predict(model: TrainModel, x: Float32Array, batchSize: num
  */
 async function batchGradients(model: TrainModel, x: tf.Tensor, labels: Int32Array, step: number, numClasses: number, worker?: GradientWorker): Promise<{ loss: number; grads: (tf.Tensor | undefined)[] }> {
   const n = labels.length;
-  const split = worker?.working ? splitAt(n, step) : n;
+  const split = worker?.working ? splitAt(n) : n;
   if (split === 0 || split === n) return partGradients(model, x, labels, step, n, numClasses);
   const weights = await snapshot(model.variables);
   const rest = x.slice(split, n - split);
   const data = ((await rest.data()) as Float32Array).slice();
   const shape = rest.shape;
   rest.dispose();
-  const remote = worker!.gradients({ weights, x: data, shape, labels: labels.slice(split), step, batchRows: n, numClasses });
+  const remote = worker!.gradients({ weights, x: data, shape, labels: labels.slice(split), step: evenStep(n - split, step), batchRows: n, numClasses });
   const first = x.slice(0, split);
   let local: { loss: number; grads: (tf.Tensor | undefined)[] };
   try {
-    local = await partGradients(model, first, labels.subarray(0, split), step, n, numClasses);
+    local = await partGradients(model, first, labels.subarray(0, split), evenStep(split, step), n, numClasses);
   } finally {
     first.dispose();
   }
@@ -208,9 +208,13 @@ async function batchGradients(model: TrainModel, x: tf.Tensor, labels: Int32Arra
 }
 
 /** Rows this thread takes when a worker takes the rest: half the passes (the worker the larger half), or half a single pass. */
-export function splitAt(n: number, step: number): number {
-  const passes = Math.ceil(n / step);
-  return passes >= 2 ? step * Math.floor(passes / 2) : Math.floor(n / 2);
+export function splitAt(n: number): number {
+  return Math.floor(n / 2);
+}
+
+/** Passes of at most `step` rows over `rows`, as even as they can be (8 rows at 6: 4 and 4, not 6 and 2). */
+export function evenStep(rows: number, step: number): number {
+  return Math.ceil(rows / Math.ceil(rows / step));
 }
 
 function batch(set: Examples, rows: readonly number[], d: number, shape: number[]): tf.Tensor {

@@ -20,15 +20,14 @@ export type GradientRequest =
 export type GradientReply = { id: number; loss: number; grads: (Float32Array | undefined)[] } | { id: number; error: string };
 
 /**
- * Training threads: 2 with REPROBE_TRAIN_THREADS=2 on a machine of two cores or more, else 1. Off by default: on the
- * shared 2-core host where it was measured (load 10, Linux autogroup giving each session an equal share of the CPU),
- * the second thread took its time from the first and a batch of MobileNetV2 `all` took as long as on one thread, with
- * 0.9 GB more memory (docs/benchmarks.md, bench:finetune). Where cores are idle it halves the compute per batch.
+ * Training threads: 2 on a machine of two cores or more, else 1; REPROBE_TRAIN_THREADS=1 keeps one. On 2 idle cores
+ * (bench:finetune, each thread giving onnxruntime's products one core) MobileNetV2 `all` took 6.9-7.2 s an epoch
+ * against 8.4-8.8 on one thread, InceptionV3 `last:1` 5.7 against 7.3, for 0.7 GB more memory; on a shared host
+ * (load 10, Linux autogroup) it took as long as one thread, not longer (docs/benchmarks.md).
  */
 export function trainThreads(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
   const v = env.REPROBE_TRAIN_THREADS;
-  if (v === undefined || v === '') return 1;
-  const n = Number(v);
+  const n = v === undefined || v === '' ? 2 : Number(v);
   if (!Number.isInteger(n) || n < 1) throw new TrainingError(`REPROBE_TRAIN_THREADS is "${v}"; it takes a whole number of threads, 1 or more (2: half of each batch in a second thread).`);
   return Math.min(n, 2, Math.max(cores, 1));
 }

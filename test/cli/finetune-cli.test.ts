@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { tinyConvNet, tinyVit } from '../fixtures/onnx-fixtures.ts';
 import { tempDir } from '../helpers.ts';
+import { trainThreads } from '../../src/train/parallel.ts';
 
 const home = tempDir();
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
@@ -35,9 +36,9 @@ test('finetune end to end: the last block and a head train on real digits, valid
   assert.equal(rec.epochs_run, 4);
   assert.equal(rec.lr, 1e-5, "the study's learning rate by default");
   assert.match(String(rec.runtime), /onnxruntime.*→ tfjs .* \((wasm|cpu|tensorflow)\)/);
-  // On wasm the matrix products ran on onnxruntime (the CLI's bundle loads its binding too), one training thread by default.
+  // On wasm the matrix products ran on onnxruntime (the CLI's bundle loads its binding too), on the training threads the environment asks for.
   if (rec.tf_backend === 'wasm') assert.match(String(rec.matmul), /^onnxruntime \(\d+ threads?\)$/);
-  assert.equal(rec.train_threads, 1);
+  if (rec.tf_backend === 'wasm') assert.equal(rec.train_threads, trainThreads());
   const curve = readJsonl(String(rec.curve));
   assert.deepEqual(curve.map((l) => l.epoch), [1, 2, 3, 4]);
   assert.ok((curve[3].val_loss as number) < (curve[0].val_loss as number), `validation loss ${curve.map((l) => l.val_loss).join(' → ')}`);

@@ -81,7 +81,9 @@ async function tests(files: string[], concurrency: number): Promise<number> {
   const run = mkdtempSync(join(tmpdir(), 'reprobe-test-run-'));
   try {
     const folders = runFolders(run);
-    const env = { ...process.env, TMPDIR: folders.tmp, REPROBE_TEST_CACHE: folders.cache, REPROBE_TEST_CPU: folders.cpu, REPROBE_TEST_CONCURRENCY: String(concurrency) };
+    // One training thread unless the run asks for more: a second one costs each short fine-tune in the tests its start
+    // (about 2 CPU s); test/train/parallel.test.ts trains with two on purpose.
+    const env = { ...process.env, TMPDIR: folders.tmp, REPROBE_TEST_CACHE: folders.cache, REPROBE_TEST_CPU: folders.cpu, REPROBE_TEST_CONCURRENCY: String(concurrency), REPROBE_TRAIN_THREADS: process.env.REPROBE_TRAIN_THREADS ?? '1' };
     const { code, sources } = await runFiles(files, concurrency, env, run);
     process.stdout.write(cpuReport(cpuByFile(folders.cpu, sources, root)));
     const { left, others } = leftovers(folders.tmp);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { trainModel, splitAt, type Examples } from '../../src/train/loop.ts';
+import { evenStep, trainModel, splitAt, type Examples } from '../../src/train/loop.ts';
 import { partGradients } from '../../src/train/gradients.ts';
 import { GradientWorker, trainThreads, type ModelRecipe } from '../../src/train/parallel.ts';
 import { tfjsBackend } from '../../src/runtime/tfjs.ts';
@@ -25,11 +25,12 @@ async function wasm(): Promise<void> {
   registerWasmTraining();
 }
 
-test('the rows a worker leaves to the main thread: half the passes (the worker the larger half), or half of one pass', () => {
-  // By hand: 16 rows in passes of 4 are 4 passes, 2 each; 14 in passes of 4 are 4 passes (4,4,4,2): rows 0-7 here;
-  // 3 passes: 1 here, 2 there; one pass of 16 splits 8/8; one row stays here.
-  assert.deepEqual([splitAt(16, 4), splitAt(14, 4), splitAt(12, 4), splitAt(16, 16), splitAt(5, 8), splitAt(1, 4)], [8, 8, 4, 8, 2, 0]);
-  assert.equal(trainThreads({}, 16), 1, 'off unless asked');
+test('the rows a worker leaves to the main thread: half the batch (the worker the larger half), each half in passes as even as they can be', () => {
+  // By hand: 16 rows split 8/8, 15 7/8, one row stays there; 8 rows at passes of at most 6 are 4 + 4, 7 are 4 + 3, 12 at 4 are 4 passes of 4, 5 at 8 one pass of 5.
+  assert.deepEqual([splitAt(16), splitAt(15), splitAt(1)], [8, 7, 0]);
+  assert.deepEqual([evenStep(8, 6), evenStep(7, 6), evenStep(12, 4), evenStep(5, 8), evenStep(16, 6)], [4, 4, 4, 5, 6]);
+  assert.equal(trainThreads({}, 16), 2, 'two by default on two cores or more');
+  assert.equal(trainThreads({}, 1), 1, 'one on one core');
   assert.equal(trainThreads({ REPROBE_TRAIN_THREADS: '2' }, 2), 2);
   assert.equal(trainThreads({ REPROBE_TRAIN_THREADS: '4' }, 16), 2, 'two halves at most');
   assert.equal(trainThreads({ REPROBE_TRAIN_THREADS: '2' }, 1), 1, 'not on one core');
