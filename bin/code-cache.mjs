@@ -119,7 +119,8 @@ export function cachePackages(dir) {
     let key;
     try {
       const st = statSync(filename);
-      key = `${filename}\0${st.size}\0${st.mtimeMs}`;
+      // ctime and inode too: a copy that keeps size and mtime (cp -p, rsync -a, tar) cannot keep those.
+      key = `${filename}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}`;
       script = new vm.Script(Module.wrap(content), { filename, cachedData: stored.get(key), importModuleDynamically });
     } catch {
       return compile.call(this, content, filename, ...rest);

@@ -26,7 +26,11 @@ function zeroPadding(p: unknown): ZeroPadding | undefined {
   return h && w ? [h, w] : undefined;
 }
 
-const isRelu6 = (l: KerasModelFiles['layers'][number]): boolean => l.class_name === 'ReLU' && (l.config as { max_value?: number }).max_value === 6;
+/** Keras's ReLU(max_value=6) with no negative slope or threshold (what relu6(x·a + b) computes). */
+const isRelu6 = (l: KerasModelFiles['layers'][number]): boolean => {
+  const c = l.config as { max_value?: number; negative_slope?: number; threshold?: number };
+  return l.class_name === 'ReLU' && c.max_value === 6 && !c.negative_slope && !c.threshold;
+};
 
 /** A Keras backbone from `from` to its tap, global-average-pooled, under a new linear head. */
 export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSpec): Promise<TrainModel> {

@@ -57,11 +57,8 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
     for (let wc = 0; wc < fw; wc++) {
       fillPatch(c, view(backend, x), view(backend, patch), wr, wc);
       const tap = (wr * fw + wc) * ci * co;
-      if (gemm) {
-        // Written straight into this tap's slice of the filter gradient.
-        gemm.run(view(backend, patch), [P, ci], view(backend, dy), [P, co], view(backend, out).subarray(tap, tap + ci * co), true, false);
-        continue;
-      }
+      // Written straight into this tap's slice of the filter gradient.
+      if (gemm && gemmRun(view(backend, patch), [P, ci], view(backend, dy), [P, co], view(backend, out).subarray(tap, tap + ci * co), true, false)) continue;
       const part = product(patch);
       view(backend, out).set(view(backend, part), tap);
       backend.disposeData(part.dataId);
@@ -216,14 +213,17 @@ const relu6WithGrad = () =>
 
 const AFFINE = 'ReprobeChannelAffine';
 
-/** x·a + b with a and b per channel, one SIMD pass. */
-function affineKernel({ inputs, backend }: KernelArgs): Info {
-  const { x, a, b } = inputs;
-  const out = backend.makeOutput(x.shape, 'float32');
-  const c = a.shape[0];
-  simdKernels(backend)!.affine(view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, b).byteOffset, view(backend, out).byteOffset, view(backend, x).length / c, c);
-  return out;
-}
+/** x·a + b with a and b per channel, one SIMD pass; then min(max(·, 0), 6) with `relu6`. */
+const affineKernelOf =
+  (relu6: boolean) =>
+  ({ inputs, backend }: KernelArgs): Info => {
+    const { x, a, b } = inputs;
+    const out = backend.makeOutput(x.shape, 'float32');
+    const c = a.shape[0];
+    const k = simdKernels(backend)!;
+    (relu6 ? k.affineRelu6 : k.affine)(view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, b).byteOffset, view(backend, out).byteOffset, view(backend, x).length / c, c);
+    return out;
+  };
 
 /** Whether x·a + b (a, b per channel, the last axis) can run in reprobe's SIMD kernels here. */
 const simdAffine = (x: tf.Tensor, a: tf.Tensor, b?: tf.Tensor): boolean =>
@@ -237,14 +237,6 @@ export function channelAffineValue(x: tf.Tensor, a: tf.Tensor, b: tf.Tensor): tf
 
 const AFFINE_RELU6 = 'ReprobeChannelAffineRelu6';
 const AFFINE_RELU6_GRAD = 'ReprobeChannelAffineRelu6Grad';
-
-function affineRelu6Kernel({ inputs, backend }: KernelArgs): Info {
-  const { x, a, b } = inputs;
-  const out = backend.makeOutput(x.shape, 'float32');
-  const c = a.shape[0];
-  simdKernels(backend)!.affineRelu6(view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, b).byteOffset, view(backend, out).byteOffset, view(backend, x).length / c, c);
-  return out;
-}
 
 function affineRelu6GradKernel({ inputs, backend }: KernelArgs): Info[] {
   const { dy, x, a, b } = inputs;
@@ -352,8 +344,21 @@ function ortMatMul({ inputs, backend, attrs }: KernelArgs): Info | null {
   // As wasm's BatchMatMul: the longer operand's leading axes (all 1), then [m, n].
   const lead = (a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2);
   const out = backend.makeOutput([...lead, m, n], 'float32');
-  gemm.run(view(backend, a), aDims, view(backend, b), bDims, view(backend, out), tA, tB);
-  return out;
+  if (gemmRun(view(backend, a), aDims, view(backend, b), bDims, view(backend, out), tA, tB)) return out;
+  backend.disposeData(out.dataId);
+  return null;
+}
+
+/** One product on onnxruntime; false (and wasm's products from then on, with a warning) when it throws. */
+function gemmRun(...args: Parameters<SyncGemm['run']>): boolean {
+  try {
+    gemm!.run(...args);
+    return true;
+  } catch (err) {
+    gemm = null;
+    process.emitWarning(`onnxruntime's matrix product failed (${(err as Error).message.split('\n')[0]}); training goes on with wasm's own (slower, same result)`);
+    return false;
+  }
 }
 
 /** BatchMatMul on onnxruntime's GEMM where it is large enough; else with any transposed operand made contiguous first. */
@@ -506,8 +511,8 @@ const KERNELS: [string, Kernel][] = [
   ['Conv2D', conv2D],
   [RELU6_GRAD, relu6Grad],
   [AFFINE_GRAD, affineGrad as unknown as Kernel],
-  [AFFINE, affineKernel],
-  [AFFINE_RELU6, affineRelu6Kernel],
+  [AFFINE, affineKernelOf(false)],
+  [AFFINE_RELU6, affineKernelOf(true)],
   [AFFINE_RELU6_GRAD, affineRelu6GradKernel as unknown as Kernel],
   ['Identity', shareData],
 ];
@@ -520,9 +525,14 @@ let registered = false;
  * `gemmThreads`: onnxruntime's threads (default: every core; a training thread of two takes half).
  */
 export function registerWasmTraining(opt: { gemmThreads?: number } = {}): void {
-  if (registered) return;
+  const which = process.env.REPROBE_TRAIN_GEMM === 'wasm' ? 'wasm' : 'onnxruntime';
+  // Each training run says its thread count (an earlier run in the process, or Grad-CAM, may have said another).
+  if (registered) {
+    if (opt.gemmThreads !== undefined) useTrainingGemm(which, opt.gemmThreads);
+    return;
+  }
   registered = true;
-  useTrainingGemm(process.env.REPROBE_TRAIN_GEMM === 'wasm' ? 'wasm' : 'onnxruntime', opt.gemmThreads);
+  useTrainingGemm(which, opt.gemmThreads);
   for (const [kernelName, fn] of KERNELS) {
     const own = tf.getKernel(kernelName, 'wasm');
     if (own) {

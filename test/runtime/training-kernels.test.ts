@@ -49,6 +49,7 @@ const LARGE: typeof CASES = [
   { name: 'conv2d 1x1 (forward, both gradients on onnxruntime)', shapes: [[2, 24, 20, 32], [1, 1, 32, 48]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid') },
   { name: 'conv2d 3x3 stride 2, 3 channels (the stem: filter gradient per tap)', shapes: [[2, 40, 38, 3], [3, 3, 3, 32]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same') },
   { name: 'conv2d 3x3 same, 24 channels', shapes: [[1, 20, 20, 24], [3, 3, 24, 40]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') },
+  { name: 'conv2d 3x3 stride 2, uneven explicit padding, 16 channels (im2col)', shapes: [[2, 21, 18, 16], [3, 3, 16, 24]], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, [[0, 0], [0, 1], [2, 0], [0, 0]]) },
   { name: 'matmul, A transposed', shapes: [[300, 70], [300, 90]], f: (a, b) => tf.matMul(a, b, true, false) },
   { name: 'matmul, B transposed', shapes: [[120, 300], [80, 300]], f: (a, b) => tf.matMul(a, b, false, true) },
   { name: 'matmul, both transposed', shapes: [[300, 70], [90, 300]], f: (a, b) => tf.matMul(a, b, true, true) },
@@ -209,5 +210,37 @@ test('a ZeroPadding2D folded into the convolution after it (explicit padding): t
     tf.dispose([xc, wc]);
     await tf.setBackend('wasm');
     assertClose(y, yc, `${c.name}, forward`);
+  }
+});
+
+test('each training run sets the onnxruntime threads of its products; a product that fails there warns once and the rest run on wasm with the same values', async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTraining();
+  registerWasmTraining({ gemmThreads: 1 });
+  assert.equal(trainingGemm(), 'onnxruntime (1 thread)', 'a later run\'s thread count holds, not the first registration\'s');
+  registerWasmTraining({ gemmThreads: 2 });
+  assert.equal(trainingGemm(), 'onnxruntime (2 threads)');
+  const ort = openSyncGemm(2)!;
+  const run = ort.run;
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  ort.run = () => {
+    throw new Error('broken on purpose');
+  };
+  try {
+    const rng = seeded(17);
+    const [a, b] = [random([300, 70], rng), random([300, 90], rng)];
+    const cpu = await gradsOn('cpu', (x, y) => tf.matMul(x, y, true, false), [a, b]);
+    const wasm = await gradsOn('wasm', (x, y) => tf.matMul(x, y, true, false), [a, b]);
+    cpu.forEach((g, i) => assertClose(wasm[i], g, `gradient ${i}`));
+    assert.equal(trainingGemm(), 'wasm');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(warnings.filter((w) => w.includes('broken on purpose')).length, 1, warnings.join('\n'));
+  } finally {
+    ort.run = run;
+    process.off('warning', onWarning);
+    useTrainingGemm('onnxruntime');
   }
 });

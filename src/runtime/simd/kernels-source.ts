@@ -103,25 +103,33 @@ function affineGrad(): Func {
 
 const f32 = (v: number): Code => [0x43, ...Buffer.from(Float32Array.of(v).buffer)];
 
-function affine(withRelu6: boolean): Func {
-  const [x, a, b, out, rows, channels] = [0, 1, 2, 3, 4, 5];
-  const [r, off, width, lo, hi] = [6, 7, 8, 9, 10];
-  const at = (base: number): Code => [...get(base), ...get(off), ...add];
-  const body: Code = [
+/**
+ * The body of a per-channel kernel: relu6's bounds splat into locals lo and hi, width = channels·4 bytes, then `step`
+ * (which reads its operands at base + off) for each 16 bytes of each row, and `rowBases` moved on a row after each row.
+ */
+function perChannel(rows: number, channels: number, [r, off, width, lo, hi]: number[], step: Code, rowBases: number[]): Code {
+  return [
     ...f32(0), ...f32x4Splat, ...set(lo),
     ...f32(6), ...f32x4Splat, ...set(hi),
     ...get(channels), ...i32(2), ...shl, ...set(width),
     ...forRange(r, i32(0), get(rows), 1, [
       ...i32(0), ...set(off),
-      ...whileBelow(off, width, [
-        ...at(out), ...at(x), ...v128Load, ...at(a), ...v128Load, ...f32x4Mul, ...at(b), ...v128Load, ...f32x4Add,
-        ...(withRelu6 ? [...get(lo), ...f32x4Max, ...get(hi), ...f32x4Min] : []),
-        ...v128Store,
-        ...bump(off, 16),
-      ]),
-      ...[x, out].flatMap((base) => [...get(base), ...get(width), ...add, ...set(base)]),
+      ...whileBelow(off, width, [...step, ...bump(off, 16)]),
+      ...rowBases.flatMap((base) => [...get(base), ...get(width), ...add, ...set(base)]),
     ]),
   ];
+}
+
+function affine(withRelu6: boolean): Func {
+  const [x, a, b, out, rows, channels] = [0, 1, 2, 3, 4, 5];
+  const [r, off, width, lo, hi] = [6, 7, 8, 9, 10];
+  const at = (base: number): Code => [...get(base), ...get(off), ...add];
+  const step: Code = [
+    ...at(out), ...at(x), ...v128Load, ...at(a), ...v128Load, ...f32x4Mul, ...at(b), ...v128Load, ...f32x4Add,
+    ...(withRelu6 ? [...get(lo), ...f32x4Max, ...get(hi), ...f32x4Min] : []),
+    ...v128Store,
+  ];
+  const body = perChannel(rows, channels, [r, off, width, lo, hi], step, [x, out]);
   return { name: withRelu6 ? 'affine_relu6' : 'affine', params: Array.from({ length: 6 }, () => I32), locals: [I32, I32, I32, V128, V128], body };
 }
 
@@ -129,24 +137,15 @@ function affineRelu6Grad(): Func {
   const [dy, x, a, b, dx, da, db, rows, channels] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [r, off, width, gv, yv, lo, hi] = [9, 10, 11, 12, 13, 14, 15];
   const at = (base: number): Code => [...get(base), ...get(off), ...add];
-  const body: Code = [
-    ...f32(0), ...f32x4Splat, ...set(lo),
-    ...f32(6), ...f32x4Splat, ...set(hi),
-    ...get(channels), ...i32(2), ...shl, ...set(width),
-    ...forRange(r, i32(0), get(rows), 1, [
-      ...i32(0), ...set(off),
-      ...whileBelow(off, width, [
-        ...at(x), ...v128Load, ...at(a), ...v128Load, ...f32x4Mul, ...at(b), ...v128Load, ...f32x4Add, ...set(yv),
-        // g = dy & (y > 0) & (y <= 6): dy or +0, as relu6's own gradient.
-        ...at(dy), ...v128Load, ...get(yv), ...get(lo), ...f32x4Gt, ...get(yv), ...get(hi), ...f32x4Le, ...v128And, ...v128And, ...set(gv),
-        ...at(dx), ...get(gv), ...at(a), ...v128Load, ...f32x4Mul, ...v128Store,
-        ...at(da), ...at(da), ...v128Load, ...get(gv), ...at(x), ...v128Load, ...f32x4Mul, ...f32x4Add, ...v128Store,
-        ...at(db), ...at(db), ...v128Load, ...get(gv), ...f32x4Add, ...v128Store,
-        ...bump(off, 16),
-      ]),
-      ...[dy, x, dx].flatMap((base) => [...get(base), ...get(width), ...add, ...set(base)]),
-    ]),
+  const step: Code = [
+    ...at(x), ...v128Load, ...at(a), ...v128Load, ...f32x4Mul, ...at(b), ...v128Load, ...f32x4Add, ...set(yv),
+    // g = dy & (y > 0) & (y <= 6): dy or +0, as relu6's own gradient.
+    ...at(dy), ...v128Load, ...get(yv), ...get(lo), ...f32x4Gt, ...get(yv), ...get(hi), ...f32x4Le, ...v128And, ...v128And, ...set(gv),
+    ...at(dx), ...get(gv), ...at(a), ...v128Load, ...f32x4Mul, ...v128Store,
+    ...at(da), ...at(da), ...v128Load, ...get(gv), ...at(x), ...v128Load, ...f32x4Mul, ...f32x4Add, ...v128Store,
+    ...at(db), ...at(db), ...v128Load, ...get(gv), ...f32x4Add, ...v128Store,
   ];
+  const body = perChannel(rows, channels, [r, off, width, lo, hi], step, [dy, x, dx]);
   return { name: 'affine_relu6_grad', params: Array.from({ length: 9 }, () => I32), locals: [I32, I32, I32, V128, V128, V128, V128], body };
 }
 
