@@ -1,4 +1,4 @@
-import { OnnxGraph } from './onnx-graph.ts';
+import { gemmModel } from './onnx-graph.ts';
 import { openKernel, type Kernel, type KernelFeed } from './ort.ts';
 
 /**
@@ -23,18 +23,7 @@ function session(type: 'float32' | 'float64', opt: GemmOptions): Promise<Kernel>
   const key = `${type}:${opt.transA ? 1 : 0}:${opt.transB ? 1 : 0}:${opt.bias ? 1 : 0}`;
   let s = sessions.get(key);
   if (!s) {
-    const g = new OnnxGraph();
-    const inputs = ['A', 'B', ...(opt.bias ? ['C'] : [])];
-    g.node('Gemm', inputs, { transA: opt.transA ? 1 : 0, transB: opt.transB ? 1 : 0 }, 'Y');
-    const bytes = g.encodeModel({
-      name: 'gemm',
-      inputs: [
-        { name: 'A', dims: ['a0', 'a1'], type },
-        { name: 'B', dims: ['b0', 'b1'], type },
-        ...(opt.bias ? [{ name: 'C', dims: ['n'], type }] : []),
-      ],
-      outputs: [{ name: 'Y', dims: ['m', 'n'], type }],
-    });
+    const bytes = gemmModel({ transA: opt.transA, transB: opt.transB, bias: Boolean(opt.bias), type });
     s = openKernel(bytes);
     sessions.set(key, s);
   }

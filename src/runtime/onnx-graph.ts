@@ -69,6 +69,22 @@ export class OnnxGraph {
   }
 }
 
+/** A one-node Gemm model, Y = A·B (+ C), either operand transposed, with symbolic shapes: one session serves every size. */
+export function gemmModel(opt: { transA?: boolean; transB?: boolean; bias?: boolean; type?: 'float32' | 'float64' }): Uint8Array {
+  const type = opt.type ?? 'float32';
+  const g = new OnnxGraph();
+  g.node('Gemm', ['A', 'B', ...(opt.bias ? ['C'] : [])], { transA: opt.transA ? 1 : 0, transB: opt.transB ? 1 : 0 }, 'Y');
+  return g.encodeModel({
+    name: 'gemm',
+    inputs: [
+      { name: 'A', dims: ['a0', 'a1'], type },
+      { name: 'B', dims: ['b0', 'b1'], type },
+      ...(opt.bias ? [{ name: 'C', dims: ['n'], type }] : []),
+    ],
+    outputs: [{ name: 'Y', dims: ['m', 'n'], type }],
+  });
+}
+
 export interface IoSpec {
   name: string;
   dims: (number | string)[];

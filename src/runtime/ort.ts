@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BackboneError, firstLine } from '../errors.ts';
 import { matrix, type Matrix } from '../util/matrix.ts';
-import { OnnxGraph } from './onnx-graph.ts';
+import { gemmModel, OnnxGraph } from './onnx-graph.ts';
 
 /**
  * The only module that imports onnxruntime-node: model sessions for backbones, and small compute graphs (GEMM, the LR
@@ -228,9 +228,7 @@ export function openSyncGemm(threads = availableParallelism()): SyncGemm | null 
       const key = (transA ? 1 : 0) + (transB ? 2 : 0);
       let s = sessions.get(key);
       if (!s) {
-        const g = new OnnxGraph();
-        g.node('Gemm', ['A', 'B'], { transA: transA ? 1 : 0, transB: transB ? 1 : 0 }, 'Y');
-        const bytes = g.encodeModel({ name: 'gemm', inputs: [{ name: 'A', dims: ['a0', 'a1'] }, { name: 'B', dims: ['b0', 'b1'] }], outputs: [{ name: 'Y', dims: ['m', 'n'] }] });
+        const bytes = gemmModel({ transA, transB });
         s = new binding.InferenceSession();
         s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } });
         sessions.set(key, s);

@@ -68,22 +68,25 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
   return out;
 }
 
-/** The input values filter tap (wr, wc) meets at each output position, [P, ci], zeros where it falls in the padding. */
-function fillPatch(c: Conv, xs: Float32Array, ps: Float32Array, wr: number, wc: number): void {
+/**
+ * The input values filter tap (wr, wc) meets at each output position, zeros where it falls in the padding: row p of
+ * `ps` from p·rowStride + column (a [P, ci] patch by default; a tap's columns of the im2col matrix otherwise).
+ */
+function fillPatch(c: Conv, xs: Float32Array, ps: Float32Array, wr: number, wc: number, rowStride = c.inChannels, column = 0): void {
   const ci = c.inChannels;
   const pads = c.padInfo;
-  let p = 0;
+  let to = column;
   for (let b = 0; b < c.batchSize; b++) {
     for (let yr = 0; yr < c.outHeight; yr++) {
       const xr = yr * c.strideHeight + wr - pads.top;
-      for (let yc = 0; yc < c.outWidth; yc++, p++) {
+      for (let yc = 0; yc < c.outWidth; yc++, to += rowStride) {
         const xc = yc * c.strideWidth + wc - pads.left;
-        if (xr < 0 || xr >= c.inHeight || xc < 0 || xc >= c.inWidth) ps.fill(0, p * ci, (p + 1) * ci);
+        if (xr < 0 || xr >= c.inHeight || xc < 0 || xc >= c.inWidth) ps.fill(0, to, to + ci);
         else {
           const from = ((b * c.inHeight + xr) * c.inWidth + xc) * ci;
           // A few channels (an RGB stem) copy faster one by one than through a subarray per position.
-          if (ci < 16) for (let d = 0; d < ci; d++) ps[p * ci + d] = xs[from + d];
-          else ps.set(xs.subarray(from, from + ci), p * ci);
+          if (ci < 16) for (let d = 0; d < ci; d++) ps[to + d] = xs[from + d];
+          else ps.set(xs.subarray(from, from + ci), to);
         }
       }
     }
@@ -238,16 +241,25 @@ export function channelAffineValue(x: tf.Tensor, a: tf.Tensor, b: tf.Tensor): tf
 const AFFINE_RELU6 = 'ReprobeChannelAffineRelu6';
 const AFFINE_RELU6_GRAD = 'ReprobeChannelAffineRelu6Grad';
 
-function affineRelu6GradKernel({ inputs, backend }: KernelArgs): Info[] {
-  const { dy, x, a, b } = inputs;
-  const c = a.shape[0];
-  const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([c], 'float32'), backend.makeOutput([c], 'float32')];
-  const [da, db] = [view(backend, outs[1]), view(backend, outs[2])];
-  da.fill(0);
-  db.fill(0);
-  simdKernels(backend)!.affineRelu6Grad(view(backend, dy).byteOffset, view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, b).byteOffset, view(backend, outs[0]).byteOffset, da.byteOffset, db.byteOffset, view(backend, x).length / c, c);
-  return outs;
-}
+/**
+ * The three gradients of x·a + b (a, b per channel) in one pass, dx = g·a, da = Σ g·x, db = Σ g, with g = dy, or with
+ * `relu6` g = dy where 0 < x·a + b ≤ 6 (b an input then).
+ */
+const affineGradKernelOf =
+  (relu6: boolean) =>
+  ({ inputs, backend }: KernelArgs): Info[] => {
+    const { dy, x, a, b } = inputs;
+    const c = a.shape[0];
+    const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([c], 'float32'), backend.makeOutput([c], 'float32')];
+    const [da, db] = [view(backend, outs[1]), view(backend, outs[2])];
+    da.fill(0);
+    db.fill(0);
+    const k = simdKernels(backend)!;
+    const [dyP, xP, aP, dxP, rows] = [view(backend, dy).byteOffset, view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, outs[0]).byteOffset, view(backend, x).length / c];
+    if (relu6) k.affineRelu6Grad(dyP, xP, aP, view(backend, b).byteOffset, dxP, da.byteOffset, db.byteOffset, rows, c);
+    else k.affineGrad(dyP, xP, aP, dxP, da.byteOffset, db.byteOffset, rows, c);
+    return outs;
+  };
 
 /**
  * relu6(x·a + b) with a and b per channel (the last axis): batch norm and relu6 as one step for the gradient tape. It
@@ -279,18 +291,6 @@ const affineRelu6WithGrad = () => tf.customGrad((x, a, b, save) => {
 }) as (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 const AFFINE_GRAD = 'ReprobeChannelAffineGrad';
-
-/** The three gradients of x·a + b (a, b per channel) in one pass: dx = dy·a, da = Σ dy·x, db = Σ dy. */
-function affineGrad({ inputs, backend }: KernelArgs): Info[] {
-  const { x, dy, a } = inputs;
-  const c = a.shape[0];
-  const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([c], 'float32'), backend.makeOutput([c], 'float32')];
-  const [da, db] = [view(backend, outs[1]), view(backend, outs[2])];
-  da.fill(0);
-  db.fill(0);
-  simdKernels(backend)!.affineGrad(view(backend, dy).byteOffset, view(backend, x).byteOffset, view(backend, a).byteOffset, view(backend, outs[0]).byteOffset, da.byteOffset, db.byteOffset, view(backend, x).length / c, c);
-  return outs;
-}
 
 /**
  * The gradients of x·a + b with a and b per channel (the last axis): one SIMD pass on wasm, tfjs ops elsewhere (and
@@ -459,27 +459,7 @@ function im2col(c: Conv, backend: BackendWasm, x: Info): Info {
   const K = fh * fw * ci;
   const out = backend.makeOutput([c.batchSize * c.outHeight * c.outWidth, K], 'float32');
   const [xs, ps] = [view(backend, x), view(backend, out)];
-  let row = 0;
-  for (let b = 0; b < c.batchSize; b++) {
-    for (let yr = 0; yr < c.outHeight; yr++) {
-      for (let yc = 0; yc < c.outWidth; yc++, row += K) {
-        for (let wr = 0; wr < fh; wr++) {
-          const xr = yr * c.strideHeight + wr - c.padInfo.top;
-          for (let wc = 0; wc < fw; wc++) {
-            const xc = yc * c.strideWidth + wc - c.padInfo.left;
-            const to = row + (wr * fw + wc) * ci;
-            if (xr < 0 || xr >= c.inHeight || xc < 0 || xc >= c.inWidth) ps.fill(0, to, to + ci);
-            else {
-              const from = ((b * c.inHeight + xr) * c.inWidth + xc) * ci;
-              // A few channels (an RGB stem) copy faster one by one than through a subarray per tap.
-              if (ci < 16) for (let d = 0; d < ci; d++) ps[to + d] = xs[from + d];
-              else ps.set(xs.subarray(from, from + ci), to);
-            }
-          }
-        }
-      }
-    }
-  }
+  for (let wr = 0; wr < fh; wr++) for (let wc = 0; wc < fw; wc++) fillPatch(c, xs, ps, wr, wc, K, (wr * fw + wc) * ci);
   return out;
 }
 
@@ -510,10 +490,10 @@ const KERNELS: [string, Kernel][] = [
   ['Conv2DBackpropInput', conv2DBackpropInput],
   ['Conv2D', conv2D],
   [RELU6_GRAD, relu6Grad],
-  [AFFINE_GRAD, affineGrad as unknown as Kernel],
+  [AFFINE_GRAD, affineGradKernelOf(false) as unknown as Kernel],
   [AFFINE, affineKernelOf(false)],
   [AFFINE_RELU6, affineKernelOf(true)],
-  [AFFINE_RELU6_GRAD, affineRelu6GradKernel as unknown as Kernel],
+  [AFFINE_RELU6_GRAD, affineGradKernelOf(true) as unknown as Kernel],
   ['Identity', shareData],
 ];
 
