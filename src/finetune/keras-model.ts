@@ -60,15 +60,17 @@ export async function kerasTrainModel(files: KerasModelFiles, spec: KerasTrainSp
       continue;
     }
     const original = full.getLayer(l.name);
+    // A layer folds into the one after it only when that is its only consumer, on the path, and the layer is not the tap.
     const next = consumers.get(l.name) ?? [];
+    const sole = l.name !== spec.tap && next.length === 1 && names.indexOf(next[0].name) <= tap ? next[0] : undefined;
     const pad = l.class_name === 'ZeroPadding2D' ? zeroPadding(l.config.padding) : undefined;
-    if (pad && l.name !== spec.tap && (l.config.data_format ?? 'channels_last') === 'channels_last' && next.length === 1 && names.indexOf(next[0].name) <= tap && foldsPadding(next[0].class_name, full.getLayer(next[0].name))) {
-      paddedBy.set(next[0].name, pad);
+    if (pad && sole && (l.config.data_format ?? 'channels_last') === 'channels_last' && foldsPadding(sole.class_name, full.getLayer(sole.name))) {
+      paddedBy.set(sole.name, pad);
       sym.set(l.name, ins[0]!);
       continue;
     }
-    const fuse = l.class_name === 'BatchNormalization' && l.name !== spec.tap && next.length === 1 && isRelu6(next[0]) && names.indexOf(next[0].name) <= tap;
-    if (fuse) fusedInto.set(next[0].name, l.name);
+    const fuse = l.class_name === 'BatchNormalization' && sole !== undefined && isRelu6(sole);
+    if (fuse) fusedInto.set(sole.name, l.name);
     const layer = fuse ? new RunningStatsNormRelu6(original) : paddedBy.has(l.name) ? new PlainConv(original, paddedBy.get(l.name)) : trainingLayer(l.class_name, original);
     sym.set(l.name, layer.apply(ins.length === 1 ? ins[0]! : (ins as tf.SymbolicTensor[])) as tf.SymbolicTensor);
     if (i > after) {
