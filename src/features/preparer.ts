@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Card } from '../backbones/types.ts';
+import { loadSharp } from '../util/sharp.ts';
 import { prepareBatch, type BatchItem, type PreparedBatch } from './prepare-batch.ts';
 import type { PrepareRequest } from './prepare-worker.ts';
 
@@ -44,6 +45,8 @@ export class Preparer {
   }
 
   private start(): Worker {
+    // Before the worker loads sharp (see loadSharp): the CLI's bundle loads it only on first use.
+    loadSharp();
     // The worker loads TypeScript through tsx, as bin/reprobe.mjs does for the main thread.
     const tsx = import.meta.resolve('tsx/esm/api');
     const body = new URL('./prepare-worker.ts', import.meta.url).href;

@@ -9,9 +9,14 @@ import { checkSweep } from '../../src/jobs/sweep-schema.ts';
 import { seeded } from '../../src/util/rng.ts';
 import { ledger, store, tinySweep } from '../fixtures/sweep-evidence.ts';
 import { tempDir } from '../helpers.ts';
+import { watchdog } from '../process-watchdog.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'reprobe.mjs');
 const ROUNDS = 10;
+/** A sweep here takes seconds (20 jobs: 15-30 s on 2 loaded cores); one still running after this is hung. */
+const HUNG_MS = 240_000;
+/** What the watchdog found: hung sweeps, described, then killed. */
+const hung: string[] = [];
 
 /** A sweep process on `file`; `started` resolves when it starts its first job (its startup is over). */
 function sweepProcess(file: string, home: string): { child: ChildProcess; started: Promise<void>; exited: Promise<number | null> } {
@@ -24,6 +29,7 @@ function sweepProcess(file: string, home: string): { child: ChildProcess; starte
     });
     child.on('exit', () => resolve());
   });
+  watchdog(child, HUNG_MS, `reprobe sweep ${file}`, (text) => hung.push(`${text}\nits stderr:\n${err.slice(-4000)}`));
   return { child, started, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
 }
 
@@ -69,7 +75,9 @@ test(`${ROUNDS} rounds of two sweep processes killed (SIGKILL) at random points,
     );
   }
   const last = [sweepProcess(file, home), sweepProcess(file, home)];
-  assert.deepEqual(await Promise.all(last.map((p) => p.exited)), [0, 0]);
+  const codes = await Promise.all(last.map((p) => p.exited));
+  assert.deepEqual(hung, [], 'a sweep process hung');
+  assert.deepEqual(codes, [0, 0]);
 
   const attempts = ledger(results);
   const { records } = store(results);
@@ -90,7 +98,7 @@ test(`${ROUNDS} rounds of two sweep processes killed (SIGKILL) at random points,
     const starts = mine.filter((a) => a.start !== null);
     assert.ok(starts.filter((a) => a.end !== null).every((a) => completed.has(a.attempt) || a.outcome === 'failed'), `job ${id}: an attempt ended without being the one that completed`);
   }
-  assert.equal(await reference.exited, 0);
+  assert.equal(await reference.exited, 0, hung.join('\n'));
   const want = store(join(refDir, 'results')).records.map(numbers).sort();
   assert.equal(want.length, ids.length);
   assert.deepEqual(records.map(numbers).sort(), want);

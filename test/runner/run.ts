@@ -5,7 +5,8 @@
  * beside them rather than before, and any of them failing fails the run. Extra arguments name test files to run
  * instead of all of them (and skip the checks).
  *   node --import tsx test/runner/run.ts [FILE...]
- * REPROBE_TEST_CONCURRENCY sets how many files run at once (default: the CPU count, at least 2).
+ * REPROBE_TEST_CONCURRENCY sets how many files run at once (default: the CPU count, at least 2);
+ * REPROBE_TEST_FILE_TIMEOUT_MS how long one file may run (default 15 minutes).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -53,9 +54,15 @@ async function checks(): Promise<{ name: string; code: number; out: string } | u
   return undefined;
 }
 
+/**
+ * A file still running after this fails (node kills its process): the slowest takes about 90 s alone on 2 cores, and
+ * a hung one would otherwise hold the run until CI's own limit, with nothing printed of any file after it.
+ */
+const FILE_TIMEOUT_MS = Number(process.env.REPROBE_TEST_FILE_TIMEOUT_MS) || 15 * 60_000;
+
 /** The files under `node --test`, from bundles with source maps; through tsx when a bundle cannot be built. */
 async function runFiles(files: string[], concurrency: number, env: NodeJS.ProcessEnv, run: string): Promise<{ code: number; sources: Record<string, string> }> {
-  const common = ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout'];
+  const common = ['--test', `--test-concurrency=${concurrency}`, `--test-timeout=${FILE_TIMEOUT_MS}`, '--test-reporter=spec', '--test-reporter-destination=stdout'];
   let bundles: string[];
   let reporter: string;
   let hook: string;
