@@ -7,6 +7,7 @@ what `transformers` computes as the reference (tooling only: never needed by the
     .venv-ref/bin/python tools/hf_export.py card dino-vits16 --out DIR [--full]   # one card, full size on demand
     .venv-ref/bin/python tools/hf_export.py inspect SRC                     # what reprobe needs to make a card
     .venv-ref/bin/python tools/hf_export.py export SRC --out DIR --preprocess JSON --images DIR
+    .venv-ref/bin/python tools/hf_export.py inspect-export SRC   # both in one process, the export's arguments on stdin
                                               # SRC: a save_pretrained folder or a hub repo id (`reprobe models export`)
 
 Layout (optimum-cli `export onnx --task feature-extraction`, the files Xenova/* repos hold): input `pixel_values`
@@ -455,8 +456,24 @@ def cmd_inspect(args):
 
 def cmd_export(args):
     info = inspect_source(args.source)
-    model, text = load_source(args.source, info)
-    out = Path(args.out)
+    print(json.dumps(export_source(args.source, info, args.out, args.images, args.n, json.loads(args.preprocess))))
+
+
+def cmd_inspect_export(args):
+    """inspect, then export with what the caller sends on stdin (one JSON line: out, images, n, preprocess) after it
+    checked the inspection; an empty line or EOF ends it. One process, so torch and transformers load once (7 CPU s)."""
+    info = inspect_source(args.source)
+    print(json.dumps(info), flush=True)
+    line = sys.stdin.readline()
+    if not line.strip():
+        return
+    req = json.loads(line)
+    print(json.dumps(export_source(args.source, info, req["out"], req.get("images"), req.get("n", 8), req.get("preprocess", {}))))
+
+
+def export_source(source: str, info: dict, out_dir: str, images: str | None, n: int, pre: dict) -> dict:
+    model, text = load_source(source, info)
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     size = info["size"]
     names = output_names({"family": info["family"]}, model, size)
@@ -468,11 +485,10 @@ def cmd_export(args):
         export_onnx(ExportedText(text).eval(), (ids,), out / "text_model.onnx", ["input_ids"], ["text_embeds", "last_hidden_state"],
                     {"input_ids": {0: "batch", 1: "tokens"}, "text_embeds": {0: "batch"}, "last_hidden_state": {0: "batch", 1: "tokens"}})
     ids, rows = [], []
-    if args.images:
-        pre = json.loads(args.preprocess)
-        root = Path(args.images)
+    if images:
+        root = Path(images)
         files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXT and not any(part.startswith(".") for part in p.relative_to(root).parts))
-        for p in files[: args.n]:
+        for p in files[:n]:
             rows.append(card_pixels(Image.open(p).convert("RGB"), pre, size, size))
             ids.append(str(p.relative_to(root)))
     if rows:
@@ -481,7 +497,7 @@ def cmd_export(args):
         feats = pool_t({"output": (info["output"], info["pooling"])}, o).numpy().astype(np.float32)
         np.save(out / "reference.npy", feats)
     (out / "reference.json").write_text(json.dumps({**info, "file": file, "outputs": names, "ids": ids}) + "\n")
-    print(json.dumps({"file": file, "outputs": names, "images": len(ids)}))
+    return {"file": file, "outputs": names, "images": len(ids)}
 
 
 def cmd_bench(args):
@@ -523,13 +539,16 @@ def main():
     e.add_argument("--images", help="folder of images for the reference features")
     e.add_argument("--preprocess", default="{}", help="the reprobe card's preprocess as JSON (the transform the references use)")
     e.add_argument("--n", type=int, default=8, help="images for the reference features")
+    ie = sub.add_parser("inspect-export", help="inspect, print it, then export with the JSON line read from stdin (reprobe models export)")
+    ie.add_argument("source", help="a save_pretrained folder, or a hub repo id")
     b = sub.add_parser("bench", help="transformers' images/s on a card's full-size model (processor + forward)")
     b.add_argument("card", choices=list(SPECS))
     b.add_argument("--list", required=True, help="a file with one image path a line")
     b.add_argument("--batch", type=int, default=16)
     b.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    {"bench": cmd_bench, "fixtures": cmd_fixtures, "card": cmd_card, "inspect": cmd_inspect, "export": cmd_export}[args.cmd](args)
+    {"bench": cmd_bench, "fixtures": cmd_fixtures, "card": cmd_card, "inspect": cmd_inspect, "export": cmd_export,
+     "inspect-export": cmd_inspect_export}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import { sharp } from '../util/sharp.ts';
 import { processorPreprocess, type ProcessorConfig } from '../backbones/hf-processor.ts';
 import { reprobeCachePath } from '../backbones/hub.ts';
 import { resolveCard } from '../backbones/registry.ts';
-import { isKerasCard, type OnnxCard, type Preprocess } from '../backbones/types.ts';
+import { isKerasCard, type HubSource, type OnnxCard, type Preprocess } from '../backbones/types.ts';
 import { loadMnist } from '../data/mnist.ts';
 import { BackboneError, ConfigError } from '../errors.ts';
 import { readNpy } from '../util/npy.ts';
@@ -84,21 +84,52 @@ export function findPython(explicit?: string): string {
   throw new ConfigError(`models export needs Python with ${NEEDS.join(', ')}: ${tried.join('; ')}. Install them (pip install torch transformers onnx, or tools/make-venv.sh) or point --python / REPROBE_PYTHON at a Python that has them.`);
 }
 
-/** Runs tools/hf_export.py; its last stdout line is JSON. Errors: its last stderr line, one line. */
-function runTool(python: string, args: string[], what: string): Promise<string> {
-  return new Promise((done, fail) => {
-    const child = spawn(python, [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONWARNINGS: 'ignore' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', (e) => fail(new ConfigError(`${what}: cannot run ${python} (${e.message}).`)));
-    child.on('close', (code) => {
-      if (code === 0) return done(out.trim().split('\n').at(-1) ?? '');
-      const last = err.trim().split('\n').filter((l) => l.trim() && !/warn/i.test(l)).at(-1) ?? `exit code ${code}`;
-      fail(new BackboneError(`${what} failed: ${last.replace(/^hf_export: /, '')}`));
-    });
+/** The last stderr line of tools/hf_export.py that is not a warning, or its exit code. */
+const lastError = (err: string, code: number | null) => err.trim().split('\n').filter((l) => l.trim() && !/warn/i.test(l)).at(-1)?.replace(/^hf_export: /, '') ?? `exit code ${code}`;
+
+/**
+ * tools/hf_export.py inspect-export in one Python process (its imports of torch and transformers cost about 7 CPU s):
+ * inspect() gives the checkpoint's inspection; then export() sends the export's arguments, or cancel() ends it.
+ * Errors: the script's last stderr line, one line.
+ */
+function exportSession(python: string, source: string) {
+  const child = spawn(python, [SCRIPT, 'inspect-export', source], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONWARNINGS: 'ignore' } });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  // Python may be gone before its stdin is written (an inspection that failed): its exit code says why.
+  child.stdin.on('error', () => undefined);
+  const closed = new Promise<number | null>((done, fail) => {
+    child.on('error', (e) => fail(new ConfigError(`cannot run ${python} (${e.message}).`)));
+    child.on('close', done);
   });
+  const firstLine = new Promise<string | undefined>((done) => {
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('\n')) done(out.slice(0, out.indexOf('\n')));
+    });
+    closed.then(() => done(undefined), () => done(undefined));
+  });
+  const failed = async (what: string) => {
+    const code = await closed;
+    return new BackboneError(`${what} failed: ${lastError(err, code)}`);
+  };
+  return {
+    async inspect(): Promise<Inspected> {
+      const line = await firstLine;
+      if (line === undefined) throw await failed(`inspecting ${source}`);
+      return JSON.parse(line) as Inspected;
+    },
+    async export(req: { out: string; images: string; n: number; preprocess: Preprocess }): Promise<{ file: string; images: number }> {
+      child.stdin.end(`${JSON.stringify(req)}\n`);
+      const code = await closed;
+      if (code !== 0) throw await failed(`exporting ${source}`);
+      return JSON.parse(out.trim().split('\n').at(-1) ?? '') as { file: string; images: number };
+    },
+    cancel(): void {
+      child.stdin.end();
+    },
+  };
 }
 
 /** 8 MNIST digits as PNG files: real images that need no download. */
@@ -149,7 +180,17 @@ export async function exportModel(spec: ExportSpec, log: (line: string) => void 
   const source = folderMode ? resolve(spec.name) : (spec.from ? resolve(spec.from) : (hub?.checkpoint ?? hub!.repo));
   const python = findPython(spec.python);
   log(`exporting ${source} with ${python}`);
-  const info = JSON.parse(await runTool(python, ['inspect', source], `inspecting ${source}`)) as Inspected;
+  const session = exportSession(python, source);
+  try {
+    return await exportWith(session, spec, card, hub, source, python);
+  } finally {
+    session.cancel();
+  }
+}
+
+async function exportWith(session: ReturnType<typeof exportSession>, spec: ExportSpec, card: OnnxCard | undefined, hub: HubSource | undefined, source: string, python: string): Promise<ExportResult> {
+  const folderMode = !card;
+  const info = await session.inspect();
   if (card && !card.text !== !info.text) throw new ConfigError(`${source} is a ${info.model_type} checkpoint; ${card.id} needs ${card.text ? 'a CLIP checkpoint with a text tower' : 'an image model'}.`);
   if (card && card.featureDim !== undefined && info.dim !== card.featureDim) throw new ConfigError(`${source} is a ${info.model_type} checkpoint with ${info.dim}-d features; ${card.id}'s card says ${card.featureDim}-d. Is it ${card.id}'s checkpoint?`);
   if (card && info.size !== card.input.height) throw new ConfigError(`${source} takes ${info.size}-pixel images; ${card.id}'s card says ${card.input.height}. Is it ${card.id}'s checkpoint?`);
@@ -164,7 +205,7 @@ export async function exportModel(spec: ExportSpec, log: (line: string) => void 
     const transform = card ? undefined : folderTransform(info);
     const pre = card ? card.preprocess : transform!.preprocess;
     const want = hub ? basename(hub.file) : undefined;
-    const exported = JSON.parse(await runTool(python, ['export', source, '--out', tmp, '--images', images, '--n', String(n), '--preprocess', JSON.stringify(pre)], `exporting ${source}`)) as { file: string; images: number };
+    const exported = await session.export({ out: tmp, images, n, preprocess: pre });
     if (want && exported.file !== want) throw new BackboneError(`${source} exports as ${exported.file}; ${card!.id}'s card reads ${want}. Is it the right checkpoint?`);
     if (exported.images === 0) throw new ConfigError(`No images under ${images} to check the export on.`);
     const reference = JSON.parse(await readFile(join(tmp, 'reference.json'), 'utf8')) as { ids: string[] };
