@@ -103,10 +103,12 @@ function exportSession(python: string, source: string) {
     child.on('error', (e) => fail(new ConfigError(`cannot run ${python} (${e.message}).`)));
     child.on('close', done);
   });
+  // The inspection is the first whole line that is a JSON object (a package may print a line of its own first).
   const firstLine = new Promise<string | undefined>((done) => {
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
-      if (out.includes('\n')) done(out.slice(0, out.indexOf('\n')));
+      const line = out.split('\n').slice(0, -1).find((l) => l.startsWith('{'));
+      if (line !== undefined) done(line);
     });
     closed.then(() => done(undefined), () => done(undefined));
   });
