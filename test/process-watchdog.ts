@@ -1,4 +1,4 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
  * from /proc, and every thread's native stack from gdb where gdb is installed (a hang in CI is then one failing test
  * with the place it waits, rather than a run killed at its time limit with nothing to show).
  */
-export function describeProcess(pid: number): string {
+function describeProcess(pid: number): string {
   const read = (f: string) => {
     try {
       return readFileSync(f, 'utf8').trim();
@@ -22,26 +22,27 @@ export function describeProcess(pid: number): string {
     // Not Linux, or gone.
   }
   for (const t of tasks) lines.push(`  thread ${t} ${read(`/proc/${pid}/task/${t}/comm`)}: waits in ${read(`/proc/${pid}/task/${t}/wchan`)}`);
-  try {
-    const gdb = execFileSync('gdb', ['-p', String(pid), '-batch', '-nx', '-ex', 'thread apply all bt 30'], { timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 }).toString();
-    lines.push(...gdb.split('\n').filter((l) => /^(Thread|#)/.test(l)));
-  } catch (err) {
-    lines.push(`(no native stacks: ${(err as Error).message.split('\n')[0]})`);
-  }
+  // gdb exits 0 even when it cannot attach (ptrace refused, the process gone): its own lines then say why.
+  const gdb = spawnSync('gdb', ['-p', String(pid), '-batch', '-nx', '-ex', 'thread apply all bt 30'], { timeout: 60_000, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const all = `${gdb.stdout ?? ''}\n${gdb.stderr ?? ''}`.split('\n');
+  const stacks = all.filter((l) => /^(Thread|#)/.test(l));
+  if (stacks.length) lines.push(...stacks);
+  else lines.push(`(no native stacks: ${gdb.error?.message ?? (all.filter((l) => /ptrace|not permitted|No such process|warning: /i.test(l)).join(' ') || `gdb gave none (exit ${gdb.status})`)})`);
   return lines.join('\n');
 }
 
 /**
- * Kill `child` if it has not exited after `ms`, first describing it (describeProcess) to `report`; returns a function
- * that cancels the watch.
+ * Kill `child` if it has not exited after `ms`, first describing it (describeProcess) to `report` and to stderr at
+ * once (a test whose file is then stopped by npm test's file timeout still shows it).
  */
-export function watchdog(child: ChildProcess, ms: number, what: string, report: (text: string) => void): () => void {
+export function watchdog(child: ChildProcess, ms: number, what: string, report: (text: string) => void): void {
   const timer = setTimeout(() => {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    report(`${what} (pid ${child.pid}) did not exit in ${ms / 1000} s:\n${describeProcess(child.pid)}`);
+    const text = `${what} (pid ${child.pid}) did not exit in ${ms / 1000} s:\n${describeProcess(child.pid)}`;
+    process.stderr.write(`${text}\n`);
+    report(text);
     child.kill('SIGKILL');
   }, ms);
   timer.unref();
   child.once('exit', () => clearTimeout(timer));
-  return () => clearTimeout(timer);
 }

@@ -462,9 +462,13 @@ def cmd_export(args):
 def cmd_inspect_export(args):
     """inspect, then export with what the caller sends on stdin (one JSON line: out, images, n, preprocess) after it
     checked the inspection; an empty line or EOF ends it. One process, so torch and transformers load once (7 CPU s)."""
+    requests = sys.stdin
+    # transformers may ask on stdin (trust_remote_code): with the request pipe open it would wait out its timeout.
+    sys.stdin = open(os.devnull)
     info = inspect_source(args.source)
-    print(json.dumps(info), flush=True)
-    line = sys.stdin.readline()
+    # On a line of its own: a prompt printed without its newline cannot hide it.
+    print("\n" + json.dumps(info), flush=True)
+    line = requests.readline()
     if not line.strip():
         return
     req = json.loads(line)

@@ -85,7 +85,17 @@ export function findPython(explicit?: string): string {
 }
 
 /** The last stderr line of tools/hf_export.py that is not a warning, or its exit code. */
-const lastError = (err: string, code: number | null) => err.trim().split('\n').filter((l) => l.trim() && !/warn/i.test(l)).at(-1)?.replace(/^hf_export: /, '') ?? `exit code ${code}`;
+const lastError = (err: string, exit: string) => err.trim().split('\n').filter((l) => l.trim() && !/warn/i.test(l)).at(-1)?.replace(/^hf_export: /, '') ?? exit;
+
+/** A line's JSON object, or undefined when it is none. */
+function jsonObject(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * tools/hf_export.py inspect-export in one Python process (its imports of torch and transformers cost about 7 CPU s):
@@ -97,36 +107,38 @@ function exportSession(python: string, source: string) {
   let out = '';
   let err = '';
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  // Python may be gone before its stdin is written (an inspection that failed): its exit code says why.
+  // Python may die after its inspection, before export() writes to it (EPIPE): its exit says why.
   child.stdin.on('error', () => undefined);
-  const closed = new Promise<number | null>((done, fail) => {
-    child.on('error', (e) => fail(new ConfigError(`cannot run ${python} (${e.message}).`)));
-    child.on('close', done);
+  const closed = new Promise<string>((done, fail) => {
+    child.on('error', (e) => fail(new ConfigError(`${source}: cannot run ${python} (${e.message}).`)));
+    child.on('close', (code, signal) => done(signal ? `killed by ${signal}` : `exit code ${code}`));
   });
   // The inspection is the first whole line that is a JSON object (a package may print a line of its own first).
-  const firstLine = new Promise<string | undefined>((done) => {
+  const inspection = new Promise<Record<string, unknown> | undefined>((done) => {
+    let seen = 0;
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
-      const line = out.split('\n').slice(0, -1).find((l) => l.startsWith('{'));
-      if (line !== undefined) done(line);
+      const lines = out.split('\n').slice(0, -1);
+      for (; seen < lines.length; seen++) {
+        const o = jsonObject(lines[seen]);
+        if (o) return done(o);
+      }
     });
     closed.then(() => done(undefined), () => done(undefined));
   });
-  const failed = async (what: string) => {
-    const code = await closed;
-    return new BackboneError(`${what} failed: ${lastError(err, code)}`);
-  };
+  const failed = async (what: string) => new BackboneError(`${what} failed: ${lastError(err, await closed)}`);
   return {
     async inspect(): Promise<Inspected> {
-      const line = await firstLine;
-      if (line === undefined) throw await failed(`inspecting ${source}`);
-      return JSON.parse(line) as Inspected;
+      const info = await inspection;
+      if (!info) throw await failed(`inspecting ${source}`);
+      return info as unknown as Inspected;
     },
     async export(req: { out: string; images: string; n: number; preprocess: Preprocess }): Promise<{ file: string; images: number }> {
       child.stdin.end(`${JSON.stringify(req)}\n`);
-      const code = await closed;
-      if (code !== 0) throw await failed(`exporting ${source}`);
-      return JSON.parse(out.trim().split('\n').at(-1) ?? '') as { file: string; images: number };
+      const exit = await closed;
+      const result = jsonObject(out.trim().split('\n').at(-1) ?? '');
+      if (exit !== 'exit code 0' || !result) throw await failed(`exporting ${source}`);
+      return result as { file: string; images: number };
     },
     cancel(): void {
       child.stdin.end();

@@ -88,3 +88,36 @@ console.log(await cachedFixture('new', { n: 2 }, () => undefined));`;
   assert.equal(r.status, 0, `${r.signal ?? ''} ${r.stderr}`);
   assert.equal(dirname(r.stdout.trim()), cache);
 });
+
+test('a file still running at REPROBE_TEST_FILE_TIMEOUT_MS fails the run, and what it started is killed: a child holding its output pipe does not hold the run', () => {
+  const dir = scratch();
+  try {
+    const pidFile = join(dir, 'child.pid');
+    // A test that never ends, with a child that would outlive its file and keep the inherited stderr open.
+    writeFileSync(
+      join(dir, 'hang.test.ts'),
+      `import { test } from 'node:test';\nimport { spawn } from 'node:child_process';\nimport { writeFileSync } from 'node:fs';\ntest('hangs', async () => { const c = spawn('sleep', ['120'], { stdio: 'inherit' }); writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); await new Promise(() => setInterval(() => undefined, 1000)); });\n`,
+    );
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', runner, relative(root, join(dir, 'hang.test.ts'))], { cwd: root, encoding: 'utf8', timeout: 100_000, env: { ...env, REPROBE_TEST_CONCURRENCY: '1', REPROBE_TEST_FILE_TIMEOUT_MS: '4000' } });
+    const seconds = (Date.now() - t0) / 1000;
+    assert.equal(r.status, 1, `${r.signal ?? ''} ${r.stdout}`);
+    assert.match(r.stdout, /timed out after 4000ms/);
+    // Its child's 120 s would have held the run that long.
+    assert.ok(seconds < 60, `the run took ${seconds} s`);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // Killed: gone, or a zombie its new parent has not reaped yet.
+    const state = () => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      } catch {
+        return 'gone';
+      }
+    };
+    assert.ok(['gone', 'Z'].includes(state()), `sleep (pid ${pid}) is still running (state ${state()})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
