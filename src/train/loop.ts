@@ -49,6 +49,8 @@ export interface TrainOutcome {
   curve: EpochLog[];
   /** Epochs taken from a checkpoint (0 when the run started fresh). */
   resumedAt: number;
+  /** Threads that trained every batch: 2 when a second thread ran to the end, else 1 (it was not asked for, or failed). */
+  threads: number;
 }
 
 /**
@@ -79,6 +81,7 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
   }
   const resumedAt = epoch;
   const worker = s.secondThread ? await GradientWorker.start(s.secondThread.recipe, s.secondThread.backend) : undefined;
+  let threads = 1;
   // (A thread that fails to start or dies leaves its rows to this one, with one warning: the same training, slower.)
   try {
     while (!done && epoch < s.maxEpochs) {
@@ -122,11 +125,13 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
       await hooks.onEpoch?.(log, curve);
     }
   } finally {
+    // Asked before dispose(), which stops it.
+    threads = worker?.working ? 2 : 1;
     opt.dispose();
     await worker?.dispose();
   }
   restore(model.variables, best);
-  return { epochs: epoch, bestEpoch: stop.bestEpoch, bestValLoss: stop.bestLoss, stoppedEarly: epoch - stop.bestEpoch >= s.patience, curve, resumedAt };
+  return { epochs: epoch, bestEpoch: stop.bestEpoch, bestValLoss: stop.bestLoss, stoppedEarly: epoch - stop.bestEpoch >= s.patience, curve, resumedAt, threads };
 }
 
 /** Mean cross-entropy and accuracy over a set, in batches. */

@@ -64,7 +64,7 @@ test("a worker's gradients of some rows equal this thread's at the weights it is
   }
 });
 
-async function trainTiny(secondThread?: ModelRecipe): Promise<{ curve: { train_loss: number; val_loss: number }[]; weights: number[][] }> {
+async function trainTiny(secondThread?: ModelRecipe): Promise<{ curve: { train_loss: number; val_loss: number }[]; weights: number[][]; threads: number }> {
   const model = await tinyConvModel(CLASSES, 7);
   try {
     const out = await trainModel(model, examples(22, 11), examples(6, 12), {
@@ -77,7 +77,7 @@ async function trainTiny(secondThread?: ModelRecipe): Promise<{ curve: { train_l
       seed: 4,
       ...(secondThread ? { secondThread: { recipe: secondThread, backend: 'wasm' as const } } : {}),
     });
-    return { curve: out.curve, weights: await Promise.all(model.variables.map(async (v) => Array.from(await v.data()))) };
+    return { curve: out.curve, weights: await Promise.all(model.variables.map(async (v) => Array.from(await v.data()))), threads: out.threads };
   } finally {
     model.dispose();
   }
@@ -102,7 +102,9 @@ test('a training thread that breaks mid-run leaves its rows to the main thread: 
   try {
     // The worker's 5th pass throws: the third batch's (2 of each batch's passes are the worker's).
     const flaky: ModelRecipe = { ...recipe, export: 'flakyTinyConvModel', args: [CLASSES, 7, 4] };
-    assertSameTraining(await trainTiny(), await trainTiny(flaky));
+    const [one, broken] = [await trainTiny(), await trainTiny(flaky)];
+    assertSameTraining(one, broken);
+    assert.equal(broken.threads, 1, 'the outcome names one thread: the second did not train every batch');
     await new Promise((r) => setImmediate(r));
     assert.equal(warnings.filter((w) => /training thread failed: .*broke on purpose.*main thread only/.test(w)).length, 1, warnings.join('\n'));
   } finally {
@@ -117,5 +119,7 @@ test('training with a second thread gives the losses and updated weights of one 
   const moved = Math.max(...(await Promise.all(start.map(async (v, i) => Math.max(...Array.from(await v.data(), (a, j) => Math.abs(a - one.weights[i][j])))))));
   tf.dispose(start);
   assert.ok(moved > 1e-2, `training moved the weights (by ${moved})`);
-  assertSameTraining(one, await trainTiny(recipe));
+  const two = await trainTiny(recipe);
+  assertSameTraining(one, two);
+  assert.deepEqual([one.threads, two.threads], [1, 2]);
 });
