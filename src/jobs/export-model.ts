@@ -202,6 +202,7 @@ export async function exportModel(spec: ExportSpec, log: (line: string) => void 
   }
 }
 
+/** The export through an open session: its inspection checked against the card, then the export and its check. */
 async function exportWith(session: ReturnType<typeof exportSession>, spec: ExportSpec, card: OnnxCard | undefined, hub: HubSource | undefined, source: string, python: string): Promise<ExportResult> {
   const folderMode = !card;
   const info = await session.inspect();
