@@ -1,10 +1,13 @@
 /**
  * Loaded into each test process by npm test (node --import, beside cpu-hook.ts): when node's test runner stops a file
  * at its time limit it sends SIGTERM to the file's process only, and a CLI or Python process the file started would
- * run on, holding an output pipe the run waits for. On SIGTERM every process below this one is killed first. Linux
- * (/proc); elsewhere the process just exits.
+ * run on, holding an output pipe the run waits for. On SIGTERM every process below this one is killed first, after
+ * a description of what the file was waiting for (its pending handles, those processes), which npm test prints at
+ * the end of the run (REPROBE_TEST_STOPPED). Linux (/proc);
+ * elsewhere the process just exits.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
 /** The processes below `root`, from /proc's parent pids. */
 function descendants(root: number): number[] {
@@ -30,8 +33,41 @@ function descendants(root: number): number[] {
   return out;
 }
 
+/** A process's command line, state and kernel wait, from /proc. */
+function describe(pid: number): string {
+  const read = (f: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/${f}`, 'utf8');
+    } catch {
+      return '?';
+    }
+  };
+  const stat = read('stat');
+  return `pid ${pid} (state ${stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)}, waits in ${read('wchan')}): ${read('cmdline').split('\0').join(' ').trim().slice(0, 300)}`;
+}
+
+/** The test file a bundle was built from (npm test's REPROBE_TEST_SOURCES), relative to the checkout. */
+function sourceOf(file: string): string {
+  try {
+    const source = (JSON.parse(readFileSync(process.env.REPROBE_TEST_SOURCES ?? '', 'utf8')) as Record<string, string>)[file];
+    return source ? relative(join(import.meta.dirname, '..', '..'), source) : file;
+  } catch {
+    return file;
+  }
+}
+
 process.once('SIGTERM', () => {
-  for (const pid of descendants(process.pid)) {
+  // What the file was waiting for when it was stopped: its pending handles and the processes it started.
+  const below = descendants(process.pid);
+  const text = `stopped at its time limit: ${sourceOf(process.argv[1])}\n  waiting on: ${process.getActiveResourcesInfo().join(', ')}\n${below.map((p) => `  ${describe(p)}\n`).join('')}`;
+  // npm test prints this file at the end of the run: node shows nothing of a stopped file's own output.
+  try {
+    if (process.env.REPROBE_TEST_STOPPED) appendFileSync(process.env.REPROBE_TEST_STOPPED, text);
+    else process.stderr.write(text);
+  } catch {
+    // Nowhere to say it: the kill below matters more.
+  }
+  for (const pid of below) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

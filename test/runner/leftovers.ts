@@ -10,7 +10,7 @@ import { dirname, join, relative } from 'node:path';
 const SHOW = 10;
 
 /** The run's folders: `tmp` for TMPDIR, `cache` for fixtures shared by the files of this run, `cpu` for the record. */
-export function runFolders(run: string): { tmp: string; cache: string; cpu: string } {
+export function runFolders(run: string): { tmp: string; cache: string; cpu: string; stopped: string } {
   const tmp = join(run, 'tmp');
   const cache = join(run, 'cache');
   mkdirSync(tmp);
@@ -19,7 +19,7 @@ export function runFolders(run: string): { tmp: string; cache: string; cpu: stri
   chmodSync(run, 0o755);
   chmodSync(tmp, 0o1777);
   chmodSync(cache, 0o1777);
-  return { tmp, cache, cpu: join(run, 'cpu.jsonl') };
+  return { tmp, cache, cpu: join(run, 'cpu.jsonl'), stopped: join(run, 'stopped.txt') };
 }
 
 /** CPU seconds by test file (own + waited-for children), from the record; files named through `sources` (bundle → file). */

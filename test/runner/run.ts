@@ -9,7 +9,7 @@
  * REPROBE_TEST_FILE_TIMEOUT_MS how long one file may run (default 20 minutes).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -93,8 +93,10 @@ async function tests(files: string[], concurrency: number): Promise<number> {
     const folders = runFolders(run);
     // One training thread unless the run asks for more: a second one costs each short fine-tune in the tests its start
     // (about 2 CPU s); test/train/parallel.test.ts trains with two on purpose.
-    const env = { ...process.env, TMPDIR: folders.tmp, REPROBE_TEST_CACHE: folders.cache, REPROBE_TEST_CPU: folders.cpu, REPROBE_TEST_CONCURRENCY: String(concurrency), REPROBE_TRAIN_THREADS: process.env.REPROBE_TRAIN_THREADS ?? '1' };
+    const env = { ...process.env, TMPDIR: folders.tmp, REPROBE_TEST_CACHE: folders.cache, REPROBE_TEST_CPU: folders.cpu, REPROBE_TEST_STOPPED: folders.stopped, REPROBE_TEST_CONCURRENCY: String(concurrency), REPROBE_TRAIN_THREADS: process.env.REPROBE_TRAIN_THREADS ?? '1' };
     const { code, sources } = await runFiles(files, concurrency, env, run);
+    // What the files stopped at their time limit were waiting for (descendants-hook.ts): node shows none of their output.
+    if (existsSync(folders.stopped)) process.stdout.write(`\n${readFileSync(folders.stopped, 'utf8')}`);
     process.stdout.write(cpuReport(cpuByFile(folders.cpu, sources, root)));
     const { left, others } = leftovers(folders.tmp);
     if (others) process.stdout.write(`\n(onnxruntime's telemetry and tsx's and torch's caches left ${others} entries in the run's temp folder, removed with it)\n`);

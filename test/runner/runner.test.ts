@@ -89,7 +89,7 @@ console.log(await cachedFixture('new', { n: 2 }, () => undefined));`;
   assert.equal(dirname(r.stdout.trim()), cache);
 });
 
-test('a file still running at REPROBE_TEST_FILE_TIMEOUT_MS fails the run, and what it started is killed: a child holding its output pipe does not hold the run', () => {
+test('a file still running at REPROBE_TEST_FILE_TIMEOUT_MS fails the run, the run says what it waited for, and what it started is killed: a child holding its output pipe does not hold the run', () => {
   const dir = scratch();
   try {
     const pidFile = join(dir, 'child.pid');
@@ -104,6 +104,9 @@ test('a file still running at REPROBE_TEST_FILE_TIMEOUT_MS fails the run, and wh
     const seconds = (Date.now() - t0) / 1000;
     assert.equal(r.status, 1, `${r.signal ?? ''} ${r.stdout}`);
     assert.match(r.stdout, /timed out after 4000ms/);
+    // What it waited for is shown: its handles, and the process it started.
+    assert.match(r.stdout, /stopped at its time limit: node_modules\/\.cache\/runner-test-\w+\/hang\.test\.ts\n {2}waiting on: .*ProcessWrap/);
+    assert.match(r.stdout, /pid \d+ \(state S, waits in \w+\): sleep 120/);
     // Its child's 120 s would have held the run that long.
     assert.ok(seconds < 60, `the run took ${seconds} s`);
     const pid = Number(readFileSync(pidFile, 'utf8'));
