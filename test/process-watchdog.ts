@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
  * from /proc, and every thread's native stack from gdb where gdb is installed (a hang in CI is then one failing test
  * with the place it waits, rather than a run killed at its time limit with nothing to show).
  */
-function describeProcess(pid: number): string {
+export function describeProcess(pid: number, gdbTimeoutMs = 60_000): string {
   const read = (f: string) => {
     try {
       return readFileSync(f, 'utf8').trim();
@@ -23,7 +23,7 @@ function describeProcess(pid: number): string {
   }
   for (const t of tasks) lines.push(`  thread ${t} ${read(`/proc/${pid}/task/${t}/comm`)}: waits in ${read(`/proc/${pid}/task/${t}/wchan`)}`);
   // gdb exits 0 even when it cannot attach (ptrace refused, the process gone): its own lines then say why.
-  const gdb = spawnSync('gdb', ['-p', String(pid), '-batch', '-nx', '-ex', 'thread apply all bt 30'], { timeout: 60_000, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const gdb = spawnSync('gdb', ['-p', String(pid), '-batch', '-nx', '-ex', 'thread apply all bt 30'], { timeout: gdbTimeoutMs, encoding: 'utf8', maxBuffer: 1 << 24 });
   const all = `${gdb.stdout ?? ''}\n${gdb.stderr ?? ''}`.split('\n');
   const stacks = all.filter((l) => /^(Thread|#)/.test(l));
   if (stacks.length) lines.push(...stacks);

@@ -2,12 +2,13 @@
  * Loaded into each test process by npm test (node --import, beside cpu-hook.ts): when node's test runner stops a file
  * at its time limit it sends SIGTERM to the file's process only, and a CLI or Python process the file started would
  * run on, holding an output pipe the run waits for. On SIGTERM every process below this one is killed first, after
- * a description of what the file was waiting for (its pending handles, those processes), which npm test prints at
- * the end of the run (REPROBE_TEST_STOPPED). Linux (/proc);
+ * a description of what the file was waiting for (its pending handles, those processes, the first six's threads and
+ * native stacks), which npm test prints at the end of the run (REPROBE_TEST_STOPPED). Linux (/proc);
  * elsewhere the process just exits.
  */
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { describeProcess } from '../process-watchdog.ts';
 
 /** The processes below `root`, from /proc's parent pids. */
 function descendants(root: number): number[] {
@@ -59,7 +60,7 @@ function sourceOf(file: string): string {
 process.once('SIGTERM', () => {
   // What the file was waiting for when it was stopped: its pending handles and the processes it started.
   const below = descendants(process.pid);
-  const text = `stopped at its time limit: ${sourceOf(process.argv[1])}\n  waiting on: ${process.getActiveResourcesInfo().join(', ')}\n${below.map((p) => `  ${describe(p)}\n`).join('')}`;
+  const text = `stopped at its time limit: ${sourceOf(process.argv[1])}\n  waiting on: ${process.getActiveResourcesInfo().join(', ')}\n${below.map((p) => `  ${describe(p)}\n`).join('')}${below.slice(0, 6).map((p) => `${describeProcess(p, 20_000)}\n`).join('')}`;
   // npm test prints this file at the end of the run: node shows nothing of a stopped file's own output.
   try {
     if (process.env.REPROBE_TEST_STOPPED) appendFileSync(process.env.REPROBE_TEST_STOPPED, text);

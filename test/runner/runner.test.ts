@@ -107,6 +107,8 @@ test('a file still running at REPROBE_TEST_FILE_TIMEOUT_MS fails the run, the ru
     // What it waited for is shown: its handles, and the process it started.
     assert.match(r.stdout, /stopped at its time limit: node_modules\/\.cache\/runner-test-\w+\/hang\.test\.ts\n {2}waiting on: .*ProcessWrap/);
     assert.match(r.stdout, /pid \d+ \(state S, waits in \w+\): sleep 120/);
+    // Its threads, and gdb's stacks of them where gdb can attach.
+    assert.match(r.stdout, /\n {2}thread \d+ sleep: waits in \w+\n(Thread 1 .*\n#0 |\(no native stacks)/);
     // Its child's 120 s would have held the run that long.
     assert.ok(seconds < 60, `the run took ${seconds} s`);
     const pid = Number(readFileSync(pidFile, 'utf8'));
