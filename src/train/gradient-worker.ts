@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTraining } from '../runtime/training-kernels.ts';
 import { tfjsBackend, type TfBackendChoice } from '../runtime/tfjs.ts';
-import { partGradients } from './gradients.ts';
+import { evalSums, partGradients } from './gradients.ts';
 import type { TrainModel } from './head.ts';
 import { gemmThreadsPer, type GradientRequest, type GradientReply, type ModelRecipe } from './parallel.ts';
 
@@ -29,6 +29,7 @@ async function answer(req: GradientRequest): Promise<Exclude<GradientReply, { er
     v.assign(t);
     t.dispose();
   });
+  if (req.kind === 'eval') return { id: req.id, grads: [], ...(await evalSums(m, req.x, req.labels, req.batchSize, req.numClasses)) };
   const x = tf.tensor(req.x, req.shape);
   try {
     const { loss, grads } = await partGradients(m, x, req.labels, req.step, req.batchRows, req.numClasses);

@@ -34,8 +34,31 @@ export async function partGradients(model: TrainModel, x: tf.Tensor, labels: Int
   return { loss, grads: total ?? [] };
 }
 
+/**
+ * A set's evaluation, or a share of it: cross-entropy summed over the rows of x (flat, each row model.inputShape) and
+ * how many rows' top logit is their class, in batches of `batchSize` rows.
+ */
+export async function evalSums(model: TrainModel, x: Float32Array, labels: Int32Array, batchSize: number, numClasses: number): Promise<{ loss: number; correct: number }> {
+  const d = model.inputShape.reduce((a, b) => a * b, 1);
+  let loss = 0;
+  let correct = 0;
+  for (let start = 0; start < labels.length; start += batchSize) {
+    const k = Math.min(batchSize, labels.length - start);
+    const y = labels.subarray(start, start + k);
+    const [l, p] = tf.tidy(() => {
+      const logits = model.logits(tf.tensor(x.subarray(start * d, (start + k) * d), [k, ...model.inputShape]));
+      return [crossEntropy(logits, y, numClasses).sum(), logits.argMax(1)];
+    });
+    loss += (await l.data())[0];
+    const pred = await p.data();
+    y.forEach((c, i) => (correct += pred[i] === c ? 1 : 0));
+    tf.dispose([l, p]);
+  }
+  return { loss, correct };
+}
+
 /** Per-example softmax cross-entropy against the classes in y (one per row of the logits). */
-export function crossEntropy(logits: tf.Tensor, y: Int32Array, numClasses: number): tf.Tensor1D {
+function crossEntropy(logits: tf.Tensor, y: Int32Array, numClasses: number): tf.Tensor1D {
   const labels = tf.oneHot(tf.tensor1d(y, 'int32'), numClasses);
   return tf.losses.softmaxCrossEntropy(labels, logits, undefined, 0, tf.Reduction.NONE) as tf.Tensor1D;
 }

@@ -5,7 +5,7 @@ import type { Checkpoint, EpochLog } from './checkpoint.ts';
 import { observe, START, type StopState } from './early-stopping.ts';
 import type { TrainModel } from './head.ts';
 import { Optimizer, type OptimizerSettings } from './optimizer.ts';
-import { crossEntropy, partGradients } from './gradients.ts';
+import { evalSums, partGradients } from './gradients.ts';
 import { GradientWorker, type ModelRecipe } from './parallel.ts';
 import type { TfBackendChoice } from '../runtime/tfjs.ts';
 
@@ -110,7 +110,7 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
           tf.dispose(grads.filter((g): g is tf.Tensor => g !== undefined));
         }
       }
-      const v = await evaluate(model, val, s.batchSize * 4, s.numClasses);
+      const v = await evaluate(model, val, s.batchSize * 4, s.numClasses, worker);
       if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new TrainingError(`The loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --learning-rate (or --weight-decay).`);
       const o = observe(stop, epoch, v.loss, s.patience);
       stop = o.state;
@@ -134,25 +134,21 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
   return { epochs: epoch, bestEpoch: stop.bestEpoch, bestValLoss: stop.bestLoss, stoppedEarly: epoch - stop.bestEpoch >= s.patience, curve, resumedAt, threads };
 }
 
-/** Mean cross-entropy and accuracy over a set, in batches. */
-async function evaluate(model: TrainModel, set: Examples, batchSize: number, numClasses: number): Promise<{ loss: number; accuracy: number }> {
+/**
+ * Mean cross-entropy and accuracy over a set, in batches. With a working second thread, it evaluates the later half at
+ * the same weights while this thread does the first (the sums' order differs, nothing else); if it fails, its half is
+ * done here.
+ */
+async function evaluate(model: TrainModel, set: Examples, batchSize: number, numClasses: number, worker?: GradientWorker): Promise<{ loss: number; accuracy: number }> {
   const n = set.y.length;
   if (n === 0) return { loss: NaN, accuracy: NaN };
   const d = model.inputShape.reduce((a, b) => a * b, 1);
-  let loss = 0;
-  let correct = 0;
-  for (let start = 0; start < n; start += batchSize) {
-    const rows = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
-    const [l, p] = tf.tidy(() => {
-      const logits = model.logits(batch(set, rows, d, model.inputShape));
-      return [crossEntropy(logits, set.y.subarray(start, start + rows.length), numClasses).sum(), logits.argMax(1)];
-    });
-    loss += (await l.data())[0];
-    const pred = await p.data();
-    rows.forEach((r, i) => (correct += pred[i] === set.y[r] ? 1 : 0));
-    tf.dispose([l, p]);
-  }
-  return { loss: loss / n, accuracy: correct / n };
+  const split = worker?.working && n >= 2 ? Math.floor(n / 2) : n;
+  const rest = () => [set.x.subarray(split * d, n * d), set.y.subarray(split)] as const;
+  const remote = split < n ? worker!.evaluate({ weights: await snapshot(model.variables), x: rest()[0].slice(), labels: rest()[1].slice(), batchSize, numClasses }) : undefined;
+  const local = await evalSums(model, set.x.subarray(0, split * d), set.y.subarray(0, split), batchSize, numClasses);
+  const other = remote ? await remote.catch(() => evalSums(model, ...rest(), batchSize, numClasses)) : { loss: 0, correct: 0 };
+  return { loss: (local.loss + other.loss) / n, accuracy: (local.correct + other.correct) / n };
 }
 
 /** Predicted classes of every row. */

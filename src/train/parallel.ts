@@ -15,9 +15,12 @@ export interface ModelRecipe {
 
 export type GradientRequest =
   | { kind: 'init'; id: number; recipe: ModelRecipe; backend: TfBackendChoice }
-  | { kind: 'step'; id: number; weights: Float32Array[]; x: Float32Array; shape: number[]; labels: Int32Array; step: number; batchRows: number; numClasses: number };
+  | { kind: 'step'; id: number; weights: Float32Array[]; x: Float32Array; shape: number[]; labels: Int32Array; step: number; batchRows: number; numClasses: number }
+  | { kind: 'eval'; id: number; weights: Float32Array[]; x: Float32Array; labels: Int32Array; batchSize: number; numClasses: number };
 
-export type GradientReply = { id: number; loss: number; grads: (Float32Array | undefined)[] } | { id: number; error: string };
+/** A step's gradients and loss share; an evaluation's summed loss and correct rows (no gradients). */
+type Answer = { loss: number; grads: (Float32Array | undefined)[]; correct?: number };
+export type GradientReply = ({ id: number } & Answer) | { id: number; error: string };
 
 /**
  * Training threads: 2 on a machine of two cores or more, else 1; REPROBE_TRAIN_THREADS=1 keeps one. On 2 idle cores
@@ -39,14 +42,15 @@ export function gemmThreadsPer(threads: number, cores = availableParallelism()):
 
 /**
  * A worker thread with its own tfjs backend and copy of the model: given the current weights and some rows of a batch,
- * it returns their gradients, which the main thread adds to its own half's before the optimizer step. Data-parallel
+ * it returns their gradients, which the main thread adds to its own half's before the optimizer step; given the
+ * weights after an epoch and half the validation rows, their summed loss and correct count (evaluate). Data-parallel
  * training on two cores, as exact as summing the passes in one thread (the sum's order differs, nothing else):
  * everything random (shuffle, augmentation) is drawn on the main thread before the batch is split, and batch norm
  * runs on its running statistics, which training never changes.
  */
 export class GradientWorker {
   private next = 0;
-  private readonly pending = new Map<number, { resolve: (r: { loss: number; grads: (Float32Array | undefined)[] }) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: Answer) => void; reject: (e: Error) => void }>();
   private failure?: Error;
   private stopped = false;
 
@@ -91,7 +95,13 @@ export class GradientWorker {
     return this.request({ kind: 'step', id: 0, ...r }, [r.x, ...r.weights].map((a) => a.buffer as ArrayBuffer));
   }
 
-  private request(req: GradientRequest, transfer: ArrayBuffer[] = []): Promise<{ loss: number; grads: (Float32Array | undefined)[] }> {
+  /** Cross-entropy summed over the rows in x and how many it classifies right, at these weights (evalSums); x and the weights move to the thread. */
+  async evaluate(r: Omit<Extract<GradientRequest, { kind: 'eval' }>, 'kind' | 'id'>): Promise<{ loss: number; correct: number }> {
+    const a = await this.request({ kind: 'eval', id: 0, ...r }, [r.x, ...r.weights].map((w) => w.buffer as ArrayBuffer));
+    return { loss: a.loss, correct: a.correct ?? 0 };
+  }
+
+  private request(req: GradientRequest, transfer: ArrayBuffer[] = []): Promise<Answer> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.next++;
     return new Promise((resolve, reject) => {
