@@ -1,5 +1,6 @@
 // Worker-thread body of train/parallel.ts: its own tfjs (and wasm heap), its own copy of the model built from a recipe,
-// and per request the gradients of some rows of a batch at the weights the main thread sends.
+// and per request, at the weights the main thread sends, the gradients of some rows of a batch or the summed loss and
+// correct count of some validation rows.
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTraining } from '../runtime/training-kernels.ts';

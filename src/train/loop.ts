@@ -27,7 +27,8 @@ export interface TrainSettings {
   microBatch?: number;
   /**
    * Where set, a worker thread builds the same model from this recipe and computes half of each batch's gradients
-   * (see GradientWorker): the batch is split at a pass boundary, or in two when it is one pass.
+   * (see GradientWorker): the batch is split at a pass boundary, or in two when it is one pass; and the later half of
+   * each epoch's validation rows.
    */
   secondThread?: { recipe: ModelRecipe; backend: TfBackendChoice };
   /** Transforms each training batch (augmentation), drawing from a generator seeded by (seed, epoch). */
@@ -110,7 +111,8 @@ export async function trainModel(model: TrainModel, train: Examples, val: Exampl
           tf.dispose(grads.filter((g): g is tf.Tensor => g !== undefined));
         }
       }
-      const v = await evaluate(model, val, s.batchSize * 4, s.numClasses, worker);
+      // Validation in passes no larger than training's: the forward pass keeps its activations until the pass ends.
+      const v = await evaluate(model, val, Math.min(s.batchSize * 4, s.microBatch ?? Infinity), s.numClasses, worker);
       if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) throw new TrainingError(`The loss became ${Number.isFinite(lossSum) ? v.loss : lossSum / n} at epoch ${epoch}; try a lower --learning-rate (or --weight-decay).`);
       const o = observe(stop, epoch, v.loss, s.patience);
       stop = o.state;

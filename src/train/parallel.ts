@@ -98,7 +98,8 @@ export class GradientWorker {
   /** Cross-entropy summed over the rows in x and how many it classifies right, at these weights (evalSums); x and the weights move to the thread. */
   async evaluate(r: Omit<Extract<GradientRequest, { kind: 'eval' }>, 'kind' | 'id'>): Promise<{ loss: number; correct: number }> {
     const a = await this.request({ kind: 'eval', id: 0, ...r }, [r.x, ...r.weights].map((w) => w.buffer as ArrayBuffer));
-    return { loss: a.loss, correct: a.correct ?? 0 };
+    if (a.correct === undefined) throw new TrainingError('The second training thread answered an evaluation without its correct count.');
+    return { loss: a.loss, correct: a.correct };
   }
 
   private request(req: GradientRequest, transfer: ArrayBuffer[] = []): Promise<Answer> {

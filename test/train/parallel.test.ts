@@ -64,7 +64,7 @@ test("a worker's gradients of some rows equal this thread's at the weights it is
   }
 });
 
-async function trainTiny(secondThread?: ModelRecipe): Promise<{ curve: { train_loss: number; val_loss: number }[]; weights: number[][]; threads: number }> {
+async function trainTiny(secondThread?: ModelRecipe, maxEpochs = 2): Promise<{ curve: { train_loss: number; val_loss: number; val_accuracy: number }[]; weights: number[][]; threads: number }> {
   const model = await tinyConvModel(CLASSES, 7);
   try {
     const out = await trainModel(model, examples(22, 11), examples(6, 12), {
@@ -72,7 +72,7 @@ async function trainTiny(secondThread?: ModelRecipe): Promise<{ curve: { train_l
       batchSize: 8, // batches of 8, 8, 6: 4, 4 and 3 passes
       microBatch: 2,
       patience: 5,
-      maxEpochs: 2,
+      maxEpochs,
       numClasses: CLASSES,
       seed: 4,
       ...(secondThread ? { secondThread: { recipe: secondThread, backend: 'wasm' as const } } : {}),
@@ -87,6 +87,7 @@ function assertSameTraining(one: Awaited<ReturnType<typeof trainTiny>>, two: Awa
   one.curve.forEach((l, e) => {
     assert.ok(Math.abs(l.train_loss - two.curve[e].train_loss) < 1e-4, `epoch ${e + 1} train loss ${l.train_loss} vs ${two.curve[e].train_loss}`);
     assert.ok(Math.abs(l.val_loss - two.curve[e].val_loss) < 1e-4, `epoch ${e + 1} val loss`);
+    assert.equal(l.val_accuracy, two.curve[e].val_accuracy, `epoch ${e + 1} val accuracy`);
   });
   one.weights.forEach((w, i) => {
     const diff = Math.max(...w.map((v, j) => Math.abs(v - two.weights[i][j])));
@@ -96,19 +97,19 @@ function assertSameTraining(one: Awaited<ReturnType<typeof trainTiny>>, two: Awa
 
 test('a training thread that breaks mid-run, in a batch or in its half of the validation, leaves its rows to the main thread: one warning, the same training', async () => {
   await wasm();
-  const one = await trainTiny();
-  // The worker's passes: 2 of each batch's 4, 4 and 3, of 2 rows each; its 5th throws in the third batch. Its only pass
-  // of 3 rows is its half of the 6 validation rows.
-  for (const args of [[4], [0, 3]]) {
+  // The worker's passes in an epoch: 2 of each batch's 4, 4 and 3 (passes of 2 rows; the third batch's 2 and 1). Its 5th
+  // throws in the third batch; after its 6th, the next is its half of the validation, the run's last with one epoch.
+  for (const [failAfter, epochs] of [[4, 2], [6, 1]]) {
+    const one = await trainTiny(undefined, epochs);
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.message);
     process.on('warning', onWarning);
     try {
-      const broken = await trainTiny({ ...recipe, export: 'flakyTinyConvModel', args: [CLASSES, 7, ...args] });
+      const broken = await trainTiny({ ...recipe, export: 'flakyTinyConvModel', args: [CLASSES, 7, failAfter] }, epochs);
       assertSameTraining(one, broken);
       assert.equal(broken.threads, 1, 'the outcome names one thread: the second did not train every batch');
       await new Promise((r) => setImmediate(r));
-      assert.equal(warnings.filter((w) => /training thread failed: .*broke on purpose.*main thread only/.test(w)).length, 1, `flaky ${args.join(', ')}: ${warnings.join('\n')}`);
+      assert.equal(warnings.filter((w) => /training thread failed: .*broke on purpose.*main thread only/.test(w)).length, 1, `failing after ${failAfter} passes: ${warnings.join('\n')}`);
     } finally {
       process.off('warning', onWarning);
     }
