@@ -145,12 +145,12 @@ async function evaluate(model: TrainModel, set: Examples, batchSize: number, num
   const n = set.y.length;
   if (n === 0) return { loss: NaN, accuracy: NaN };
   const d = model.inputShape.reduce((a, b) => a * b, 1);
-  const split = worker?.working && n >= 2 ? Math.floor(n / 2) : n;
-  const rest = () => [set.x.subarray(split * d, n * d), set.y.subarray(split)] as const;
+  const split = worker?.working && n >= 2 ? splitAt(n) : n;
+  const [restX, restY] = [set.x.subarray(split * d), set.y.subarray(split)];
   // Its failure is handled at once (undefined), not only once this thread's half is done: no unhandled rejection.
-  const remote = split < n ? worker!.evaluate({ weights: await snapshot(model.variables), x: rest()[0].slice(), labels: rest()[1].slice(), batchSize, numClasses }).catch(() => undefined) : undefined;
+  const remote = split < n ? worker!.evaluate({ weights: await snapshot(model.variables), x: restX.slice(), labels: restY.slice(), batchSize, numClasses }).catch(() => undefined) : undefined;
   const local = await evalSums(model, set.x.subarray(0, split * d), set.y.subarray(0, split), batchSize, numClasses);
-  const other = split < n ? ((await remote) ?? (await evalSums(model, ...rest(), batchSize, numClasses))) : { loss: 0, correct: 0 };
+  const other = split < n ? ((await remote) ?? (await evalSums(model, restX, restY, batchSize, numClasses))) : { loss: 0, correct: 0 };
   return { loss: (local.loss + other.loss) / n, accuracy: (local.correct + other.correct) / n };
 }
 
@@ -191,17 +191,17 @@ async function batchGradients(model: TrainModel, x: tf.Tensor, labels: Int32Arra
     first.dispose();
   }
   const r = await remote;
-  const other = r
-    ? { loss: r.loss, grads: r.grads.map((g, i) => (g ? tf.tensor(g, model.variables[i].shape) : undefined)) }
-    : // The thread failed (its warning is out): its rows here, at the same weights (the optimizer has not stepped).
-      await (async () => {
-        const later = x.slice(split, n - split);
-        try {
-          return await partGradients(model, later, labels.subarray(split), step, n, numClasses);
-        } finally {
-          later.dispose();
-        }
-      })();
+  let other: { loss: number; grads: (tf.Tensor | undefined)[] };
+  if (r) other = { loss: r.loss, grads: r.grads.map((g, i) => (g ? tf.tensor(g, model.variables[i].shape) : undefined)) };
+  else {
+    // The thread failed (its warning is out): its rows here, at the same weights (the optimizer has not stepped).
+    const later = x.slice(split, n - split);
+    try {
+      other = await partGradients(model, later, labels.subarray(split), step, n, numClasses);
+    } finally {
+      later.dispose();
+    }
+  }
   const grads = local.grads.map((g, i) => {
     const o = other.grads[i];
     if (!g || !o) return g ?? o;
