@@ -8,7 +8,7 @@
  */
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { describeProcess } from '../process-watchdog.ts';
+import { describeProcess, procStat } from '../process-watchdog.ts';
 
 /** The processes below `root`, from /proc's parent pids. */
 function descendants(root: number): number[] {
@@ -20,31 +20,13 @@ function descendants(root: number): number[] {
     return [];
   }
   for (const e of entries) {
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      // After the command name (which may hold spaces): state, then the parent's pid.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
-    } catch {
-      // Gone meanwhile.
-    }
+    // A process gone meanwhile reads as '?': parent NaN, no one's child.
+    const ppid = Number(procStat(e)[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
   }
   const out: number[] = [];
   for (let level = children.get(root) ?? []; level.length; level = level.flatMap((p) => children.get(p) ?? [])) out.push(...level);
   return out;
-}
-
-/** A process's command line, state and kernel wait, from /proc. */
-function describe(pid: number): string {
-  const read = (f: string) => {
-    try {
-      return readFileSync(`/proc/${pid}/${f}`, 'utf8');
-    } catch {
-      return '?';
-    }
-  };
-  const stat = read('stat');
-  return `pid ${pid} (state ${stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)}, waits in ${read('wchan')}): ${read('cmdline').split('\0').join(' ').trim().slice(0, 300)}`;
 }
 
 /** The test file a bundle was built from (npm test's REPROBE_TEST_SOURCES), relative to the checkout. */
@@ -60,7 +42,7 @@ function sourceOf(file: string): string {
 process.once('SIGTERM', () => {
   // What the file was waiting for when it was stopped: its pending handles and the processes it started.
   const below = descendants(process.pid);
-  const text = `stopped at its time limit: ${sourceOf(process.argv[1])}\n  waiting on: ${process.getActiveResourcesInfo().join(', ')}\n${below.map((p) => `  ${describe(p)}\n`).join('')}${below.slice(0, 6).map((p) => `${describeProcess(p, 20_000)}\n`).join('')}`;
+  const text = `stopped at its time limit: ${sourceOf(process.argv[1])}\n  waiting on: ${process.getActiveResourcesInfo().join(', ')}\n${below.map((p, i) => `  ${describeProcess(p, i < 6 ? 20_000 : 0)}\n`).join('')}`;
   // npm test prints this file at the end of the run: node shows nothing of a stopped file's own output.
   try {
     if (process.env.REPROBE_TEST_STOPPED) appendFileSync(process.env.REPROBE_TEST_STOPPED, text);
