@@ -3,7 +3,8 @@
 // frozen prefix recomputed every epoch), on 147 train + 42 val images: MobileNetV2 head, last:2 and all, and
 // InceptionV3 last:1 (INCEPTION=0 skips it). Each case runs in its own process on both sides, so that its peak memory
 // (RSS) is its own; ONLY=<model id or 'id mode'> picks cases. Prints seconds per epoch, wall time to EPOCHS epochs (reprobe's includes computing the prefix
-// once), the ratios and the peaks. Goals (issue 30): all >= 1x PyTorch per epoch, last:2 >= 4x, head >= 10x.
+// once), the ratios and the peaks. Goals (issue 30): all >= 1x PyTorch per epoch, last:2 >= 4x, head >= 10x, on AVX-512
+// and on AVX2-only CPUs (an AVX-512 host times the latter as tools/avx2-native.sh npm run bench:finetune).
 // Needs Debian python3-torch and python3-torchvision (installed here with apt-get when missing and run as root).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { tfjsBackend } from '../src/runtime/tfjs.ts';
 import type { KerasCard } from '../src/backbones/types.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { extractFeatures } from '../src/features/extract.ts';
+import { hardwareSummary } from '../src/results/hardware.ts';
 import { headModel } from '../src/train/head.ts';
 import { kerasTrainModel, nsfwjsTrainRecipe } from '../src/finetune/keras-model.ts';
 import { trainModel } from '../src/train/loop.ts';
@@ -95,6 +97,9 @@ if (child) {
   const all: [string, string][] = [['mobilenet-v2', 'head'], ['mobilenet-v2', 'last:2'], ['mobilenet-v2', 'all'], ...(process.env.INCEPTION === '0' ? [] : [['inception-v3', 'last:1'] as [string, string]])];
   // ONLY="inception-v3 last:1" (or a model id) runs the matching cases alone.
   const cases = all.filter(([id, mode]) => !process.env.ONLY || `${id} ${mode}`.startsWith(process.env.ONLY));
+  const hw = hardwareSummary();
+  // Under tools/avx2-native.sh both sides (this process, its children, PyTorch) see a CPU without AVX-512 or VNNI.
+  console.log(`CPU: ${hw.cpu}, ${hw.cores} cores; kernels may use: ${hw.features.join(' ')}${hw.features.includes('avx512f') ? '' : ' (AVX2-only kernels on both sides)'}`);
   console.log(`tfjs backend: ${await tfjsBackend()}; ${EPOCHS} epochs of 147 train + 42 val images, batch 16, Adam lr 1e-5 (all and InceptionV3: 2 epochs each, projected)`);
   console.log('model        mode    reprobe prefix_s  epoch_s  wall_s micro thr matmul               peak_MiB | pytorch epoch_s  wall_s peak_MiB | wall ratio  epoch ratio');
   for (const [id, mode] of cases) {

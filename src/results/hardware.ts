@@ -31,6 +31,14 @@ export function parseCpuinfo(text: string): { cpu: string | null; features: stri
   return { cpu: field('model name') || null, features: [...KERNEL_FEATURES.filter((f) => flags.has(f)), ...amx] };
 }
 
+/**
+ * The features a process can use: under tools/avx2-native.sh (its cpuid-avx2 library mapped in, as /proc/self/maps
+ * shows) the process's libraries see no AVX-512, VNNI or AMX, so its records name the kernels it could run.
+ */
+export function usableFeatures(features: string[], maps: string): string[] {
+  return /\/cpuid-avx2-[0-9a-f]+\.so$/m.test(maps) ? features.filter((f) => !/^(avx512|avx_vnni|amx_)/.test(f)) : features;
+}
+
 let cached: Hardware | undefined;
 
 /** This machine, read once per process: CPU model, logical cores, kernel-relevant extensions, memory, OS, GPU. */
@@ -45,7 +53,7 @@ function measure(): Hardware {
   return {
     cpu: info.cpu ?? list[0]?.model?.trim() ?? 'unknown',
     cores: Math.max(1, list.length),
-    features: info.features,
+    features: usableFeatures(info.features, platform() === 'linux' ? readText('/proc/self/maps') : ''),
     memory_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     os: `${platform()} ${release()} ${arch()}`,
     gpu: nvidiaGpus(),

@@ -88,10 +88,11 @@ export function gemmModel(opt: { transA?: boolean; transB?: boolean; bias?: bool
 export interface IoSpec {
   name: string;
   dims: (number | string)[];
-  type?: 'float32' | 'float64' | 'int64';
+  type?: keyof typeof ELEM_TYPES;
 }
 
-const ELEM_TYPES = { float32: onnx.TensorProto.DataType.FLOAT, float64: onnx.TensorProto.DataType.DOUBLE, int64: onnx.TensorProto.DataType.INT64 };
+const T = onnx.TensorProto.DataType;
+const ELEM_TYPES = { float32: T.FLOAT, float64: T.DOUBLE, int64: T.INT64, int32: T.INT32, uint8: T.UINT8, int8: T.INT8 };
 
 function attribute_(name: string, v: Attr) {
   const T = onnx.AttributeProto.AttributeType;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { platform } from 'node:os';
 import { test } from 'node:test';
-import { hardwareSummary, parseCpuinfo } from '../../src/results/hardware.ts';
+import { hardwareSummary, parseCpuinfo, usableFeatures } from '../../src/results/hardware.ts';
 
 // Excerpts of real /proc/cpuinfo files (two logical CPUs each, trimmed to the lines that matter plus some noise).
 const cpu = (model: string | null, flagsLine: string) =>
@@ -38,6 +38,13 @@ test('cpuinfo of an AVX-512 VNNI machine: avx512f, avx512bw and avx512_vnni on t
     cpu: 'Intel(R) Xeon(R) Platinum 8280 CPU @ 2.70GHz',
     features: ['sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512_vnni'],
   });
+});
+
+test('under tools/avx2-native.sh (its library in the memory map) the features lose AVX-512, VNNI and AMX; otherwise all stay', () => {
+  const all = parseCpuinfo(SAPPHIRE_RAPIDS).features;
+  const maps = (lib: string) => `7f3c1a000000-7f3c1a001000 r--p 00000000 08:01 1234 /usr/lib/x86_64-linux-gnu/libc.so.6\n7f3c1b000000-7f3c1b001000 r-xp 00001000 08:01 5678 ${lib}\n`;
+  assert.deepEqual(usableFeatures(all, maps('/repo/node_modules/.cache/reprobe/cpuid-avx2-4624236e85e05fbe.so')), ['sse4_2', 'avx', 'avx2', 'fma', 'f16c']);
+  assert.deepEqual(usableFeatures(all, maps('/usr/lib/x86_64-linux-gnu/libm.so.6')), all);
 });
 
 test('cpuinfo with AMX and AVX-VNNI: every amx_* flag, sorted, after the listed ones', () => {
