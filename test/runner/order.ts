@@ -18,8 +18,9 @@ function fileTimes(): Record<string, number> {
 
 /** Merge this run's times (milliseconds by file) into the kept ones. */
 export function recordFileTimes(ms: Map<string, number>): void {
-  const all = fileTimes();
-  for (const [f, t] of ms) all[f] = Math.round(t) / 1000;
+  // Only this checkout's test files: runner.test.ts's own runs time files under node_modules/.cache, which would pile up.
+  const all = Object.fromEntries(Object.entries(fileTimes()).filter(([f]) => f.startsWith('test/')));
+  for (const [f, t] of ms) if (f.startsWith('test/')) all[f] = Math.round(t) / 1000;
   mkdirSync(join(FILE, '..'), { recursive: true });
   const tmp = `${FILE}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(all, null, 1));

@@ -43,7 +43,8 @@ function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, passThrough: 
 /** The checks one after another (each is short); the first failure stops them. */
 async function checks(): Promise<{ name: string; code: number; out: string } | undefined> {
   const list: [string, string[]][] = [
-    ['tsc', ['--noEmit', '-p', '.']],
+    // Incremental: a rerun checks what changed since the last (14 -> 4 CPU s here); its state lives in node_modules/.cache.
+    ['tsc', ['--noEmit', '-p', '.', '--incremental', '--tsBuildInfoFile', join(root, 'node_modules', '.cache', 'reprobe', 'tsc.tsbuildinfo')]],
     ['depcruise', ['src', '--config', '.dependency-cruiser.cjs']],
     ['knip', []],
   ];
