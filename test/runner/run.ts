@@ -9,9 +9,9 @@
  * REPROBE_TEST_FILE_TIMEOUT_MS how long one file may run (default 20 minutes).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundle } from '../../bin/bundle.mjs';
 import { cpuByFile, cpuReport, leftovers, runFolders } from './leftovers.ts';
@@ -42,17 +42,27 @@ function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, passThrough: 
 
 /** The checks one after another (each is short); the first failure stops them. */
 async function checks(): Promise<{ name: string; code: number; out: string } | undefined> {
+  // tsc is incremental: a rerun checks what changed since the last (14 -> 4 CPU s here). It works on a copy of the kept
+  // state, which replaces it whole when tsc ends: a run killed meanwhile, or one beside it, cannot leave it half written.
+  const kept = join(root, 'node_modules', '.cache', 'reprobe', 'tsc.tsbuildinfo');
+  const state = `${kept}.tmp-${process.pid}`;
+  mkdirSync(dirname(kept), { recursive: true });
+  if (existsSync(kept)) copyFileSync(kept, state);
   const list: [string, string[]][] = [
-    // Incremental: a rerun checks what changed since the last (14 -> 4 CPU s here); its state lives in node_modules/.cache.
-    ['tsc', ['--noEmit', '-p', '.', '--incremental', '--tsBuildInfoFile', join(root, 'node_modules', '.cache', 'reprobe', 'tsc.tsbuildinfo')]],
+    ['tsc', ['--noEmit', '-p', '.', '--incremental', '--tsBuildInfoFile', state]],
     ['depcruise', ['src', '--config', '.dependency-cruiser.cjs']],
     ['knip', []],
   ];
-  for (const [name, args] of list) {
-    const r = await exec(bin(name), args, process.env, false);
-    if (r.code !== 0) return { name, ...r };
+  try {
+    for (const [name, args] of list) {
+      const r = await exec(bin(name), args, process.env, false);
+      if (name === 'tsc' && existsSync(state)) renameSync(state, kept);
+      if (r.code !== 0) return { name, ...r };
+    }
+    return undefined;
+  } finally {
+    rmSync(state, { force: true });
   }
-  return undefined;
 }
 
 /**
