@@ -7,6 +7,7 @@
 // and on AVX2-only CPUs (an AVX-512 host times the latter as tools/avx2-native.sh npm run bench:finetune).
 // Needs Debian python3-torch and python3-torchvision (installed here with apt-get when missing and run as root).
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kerasBlocks } from '../src/backbones/keras/blocks.ts';
 import { loadNsfwjsModel } from '../src/backbones/keras/nsfwjs-files.ts';
@@ -99,7 +100,8 @@ if (child) {
   const cases = all.filter(([id, mode]) => !process.env.ONLY || `${id} ${mode}`.startsWith(process.env.ONLY));
   const hw = hardwareSummary();
   // Under tools/avx2-native.sh both sides (this process, its children, PyTorch) see a CPU without AVX-512 or VNNI.
-  console.log(`CPU: ${hw.cpu}, ${hw.cores} cores; kernels may use: ${hw.features.join(' ')}${hw.features.includes('avx512f') ? '' : ' (AVX2-only kernels on both sides)'}`);
+  const masked = /\/cpuid-avx2-\w+\.so$/m.test(readFileSync('/proc/self/maps', 'utf8'));
+  console.log(`CPU: ${hw.cpu}, ${hw.cores} cores; kernels may use: ${hw.features.join(' ')}${masked ? ' (CPUID masked by tools/avx2-native.sh, on both sides)' : ''}`);
   console.log(`tfjs backend: ${await tfjsBackend()}; ${EPOCHS} epochs of 147 train + 42 val images, batch 16, Adam lr 1e-5 (all and InceptionV3: 2 epochs each, projected)`);
   console.log('model        mode    reprobe prefix_s  epoch_s  wall_s micro thr matmul               peak_MiB | pytorch epoch_s  wall_s peak_MiB | wall ratio  epoch ratio');
   for (const [id, mode] of cases) {

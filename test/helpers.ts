@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { seeded } from '../src/util/rng.ts';
 import { matrix, type Matrix } from '../src/util/matrix.ts';
@@ -56,4 +56,17 @@ export function unprivileged(): { uid?: number; gid?: number } | undefined {
   const bin = join(import.meta.dirname, '..', 'bin', 'reprobe.mjs');
   const r = spawnSync(process.execPath, [bin, '--version'], { ...opt, encoding: 'utf8', env: { ...process.env, HOME: tmpdir() } });
   return r.status === 0 ? opt : undefined;
+}
+
+/**
+ * Remove `dir`, a temp folder of test entries inside the checkout, and the bundles bin/bundle.mjs made of them: those
+ * are named after their entry's path, which never recurs, so bundle()'s pruning of a name's older versions never
+ * reaches them and every run would add its own.
+ */
+export function removeEntriesAndBundles(dir: string): void {
+  const root = join(import.meta.dirname, '..');
+  const prefix = `${relative(root, dir).replace(/[^\w.-]+/g, '-')}-`;
+  const cache = join(root, 'node_modules', '.cache', 'reprobe');
+  for (const f of existsSync(cache) ? readdirSync(cache) : []) if (f.startsWith(prefix)) rmSync(join(cache, f), { force: true });
+  rmSync(dir, { recursive: true, force: true });
 }

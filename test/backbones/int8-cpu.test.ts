@@ -7,17 +7,17 @@ import { bundle } from '../../bin/bundle.mjs';
 import { quantizeDynamic } from '../../src/runtime/quantize.ts';
 import { seeded } from '../../src/util/rng.ts';
 import { tinyVit } from '../fixtures/onnx-fixtures.ts';
+import { avx2NativeSkip, avx2Tool } from '../fixtures/avx2-native.ts';
 import { tempDir } from '../helpers.ts';
 
 /**
  * The README's "with 7 bits the integer products, and so the outputs, are the same on every CPU": the int8 files run
  * on the host and on an AVX2-only CPU (no AVX-512, no VNNI: onnxruntime's other int8 kernel family). That CPU is this
- * one with CPUID masked (tools/avx2-native.sh) where CPUID can fault and gcc is present, natively; else qemu's
+ * one with CPUID masked (tools/avx2-native.sh) where that can run and hides something, natively; else qemu's
  * emulated Haswell, which qemu-user gives (installed with apt-get when missing and this runs as root; otherwise the test
  * skips, saying why).
  */
-const native = /\bcpuid_fault\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && spawnSync('gcc', ['--version']).status === 0;
-const avx2Tool = join(import.meta.dirname, '..', '..', 'tools', 'avx2-native.sh');
+const native = process.arch === 'x64' && avx2NativeSkip() === false;
 function qemu(): string | undefined {
   const has = () => spawnSync('qemu-x86_64', ['--version']).status === 0;
   if (native || has()) return undefined;

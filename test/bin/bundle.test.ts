@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { bundle } from '../../bin/bundle.mjs';
+import { removeEntriesAndBundles } from '../helpers.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const bin = join(root, 'bin', 'reprobe.mjs');
@@ -39,7 +40,7 @@ test('a bundle is rebuilt when a module it imports changes, each module keeps it
     assert.notEqual(second, first);
     assert.equal(JSON.parse(output(second))[0], 'second');
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeEntriesAndBundles(dir);
   }
 });
 
@@ -66,7 +67,7 @@ test('a bundle whose inputs keep their size and mtime is not rebuilt; a change o
     assert.notEqual(second, first);
     assert.equal(output(second).trim(), 'bbbb');
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeEntriesAndBundles(dir);
   }
 });
 

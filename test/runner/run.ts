@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundle } from '../../bin/bundle.mjs';
 import { cpuByFile, cpuReport, leftovers, runFolders } from './leftovers.ts';
@@ -29,14 +29,14 @@ function testFiles(dir = join(root, 'test')): string[] {
 }
 
 /** Run a command; resolves to its exit code, with its output collected (or passed through). */
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, passThrough: boolean): Promise<{ code: number; out: string }> {
+function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, passThrough: boolean): Promise<{ code: number; out: string; signal?: NodeJS.Signals }> {
   return new Promise((done) => {
     const child = spawn(cmd, args, { cwd: root, env, stdio: passThrough ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', (err) => done({ code: 1, out: `${out}${err.message}\n` }));
-    child.on('close', (code, signal) => done({ code: code ?? (signal ? 1 : 0), out }));
+    child.on('close', (code, signal) => done({ code: code ?? (signal ? 1 : 0), out, ...(signal ? { signal } : {}) }));
   });
 }
 
@@ -47,6 +47,7 @@ async function checks(): Promise<{ name: string; code: number; out: string } | u
   const kept = join(root, 'node_modules', '.cache', 'reprobe', 'tsc.tsbuildinfo');
   const state = `${kept}.tmp-${process.pid}`;
   mkdirSync(dirname(kept), { recursive: true });
+  removeDeadCopies(kept);
   if (existsSync(kept)) copyFileSync(kept, state);
   const list: [string, string[]][] = [
     ['tsc', ['--noEmit', '-p', '.', '--incremental', '--tsBuildInfoFile', state]],
@@ -56,13 +57,28 @@ async function checks(): Promise<{ name: string; code: number; out: string } | u
   try {
     for (const [name, args] of list) {
       const r = await exec(bin(name), args, process.env, false);
-      if (name === 'tsc' && existsSync(state)) renameSync(state, kept);
+      // Kept only from a tsc that ended by itself (0: no errors, 1-2: errors found), not from one killed mid-write.
+      if (name === 'tsc' && !r.signal && r.code <= 2 && existsSync(state)) renameSync(state, kept);
       if (r.code !== 0) return { name, ...r };
     }
     return undefined;
   } finally {
     rmSync(state, { force: true });
   }
+}
+
+/** Remove the copies of `kept` (`kept`.tmp-PID) whose run died before its finally did. */
+function removeDeadCopies(kept: string): void {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  const prefix = `${basename(kept)}.tmp-`;
+  for (const f of readdirSync(dirname(kept))) if (f.startsWith(prefix) && !alive(Number(f.slice(prefix.length)))) rmSync(join(dirname(kept), f), { force: true });
 }
 
 /**

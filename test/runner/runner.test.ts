@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
-import { tempDir } from '../helpers.ts';
+import { removeEntriesAndBundles, tempDir } from '../helpers.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const runner = join(root, 'test', 'runner', 'run.ts');
@@ -40,7 +40,7 @@ test('a run fails naming what a test leaves in its temp folder; tempDir() folder
     assert.equal(litter.status, 1, litter.stdout);
     assert.match(litter.stdout, /The tests left 1 entry in their temp folder[^\n]*\n {2}left-behind-\w+\/ \(0 entries\)/);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeEntriesAndBundles(dir);
   }
 });
 
@@ -123,6 +123,6 @@ test('a file still running at REPROBE_TEST_FILE_TIMEOUT_MS fails the run, the ru
     };
     assert.ok(['gone', 'Z'].includes(state()), `sleep (pid ${pid}) is still running (state ${state()})`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeEntriesAndBundles(dir);
   }
 });

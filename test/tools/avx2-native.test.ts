@@ -3,16 +3,14 @@
 // handling (V8's wasm bounds traps, the default action) still works.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { avx2NativeSkip, avx2Tool as tool } from '../fixtures/avx2-native.ts';
 import { tempDir } from '../helpers.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const tool = join(root, 'tools', 'avx2-native.sh');
-const hasGcc = spawnSync('gcc', ['--version']).status === 0;
-const faults = process.platform === 'linux' && process.arch === 'x64' && /\bcpuid_fault\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-const skip = !faults ? 'needs an x86-64 Linux CPU with cpuid_fault' : !hasGcc ? 'needs gcc' : false;
+const skip = avx2NativeSkip();
 
 // CPUID leaf 1 ECX and leaf 7's registers (subleaves 0 and 1), as cpuid.h's __cpuid_count returns them.
 const CHECK_C = `#include <cpuid.h>
@@ -33,7 +31,11 @@ test('under tools/avx2-native.sh CPUID has no AVX-512 and no VNNI, and keeps AVX
   writeFileSync(join(dir, 'check.c'), CHECK_C);
   execFileSync('gcc', ['-O1', '-o', join(dir, 'check'), join(dir, 'check.c')]);
   const plain = JSON.parse(execFileSync(join(dir, 'check'), { encoding: 'utf8' })) as Regs;
-  const masked = JSON.parse(execFileSync(tool, [join(dir, 'check')], { encoding: 'utf8' })) as Regs;
+  const run = spawnSync(tool, [join(dir, 'check')], { encoding: 'utf8', env: { ...process.env, CPUID_AVX2_VERBOSE: '1' } });
+  assert.equal(run.status, 0, run.stderr);
+  // Each of the three CPUIDs faulted and was answered by the library.
+  assert.match(run.stderr, /cpuid-avx2: \d+: 3 CPUID instructions answered/);
+  const masked = JSON.parse(run.stdout) as Regs;
   // Bit positions: Intel SDM vol. 2A, CPUID, "Structured Extended Feature Flags" (leaf 7).
   for (const [name, reg, i] of [['AVX512F', 'l7ebx', 16], ['AVX512DQ', 'l7ebx', 17], ['AVX512CD', 'l7ebx', 28], ['AVX512BW', 'l7ebx', 30], ['AVX512VL', 'l7ebx', 31], ['AVX512_VNNI', 'l7ecx', 11], ['AVX512_VBMI', 'l7ecx', 1], ['AVX512_FP16', 'l7edx', 23], ['AVX-VNNI', 'l71eax', 4], ['AVX512_BF16', 'l71eax', 5]] as const)
     assert.equal(bit(masked[reg], i), 0, `${name} still reported`);
@@ -75,4 +77,47 @@ test("a record's hardware made under tools/avx2-native.sh names no AVX-512 or VN
   const features = JSON.parse(execFileSync(tool, [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })) as string[];
   assert.ok(features.includes('avx2'), features.join(' '));
   assert.deepEqual(features.filter((f) => /avx512|vnni|amx/.test(f)), []);
+});
+
+// A program's own SIGSEGV handling, run natively and under the tool: an ignored sent SIGSEGV, a handler (SA_RESETHAND:
+// the second SIGSEGV kills), each followed by a CPUID.
+const SIGNALS_C = `#include <cpuid.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+static int hits;
+static void handler(int s) { (void)s; hits++; }
+int main(int argc, char **argv) {
+  unsigned a, b, c, d;
+  (void)argc;
+  if (argv[1][0] == 'i') { signal(SIGSEGV, SIG_IGN); kill(getpid(), SIGSEGV); }
+  if (argv[1][0] == 'h') { signal(SIGSEGV, handler); raise(SIGSEGV); raise(SIGSEGV); }
+  if (argv[1][0] == 'r') {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGSEGV, &sa, 0);
+    raise(SIGSEGV);
+    printf("hits %d\\n", hits);
+    fflush(stdout);
+    raise(SIGSEGV);
+  }
+  __cpuid_count(0, 0, a, b, c, d);
+  printf("hits %d, alive\\n", hits);
+  return 0;
+}`;
+
+test("under tools/avx2-native.sh a program's own SIGSEGV handling (ignored, a handler, SA_RESETHAND) behaves as without it", { skip }, () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'signals.c'), SIGNALS_C);
+  execFileSync('gcc', ['-O1', '-o', join(dir, 'signals'), join(dir, 'signals.c')]);
+  for (const mode of ['i', 'h', 'r']) {
+    const plain = spawnSync(join(dir, 'signals'), [mode], { encoding: 'utf8' });
+    const masked = spawnSync(tool, [join(dir, 'signals'), mode], { encoding: 'utf8' });
+    assert.deepEqual([masked.stdout, masked.status, masked.signal], [plain.stdout, plain.status, plain.signal], `mode ${mode}`);
+  }
+  // What the kernel does natively, written out: the ignored one and the handler survive, SA_RESETHAND's second kills.
+  assert.equal(spawnSync(join(dir, 'signals'), ['r'], { encoding: 'utf8' }).signal, 'SIGSEGV');
 });
