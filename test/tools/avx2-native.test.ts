@@ -79,12 +79,15 @@ test("a record's hardware made under tools/avx2-native.sh names no AVX-512 or VN
   assert.deepEqual(features.filter((f) => /avx512|vnni|amx/.test(f)), []);
 });
 
-// A program's own SIGSEGV handling, run natively and under the tool: an ignored sent SIGSEGV, a handler (SA_RESETHAND:
-// the second SIGSEGV kills), each followed by a CPUID.
-const SIGNALS_C = `#include <cpuid.h>
+// A program's own SIGSEGV handling, run natively and under the tool: an ignored sent SIGSEGV, a handler (SA_RESETHAND
+// and sysv_signal: the second SIGSEGV kills), a vfork child resetting its handlers (as Python's subprocess does) while
+// the parent's stays, each followed by a CPUID.
+const SIGNALS_C = `#define _GNU_SOURCE
+#include <cpuid.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 static int hits;
 static void handler(int s) { (void)s; hits++; }
@@ -104,20 +107,40 @@ int main(int argc, char **argv) {
     fflush(stdout);
     raise(SIGSEGV);
   }
+  if (argv[1][0] == 's') {
+    sysv_signal(SIGSEGV, handler);
+    __cpuid_count(0, 0, a, b, c, d);
+    raise(SIGSEGV);
+    printf("hits %d\\n", hits);
+    fflush(stdout);
+    raise(SIGSEGV);
+  }
+  if (argv[1][0] == 'v') {
+    signal(SIGSEGV, handler);
+    pid_t child = vfork();
+    if (child == 0) {
+      signal(SIGSEGV, SIG_DFL);
+      _exit(0);
+    }
+    waitpid(child, 0, 0);
+    raise(SIGSEGV);
+  }
   __cpuid_count(0, 0, a, b, c, d);
   printf("hits %d, alive\\n", hits);
   return 0;
 }`;
 
-test("under tools/avx2-native.sh a program's own SIGSEGV handling (ignored, a handler, SA_RESETHAND) behaves as without it", { skip }, () => {
+test("under tools/avx2-native.sh a program's own SIGSEGV handling (ignored, a handler, SA_RESETHAND, sysv_signal, a vfork child's reset) behaves as without it", { skip }, () => {
   const dir = tempDir();
   writeFileSync(join(dir, 'signals.c'), SIGNALS_C);
   execFileSync('gcc', ['-O1', '-o', join(dir, 'signals'), join(dir, 'signals.c')]);
-  for (const mode of ['i', 'h', 'r']) {
+  for (const mode of ['i', 'h', 'r', 's', 'v']) {
     const plain = spawnSync(join(dir, 'signals'), [mode], { encoding: 'utf8' });
     const masked = spawnSync(tool, [join(dir, 'signals'), mode], { encoding: 'utf8' });
     assert.deepEqual([masked.stdout, masked.status, masked.signal], [plain.stdout, plain.status, plain.signal], `mode ${mode}`);
   }
-  // What the kernel does natively, written out: the ignored one and the handler survive, SA_RESETHAND's second kills.
-  assert.equal(spawnSync(join(dir, 'signals'), ['r'], { encoding: 'utf8' }).signal, 'SIGSEGV');
+  // What the kernel does natively, written out: the ignored one, the handler and the vfork parent survive,
+  // SA_RESETHAND's and sysv_signal's second SIGSEGV kills.
+  const native = (mode: string) => spawnSync(join(dir, 'signals'), [mode], { encoding: 'utf8' });
+  assert.deepEqual(['i', 'h', 'r', 's', 'v'].map((m) => native(m).signal ?? native(m).stdout.trim()), ['hits 0, alive', 'hits 2, alive', 'SIGSEGV', 'SIGSEGV', 'hits 1, alive']);
 });

@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ static sigaction_fn *real_sigaction;
 static signal_fn *real_signal;
 static struct sigaction program;  // the SIGSEGV action the program believes is installed
 static int installed;
+static pid_t owner;  // the process `program` belongs to
 static volatile long emulated;
 
 static long cpuid_faulting(int on) { return syscall(SYS_arch_prctl, ARCH_SET_CPUID, on ? 0 : 1); }
@@ -77,7 +79,7 @@ static int install(void) {
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_sigaction = on_segv;
-  action.sa_flags = SA_SIGINFO | SA_ONSTACK | (program.sa_flags & (SA_NODEFER | SA_RESTART));
+  action.sa_flags = SA_SIGINFO | (program.sa_flags & (SA_NODEFER | SA_RESTART | SA_ONSTACK));
   action.sa_mask = program.sa_mask;
   return real_sigaction(SIGSEGV, &action, NULL);
 }
@@ -108,17 +110,17 @@ static void on_segv(int sig, siginfo_t *info, void *context) {
   }
   if (now.sa_handler == SIG_IGN && info->si_code <= 0) {
     // A sent SIGSEGV the program ignores.
-  } else if (now.sa_flags & SA_SIGINFO) {
-    now.sa_sigaction(sig, info, context);
-  } else if (now.sa_handler != SIG_DFL && now.sa_handler != SIG_IGN) {
-    now.sa_handler(sig);
-  } else {
-    // The default action: a fault re-executes its instruction on return and dies of it; a sent signal is sent again.
+  } else if (now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN) {
+    // The default action (a fault cannot be ignored): sent again, it stays pending until this handler returns, then kills.
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     real_sigaction(SIGSEGV, &dfl, NULL);
-    if (info->si_code <= 0) raise(SIGSEGV);
+    raise(SIGSEGV);
+  } else if (now.sa_flags & SA_SIGINFO) {
+    now.sa_sigaction(sig, info, context);
+  } else {
+    now.sa_handler(sig);
   }
   errno = saved;
 }
@@ -131,13 +133,35 @@ static void resolve(void) {
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
   resolve();
   if (sig != SIGSEGV || !installed) return real_sigaction(sig, act, old);
-  if (old) *old = program;
-  if (act) {
-    program = *act;
-    return install();
+  if (getpid() != owner) {
+    // A vfork or clone child (Python's subprocess resets every handler in one) shares `program` with its parent: it
+    // leaves that alone, and sees the real CPUID, since its handlers are its own from here on.
+    cpuid_faulting(0);
+    return real_sigaction(sig, act, old);
   }
-  return 0;
+  struct sigaction next = act ? *act : program;
+  if (old) *old = program;
+  if (!act) return 0;
+  program = next;
+  return install();
 }
+
+// glibc's other names for installing a handler, which call its internal sigaction rather than this one (sigset, with
+// its SIG_HOLD, is not covered: a program that sets SIGSEGV's handler with it loses this library's).
+int __sigaction(int sig, const struct sigaction *act, struct sigaction *old) { return sigaction(sig, act, old); }
+static sighandler_t with_flags(int sig, sighandler_t handler, int flags) {
+  struct sigaction act, old;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = handler;
+  act.sa_flags = flags;
+  sigemptyset(&act.sa_mask);
+  return sigaction(sig, &act, &old) == 0 ? old.sa_handler : SIG_ERR;
+}
+sighandler_t bsd_signal(int sig, sighandler_t handler) { return sig == SIGSEGV ? with_flags(sig, handler, SA_RESTART) : signal(sig, handler); }
+sighandler_t ssignal(int sig, sighandler_t handler) { return bsd_signal(sig, handler); }
+sighandler_t sysv_signal(int sig, sighandler_t handler) { return with_flags(sig, handler, SA_RESETHAND | SA_NODEFER); }
+sighandler_t __sysv_signal(int sig, sighandler_t handler) { return sysv_signal(sig, handler); }
+int sigignore(int sig) { return with_flags(sig, SIG_IGN, 0) == SIG_ERR ? -1 : 0; }
 
 sighandler_t signal(int sig, sighandler_t handler) {
   resolve();
@@ -149,6 +173,9 @@ sighandler_t signal(int sig, sighandler_t handler) {
   sigemptyset(&act.sa_mask);
   return sigaction(sig, &act, &old) == 0 ? old.sa_handler : SIG_ERR;
 }
+
+// A fork child has its own copy of `program` (and of the handlers): it is the owner now.
+static void forked(void) { owner = getpid(); }
 
 static void report(void) {
   if (getenv("CPUID_AVX2_VERBOSE")) fprintf(stderr, "cpuid-avx2: %d: %ld CPUID instructions answered\n", getpid(), emulated);
@@ -167,6 +194,8 @@ __attribute__((constructor)) static void start(void) {
     fprintf(stderr, "cpuid-avx2: this CPU or kernel cannot make CPUID fault (cpuid_fault in /proc/cpuinfo; arch_prctl allowed)\n");
     _exit(3);
   }
+  owner = getpid();
+  pthread_atfork(NULL, NULL, forked);
   installed = 1;
   atexit(report);
 }
