@@ -102,14 +102,12 @@ int main(int argc, char **argv) {
     sa.sa_handler = handler;
     sa.sa_flags = SA_RESETHAND;
     sigaction(SIGSEGV, &sa, 0);
-    raise(SIGSEGV);
-    printf("hits %d\\n", hits);
-    fflush(stdout);
-    raise(SIGSEGV);
   }
   if (argv[1][0] == 's') {
     sysv_signal(SIGSEGV, handler);
     __cpuid_count(0, 0, a, b, c, d);
+  }
+  if (argv[1][0] == 'r' || argv[1][0] == 's') {
     raise(SIGSEGV);
     printf("hits %d\\n", hits);
     fflush(stdout);
