@@ -16,7 +16,7 @@ import { tfjsBackend } from '../src/runtime/tfjs.ts';
 import type { KerasCard } from '../src/backbones/types.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { extractFeatures } from '../src/features/extract.ts';
-import { hardwareSummary } from '../src/results/hardware.ts';
+import { cpuidMasked, hardwareSummary } from '../src/results/hardware.ts';
 import { headModel } from '../src/train/head.ts';
 import { kerasTrainModel, nsfwjsTrainRecipe } from '../src/finetune/keras-model.ts';
 import { trainModel } from '../src/train/loop.ts';
@@ -100,7 +100,7 @@ if (child) {
   const cases = all.filter(([id, mode]) => !process.env.ONLY || `${id} ${mode}`.startsWith(process.env.ONLY));
   const hw = hardwareSummary();
   // Under tools/avx2-native.sh both sides (this process, its children, PyTorch) see a CPU without AVX-512 or VNNI.
-  const masked = /\/cpuid-avx2-\w+\.so$/m.test(readFileSync('/proc/self/maps', 'utf8'));
+  const masked = cpuidMasked(readFileSync('/proc/self/maps', 'utf8'));
   console.log(`CPU: ${hw.cpu}, ${hw.cores} cores; kernels may use: ${hw.features.join(' ')}${masked ? ' (CPUID masked by tools/avx2-native.sh, on both sides)' : ''}`);
   console.log(`tfjs backend: ${await tfjsBackend()}; ${EPOCHS} epochs of 147 train + 42 val images, batch 16, Adam lr 1e-5 (all and InceptionV3: 2 epochs each, projected)`);
   console.log('model        mode    reprobe prefix_s  epoch_s  wall_s micro thr matmul               peak_MiB | pytorch epoch_s  wall_s peak_MiB | wall ratio  epoch ratio');

@@ -31,12 +31,15 @@ export function parseCpuinfo(text: string): { cpu: string | null; features: stri
   return { cpu: field('model name') || null, features: [...KERNEL_FEATURES.filter((f) => flags.has(f)), ...amx] };
 }
 
+/** Whether a process's memory map (/proc/self/maps) holds tools/avx2-native.sh's cpuid-avx2 library. */
+export const cpuidMasked = (maps: string): boolean => /\/cpuid-avx2-[0-9a-f]+\.so$/m.test(maps);
+
 /**
- * The features a process can use: under tools/avx2-native.sh (its cpuid-avx2 library mapped in, as /proc/self/maps
- * shows) the process's libraries see no AVX-512, VNNI or AMX, so its records name the kernels it could run.
+ * The features a process can use: under tools/avx2-native.sh (cpuidMasked) the process's libraries see no AVX-512,
+ * VNNI or AMX, so its records name the kernels it could run.
  */
 export function usableFeatures(features: string[], maps: string): string[] {
-  return /\/cpuid-avx2-[0-9a-f]+\.so$/m.test(maps) ? features.filter((f) => !/^(avx512|avx_vnni|amx_)/.test(f)) : features;
+  return cpuidMasked(maps) ? features.filter((f) => !/^(avx512|avx_vnni|amx_)/.test(f)) : features;
 }
 
 let cached: Hardware | undefined;

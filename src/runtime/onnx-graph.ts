@@ -91,8 +91,8 @@ export interface IoSpec {
   type?: keyof typeof ELEM_TYPES;
 }
 
-const T = onnx.TensorProto.DataType;
-const ELEM_TYPES = { float32: T.FLOAT, float64: T.DOUBLE, int64: T.INT64, int32: T.INT32, uint8: T.UINT8, int8: T.INT8 };
+const DataType = onnx.TensorProto.DataType;
+const ELEM_TYPES = { float32: DataType.FLOAT, float64: DataType.DOUBLE, int64: DataType.INT64, int32: DataType.INT32, uint8: DataType.UINT8, int8: DataType.INT8 };
 
 function attribute_(name: string, v: Attr) {
   const T = onnx.AttributeProto.AttributeType;

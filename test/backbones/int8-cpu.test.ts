@@ -17,7 +17,7 @@ import { tempDir } from '../helpers.ts';
  * emulated Haswell, which qemu-user gives (installed with apt-get when missing and this runs as root; otherwise the test
  * skips, saying why).
  */
-const native = process.arch === 'x64' && avx2NativeSkip() === false;
+const native = avx2NativeSkip() === false;
 function qemu(): string | undefined {
   const has = () => spawnSync('qemu-x86_64', ['--version']).status === 0;
   if (native || has()) return undefined;
